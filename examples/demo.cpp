@@ -1,0 +1,3 @@
+#include <netaio/netaio.hpp>
+#include <cstdio>
+int main() { std::puts("netaio demo"); }

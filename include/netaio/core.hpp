@@ -1,0 +1,4 @@
+// The coroutine runtime: tasks, scopes, cancellation, deadlines, the loop.
+#pragma once
+
+#include <netaio/core/cancellation.hpp>

@@ -1,0 +1,46 @@
+// Library-wide configuration: version, assertions, platform selection.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#define NETAIO_VERSION_MAJOR 0
+#define NETAIO_VERSION_MINOR 1
+#define NETAIO_VERSION_PATCH 0
+
+// Debug-build invariant checks; they stay on unless NDEBUG or NETAIO_NO_ASSERT.
+#if !defined(NETAIO_ASSERT)
+#if defined(NDEBUG) || defined(NETAIO_NO_ASSERT)
+#define NETAIO_ASSERT(cond, msg) ((void)0)
+#else
+#define NETAIO_ASSERT(cond, msg)                                                  \
+  ((cond) ? (void)0                                                               \
+          : (std::fprintf(stderr, "netaio: assertion failed: %s (%s) at %s:%d\n", \
+                          msg, #cond, __FILE__, __LINE__),                        \
+             std::abort()))
+#endif
+#endif
+
+// Platform backends: each is on where the platform has it, and any may be
+// forced with -DNETAIO_HAS_X=0/1. io/detail/backend_select.hpp picks one.
+#if !defined(NETAIO_HAS_EPOLL)
+#if defined(__linux__)
+#define NETAIO_HAS_EPOLL 1
+#else
+#define NETAIO_HAS_EPOLL 0
+#endif
+#endif
+#if !defined(NETAIO_HAS_KQUEUE)
+#if defined(__APPLE__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+#define NETAIO_HAS_KQUEUE 1
+#else
+#define NETAIO_HAS_KQUEUE 0
+#endif
+#endif
+#if !defined(NETAIO_HAS_IOCP)
+#if defined(_WIN32)
+#define NETAIO_HAS_IOCP 1
+#else
+#define NETAIO_HAS_IOCP 0
+#endif
+#endif

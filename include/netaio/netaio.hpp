@@ -1,0 +1,5 @@
+// netaio for C++: the umbrella header. Include this, or one layer's header.
+#pragma once
+
+#include <netaio/detail/config.hpp>
+#include <netaio/core.hpp>

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a netaio command needs, only those missing.
+# Usage: scripts/deps.sh demo|test|bench
+set -euo pipefail
+what=${1:-test}
+base=(g++ meson ninja-build pkg-config python3 libsodium-dev zlib1g-dev)
+case "$what" in
+  demo) pkgs=("${base[@]}") ;;
+  test) pkgs=("${base[@]}" clang libclang-rt-14-dev doctest-dev nlohmann-json3-dev) ;;
+  bench) pkgs=("${base[@]}" libbenchmark-dev libasio-dev) ;;
+  *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
+esac
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "netaio: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "netaio: these packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite: g++, clang++, ASan+UBSan, TSan (the
+# thread-crossing suites), the single header, and the fuzz targets for a
+# bounded time. Installs what it needs first. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh test || exit 1
+
+export ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=0
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+jobs=$(nproc)
+status=0
+logs=()
+
+step() { echo; echo "==> $*"; }
+
+# Stale single header fails the run before anything is built.
+step "single header is up to date"
+if ! python3 tools/amalgamate.py --check; then
+  echo "single_include/netaio/netaio.hpp is stale: run tools/amalgamate.py" >&2
+  status=1
+  stale=1
+fi
+
+run_config() {  # name, CXX, meson options...
+  local name=$1 cxx=$2; shift 2
+  local dir=build/test-$name
+  step "$name ($cxx $*)"
+  if [ ! -f "$dir/build.ninja" ]; then
+    CXX=$cxx meson setup "$dir" -Dwerror=true -Dexamples=true -Dtests=enabled "$@" >"$dir.setup.log" 2>&1 \
+      || { cat "$dir.setup.log"; status=1; return; }
+  fi
+  if ! meson compile -C "$dir" -j "$jobs" >"$dir.build.log" 2>&1; then
+    tail -n 80 "$dir.build.log"; echo "build failed: $name"; status=1; return
+  fi
+  local suite_args=()
+  [ "$name" = tsan ] && suite_args=(--suite threads)
+  meson test -C "$dir" --num-processes "$jobs" --timeout-multiplier 3 --print-errorlogs "${suite_args[@]}" \
+    | grep -vE '^\s*$' | tail -n 60 || status=1
+  logs+=("$dir/meson-logs/testlog.json")
+}
+
+mkdir -p build
+run_config gcc g++
+run_config clang clang++
+run_config asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1
+run_config tsan clang++ -Db_sanitize=thread -Db_lundef=false -Dtest_suites=threads
+run_config single g++ -Dtest_single_header=true
+
+if [ -x scripts/fuzz.sh ]; then
+  step "fuzz targets (bounded)"
+  scripts/fuzz.sh build/fuzz || status=1
+  [ -f build/fuzz/fuzz-results.json ] && logs+=("build/fuzz/fuzz-results.json")
+fi
+
+echo
+python3 tools/count_tests.py ${stale:+--extra-failed 1} "${logs[@]}" || status=1
+exit $status
