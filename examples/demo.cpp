@@ -1,3 +1,5 @@
-#include <netaio/netaio.hpp>
 #include <cstdio>
-int main() { std::puts("netaio demo"); }
+#include <netaio/netaio.hpp>
+int main() {
+  std::puts("netaio demo");
+}

@@ -20,10 +20,10 @@
 #if defined(NDEBUG) || defined(NETAIO_NO_ASSERT)
 #define NETAIO_ASSERT(cond, msg) ((void)0)
 #else
-#define NETAIO_ASSERT(cond, msg)                                                  \
-  ((cond) ? (void)0                                                               \
-          : (std::fprintf(stderr, "netaio: assertion failed: %s (%s) at %s:%d\n", \
-                          msg, #cond, __FILE__, __LINE__),                        \
+#define NETAIO_ASSERT(cond, msg)                                                              \
+  ((cond) ? (void)0                                                                           \
+          : (std::fprintf(stderr, "netaio: assertion failed: %s (%s) at %s:%d\n", msg, #cond, \
+                          __FILE__, __LINE__),                                                \
              std::abort()))
 #endif
 #endif
@@ -187,9 +187,13 @@ class cancel_token {
   cancel_source* source_ = nullptr;
 };
 
-inline cancel_token cancel_source::token() const noexcept { return cancel_token{this}; }
+inline cancel_token cancel_source::token() const noexcept {
+  return cancel_token{this};
+}
 
-inline cancel_source::cancel_source(cancel_token parent) noexcept { link(parent); }
+inline cancel_source::cancel_source(cancel_token parent) noexcept {
+  link(parent);
+}
 
 inline void cancel_source::link(cancel_token parent) noexcept {
   NETAIO_ASSERT(parent_.parent == nullptr, "cancel_source already follows a parent");

@@ -131,9 +131,13 @@ class cancel_token {
   cancel_source* source_ = nullptr;
 };
 
-inline cancel_token cancel_source::token() const noexcept { return cancel_token{this}; }
+inline cancel_token cancel_source::token() const noexcept {
+  return cancel_token{this};
+}
 
-inline cancel_source::cancel_source(cancel_token parent) noexcept { link(parent); }
+inline cancel_source::cancel_source(cancel_token parent) noexcept {
+  link(parent);
+}
 
 inline void cancel_source::link(cancel_token parent) noexcept {
   NETAIO_ASSERT(parent_.parent == nullptr, "cancel_source already follows a parent");

@@ -13,10 +13,10 @@
 #if defined(NDEBUG) || defined(NETAIO_NO_ASSERT)
 #define NETAIO_ASSERT(cond, msg) ((void)0)
 #else
-#define NETAIO_ASSERT(cond, msg)                                                  \
-  ((cond) ? (void)0                                                               \
-          : (std::fprintf(stderr, "netaio: assertion failed: %s (%s) at %s:%d\n", \
-                          msg, #cond, __FILE__, __LINE__),                        \
+#define NETAIO_ASSERT(cond, msg)                                                              \
+  ((cond) ? (void)0                                                                           \
+          : (std::fprintf(stderr, "netaio: assertion failed: %s (%s) at %s:%d\n", msg, #cond, \
+                          __FILE__, __LINE__),                                                \
              std::abort()))
 #endif
 #endif
