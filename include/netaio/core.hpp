@@ -2,3 +2,4 @@
 #pragma once
 
 #include <netaio/core/cancellation.hpp>
+#include <netaio/core/error.hpp>

@@ -3,3 +3,6 @@
 
 #include <netaio/detail/config.hpp>
 #include <netaio/core.hpp>
+#include <netaio/io.hpp>
+#include <netaio/wire.hpp>
+#include <netaio/plugins.hpp>

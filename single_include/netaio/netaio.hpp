@@ -257,6 +257,39 @@ cancel_callback(cancel_token, G) -> cancel_callback<G>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/cancellation.hpp
+// ---- begin netaio/core/error.hpp
+// The library's error base and the runtime's own errors.
+
+#include <stdexcept>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// Base of every error netaio reports (cancellation excepted: see
+/// operation_cancelled, which deliberately is not a netaio::error).
+class error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A deadline set by with_timeout expired; distinct from an outer cancellation.
+class timed_out : public error {
+ public:
+  timed_out() : error("netaio: operation timed out") {}
+  using error::error;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/error.hpp
 // ---- end netaio/core.hpp
+// ---- begin netaio/io.hpp
+// The io layer (placeholder until the layer lands).
+// ---- end netaio/io.hpp
+// ---- begin netaio/wire.hpp
+// The wire layer (placeholder until the layer lands).
+// ---- end netaio/wire.hpp
+// ---- begin netaio/plugins.hpp
+// The plugins layer (placeholder until the layer lands).
+// ---- end netaio/plugins.hpp
 // ---- end netaio/netaio.hpp
 #endif  // NETAIO_SINGLE_INCLUDE_NETAIO_HPP

@@ -1,0 +1,2 @@
+// The io layer (placeholder until the layer lands).
+#pragma once

@@ -1,0 +1,2 @@
+// The plugins layer (placeholder until the layer lands).
+#pragma once

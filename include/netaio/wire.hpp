@@ -1,0 +1,2 @@
+// The wire layer (placeholder until the layer lands).
+#pragma once
