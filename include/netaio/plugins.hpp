@@ -1,2 +1,7 @@
-// The plugins layer (placeholder until the layer lands).
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
 #pragma once
+
+#include <netaio/plugins/box.hpp>
+#include <netaio/plugins/crypto.hpp>
+#include <netaio/plugins/error.hpp>
+#include <netaio/plugins/secret.hpp>
