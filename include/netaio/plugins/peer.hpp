@@ -1,0 +1,38 @@
+// What a node knows of a peer (the reference's Peer).
+#pragma once
+
+#include <netaio/wire/bytes.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A (host, port) a peer was seen at.
+using peer_address = std::pair<std::string, std::uint16_t>;
+
+/// A peer: its addresses, its id and its opaque data (encoded by the peer
+/// plugin), and when it was last heard from (seconds on the node's clock).
+struct peer {
+  std::set<peer_address> addrs;
+  std::optional<byte_buffer> id;
+  std::optional<byte_buffer> data;
+  std::int64_t last_rx = 0;
+
+  /// Records that the peer was heard from at `now`, replacing its data if given.
+  void update(std::int64_t now, std::optional<byte_buffer> new_data = std::nullopt) {
+    if (new_data) data = std::move(new_data);
+    last_rx = now;
+  }
+  /// True once more than `timeout` seconds have passed since last_rx.
+  bool timed_out(std::int64_t now, std::int64_t timeout = 60) const noexcept {
+    return now - last_rx > timeout;
+  }
+
+  friend bool operator==(const peer&, const peer&) = default;
+};
+
+}  // namespace netaio::inline v0
