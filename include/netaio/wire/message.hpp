@@ -1,0 +1,98 @@
+// Messages: header, auth fields and body, with the reference's prepare,
+// encode (which fills lengths and checksum), decode, check and copy.
+#pragma once
+
+#include <netaio/wire/auth_fields.hpp>
+#include <netaio/wire/body.hpp>
+#include <netaio/wire/bytes.hpp>
+#include <netaio/wire/concepts.hpp>
+#include <netaio/wire/crc32.hpp>
+#include <netaio/wire/detail/frame_parse.hpp>
+#include <netaio/wire/header.hpp>
+
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// The reference's Message for header H, auth fields A and body B.
+template <header_type H, auth_fields_type A, body_type B>
+class basic_message {
+ public:
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+
+  basic_message() = default;
+  basic_message(H header, A auth_data, B body)
+      : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
+
+  /// A message of `body`, with lengths and checksum filled in.
+  static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
+    const byte_buffer b = body.encode();
+    H h(type, auth_data.encode().size(), b.size(), crc32(b));
+    return basic_message(std::move(h), std::move(auth_data), std::move(body));
+  }
+
+  const H& header() const noexcept { return header_; }
+  H& header() noexcept { return header_; }
+  const A& auth_data() const noexcept { return auth_; }
+  A& auth_data() noexcept { return auth_; }
+  const B& body() const noexcept { return body_; }
+  B& body() noexcept { return body_; }
+  message_type_t type() const noexcept { return header_.message_type(); }
+
+  /// The header's checksum matches the body.
+  bool check() const {
+    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
+  }
+
+  /// Appends the frame to `out`, first setting the header's lengths and checksum.
+  void encode_to(byte_buffer& out) {
+    const std::size_t start = out.size();
+    out.resize(start + H::header_length());
+    auth_.encode_to(out);
+    const std::size_t body_at = out.size();
+    body_.encode_to(out);
+    const byte_view b(out.data() + body_at, out.size() - body_at);
+    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+    byte_buffer h;
+    header_.encode_to(h);
+    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
+  }
+  /// The frame, after setting the header's lengths and checksum.
+  byte_buffer encode() {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  /// Decodes exactly one frame; throws wire_error (checksum_mismatch, ...).
+  static basic_message decode(byte_view data) {
+    return from_frame(detail::parse_exact_frame<H, A, B>(data));
+  }
+  /// An owned message from a frame parsed in place.
+  static basic_message from_frame(const basic_frame<H>& f) {
+    return basic_message(f.header, A::decode(f.auth), B::decode(f.body));
+  }
+
+  /// A deep copy made as the reference makes it: decode(encode()).
+  basic_message copy() const {
+    basic_message tmp = *this;
+    return decode(tmp.encode());
+  }
+
+  friend bool operator==(const basic_message&, const basic_message&) = default;
+
+ private:
+  H header_{};
+  A auth_{};
+  B body_{};
+};
+
+/// The default message.
+using message = basic_message<header, auth_fields, body>;
+
+static_assert(message_protocol<message>);
+
+}  // namespace netaio::inline v0
