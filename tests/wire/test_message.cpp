@@ -1,0 +1,252 @@
+// Messages, the reference's helpers, handler keys, and a user-defined body
+// working wherever the default does (tests/test_misc.py's scenarios).
+#include <doctest/doctest.h>
+#include <netaio/wire.hpp>
+
+#include <string>
+#include <unordered_set>
+
+using namespace netaio;
+
+namespace {
+
+std::string text(byte_view b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+/// A body whose uri length is one byte (a different encoding than the default's).
+class short_body {
+ public:
+  short_body() = default;
+  short_body(byte_buffer uri, byte_buffer content)
+      : uri_(std::move(uri)), content_(std::move(content)) {}
+  static short_body prepare(byte_view content, byte_view uri = {}, std::size_t overhead = 0) {
+    if (uri.size() > 255 || content.size() + uri.size() + overhead > 60000)
+      throw wire_error(wire_errc::body_too_long, "short_body limits");
+    return short_body(to_buffer(uri), to_buffer(content));
+  }
+  static body_ref parse(byte_view data) {
+    if (data.empty() || data[0] > data.size() - 1)
+      throw wire_error(wire_errc::uri_past_body, "short_body");
+    return {data.subspan(1, data[0]), data.subspan(1u + data[0])};
+  }
+  static short_body decode(byte_view data) {
+    const auto r = parse(data);
+    return short_body(to_buffer(r.uri), to_buffer(r.content));
+  }
+  const byte_buffer& uri() const { return uri_; }
+  const byte_buffer& content() const { return content_; }
+  std::size_t uri_length() const { return uri_.size(); }
+  void encode_to(byte_buffer& out) const {
+    out.push_back(static_cast<std::uint8_t>(uri_.size()));
+    out.insert(out.end(), uri_.begin(), uri_.end());
+    out.insert(out.end(), content_.begin(), content_.end());
+  }
+  byte_buffer encode() const {
+    byte_buffer b;
+    encode_to(b);
+    return b;
+  }
+  friend bool operator==(const short_body&, const short_body&) = default;
+
+ private:
+  byte_buffer uri_, content_;
+};
+
+using short_protocol = protocol<header, auth_fields, short_body>;
+using short_message = short_protocol::message_t;
+
+static_assert(body_type<short_body>);
+static_assert(protocol_policy<short_protocol>);
+static_assert(message_protocol<short_message>);
+static_assert(!body_type<int>);
+static_assert(!header_type<body>);
+static_assert(!auth_fields_type<body>);
+
+enum class my_types : std::uint8_t {
+  request_uri = 0,
+  respond_uri = 1,
+  create_uri = 2,
+  update_uri = 3,
+  delete_uri = 4,
+  subscribe_uri = 5,
+  unsubscribe_uri = 6,
+  publish_uri = 7,
+  notify_uri = 8,
+  advertise_peer = 9,
+  ok = 10,
+  confirm_subscribe = 11,
+  confirm_unsubscribe = 12,
+  peer_discovered = 13,
+  error = 20,
+  auth_error = 23,
+  not_found = 24,
+  not_permitted = 25,
+  disconnect = 30,
+  custom_1 = 50,
+};
+using my_protocol = protocol_for<my_types>;
+using my_message = my_protocol::message_t;
+
+}  // namespace
+
+TEST_CASE("message encoding, decoding and copying") {
+  message m =
+      message::prepare(body::prepare(as_bytes("content"), as_bytes("uri")), message_type::ok,
+                       auth_fields{{"test", to_buffer(as_bytes("test"))}});
+  const byte_buffer data = m.encode();
+  CHECK(m.header().auth_length() + m.header().body_length() + 9 == data.size());
+  CHECK(m.check());
+  const message decoded = message::decode(data);
+  CHECK(text(decoded.body().content()) == "content");
+  CHECK(text(decoded.body().uri()) == "uri");
+  CHECK(decoded.header().message_type() == message_type::ok);
+  CHECK(*decoded.auth_data().find("test") == to_buffer(as_bytes("test")));
+
+  message c = m.copy();
+  CHECK(c == m);
+  c.body().content() = to_buffer(as_bytes("new content"));
+  CHECK(c.body().content() != m.body().content());
+  // A changed body fails check() until encode() refreshes the checksum.
+  CHECK_FALSE(c.check());
+  (void)c.encode();
+  CHECK(c.check());
+
+  // Without auth data and with an empty body.
+  message e = message::prepare(body::prepare({}, {}), message_type::ok);
+  const message ed = message::decode(e.encode());
+  CHECK(ed.body().content().empty());
+  CHECK(ed.body().uri().empty());
+  CHECK(ed.auth_data().empty());
+  CHECK(ed.copy() == e);
+}
+
+TEST_CASE("message decode is strict about the frame's size") {
+  message m = make_ok_msg(as_bytes("x"));
+  byte_buffer data = m.encode();
+  data.push_back(0);
+  CHECK_THROWS_AS(message::decode(data), wire_error);
+  data.pop_back();
+  data.pop_back();
+  try {
+    (void)message::decode(data);
+    FAIL("accepted a short frame");
+  } catch (const wire_error& e) {
+    CHECK(e.code() == wire_errc::lengths_past_frame);
+  }
+}
+
+TEST_CASE("make_error_msg classifies as the reference") {
+  message m = make_error_msg("test error");
+  CHECK(m.type() == message_type::error);
+  CHECK(text(m.body().content()) == "test error");
+  CHECK(text(m.body().uri()) == "ERROR");
+  CHECK(make_error_msg(as_bytes("test error bytes")).type() == message_type::error);
+  CHECK(make_error_msg("not found").type() == message_type::not_found);
+  CHECK(make_error_msg(as_bytes("not found")).type() == message_type::not_found);
+  CHECK(make_error_msg("auth failed").type() == message_type::auth_error);
+  CHECK(make_error_msg(as_bytes("auth failed")).type() == message_type::auth_error);
+  CHECK(make_error_msg("not permitted").type() == message_type::not_permitted);
+  CHECK(make_error_msg(as_bytes("not permitted")).type() == message_type::not_permitted);
+  CHECK(m.check());
+}
+
+TEST_CASE("make_ok_msg, make_respond_uri_msg") {
+  message m = make_ok_msg();
+  CHECK(m.type() == message_type::ok);
+  CHECK(m.body().content().empty());
+  CHECK(m.body().uri().empty());
+  m = make_ok_msg(as_bytes("success"));
+  CHECK(text(m.body().content()) == "success");
+  m = make_ok_msg({}, as_bytes("/test"));
+  CHECK(text(m.body().uri()) == "/test");
+  m = make_ok_msg(as_bytes("response"), as_bytes("/api/test"));
+  CHECK(text(m.body().content()) == "response");
+  CHECK(text(m.body().uri()) == "/api/test");
+  m = make_respond_uri_msg(as_bytes("content"), as_bytes("/api/endpoint"));
+  CHECK(m.type() == message_type::respond_uri);
+  CHECK(text(m.body().content()) == "content");
+  CHECK(text(m.body().uri()) == "/api/endpoint");
+}
+
+TEST_CASE("make_not_found_msg, make_not_permitted_msg") {
+  message m = make_not_found_msg();
+  CHECK(m.type() == message_type::not_found);
+  CHECK(text(m.body().content()) == "not found");
+  CHECK(m.body().uri().empty());
+  CHECK(text(make_not_found_msg("custom message").body().content()) == "custom message");
+  CHECK(text(make_not_found_msg(as_bytes("custom bytes")).body().content()) == "custom bytes");
+  m = make_not_found_msg("resource not found", as_bytes("/api/resource"));
+  CHECK(text(m.body().uri()) == "/api/resource");
+  CHECK(text(make_not_found_msg("not found", as_bytes("/missing")).body().uri()) == "/missing");
+
+  m = make_not_permitted_msg();
+  CHECK(m.type() == message_type::not_permitted);
+  CHECK(text(m.body().content()) == "not permitted");
+  CHECK(text(make_not_permitted_msg("custom error").body().content()) == "custom error");
+  CHECK(text(make_not_permitted_msg(as_bytes("bytes error")).body().content()) == "bytes error");
+  m = make_not_permitted_msg("access denied", as_bytes("/api/resource"));
+  CHECK(m.type() == message_type::not_permitted);
+  CHECK(text(m.body().content()) == "access denied");
+  CHECK(text(m.body().uri()) == "/api/resource");
+}
+
+TEST_CASE("keys_extractor: most specific first, hashable") {
+  const message m = make_respond_uri_msg(as_bytes("c"), as_bytes("/u"));
+  const peer_address addr{"127.0.0.1", 8888};
+  const auto keys = keys_extractor(m, addr);
+  CHECK(keys[0] == handler_key::of(message_type::respond_uri, "/u", addr));
+  CHECK(keys[1] == handler_key::of(message_type::respond_uri, "/u"));
+  CHECK(keys[2] == handler_key::of(message_type::respond_uri));
+  CHECK_FALSE(keys[0] == keys[1]);
+  // (type, uri, None) differs from (type, uri) and from (type, uri, addr).
+  const auto anon = keys_extractor(m);
+  CHECK(anon[0] == handler_key::of(message_type::respond_uri, "/u", std::nullopt));
+  CHECK_FALSE(anon[0] == anon[1]);
+  CHECK_FALSE(anon[0] == keys[0]);
+  std::unordered_set<handler_key> set(keys.begin(), keys.end());
+  set.insert(anon.begin(), anon.end());
+  CHECK(set.size() == 4);
+  CHECK(set.count(handler_key::of(message_type::respond_uri, "/u")) == 1);
+  CHECK(set.count(handler_key::of(message_type::respond_uri, "/v")) == 0);
+}
+
+TEST_CASE("a user-defined body works where the default does") {
+  short_message m = short_message::prepare(short_body::prepare(as_bytes("data"), as_bytes("u")),
+                                           message_type::create_uri);
+  const byte_buffer data = m.encode();
+  // 9 header + 3 auth ({}) + 1 uri length + 1 uri + 4 content.
+  CHECK(data.size() == 18);
+  CHECK(data[12] == 1);
+  const short_message d = short_message::decode(data);
+  CHECK(d == m);
+  CHECK(d.copy() == m);
+  CHECK(make_ok_msg<short_message>(as_bytes("ok")).check());
+  CHECK(make_error_msg<short_message>("auth").type() == message_type::auth_error);
+  const auto keys = keys_extractor(d);
+  CHECK(keys[1] == handler_key::of(message_type::create_uri, "u"));
+
+  const basic_frame_reader<short_protocol> reader;
+  const auto r = reader.parse(data);
+  REQUIRE(r);
+  CHECK(text(r.frame.uri) == "u");
+  CHECK(text(r.frame.content) == "data");
+  CHECK(r.to_message() == m);
+  // The default body would read "\x01u" as a uri length of 373: past the body.
+  const auto r2 = frame_reader{}.parse(data);
+  CHECK(r2.status == frame_status::malformed);
+  CHECK(r2.error == wire_errc::uri_past_body);
+}
+
+TEST_CASE("a custom message-type enum works end to end") {
+  my_message m =
+      my_message::prepare(body::prepare(as_bytes("x"), as_bytes("y")), my_types::custom_1);
+  const byte_buffer data = m.encode();
+  CHECK(data[0] == 50);
+  CHECK(my_message::decode(data).type() == my_types::custom_1);
+  CHECK(make_not_found_msg<my_message>().type() == my_types::not_found);
+  const auto r = basic_frame_reader<my_protocol>{}.parse(data);
+  REQUIRE(r);
+  CHECK(r.frame.header.message_type() == my_types::custom_1);
+  CHECK(frame_reader{}.parse(data).error == wire_errc::unknown_message_type);
+}
