@@ -111,4 +111,51 @@ inline byte_buffer box_open(const key32& sk, byte_view peer_pk, byte_view boxed)
   return out;
 }
 
+/// The crypto_box shared key of (sk, peer_pk), as PyNaCl's Box computes it
+/// once per pair; box_seal_shared/box_open_shared then skip the scalar product.
+inline key32 box_shared_key(const key32& sk, byte_view peer_pk) {
+  netaio::detail::ensure_sodium();
+  if (peer_pk.size() != public_key_size) {
+    throw plugin_error("netaio: X25519 public key must be 32 bytes, got " +
+                       std::to_string(peer_pk.size()));
+  }
+  key32 k;
+  if (crypto_box_beforenm(k.data(), peer_pk.data(), sk.data()) != 0) {
+    throw plugin_error("netaio: X25519 key agreement failed (degenerate public key)");
+  }
+  return k;
+}
+
+/// box_seal() with a precomputed shared key: nonce || MAC || ciphertext.
+inline byte_buffer box_seal_shared(const key32& shared, byte_view plaintext,
+                                   std::optional<box_nonce> nonce = std::nullopt) {
+  netaio::detail::ensure_sodium();
+  byte_buffer out(box_nonce_size + box_mac_size + plaintext.size());
+  if (nonce) {
+    std::copy(nonce->begin(), nonce->end(), out.begin());
+  } else {
+    randombytes_buf(out.data(), box_nonce_size);
+  }
+  crypto_box_easy_afternm(out.data() + box_nonce_size, plaintext.data(), plaintext.size(),
+                          out.data(), shared.data());
+  return out;
+}
+
+/// box_open() with a precomputed shared key; throws decryption_error.
+inline byte_buffer box_open_shared(const key32& shared, byte_view boxed) {
+  netaio::detail::ensure_sodium();
+  if (boxed.size() < box_nonce_size + box_mac_size) {
+    throw decryption_error("netaio: X25519 ciphertext too short (" + std::to_string(boxed.size()) +
+                           " bytes)");
+  }
+  const std::size_t ct_len = boxed.size() - box_nonce_size;
+  byte_buffer out(ct_len - box_mac_size + 1);  // +1: data() never null
+  if (crypto_box_open_easy_afternm(out.data(), boxed.data() + box_nonce_size, ct_len, boxed.data(),
+                                   shared.data()) != 0) {
+    throw decryption_error("netaio: X25519 decryption failed: ciphertext not authentic");
+  }
+  out.pop_back();
+  return out;
+}
+
 }  // namespace netaio::inline v0::crypto

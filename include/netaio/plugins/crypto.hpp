@@ -63,6 +63,14 @@ inline digest sha256(byte_view data) {
   return sha256({data});
 }
 
+/// SHA-256 of `secret`, kept as a key (the reference's sha256(secret) keys).
+inline key32 sha256_key(byte_view secret) {
+  netaio::detail::ensure_sodium();
+  key32 out;
+  crypto_hash_sha256(out.data(), secret.data(), secret.size());
+  return out;
+}
+
 /// The reference's one-time key: SHA-256 over the SHA-256 of each part.
 inline key32 derive_key(std::span<const byte_view> parts) {
   netaio::detail::ensure_sodium();
