@@ -2,4 +2,12 @@
 #pragma once
 
 #include <netaio/core/cancellation.hpp>
+#include <netaio/core/deadline.hpp>
 #include <netaio/core/error.hpp>
+#include <netaio/core/event.hpp>
+#include <netaio/core/event_loop.hpp>
+#include <netaio/core/queue.hpp>
+#include <netaio/core/sleep.hpp>
+#include <netaio/core/task.hpp>
+#include <netaio/core/task_scope.hpp>
+#include <netaio/core/when_all.hpp>

@@ -257,6 +257,114 @@ cancel_callback(cancel_token, G) -> cancel_callback<G>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/cancellation.hpp
+// ---- begin netaio/core/deadline.hpp
+// Deadlines: with_timeout, move_on_after and shield. Each runs a task in a
+// child context with its own cancel_source and timer, both held in the
+// awaiter, so a deadline allocates nothing.
+
+// ---- begin netaio/core/detail/timer_queue.hpp
+// An intrusive binary min-heap of timers: O(log n) insert and cancel, no
+// allocation per timer (the node lives in the waiting operation).
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace netaio::inline v0::detail {
+
+using loop_clock = std::chrono::steady_clock;
+using loop_duration = std::chrono::nanoseconds;
+using loop_time = std::chrono::time_point<loop_clock, loop_duration>;
+
+struct timer_node {
+  static constexpr std::size_t not_armed = std::numeric_limits<std::size_t>::max();
+  loop_time deadline{};
+  std::uint64_t seq = 0;  // equal deadlines fire in arming order
+  std::size_t index = not_armed;
+  void (*fire)(timer_node*) noexcept = nullptr;
+  bool armed() const noexcept { return index != not_armed; }
+};
+
+class timer_queue {
+ public:
+  bool empty() const noexcept { return heap_.empty(); }
+  std::size_t size() const noexcept { return heap_.size(); }
+  timer_node* top() const noexcept { return heap_.front(); }
+
+  void push(timer_node* n) {
+    NETAIO_ASSERT(!n->armed(), "timer armed twice");
+    n->seq = next_seq_++;
+    n->index = heap_.size();
+    heap_.push_back(n);
+    sift_up(n->index);
+  }
+
+  /// Removes `n` if armed; harmless otherwise.
+  void erase(timer_node* n) noexcept {
+    if (!n->armed()) return;
+    std::size_t i = n->index;
+    n->index = timer_node::not_armed;
+    timer_node* last = heap_.back();
+    heap_.pop_back();
+    if (last == n) return;
+    heap_[i] = last;
+    last->index = i;
+    if (i > 0 && less(last, heap_[(i - 1) / 2])) {
+      sift_up(i);
+    } else {
+      sift_down(i);
+    }
+  }
+
+  /// Removes and returns the earliest timer if it is due at `now`.
+  timer_node* pop_due(loop_time now) noexcept {
+    if (heap_.empty() || heap_.front()->deadline > now) return nullptr;
+    timer_node* n = heap_.front();
+    erase(n);
+    return n;
+  }
+
+ private:
+  static bool less(const timer_node* a, const timer_node* b) noexcept {
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
+  }
+  void place(std::size_t i, timer_node* n) noexcept {
+    heap_[i] = n;
+    n->index = i;
+  }
+  void sift_up(std::size_t i) noexcept {
+    timer_node* n = heap_[i];
+    while (i > 0) {
+      std::size_t parent = (i - 1) / 2;
+      if (!less(n, heap_[parent])) break;
+      place(i, heap_[parent]);
+      i = parent;
+    }
+    place(i, n);
+  }
+  void sift_down(std::size_t i) noexcept {
+    timer_node* n = heap_[i];
+    const std::size_t size = heap_.size();
+    for (;;) {
+      std::size_t child = 2 * i + 1;
+      if (child >= size) break;
+      if (child + 1 < size && less(heap_[child + 1], heap_[child])) ++child;
+      if (!less(heap_[child], n)) break;
+      place(i, heap_[child]);
+      i = child;
+    }
+    place(i, n);
+  }
+
+  std::vector<timer_node*> heap_;
+  std::uint64_t next_seq_ = 0;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/core/detail/timer_queue.hpp
 // ---- begin netaio/core/error.hpp
 // The library's error base and the runtime's own errors.
 
@@ -281,15 +389,5303 @@ class timed_out : public error {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/error.hpp
+// ---- begin netaio/core/event_loop.hpp
+// The single-threaded event loop: ready tasks, timers, cross-thread posts,
+// and (through a backend) I/O readiness.
+
+// ---- begin netaio/core/detail/loop_backend.hpp
+// What the loop needs from a platform: a way to block until I/O is ready or
+// another thread wakes it. The io layer supplies epoll/kqueue/IOCP backends;
+// the core's own is a condition variable (no I/O at all).
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+
+namespace netaio::inline v0::detail {
+
+class loop_backend {
+ public:
+  /// Blocks for at most `timeout` (zero: just poll; negative: no limit) until
+  /// I/O is ready or wake() is called; schedules the tasks whose I/O became
+  /// ready on the loop. Returns how many it scheduled.
+  virtual std::size_t wait(std::chrono::nanoseconds timeout) = 0;
+  /// Interrupts a wait(), from any thread.
+  virtual void wake() noexcept = 0;
+
+ public:
+  virtual ~loop_backend() = default;
+};
+
+class condvar_backend final : public loop_backend {
+ public:
+  std::size_t wait(std::chrono::nanoseconds timeout) override {
+    std::unique_lock lock(mutex_);
+    if (timeout.count() < 0) {
+      cv_.wait(lock, [&] { return woken_; });
+    } else if (timeout.count() > 0) {
+      cv_.wait_for(lock, timeout, [&] { return woken_; });
+    }
+    woken_ = false;
+    return 0;
+  }
+  void wake() noexcept override {
+    {
+      std::lock_guard lock(mutex_);
+      woken_ = true;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool woken_ = false;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/core/detail/loop_backend.hpp
+// ---- begin netaio/core/detail/ready_queue.hpp
+// The loop's FIFO of coroutines ready to resume: a growable ring buffer, so a
+// steady state allocates nothing.
+
+#include <coroutine>
+#include <cstddef>
+#include <memory>
+#include <utility>
+
+namespace netaio::inline v0::detail {
+
+class ready_queue {
+ public:
+  bool empty() const noexcept { return size_ == 0; }
+  std::size_t size() const noexcept { return size_; }
+
+  void push(std::coroutine_handle<> h) {
+    if (size_ == capacity_) grow();
+    ring_[(head_ + size_) & (capacity_ - 1)] = h;
+    ++size_;
+  }
+  std::coroutine_handle<> pop() noexcept {
+    std::coroutine_handle<> h = ring_[head_];
+    head_ = (head_ + 1) & (capacity_ - 1);
+    --size_;
+    return h;
+  }
+
+ private:
+  void grow() {
+    std::size_t cap = capacity_ == 0 ? 64 : capacity_ * 2;
+    auto ring = std::make_unique<std::coroutine_handle<>[]>(cap);
+    for (std::size_t i = 0; i < size_; ++i)
+      ring[i] = ring_[(head_ + i) & (capacity_ - 1)];
+    ring_ = std::move(ring);
+    capacity_ = cap;
+    head_ = 0;
+  }
+
+  std::unique_ptr<std::coroutine_handle<>[]> ring_;
+  std::size_t capacity_ = 0;  // a power of two
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/core/detail/ready_queue.hpp
+// ---- begin netaio/core/task.hpp
+// task<T>: a lazy, move-only coroutine whose result (or exception) goes to
+// the one task that awaits it.
+
+// ---- begin netaio/core/source_location.hpp
+// Where a task was spawned, for diagnostics. (clang 14 cannot use
+// std::source_location, so this uses the builtins both compilers share.)
+
+namespace netaio::inline v0 {
+
+/// A file and line, captured at the call site through default arguments.
+struct source_location {
+  const char* file = "";
+  unsigned line = 0;
+
+  static constexpr source_location current(const char* file = __builtin_FILE(),
+                                           unsigned line = __builtin_LINE()) noexcept {
+    return {file, line};
+  }
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/source_location.hpp
+// ---- begin netaio/core/task_context.hpp
+// What a running task inherits from whoever started it.
+
+
+namespace netaio::inline v0 {
+
+class event_loop;
+
+/// The loop a task runs on, the cancellation it obeys, and the context it is
+/// nested in. Every suspension point reads it from the awaiting task.
+struct task_context {
+  event_loop* loop = nullptr;
+  cancel_token token;
+  task_context* parent = nullptr;
+
+  /// True if `ancestor` is this context or one it is nested in.
+  bool is_within(const task_context* ancestor) const noexcept {
+    for (const task_context* c = this; c != nullptr; c = c->parent) {
+      if (c == ancestor) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/task_context.hpp
+
+#include <atomic>
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+// Live-frame counting for leak assertions; on by default in debug builds.
+#if !defined(NETAIO_TRACK_FRAMES)
+#if defined(NDEBUG)
+#define NETAIO_TRACK_FRAMES 0
+#else
+#define NETAIO_TRACK_FRAMES 1
+#endif
+#endif
+
+namespace netaio::inline v0 {
+
+template <class T = void>
+class task;
+
+namespace detail {
+
+class promise_base;
+
+#if NETAIO_TRACK_FRAMES
+inline std::atomic<long> live_frames_{0};
+#endif
+
+/// Something that owns spawned children (a task_scope): told when one ends.
+struct child_owner {
+  std::coroutine_handle<> (*child_done_)(child_owner*, promise_base&,
+                                         std::coroutine_handle<>) noexcept = nullptr;
+};
+
+/// Membership of a spawned task in its owner's list of children.
+struct child_link {
+  child_link* prev = nullptr;
+  child_link* next = nullptr;
+  child_owner* owner = nullptr;
+  const char* name = nullptr;
+  source_location where;
+};
+
+/// How the task relates to the one that started it. A child that finishes
+/// while still inside its awaiter's await_suspend (inline) must not resume
+/// the awaiter recursively; the awaiter simply does not suspend. That keeps
+/// long chains of synchronously completing awaits at constant stack depth
+/// whether or not the compiler turns symmetric transfer into a tail call.
+enum class start_state : std::uint8_t { not_started, inline_running, inline_done, suspended };
+
+class promise_base {
+ public:
+  promise_base() noexcept {
+#if NETAIO_TRACK_FRAMES
+    live_frames_.fetch_add(1, std::memory_order_relaxed);
+#endif
+  }
+  promise_base(const promise_base&) = delete;
+  promise_base& operator=(const promise_base&) = delete;
+  ~promise_base() {
+#if NETAIO_TRACK_FRAMES
+    live_frames_.fetch_sub(1, std::memory_order_relaxed);
+#endif
+  }
+
+  struct final_awaiter {
+    bool await_ready() const noexcept { return false; }
+    template <class P>
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
+      promise_base& p = h.promise();
+      if (p.link_.owner != nullptr) return p.link_.owner->child_done_(p.link_.owner, p, h);
+      if (p.state_ == start_state::inline_running) {
+        p.state_ = start_state::inline_done;
+        return std::noop_coroutine();
+      }
+      if (p.continuation_) return p.continuation_;
+      return std::noop_coroutine();
+    }
+    void await_resume() const noexcept {}
+  };
+
+  std::suspend_always initial_suspend() const noexcept {
+    return {};
+  }
+  final_awaiter final_suspend() const noexcept {
+    return {};
+  }
+  void unhandled_exception() noexcept {
+    exception_ = std::current_exception();
+  }
+
+  task_context* context_ = nullptr;
+  std::coroutine_handle<> continuation_;
+  std::exception_ptr exception_;
+  child_link link_;
+  start_state state_ = start_state::not_started;
+};
+
+/// Runs `child` inside `caller`'s await_suspend with context `ctx`. Returns
+/// whether the caller must suspend (false: the child already finished).
+inline bool start_nested(std::coroutine_handle<> child, promise_base& child_promise,
+                         std::coroutine_handle<> caller, task_context* ctx) {
+  child_promise.context_ = ctx;
+  child_promise.continuation_ = caller;
+  child_promise.state_ = start_state::inline_running;
+  child.resume();
+  if (child_promise.state_ == start_state::inline_done) return false;
+  child_promise.state_ = start_state::suspended;
+  return true;
+}
+
+template <class P>
+concept netaio_promise = std::is_base_of_v<promise_base, P>;
+
+template <class T>
+class task_promise final : public promise_base {
+ public:
+  task<T> get_return_object() noexcept;
+  template <class U>
+  void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
+    ::new (static_cast<void*>(&storage_)) T(std::forward<U>(v));
+    has_value_ = true;
+  }
+  ~task_promise() {
+    if (has_value_) std::launder(reinterpret_cast<T*>(&storage_))->~T();
+  }
+  T result() {
+    if (exception_) std::rethrow_exception(exception_);
+    return std::move(*std::launder(reinterpret_cast<T*>(&storage_)));
+  }
+
+ private:
+  alignas(T) unsigned char storage_[sizeof(T)];
+  bool has_value_ = false;
+};
+
+template <class T>
+class task_promise<T&> final : public promise_base {
+ public:
+  task<T&> get_return_object() noexcept;
+  void return_value(T& v) noexcept { value_ = std::addressof(v); }
+  T& result() {
+    if (exception_) std::rethrow_exception(exception_);
+    return *value_;
+  }
+
+ private:
+  T* value_ = nullptr;
+};
+
+template <>
+class task_promise<void> final : public promise_base {
+ public:
+  task<void> get_return_object() noexcept;
+  void return_void() noexcept {}
+  void result() {
+    if (exception_) std::rethrow_exception(exception_);
+  }
+};
+
+}  // namespace detail
+
+/// A lazy coroutine: it starts when awaited (or spawned into a task_scope),
+/// runs on the awaiting task's loop under its cancellation, and hands its
+/// result or exception back. Move-only; one awaiter.
+template <class T>
+class [[nodiscard]] task {
+ public:
+  using promise_type = detail::task_promise<T>;
+  using handle_type = std::coroutine_handle<promise_type>;
+  using value_type = T;
+
+  task() noexcept = default;
+  explicit task(handle_type h) noexcept : handle_(h) {}
+  task(task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+  task& operator=(task&& other) noexcept {
+    if (this != &other) {
+      destroy();
+      handle_ = std::exchange(other.handle_, {});
+    }
+    return *this;
+  }
+  task(const task&) = delete;
+  task& operator=(const task&) = delete;
+  ~task() { destroy(); }
+
+  /// False for a default-constructed or moved-from task.
+  bool valid() const noexcept { return static_cast<bool>(handle_); }
+  bool done() const noexcept { return handle_ && handle_.done(); }
+
+  struct awaiter {
+    handle_type h;
+    bool await_ready() const noexcept { return h.done(); }
+    template <detail::netaio_promise P>
+    bool await_suspend(std::coroutine_handle<P> caller) {
+      return detail::start_nested(h, h.promise(), caller, caller.promise().context_);
+    }
+    decltype(auto) await_resume() { return h.promise().result(); }
+  };
+
+  awaiter operator co_await() && noexcept {
+    NETAIO_ASSERT(handle_, "awaiting an empty task");
+    return awaiter{handle_};
+  }
+
+  /// Gives up ownership of the coroutine (used by task_scope and the loop).
+  handle_type release() noexcept { return std::exchange(handle_, {}); }
+  handle_type handle() const noexcept { return handle_; }
+
+ private:
+  void destroy() noexcept {
+    if (handle_) {
+      NETAIO_ASSERT(handle_.promise().state_ == detail::start_state::not_started || handle_.done(),
+                    "a task was destroyed while it was running");
+      handle_.destroy();
+    }
+  }
+  handle_type handle_;
+};
+
+namespace detail {
+template <class T>
+task<T> task_promise<T>::get_return_object() noexcept {
+  return task<T>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+template <class T>
+task<T&> task_promise<T&>::get_return_object() noexcept {
+  return task<T&>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+inline task<void> task_promise<void>::get_return_object() noexcept {
+  return task<void>{std::coroutine_handle<task_promise>::from_promise(*this)};
+}
+
+/// Reads the awaiting task's context without suspending.
+struct context_awaiter {
+  task_context* ctx = nullptr;
+  bool await_ready() const noexcept { return false; }
+  template <netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    ctx = h.promise().context_;
+    return false;
+  }
+  task_context& await_resume() const noexcept { return *ctx; }
+};
+}  // namespace detail
+
+/// `co_await this_context()` gives the current task's context (its loop,
+/// cancellation token and parent), e.g. to open a nested task_scope.
+inline detail::context_awaiter this_context() noexcept {
+  return {};
+}
+
+/// Coroutine frames alive now (debug builds; 0 when tracking is off).
+inline long live_task_frames() noexcept {
+#if NETAIO_TRACK_FRAMES
+  return detail::live_frames_.load(std::memory_order_relaxed);
+#else
+  return 0;
+#endif
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/task.hpp
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// How a loop keeps time.
+struct loop_options {
+  /// Virtual time for tests: starts at zero, and whenever every task is
+  /// blocked and only timers remain, jumps to the next timer (Trio's
+  /// autojump clock), so hour-long timeouts run in microseconds.
+  bool virtual_time = false;
+};
+
+/// Runs tasks on the calling thread. One loop per thread; loops share nothing.
+/// Everything but post() must be called on the loop's thread.
+class event_loop {
+ public:
+  using clock = detail::loop_clock;
+  using duration = detail::loop_duration;
+  using time_point = detail::loop_time;
+
+  explicit event_loop(loop_options options = {})
+      : owned_backend_(std::make_unique<detail::condvar_backend>()),
+        backend_(owned_backend_.get()),
+        virtual_time_(options.virtual_time) {}
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+  ~event_loop() = default;
+
+  /// Runs `t` to completion on this thread and returns its result (or
+  /// rethrows its exception). Not reentrant.
+  template <class T>
+  T run(task<T> t);
+
+  /// Runs `fn` on the loop's thread soon. Safe from any thread; this is how
+  /// other threads request cancellation (post a call to cancel()).
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(post_mutex_);
+      posted_.push_back(std::move(fn));
+      has_posted_.store(true, std::memory_order_release);
+    }
+    backend_->wake();
+  }
+
+  /// The loop's current time (virtual time when so configured).
+  time_point now() const noexcept { return virtual_time_ ? virtual_now_ : clock::now(); }
+  bool virtual_time() const noexcept { return virtual_time_; }
+
+  // --- for awaitables and backends -------------------------------------
+  /// Queues a suspended coroutine to be resumed by the loop.
+  void schedule(std::coroutine_handle<> h) { ready_.push(h); }
+  detail::timer_queue& timers() noexcept { return timers_; }
+  /// The context of tasks started by run(): never cancelled.
+  task_context& root_context() noexcept { return root_; }
+
+ protected:
+  /// For io_context: a loop whose blocking wait is the given backend.
+  event_loop(loop_options options, detail::loop_backend& backend)
+      : backend_(&backend), virtual_time_(options.virtual_time) {}
+
+ private:
+  void run_posted() {
+    if (!has_posted_.load(std::memory_order_acquire)) return;
+    std::vector<std::function<void()>> batch;
+    {
+      std::lock_guard lock(post_mutex_);
+      batch.swap(posted_);
+      has_posted_.store(false, std::memory_order_relaxed);
+    }
+    for (auto& fn : batch)
+      fn();
+  }
+
+  void fire_due_timers() {
+    const time_point t = now();
+    while (detail::timer_node* n = timers_.pop_due(t))
+      n->fire(n);
+  }
+
+  // One turn: run what is ready, fire due timers, then wait for I/O or time
+  // (unless `root` has finished: then run() returns at once).
+  void turn(std::coroutine_handle<> root) {
+    run_posted();
+    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n)
+      ready_.pop().resume();
+    if (root.done()) return;
+    fire_due_timers();
+    if (!ready_.empty() || has_posted_.load(std::memory_order_acquire)) {
+      // Busy: still look at I/O now and then so it is never starved.
+      if (++busy_turns_ % 16 == 0) backend_->wait(duration::zero());
+      return;
+    }
+    busy_turns_ = 0;
+    if (timers_.empty()) {
+      backend_->wait(duration{-1});
+    } else if (virtual_time_) {
+      if (backend_->wait(duration::zero()) == 0 && ready_.empty() &&
+          !has_posted_.load(std::memory_order_acquire)) {
+        virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
+      }
+    } else {
+      backend_->wait(std::max(duration::zero(), timers_.top()->deadline - clock::now()));
+    }
+  }
+
+  std::unique_ptr<detail::loop_backend> owned_backend_;
+  detail::loop_backend* backend_;
+  detail::ready_queue ready_;
+  detail::timer_queue timers_;
+  std::mutex post_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::atomic<bool> has_posted_{false};
+  cancel_source root_source_;
+  task_context root_{this, root_source_.token(), nullptr};
+  time_point virtual_now_{};
+  unsigned busy_turns_ = 0;
+  bool virtual_time_ = false;
+  bool running_ = false;
+};
+
+template <class T>
+T event_loop::run(task<T> t) {
+  NETAIO_ASSERT(!running_, "event_loop::run is not reentrant");
+  running_ = true;
+  struct reset {
+    bool& flag;
+    ~reset() { flag = false; }
+  } guard{running_};
+  auto h = t.handle();
+  h.promise().context_ = &root_;
+  h.promise().state_ = detail::start_state::suspended;  // a root: nobody to resume
+  schedule(h);
+  while (!h.done())
+    turn(h);
+  return h.promise().result();
+}
+
+/// Runs `t` on a new loop on this thread and returns its result.
+template <class T>
+T run(task<T> t, loop_options options = {}) {
+  event_loop loop(options);
+  return loop.run(std::move(t));
+}
+
+namespace detail {
+struct loop_awaiter : context_awaiter {
+  event_loop& await_resume() const noexcept { return *ctx->loop; }
+};
+}  // namespace detail
+
+/// `co_await current_loop()` gives the loop the current task runs on.
+inline detail::loop_awaiter current_loop() noexcept {
+  return {};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/event_loop.hpp
+// ---- begin netaio/core/sleep.hpp
+// sleep_for / sleep_until / yield: cancellable waits on the loop's clock.
+
+// ---- begin netaio/core/detail/wait_op.hpp
+// The common part of every cancellable suspension: bind to the awaiting task,
+// register on its cancellation, and resume it through the loop on completion
+// or cancellation, whichever comes first.
+
+
+#include <coroutine>
+#include <cstdint>
+
+namespace netaio::inline v0::detail {
+
+class wait_op : public cancel_node {
+ public:
+  enum class status : std::uint8_t { pending, done, cancelled };
+
+  /// Binds to the awaiting task. Returns false, without registering, when its
+  /// cancellation was already requested (level-triggered): the caller must then
+  /// not suspend, and check() throws. `on_cancel` unlinks the op from whatever
+  /// it waits in; the task is then resumed with operation_cancelled.
+  template <netaio_promise P>
+  bool bind(std::coroutine_handle<P> h, void (*on_cancel)(wait_op*) noexcept) noexcept {
+    task_context* ctx = h.promise().context_;
+    handle_ = h;
+    loop_ = ctx->loop;
+    if (ctx->token.cancelled()) {
+      status_ = status::cancelled;
+      return false;
+    }
+    status_ = status::pending;
+    on_cancel_ = on_cancel;
+    invoke_ = &wait_op::cancelled_thunk;
+    source_ = ctx->token.source();
+    if (source_ != nullptr) source_->add(this);
+    return true;
+  }
+
+  /// The awaited thing happened: resume the task normally.
+  void complete() noexcept {
+    if (status_ != status::pending) return;
+    status_ = status::done;
+    unregister();
+    loop_->schedule(handle_);
+  }
+
+  /// The awaited thing was already there after bind(): the task does not
+  /// suspend, so nothing is scheduled.
+  void finish_inline() noexcept {
+    status_ = status::done;
+    unregister();
+  }
+
+  /// Throws operation_cancelled if the op ended by cancellation.
+  void check() const {
+    if (status_ == status::cancelled) throw operation_cancelled{};
+  }
+  bool pending() const noexcept { return status_ == status::pending; }
+  bool was_cancelled() const noexcept { return status_ == status::cancelled; }
+  event_loop& loop() const noexcept { return *loop_; }
+
+  ~wait_op() { unregister(); }
+
+ private:
+  void unregister() noexcept {
+    if (source_ != nullptr) {
+      source_->remove(this);
+      source_ = nullptr;
+    }
+  }
+  static void cancelled_thunk(cancel_node* n) noexcept {
+    auto* op = static_cast<wait_op*>(n);
+    op->source_ = nullptr;  // the source already unlinked us
+    op->status_ = status::cancelled;
+    op->on_cancel_(op);
+    op->loop_->schedule(op->handle_);
+  }
+
+  std::coroutine_handle<> handle_;
+  event_loop* loop_ = nullptr;
+  cancel_source* source_ = nullptr;
+  void (*on_cancel_)(wait_op*) noexcept = nullptr;
+  status status_ = status::pending;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/core/detail/wait_op.hpp
+
+#include <chrono>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+inline loop_time saturating_add(loop_time t, loop_duration d) noexcept {
+  if (d > loop_time::max() - t) return loop_time::max();
+  return t + d;
+}
+
+class sleep_awaiter : private wait_op, private timer_node {
+ public:
+  /// A relative sleep resolves its deadline against the loop's clock when it
+  /// starts (the loop is only known then).
+  sleep_awaiter(loop_time deadline, loop_duration delay, bool relative) noexcept
+      : delay_(delay), relative_(relative) {
+    this->deadline = deadline;
+  }
+  bool await_ready() const noexcept { return false; }
+  template <netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &on_cancel)) return false;
+    event_loop& l = loop();
+    if (relative_) deadline = saturating_add(l.now(), delay_);
+    fire = &on_fire;
+    l.timers().push(this);
+    return true;
+  }
+  void await_resume() const { check(); }
+
+ private:
+  static void on_fire(timer_node* n) noexcept { static_cast<sleep_awaiter*>(n)->complete(); }
+  static void on_cancel(wait_op* op) noexcept {
+    auto* self = static_cast<sleep_awaiter*>(op);
+    self->loop().timers().erase(self);
+  }
+  loop_duration delay_;
+  bool relative_;
+};
+
+}  // namespace detail
+
+/// Suspends the current task for `d` of loop time; cancellable.
+template <class Rep, class Period>
+detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
+  auto ns = std::chrono::duration_cast<detail::loop_duration>(d);
+  if (ns < detail::loop_duration::zero()) ns = detail::loop_duration::zero();
+  return detail::sleep_awaiter{{}, ns, true};
+}
+
+/// Suspends the current task until the loop's clock reaches `t`; cancellable.
+inline detail::sleep_awaiter sleep_until(event_loop::time_point t) noexcept {
+  return detail::sleep_awaiter{t, {}, false};
+}
+
+/// Lets every other ready task run once; a cancellation checkpoint.
+inline detail::sleep_awaiter yield() noexcept {
+  return sleep_for(detail::loop_duration::zero());
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/sleep.hpp
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <type_traits>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+enum class deadline_kind { throw_timeout, move_on, shield };
+
+template <class T>
+using move_on_result = std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>;
+
+template <class T, deadline_kind Kind>
+class deadline_awaiter : private timer_node {
+ public:
+  deadline_awaiter(task<T> inner, loop_duration limit) noexcept
+      : inner_(std::move(inner)), limit_(limit) {}
+  deadline_awaiter(const deadline_awaiter&) = delete;
+  deadline_awaiter& operator=(const deadline_awaiter&) = delete;
+  ~deadline_awaiter() {
+    if (armed()) ctx_.loop->timers().erase(this);
+  }
+
+  bool await_ready() const noexcept { return false; }
+  template <netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> caller) {
+    task_context* parent = caller.promise().context_;
+    // An inner deadline follows the outer cancellation, so it can shorten but
+    // never extend an outer one; a shield follows nothing but its own limit.
+    if constexpr (Kind != deadline_kind::shield) source_.link(parent->token);
+    ctx_ = task_context{parent->loop, source_.token(), parent};
+    if (limit_ != loop_duration::max()) {
+      deadline = saturating_add(parent->loop->now(), limit_);
+      fire = &on_fire;
+      parent->loop->timers().push(this);
+    }
+    auto h = inner_.handle();
+    return start_nested(h, h.promise(), caller, &ctx_);
+  }
+
+  decltype(auto) await_resume() {
+    if (armed()) ctx_.loop->timers().erase(this);
+    // An outer cancellation wins over our own limit: it is reported as is.
+    const bool outer_cancelled = Kind != deadline_kind::shield && ctx_.parent->token.cancelled();
+    source_.unlink();
+    auto& p = inner_.handle().promise();
+    const bool hit = fired_ && !outer_cancelled && p.exception_ && is_cancellation(p.exception_);
+    if constexpr (Kind == deadline_kind::move_on) {
+      if constexpr (std::is_void_v<T>) {
+        if (hit) return false;
+        p.result();
+        return true;
+      } else {
+        if (hit) return move_on_result<T>{};
+        return move_on_result<T>{p.result()};
+      }
+    } else {
+      if (hit) throw timed_out{};
+      return p.result();
+    }
+  }
+
+ private:
+  static bool is_cancellation(const std::exception_ptr& e) noexcept {
+    try {
+      std::rethrow_exception(e);
+    } catch (const operation_cancelled&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+  static void on_fire(timer_node* n) noexcept {
+    auto* self = static_cast<deadline_awaiter*>(n);
+    self->fired_ = true;
+    self->source_.cancel();
+  }
+
+  task<T> inner_;
+  loop_duration limit_;
+  cancel_source source_;
+  task_context ctx_;
+  bool fired_ = false;
+};
+
+template <class Rep, class Period>
+loop_duration to_limit(std::chrono::duration<Rep, Period> d) noexcept {
+  using big = std::chrono::duration<long double, std::nano>;
+  if (big(d) >= big(loop_duration::max())) return loop_duration::max();
+  if (d <= d.zero()) return loop_duration::zero();
+  return std::chrono::duration_cast<loop_duration>(d);
+}
+
+}  // namespace detail
+
+/// Runs `t`, cancelling it after `limit`; throws timed_out if the limit (not
+/// an outer cancellation) ended it. Nested limits compose: the earliest wins.
+template <class T, class Rep, class Period>
+detail::deadline_awaiter<T, detail::deadline_kind::throw_timeout> with_timeout(
+    std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
+  return {std::move(t), detail::to_limit(limit)};
+}
+
+/// Runs `t`, cancelling it after `limit`. Gives std::optional<T> (bool for
+/// void): empty/false if the limit ended it.
+template <class T, class Rep, class Period>
+detail::deadline_awaiter<T, detail::deadline_kind::move_on> move_on_after(
+    std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
+  return {std::move(t), detail::to_limit(limit)};
+}
+
+/// Runs `t` shielded from outer cancellation — for cleanup that must still
+/// talk to the network — but never longer than its own `limit` (then it
+/// throws timed_out).
+template <class T, class Rep, class Period>
+detail::deadline_awaiter<T, detail::deadline_kind::shield> shield(
+    std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
+  return {std::move(t), detail::to_limit(limit)};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/deadline.hpp
+// ---- begin netaio/core/event.hpp
+// async_event: a manual-reset event tasks can wait on.
+
+
+namespace netaio::inline v0 {
+
+/// Once set, every waiter resumes and later waits complete at once, until
+/// reset(). Waits are cancellable. Single loop thread.
+class async_event {
+ public:
+  class awaiter;
+
+  explicit async_event(bool initially_set = false) noexcept : set_(initially_set) {}
+  async_event(const async_event&) = delete;
+  async_event& operator=(const async_event&) = delete;
+  ~async_event() { NETAIO_ASSERT(head_ == nullptr, "async_event destroyed with waiters"); }
+
+  /// Wakes every waiter; idempotent.
+  void set() noexcept;
+  void reset() noexcept { set_ = false; }
+  bool is_set() const noexcept { return set_; }
+  /// Waits until set (a cancellation checkpoint even when already set).
+  awaiter wait() noexcept;
+
+ private:
+  awaiter* head_ = nullptr;
+  bool set_;
+};
+
+class async_event::awaiter : private detail::wait_op {
+ public:
+  explicit awaiter(async_event& ev) noexcept : event_(&ev) {}
+  bool await_ready() const noexcept { return false; }
+  template <detail::netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &on_cancel)) return false;
+    if (event_->set_) {
+      finish_inline();
+      return false;
+    }
+    next_ = event_->head_;
+    if (next_ != nullptr) next_->prev_ = this;
+    event_->head_ = this;
+    return true;
+  }
+  void await_resume() const { check(); }
+
+ private:
+  friend class async_event;
+  void unlink() noexcept {
+    if (prev_ != nullptr) {
+      prev_->next_ = next_;
+    } else {
+      event_->head_ = next_;
+    }
+    if (next_ != nullptr) next_->prev_ = prev_;
+    prev_ = next_ = nullptr;
+  }
+  static void on_cancel(detail::wait_op* op) noexcept { static_cast<awaiter*>(op)->unlink(); }
+
+  async_event* event_;
+  awaiter* prev_ = nullptr;
+  awaiter* next_ = nullptr;
+};
+
+inline void async_event::set() noexcept {
+  set_ = true;
+  while (head_ != nullptr) {
+    awaiter* w = head_;
+    w->unlink();
+    w->complete();
+  }
+}
+
+inline async_event::awaiter async_event::wait() noexcept {
+  return awaiter{*this};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/event.hpp
+// ---- begin netaio/core/queue.hpp
+// async_queue<T>: a bounded FIFO between tasks, with backpressure.
+
+
+#include <cstddef>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Thrown by push() on a closed queue, and by pop() on a closed, empty one.
+class queue_closed : public error {
+ public:
+  queue_closed() : error("netaio: async_queue is closed") {}
+};
+
+/// A bounded queue: push() waits while it is full, pop() while it is empty.
+/// Both waits are cancellable; a cancelled push() enqueued nothing, a
+/// cancelled pop() took nothing. close() lets poppers drain what is left.
+/// Single loop thread.
+template <class T>
+class async_queue {
+ public:
+  class push_awaiter;
+  class pop_awaiter;
+
+  /// `capacity` must be at least 1.
+  explicit async_queue(std::size_t capacity) : ring_(capacity) {
+    NETAIO_ASSERT(capacity > 0, "async_queue needs a capacity of at least 1");
+  }
+  async_queue(const async_queue&) = delete;
+  async_queue& operator=(const async_queue&) = delete;
+  ~async_queue() {
+    NETAIO_ASSERT(pushers_.head == nullptr && poppers_.head == nullptr,
+                  "async_queue destroyed with waiters");
+  }
+
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return ring_.size(); }
+  bool closed() const noexcept { return closed_; }
+
+  /// Enqueues without waiting; false if full (or closed).
+  bool try_push(T value) { return !closed_ && try_push_inline(value); }
+  /// Dequeues without waiting; empty if nothing is there.
+  std::optional<T> try_pop() {
+    if (size_ == 0) return std::nullopt;
+    std::optional<T> v = take();
+    refill_from_pusher();
+    return v;
+  }
+
+  push_awaiter push(T value) { return push_awaiter{*this, std::move(value)}; }
+  pop_awaiter pop() noexcept { return pop_awaiter{*this}; }
+
+  /// No more pushes; waiting pushers and (once drained) poppers get queue_closed.
+  void close() noexcept {
+    closed_ = true;
+    while (push_awaiter* w = pushers_.pop_front()) {
+      w->closed_ = true;
+      w->complete();
+    }
+    if (size_ == 0) {
+      while (pop_awaiter* w = poppers_.pop_front())
+        w->complete();
+    }
+  }
+
+ private:
+  template <class W>
+  struct waiters {
+    W* head = nullptr;
+    W* tail = nullptr;
+    void push_back(W* w) noexcept {
+      w->prev_ = tail;
+      w->next_ = nullptr;
+      (tail != nullptr ? tail->next_ : head) = w;
+      tail = w;
+    }
+    void remove(W* w) noexcept {
+      (w->prev_ != nullptr ? w->prev_->next_ : head) = w->next_;
+      (w->next_ != nullptr ? w->next_->prev_ : tail) = w->prev_;
+      w->prev_ = w->next_ = nullptr;
+    }
+    W* pop_front() noexcept {
+      W* w = head;
+      if (w != nullptr) remove(w);
+      return w;
+    }
+  };
+
+  // A waiting popper takes `v` directly; else it goes in the ring if there is room.
+  bool try_push_inline(T& v) {
+    if (pop_awaiter* w = poppers_.pop_front()) {
+      w->value_.emplace(std::move(v));
+      w->complete();
+      return true;
+    }
+    if (size_ == ring_.size()) return false;
+    put(std::move(v));
+    return true;
+  }
+  void put(T&& v) {
+    ring_[(head_ + size_) % ring_.size()].emplace(std::move(v));
+    ++size_;
+  }
+  std::optional<T> take() {
+    std::optional<T> v = std::move(ring_[head_]);
+    ring_[head_].reset();
+    head_ = (head_ + 1) % ring_.size();
+    --size_;
+    return v;
+  }
+  // A slot was freed: the longest-waiting pusher fills it.
+  void refill_from_pusher() {
+    if (push_awaiter* w = pushers_.pop_front()) {
+      put(std::move(w->value_));
+      w->complete();
+    }
+  }
+
+  std::vector<std::optional<T>> ring_;
+  std::size_t head_ = 0;
+  std::size_t size_ = 0;
+  waiters<push_awaiter> pushers_;
+  waiters<pop_awaiter> poppers_;
+  bool closed_ = false;
+};
+
+template <class T>
+class async_queue<T>::push_awaiter : private detail::wait_op {
+ public:
+  push_awaiter(async_queue& q, T value) : queue_(&q), value_(std::move(value)) {}
+  bool await_ready() const noexcept { return false; }
+  template <detail::netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &on_cancel)) return false;
+    if (queue_->closed_ || queue_->try_push_inline(value_)) {
+      closed_ = queue_->closed_;
+      finish_inline();
+      return false;
+    }
+    queue_->pushers_.push_back(this);
+    return true;
+  }
+  void await_resume() const {
+    check();
+    if (closed_) throw queue_closed{};
+  }
+
+ private:
+  friend class async_queue;
+  friend struct waiters<push_awaiter>;
+  static void on_cancel(detail::wait_op* op) noexcept {
+    auto* self = static_cast<push_awaiter*>(op);
+    self->queue_->pushers_.remove(self);
+  }
+  async_queue* queue_;
+  T value_;
+  push_awaiter* prev_ = nullptr;
+  push_awaiter* next_ = nullptr;
+  bool closed_ = false;
+};
+
+template <class T>
+class async_queue<T>::pop_awaiter : private detail::wait_op {
+ public:
+  explicit pop_awaiter(async_queue& q) noexcept : queue_(&q) {}
+  bool await_ready() const noexcept { return false; }
+  template <detail::netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &on_cancel)) return false;
+    if (queue_->size_ > 0) {
+      value_ = queue_->take();
+      queue_->refill_from_pusher();
+      finish_inline();
+      return false;
+    }
+    if (queue_->closed_) {
+      finish_inline();
+      return false;
+    }
+    queue_->poppers_.push_back(this);
+    return true;
+  }
+  T await_resume() {
+    check();
+    if (!value_) throw queue_closed{};
+    return std::move(*value_);
+  }
+
+ private:
+  friend class async_queue;
+  friend struct waiters<pop_awaiter>;
+  static void on_cancel(detail::wait_op* op) noexcept {
+    auto* self = static_cast<pop_awaiter*>(op);
+    self->queue_->poppers_.remove(self);
+  }
+  async_queue* queue_;
+  std::optional<T> value_;
+  pop_awaiter* prev_ = nullptr;
+  pop_awaiter* next_ = nullptr;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/queue.hpp
+// ---- begin netaio/core/task_scope.hpp
+// task_scope: a nursery. Every background task is spawned into one; the scope
+// can cancel them all and join them all, and never outlives them.
+
+
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <functional>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// A spawned task's failure, as reported to a supervising scope.
+struct child_error {
+  std::exception_ptr error;
+  const char* name;  // as given to spawn(), or nullptr
+  source_location where;
+};
+
+/// A child that has not finished when a stop's grace period ran out.
+struct stuck_task {
+  const char* name;
+  source_location where;
+};
+
+/// Owns spawned tasks. Default error policy (fail-fast): the first failure
+/// cancels the siblings, and join() rethrows it once all are done; every
+/// failure stays available in errors(). supervise() switches to reporting
+/// each failure to a callback while the rest keep running.
+class task_scope : private detail::child_owner {
+ public:
+  using error_handler = std::function<void(const child_error&)>;
+  using stuck_handler = std::function<void(std::span<const stuck_task>)>;
+
+  /// A root scope on `loop`: cancelled only through cancel() or stop().
+  explicit task_scope(event_loop& loop) : context_{&loop, source_.token(), nullptr} { init(); }
+  /// A scope nested in the current task (`co_await this_context()`): it is
+  /// cancelled whenever that task's cancellation is requested.
+  explicit task_scope(task_context& parent)
+      : source_(parent.token), context_{parent.loop, source_.token(), &parent} {
+    init();
+  }
+  /// A scope nested in another scope, following its cancellation.
+  explicit task_scope(task_scope& parent) : task_scope(parent.context_) {}
+
+  task_scope(const task_scope&) = delete;
+  task_scope& operator=(const task_scope&) = delete;
+  ~task_scope() {
+    NETAIO_ASSERT(live_ == 0, "task_scope destroyed with live children (join or stop it first)");
+  }
+
+  /// Switches to the supervising policy: each failure goes to `on_error`,
+  /// nothing else is cancelled. If `on_error` throws, that error is treated
+  /// as fail-fast (siblings cancelled, rethrown by join).
+  task_scope& supervise(error_handler on_error) {
+    on_error_ = std::move(on_error);
+    return *this;
+  }
+  /// Called once when stop()'s grace period expires with children still
+  /// running (the default prints them to stderr).
+  task_scope& on_stuck(stuck_handler handler) {
+    on_stuck_ = std::move(handler);
+    return *this;
+  }
+
+  /// Starts `t` as a child of this scope on its next loop turn. The scope
+  /// owns it from now on; its result is discarded.
+  template <class T>
+  void spawn(task<T> t, const char* name = nullptr,
+             source_location where = source_location::current()) {
+    NETAIO_ASSERT(t.valid(), "spawning an empty task");
+    auto h = t.release();
+    detail::promise_base& p = h.promise();
+    p.context_ = &context_;
+    p.state_ = detail::start_state::suspended;
+    p.link_.owner = this;
+    p.link_.name = name;
+    p.link_.where = where;
+    p.link_.prev = nullptr;
+    p.link_.next = head_;
+    if (head_ != nullptr) head_->prev = &p.link_;
+    head_ = &p.link_;
+    ++live_;
+    context_.loop->schedule(h);
+  }
+
+  /// Requests cancellation of every child, now and later. Idempotent.
+  void cancel() noexcept { source_.cancel(); }
+  bool cancelled() const noexcept { return source_.cancelled(); }
+  /// Children still alive.
+  std::size_t size() const noexcept { return live_; }
+  /// Every failure seen so far (fail-fast policy), first one first.
+  const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+  /// The context children run in (their cancellation is this scope's).
+  task_context& context() noexcept { return context_; }
+  event_loop& loop() const noexcept { return *context_.loop; }
+
+  class join_awaiter;
+  class stop_awaiter;
+
+  /// Waits until every child's frame is destroyed. If the awaiting task is
+  /// cancelled meanwhile, the scope is cancelled and the join still waits
+  /// (children are never abandoned), then throws operation_cancelled.
+  /// Rethrows the first child failure under the fail-fast policy.
+  join_awaiter join() noexcept;
+
+  /// cancel() + join(), reporting stuck children if they outlive `grace`.
+  /// Called from inside one of its own children, it only cancels and
+  /// returns: the scope's owner completes the join (no self-join deadlock).
+  stop_awaiter stop(event_loop::duration grace = std::chrono::seconds(5)) noexcept;
+
+ private:
+  struct joiner {
+    joiner* next = nullptr;
+    std::coroutine_handle<> handle;
+  };
+
+  void init() noexcept { child_done_ = &task_scope::on_child_done; }
+
+  static std::coroutine_handle<> on_child_done(detail::child_owner* owner, detail::promise_base& p,
+                                               std::coroutine_handle<> h) noexcept {
+    auto* self = static_cast<task_scope*>(owner);
+    detail::child_link& l = p.link_;
+    if (l.prev != nullptr) {
+      l.prev->next = l.next;
+    } else {
+      self->head_ = l.next;
+    }
+    if (l.next != nullptr) l.next->prev = l.prev;
+    std::exception_ptr error = std::move(p.exception_);
+    child_error report{std::move(error), l.name, l.where};
+    h.destroy();  // the frame is gone before anyone can observe the child ended
+    --self->live_;
+    if (report.error) self->record(report);
+    if (self->live_ == 0) self->wake_joiners();
+    return std::noop_coroutine();
+  }
+
+  static bool is_cancellation(const std::exception_ptr& e) noexcept {
+    try {
+      std::rethrow_exception(e);
+    } catch (const operation_cancelled&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+
+  void record(const child_error& report) noexcept {
+    // A cancellation that this scope asked for is how children end, not a failure.
+    if (source_.cancelled() && is_cancellation(report.error)) return;
+    if (on_error_) {
+      try {
+        on_error_(report);
+        return;
+      } catch (...) {
+        fail(std::current_exception());
+        return;
+      }
+    }
+    fail(report.error);
+  }
+
+  void fail(std::exception_ptr e) noexcept {
+    try {
+      errors_.push_back(std::move(e));
+    } catch (...) {
+      // Out of memory while recording: keep at least the fact of failure.
+      if (errors_.empty()) std::terminate();
+    }
+    source_.cancel();
+  }
+
+  void wake_joiners() {
+    while (joiners_ != nullptr) {
+      joiner* j = joiners_;
+      joiners_ = j->next;
+      context_.loop->schedule(j->handle);
+    }
+  }
+
+  void report_stuck() {
+    std::vector<stuck_task> stuck;
+    for (detail::child_link* l = head_; l != nullptr; l = l->next) {
+      stuck.push_back({l->name, l->where});
+    }
+    if (on_stuck_) {
+      on_stuck_(stuck);
+      return;
+    }
+    for (const stuck_task& s : stuck) {
+      std::fprintf(stderr,
+                   "netaio: task_scope::stop: task %s spawned at %s:%u ignores cancellation and "
+                   "has not finished\n",
+                   s.name != nullptr ? s.name : "(unnamed)", s.where.file, s.where.line);
+    }
+  }
+
+  cancel_source source_;
+  task_context context_;
+  detail::child_link* head_ = nullptr;
+  std::size_t live_ = 0;
+  joiner* joiners_ = nullptr;
+  std::vector<std::exception_ptr> errors_;
+  error_handler on_error_;
+  stuck_handler on_stuck_;
+};
+
+class task_scope::join_awaiter : private detail::cancel_node {
+ public:
+  explicit join_awaiter(task_scope& s) noexcept : scope_(&s) {}
+  join_awaiter(const join_awaiter&) = delete;
+  join_awaiter& operator=(const join_awaiter&) = delete;
+  ~join_awaiter() { unregister(); }
+
+  bool await_ready() const noexcept { return false; }
+  template <detail::netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    caller_ = h.promise().context_;
+    if (caller_->is_within(&scope_->context_)) {
+      throw error("netaio: task_scope::join called from one of its own children would never end");
+    }
+    return wait(h);
+  }
+  void await_resume() {
+    unregister();
+    if (!scope_->errors_.empty()) std::rethrow_exception(scope_->errors_.front());
+    if (caller_ != nullptr) caller_->token.throw_if_cancelled();
+  }
+
+ protected:
+  bool wait(std::coroutine_handle<> h) {
+    // The caller's cancellation becomes the scope's; the wait goes on.
+    if (cancel_source* s = caller_->token.source(); s != nullptr && s != &scope_->source_) {
+      invoke_ = [](detail::cancel_node* n) noexcept {
+        auto* self = static_cast<join_awaiter*>(n);
+        self->source_ = nullptr;
+        self->scope_->cancel();
+      };
+      if (s->add(this)) {
+        source_ = s;
+      } else {
+        scope_->cancel();
+      }
+    }
+    if (scope_->live_ == 0) return false;
+    self_.handle = h;
+    self_.next = scope_->joiners_;
+    scope_->joiners_ = &self_;
+    return true;
+  }
+  void unregister() noexcept {
+    if (source_ != nullptr) {
+      source_->remove(this);
+      source_ = nullptr;
+    }
+  }
+
+  task_scope* scope_;
+  task_context* caller_ = nullptr;
+
+ private:
+  cancel_source* source_ = nullptr;
+  joiner self_;
+};
+
+class task_scope::stop_awaiter : private join_awaiter, private detail::timer_node {
+ public:
+  stop_awaiter(task_scope& s, event_loop::duration grace) noexcept
+      : join_awaiter(s), grace_(grace) {}
+  ~stop_awaiter() {
+    if (armed()) scope_->loop().timers().erase(this);
+  }
+
+  using join_awaiter::await_ready;
+  template <detail::netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    caller_ = h.promise().context_;
+    scope_->cancel();
+    if (caller_->is_within(&scope_->context_)) {
+      inside_ = true;  // a child stopping its own scope: the owner joins
+      return false;
+    }
+    if (!wait(h)) return false;
+    deadline = detail::saturating_add(scope_->loop().now(), grace_);
+    fire = [](detail::timer_node* n) noexcept {
+      auto* self = static_cast<stop_awaiter*>(n);
+      try {
+        self->scope_->report_stuck();
+      } catch (...) {
+        // Reporting is best effort; the join still completes.
+      }
+    };
+    scope_->loop().timers().push(this);
+    return true;
+  }
+  /// Rethrows the first child failure (fail-fast policy); never throws
+  /// operation_cancelled, since stop is what cleanup calls.
+  void await_resume() {
+    if (armed()) scope_->loop().timers().erase(this);
+    unregister();
+    if (!inside_ && !scope_->errors_.empty()) std::rethrow_exception(scope_->errors_.front());
+  }
+
+ private:
+  event_loop::duration grace_;
+  bool inside_ = false;
+};
+
+inline task_scope::join_awaiter task_scope::join() noexcept {
+  return join_awaiter{*this};
+}
+inline task_scope::stop_awaiter task_scope::stop(event_loop::duration grace) noexcept {
+  return stop_awaiter{*this, grace};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/task_scope.hpp
+// ---- begin netaio/core/when_all.hpp
+// when_all / when_any: run tasks concurrently in a nested scope that is joined
+// (every frame destroyed) before the combinator completes.
+
+
+#include <cstddef>
+#include <optional>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+template <class T>
+using non_void_t = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <class T>
+task<void> store_result(task<T> t, std::optional<non_void_t<T>>& out) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+    out.emplace();
+  } else {
+    out.emplace(co_await std::move(t));
+  }
+}
+
+template <std::size_t I, class T, class Result>
+task<void> race_one(task<T> t, std::optional<Result>& winner, task_scope& scope) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+    if (!winner) winner.emplace(std::in_place_index<I>);
+  } else {
+    auto v = co_await std::move(t);
+    if (!winner) winner.emplace(std::in_place_index<I>, std::move(v));
+  }
+  scope.cancel();  // the first finisher wins; the rest are cancelled and joined
+}
+
+}  // namespace detail
+
+/// Runs every task concurrently; gives a tuple of results (std::monostate
+/// for void). The first failure cancels the rest and is rethrown after all
+/// have ended.
+template <class... Ts>
+task<std::tuple<detail::non_void_t<Ts>...>> when_all(task<Ts>... tasks) {
+  std::tuple<std::optional<detail::non_void_t<Ts>>...> results;
+  {
+    task_scope scope{co_await this_context()};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (scope.spawn(detail::store_result(std::move(tasks), std::get<I>(results))), ...);
+    }
+    (std::index_sequence_for<Ts...>{});
+    co_await scope.join();
+  }
+  co_return std::apply([](auto&... r) { return std::tuple{std::move(*r)...}; }, results);
+}
+
+/// Runs every task concurrently; gives their results in order.
+template <class T>
+task<std::vector<detail::non_void_t<T>>> when_all(std::vector<task<T>> tasks) {
+  std::vector<std::optional<detail::non_void_t<T>>> results(tasks.size());
+  {
+    task_scope scope{co_await this_context()};
+    for (std::size_t i = 0; i < tasks.size(); ++i) {
+      scope.spawn(detail::store_result(std::move(tasks[i]), results[i]));
+    }
+    co_await scope.join();
+  }
+  std::vector<detail::non_void_t<T>> out;
+  out.reserve(results.size());
+  for (auto& r : results)
+    out.push_back(std::move(*r));
+  co_return out;
+}
+
+/// Runs every task concurrently until the first one finishes; cancels the
+/// others and joins them before returning. The variant's index says which
+/// task won (std::monostate stands for void). A failure is rethrown.
+template <class... Ts>
+task<std::variant<detail::non_void_t<Ts>...>> when_any(task<Ts>... tasks) {
+  using result = std::variant<detail::non_void_t<Ts>...>;
+  std::optional<result> winner;
+  {
+    task_scope scope{co_await this_context()};
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (scope.spawn(detail::race_one<I>(std::move(tasks), winner, scope)), ...);
+    }
+    (std::index_sequence_for<Ts...>{});
+    co_await scope.join();
+  }
+  co_return std::move(*winner);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/when_all.hpp
 // ---- end netaio/core.hpp
 // ---- begin netaio/io.hpp
 // The io layer (placeholder until the layer lands).
 // ---- end netaio/io.hpp
 // ---- begin netaio/wire.hpp
-// The wire layer (placeholder until the layer lands).
+// The wire layer: bytes <-> messages. packify, crc32, header, auth fields,
+// body, message, message types, frame reader. No I/O.
+
+// ---- begin netaio/wire/auth_fields.hpp
+// The default auth fields: a dict of str to bytes, packify-encoded.
+
+// ---- begin netaio/wire/bytes.hpp
+// Byte buffers and views used across the wire and plugin layers.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Owned bytes.
+using byte_buffer = std::vector<std::uint8_t>;
+/// A view of bytes someone else owns.
+using byte_view = std::span<const std::uint8_t>;
+
+/// Views the characters of `s` as bytes.
+inline byte_view as_bytes(std::string_view s) noexcept {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+/// Copies a view into an owned buffer.
+inline byte_buffer to_buffer(byte_view v) {
+  return byte_buffer(v.begin(), v.end());
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/bytes.hpp
+// ---- begin netaio/wire/detail/auth_walk.hpp
+// Walks encoded auth fields (a packify dict of str to bytes) in place, checking
+// the shape and bounds without allocating: the frame reader's hot path.
+
+// ---- begin netaio/wire/detail/endian.hpp
+// Big-endian loads and stores (network byte order) without alignment or UB.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::detail {
+
+inline std::uint16_t load_be16(const std::uint8_t* p) noexcept {
+  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
+inline std::uint32_t load_be32(const std::uint8_t* p) noexcept {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         std::uint32_t{p[3]};
+}
+inline std::uint64_t load_be64(const std::uint8_t* p) noexcept {
+  return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
+}
+/// Loads a big-endian unsigned of `width` bytes (1, 2, 4 or 8).
+inline std::uint64_t load_be(const std::uint8_t* p, std::size_t width) noexcept {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < width; ++i)
+    v = (v << 8) | p[i];
+  return v;
+}
+inline void store_be16(std::uint8_t* p, std::uint16_t v) noexcept {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+inline void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
+  p[0] = static_cast<std::uint8_t>(v >> 24);
+  p[1] = static_cast<std::uint8_t>(v >> 16);
+  p[2] = static_cast<std::uint8_t>(v >> 8);
+  p[3] = static_cast<std::uint8_t>(v);
+}
+inline void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
+  store_be32(p, static_cast<std::uint32_t>(v >> 32));
+  store_be32(p + 4, static_cast<std::uint32_t>(v));
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/wire/detail/endian.hpp
+// ---- begin netaio/wire/packify/detail/format.hpp
+// packify's format constants: a code byte is a length category (two high
+// bits) and a type (six low bits); lengths use 1, 2 or 4 bytes by category.
+
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::packify::detail {
+
+inline constexpr std::uint8_t type_none = 0;
+inline constexpr std::uint8_t type_bytes = 1;
+inline constexpr std::uint8_t type_bytearray = 2;
+inline constexpr std::uint8_t type_str = 3;
+inline constexpr std::uint8_t type_int = 4;
+inline constexpr std::uint8_t type_neg_int = 5;
+inline constexpr std::uint8_t type_bool = 6;
+inline constexpr std::uint8_t type_float = 7;
+inline constexpr std::uint8_t type_decimal = 8;
+inline constexpr std::uint8_t type_list = 10;
+inline constexpr std::uint8_t type_set = 11;
+inline constexpr std::uint8_t type_tuple = 12;
+inline constexpr std::uint8_t type_dict = 13;
+inline constexpr std::uint8_t type_packable = 20;
+
+inline constexpr std::uint8_t length_mask = 0xc0;
+inline constexpr std::uint8_t type_mask = 0x3f;
+/// CAT0 has no length field: it marks ints of 2^32 and more (a size byte follows).
+inline constexpr std::uint8_t cat0 = 0x00;
+inline constexpr std::uint8_t cat1 = 0x40;
+inline constexpr std::uint8_t cat2 = 0x80;
+inline constexpr std::uint8_t cat3 = 0xc0;
+
+/// The category whose length field holds `n` (cat0 when none does).
+constexpr std::uint8_t category_for(std::uint64_t n) noexcept {
+  if (n < (1u << 8)) return cat1;
+  if (n < (1u << 16)) return cat2;
+  if (n < (std::uint64_t{1} << 32)) return cat3;
+  return cat0;
+}
+
+/// Bytes in the length field of category `cat` (0 for cat0).
+constexpr std::size_t width_of(std::uint8_t cat) noexcept {
+  switch (cat & length_mask) {
+    case cat1:
+      return 1;
+    case cat2:
+      return 2;
+    case cat3:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+inline void put_be(byte_buffer& out, std::uint64_t v, std::size_t width) {
+  for (std::size_t i = width; i-- > 0;)
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+}  // namespace netaio::inline v0::packify::detail
+// ---- end netaio/wire/packify/detail/format.hpp
+// ---- begin netaio/wire/packify/detail/utf8.hpp
+// Strict UTF-8 validation, as Python's decoder: no overlongs, no surrogates, max U+10FFFF.
+
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::packify::detail {
+
+inline bool valid_utf8(byte_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const std::uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    if (s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace netaio::inline v0::packify::detail
+// ---- end netaio/wire/packify/detail/utf8.hpp
+// ---- begin netaio/wire/wire_error.hpp
+// The wire layer's error: one typed exception carrying a code.
+
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// What went wrong while encoding or decoding wire data.
+enum class wire_errc : std::uint8_t {
+  // packify
+  truncated = 1,        ///< data ends before the value does
+  trailing_bytes,       ///< bytes left where the format allows none
+  unknown_type,         ///< type code packify does not define
+  unsupported_type,     ///< a packify type this library cannot represent (Decimal, Packable)
+  bad_length_category,  ///< a length category the type does not allow
+  invalid_utf8,         ///< a str value that is not valid UTF-8
+  unhashable,           ///< a set element or dict key Python could not hash
+  bad_dict_item,        ///< a dict item that is not a (key, value) pair
+  too_deep,             ///< nesting past the configured depth
+  too_large,            ///< a value too large for the format
+  wrong_kind,           ///< a value read as a kind it does not have
+  bad_number,           ///< a malformed decimal integer
+  // frames and messages
+  header_too_short,      ///< fewer bytes than a header
+  unknown_message_type,  ///< a message type the protocol's enum does not name
+  lengths_past_frame,    ///< the header's lengths do not fit the frame
+  frame_too_large,       ///< a frame larger than the configured maximum
+  checksum_mismatch,     ///< crc32 of the body differs from the header's
+  bad_auth_fields,       ///< auth section is not a packify dict of str to bytes
+  uri_past_body,         ///< body shorter than its uri length says
+  body_too_long,         ///< uri + content too long to prepare
+};
+
+/// A short, stable name for `c`.
+constexpr std::string_view to_string(wire_errc c) noexcept {
+  switch (c) {
+    case wire_errc::truncated:
+      return "truncated";
+    case wire_errc::trailing_bytes:
+      return "trailing bytes";
+    case wire_errc::unknown_type:
+      return "unknown packify type";
+    case wire_errc::unsupported_type:
+      return "unsupported packify type";
+    case wire_errc::bad_length_category:
+      return "bad length category";
+    case wire_errc::invalid_utf8:
+      return "invalid utf-8";
+    case wire_errc::unhashable:
+      return "unhashable key or set element";
+    case wire_errc::bad_dict_item:
+      return "bad dict item";
+    case wire_errc::too_deep:
+      return "nesting too deep";
+    case wire_errc::too_large:
+      return "value too large";
+    case wire_errc::wrong_kind:
+      return "wrong kind";
+    case wire_errc::bad_number:
+      return "bad number";
+    case wire_errc::header_too_short:
+      return "header too short";
+    case wire_errc::unknown_message_type:
+      return "unknown message type";
+    case wire_errc::lengths_past_frame:
+      return "lengths past frame";
+    case wire_errc::frame_too_large:
+      return "frame too large";
+    case wire_errc::checksum_mismatch:
+      return "checksum mismatch";
+    case wire_errc::bad_auth_fields:
+      return "bad auth fields";
+    case wire_errc::uri_past_body:
+      return "uri past body";
+    case wire_errc::body_too_long:
+      return "body too long";
+  }
+  return "unknown wire error";
+}
+
+/// Malformed, truncated or unrepresentable wire data; `code()` says which.
+class wire_error : public error {
+ public:
+  wire_error(wire_errc code, std::string_view what)
+      : error("netaio wire: " + std::string(to_string(code)) + ": " + std::string(what)),
+        code_(code) {}
+  explicit wire_error(wire_errc code)
+      : error("netaio wire: " + std::string(to_string(code))), code_(code) {}
+  wire_errc code() const noexcept { return code_; }
+
+ private:
+  wire_errc code_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/wire_error.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace netaio::inline v0::detail {
+
+[[noreturn]] inline void bad_auth(const char* what) {
+  throw wire_error(wire_errc::bad_auth_fields, what);
+}
+
+struct container_head {
+  std::uint8_t type;
+  std::uint64_t count;
+  std::size_t item_width;
+  byte_view lengths;  // count * item_width bytes
+  byte_view area;     // the items, back to back (possibly followed by ignored bytes)
+};
+
+inline container_head read_container(byte_view d, const char* what) {
+  namespace pf = packify::detail;
+  if (d.empty()) bad_auth(what);
+  const std::uint8_t cat = d[0] & pf::length_mask;
+  container_head h{};
+  h.type = d[0] & pf::type_mask;
+  const std::size_t w = pf::width_of(cat);
+  if (w == 0 || d.size() < 2 + w) bad_auth(what);
+  const std::uint8_t item_cat = d[1];
+  if ((item_cat & pf::type_mask) != 0 || item_cat == pf::cat0) bad_auth(what);
+  h.item_width = pf::width_of(item_cat);
+  h.count = load_be(d.data() + 2, w);
+  const byte_view body = d.subspan(2 + w);
+  if (h.count > body.size() / h.item_width) bad_auth(what);
+  const auto n = static_cast<std::size_t>(h.count);
+  h.lengths = body.first(n * h.item_width);
+  h.area = body.subspan(n * h.item_width);
+  return h;
+}
+
+/// Calls fn(item) for each item of a container, bounds-checked.
+template <class Fn>
+void for_each_item(const container_head& h, Fn&& fn) {
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < h.count; ++i) {
+    const std::uint64_t len = load_be(h.lengths.data() + i * h.item_width, h.item_width);
+    if (len > h.area.size() - off) bad_auth("item past its container");
+    fn(h.area.subspan(off, static_cast<std::size_t>(len)));
+    off += static_cast<std::size_t>(len);
+  }
+}
+
+/// The payload of a packify str/bytes/bytearray item.
+inline byte_view read_sized(byte_view d, bool want_str) {
+  namespace pf = packify::detail;
+  if (d.empty()) bad_auth("empty key or value");
+  const std::uint8_t type = d[0] & pf::type_mask;
+  const bool ok =
+      want_str ? type == pf::type_str : (type == pf::type_bytes || type == pf::type_bytearray);
+  if (!ok) bad_auth(want_str ? "key is not a str" : "value is not bytes");
+  const std::size_t w = pf::width_of(d[0]);
+  if (w == 0 || d.size() < 1 + w) bad_auth("truncated key or value");
+  const std::uint64_t len = load_be(d.data() + 1, w);
+  if (len > d.size() - 1 - w) bad_auth("truncated key or value");
+  const byte_view payload = d.subspan(1 + w, static_cast<std::size_t>(len));
+  if (want_str && !packify::detail::valid_utf8(payload)) bad_auth("key is not valid UTF-8");
+  return payload;
+}
+
+/// Calls fn(key, value) for each field of encoded auth fields, in encoded order.
+/// Throws wire_error(bad_auth_fields) unless `data` is a packify dict of str to bytes.
+template <class Fn>
+void for_each_auth_field(byte_view data, Fn&& fn) {
+  namespace pf = packify::detail;
+  const container_head dict = read_container(data, "auth fields are not a packify dict");
+  if (dict.type != pf::type_dict) bad_auth("auth fields are not a packify dict");
+  for_each_item(dict, [&](byte_view item) {
+    const container_head pair = read_container(item, "dict item is not a pair");
+    if ((pair.type != pf::type_tuple && pair.type != pf::type_list) || pair.count != 2)
+      bad_auth("dict item is not a pair");
+    byte_view parts[2];
+    std::size_t k = 0;
+    for_each_item(pair, [&](byte_view part) { parts[k++] = part; });
+    const byte_view key = read_sized(parts[0], true);
+    const byte_view val = read_sized(parts[1], false);
+    fn(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), val);
+  });
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/wire/detail/auth_walk.hpp
+// ---- begin netaio/wire/packify/encode.hpp
+// packify encoding, byte for byte as the reference's pack().
+
+// ---- begin netaio/wire/packify/value.hpp
+// packify's data model: a value users can build and inspect.
+
+// ---- begin netaio/wire/packify/big_int.hpp
+// packify's integers: arbitrary precision as sign and big-endian magnitude.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace netaio::inline v0::packify {
+
+/// An integer of any size packify can carry (magnitude up to 255 bytes).
+/// Invariant: `magnitude` has no leading zero bytes; zero is empty and never negative.
+struct big_int {
+  bool negative = false;
+  byte_buffer magnitude;
+
+  /// The integer `v`.
+  static big_int from_int(std::int64_t v) {
+    const std::uint64_t mag =
+        v < 0 ? ~static_cast<std::uint64_t>(v) + 1 : static_cast<std::uint64_t>(v);
+    big_int r = from_uint(mag);
+    r.negative = v < 0;
+    return r;
+  }
+  /// The integer `v`.
+  static big_int from_uint(std::uint64_t v) {
+    big_int r;
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      const auto b = static_cast<std::uint8_t>(v >> shift);
+      if (b != 0 || !r.magnitude.empty()) r.magnitude.push_back(b);
+    }
+    return r;
+  }
+  /// From sign and big-endian magnitude (leading zeros allowed; they are dropped).
+  static big_int from_magnitude(bool negative, byte_view mag) {
+    std::size_t i = 0;
+    while (i < mag.size() && mag[i] == 0)
+      ++i;
+    big_int r;
+    r.magnitude.assign(mag.begin() + static_cast<std::ptrdiff_t>(i), mag.end());
+    r.negative = negative && !r.magnitude.empty();
+    return r;
+  }
+  /// Parses an optional '-' and decimal digits; throws wire_error(bad_number).
+  static big_int from_decimal(std::string_view s) {
+    big_int r;
+    bool neg = false;
+    if (!s.empty() && (s.front() == '-' || s.front() == '+')) {
+      neg = s.front() == '-';
+      s.remove_prefix(1);
+    }
+    if (s.empty()) throw wire_error(wire_errc::bad_number, "no digits");
+    for (char ch : s) {
+      if (ch < '0' || ch > '9') throw wire_error(wire_errc::bad_number, "not a decimal digit");
+      unsigned carry = static_cast<unsigned>(ch - '0');
+      for (auto it = r.magnitude.rbegin(); it != r.magnitude.rend(); ++it) {
+        const unsigned x = static_cast<unsigned>(*it) * 10u + carry;
+        *it = static_cast<std::uint8_t>(x & 0xffu);
+        carry = x >> 8;
+      }
+      while (carry != 0) {
+        r.magnitude.insert(r.magnitude.begin(), static_cast<std::uint8_t>(carry & 0xffu));
+        carry >>= 8;
+      }
+      if (r.magnitude.size() == 1 && r.magnitude[0] == 0) r.magnitude.clear();
+    }
+    r.negative = neg && !r.magnitude.empty();
+    return r;
+  }
+  /// Decimal text, with '-' when negative.
+  std::string to_decimal() const {
+    if (magnitude.empty()) return "0";
+    byte_buffer m = magnitude;
+    std::string digits;
+    std::size_t start = 0;
+    while (start < m.size()) {
+      unsigned rem = 0;
+      for (std::size_t i = start; i < m.size(); ++i) {
+        const unsigned x = (rem << 8) | m[i];
+        m[i] = static_cast<std::uint8_t>(x / 10u);
+        rem = x % 10u;
+      }
+      digits.push_back(static_cast<char>('0' + rem));
+      while (start < m.size() && m[start] == 0)
+        ++start;
+    }
+    if (negative) digits.push_back('-');
+    return std::string(digits.rbegin(), digits.rend());
+  }
+  /// The value as int64, or nullopt when it does not fit.
+  std::optional<std::int64_t> to_int64() const noexcept {
+    if (magnitude.size() > 8) return std::nullopt;
+    std::uint64_t m = 0;
+    for (auto b : magnitude)
+      m = (m << 8) | b;
+    if (!negative) {
+      if (m > static_cast<std::uint64_t>(INT64_MAX)) return std::nullopt;
+      return static_cast<std::int64_t>(m);
+    }
+    if (m > static_cast<std::uint64_t>(INT64_MAX) + 1) return std::nullopt;
+    return m == static_cast<std::uint64_t>(INT64_MAX) + 1 ? INT64_MIN
+                                                          : -static_cast<std::int64_t>(m);
+  }
+  /// The value as uint64, or nullopt when negative or too large.
+  std::optional<std::uint64_t> to_uint64() const noexcept {
+    if (negative || magnitude.size() > 8) return std::nullopt;
+    std::uint64_t m = 0;
+    for (auto b : magnitude)
+      m = (m << 8) | b;
+    return m;
+  }
+  bool is_zero() const noexcept { return magnitude.empty(); }
+
+  friend bool operator==(const big_int&, const big_int&) = default;
+};
+
+}  // namespace netaio::inline v0::packify
+// ---- end netaio/wire/packify/big_int.hpp
+
+#include <bit>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace netaio::inline v0::packify {
+
+/// The Python type a packify value stands for.
+enum class kind : std::uint8_t {
+  none,
+  boolean,
+  integer,
+  floating,
+  string,
+  bytes,
+  bytearray,
+  list,
+  tuple,
+  set,
+  dict,
+};
+
+/// A short name for `k` (Python's type name).
+constexpr std::string_view to_string(kind k) noexcept {
+  switch (k) {
+    case kind::none:
+      return "None";
+    case kind::boolean:
+      return "bool";
+    case kind::integer:
+      return "int";
+    case kind::floating:
+      return "float";
+    case kind::string:
+      return "str";
+    case kind::bytes:
+      return "bytes";
+    case kind::bytearray:
+      return "bytearray";
+    case kind::list:
+      return "list";
+    case kind::tuple:
+      return "tuple";
+    case kind::set:
+      return "set";
+    case kind::dict:
+      return "dict";
+  }
+  return "?";
+}
+
+/// One packify value: None, bool, int, float, str, bytes, bytearray, list, tuple, set or dict.
+/// Sets and dicts keep insertion order here; encoding sorts them as packify does.
+/// Equality is structural (unlike Python, 1, 1.0 and True are distinct values).
+class value {
+ public:
+  using list_type = std::vector<value>;
+  using dict_type = std::vector<std::pair<value, value>>;
+
+  /// None.
+  value() noexcept = default;
+  /// None.
+  value(std::nullptr_t) noexcept {}
+  /// A bool (constrained so pointers do not convert to it).
+  template <std::same_as<bool> B>
+  value(B b) noexcept : kind_(kind::boolean), data_(b) {}
+  /// An int.
+  template <std::integral I>
+  requires(!std::same_as<I, bool>) value(I i)
+      : kind_(kind::integer),
+        data_(std::is_signed_v<I> ? big_int::from_int(static_cast<std::int64_t>(i))
+                                  : big_int::from_uint(static_cast<std::uint64_t>(i))) {}
+  /// An int of any size.
+  value(big_int i) : kind_(kind::integer), data_(std::move(i)) {}
+  /// A float.
+  value(double d) noexcept : kind_(kind::floating), data_(d) {}
+  /// A str (UTF-8 text).
+  value(std::string s) : kind_(kind::string), data_(std::move(s)) {}
+  /// A str (UTF-8 text).
+  value(std::string_view s) : kind_(kind::string), data_(std::string(s)) {}
+  /// A str (UTF-8 text).
+  value(const char* s) : kind_(kind::string), data_(std::string(s)) {}
+  /// bytes.
+  value(byte_buffer b) : kind_(kind::bytes), data_(std::move(b)) {}
+
+  /// bytes.
+  static value bytes(byte_view b) { return value(to_buffer(b)); }
+  /// bytearray.
+  static value bytearray(byte_view b) {
+    value v(to_buffer(b));
+    v.kind_ = kind::bytearray;
+    return v;
+  }
+  /// A list.
+  static value list(list_type items = {}) { return sequence(kind::list, std::move(items)); }
+  /// A tuple.
+  static value tuple(list_type items = {}) { return sequence(kind::tuple, std::move(items)); }
+  /// A set (duplicates are dropped when encoding, as a Python set holds none).
+  static value set(list_type items = {}) { return sequence(kind::set, std::move(items)); }
+  /// A dict.
+  static value dict(dict_type items = {}) {
+    value v;
+    v.kind_ = kind::dict;
+    v.data_ = std::move(items);
+    return v;
+  }
+
+  kind type() const noexcept { return kind_; }
+  bool is(kind k) const noexcept { return kind_ == k; }
+  bool is_none() const noexcept { return kind_ == kind::none; }
+  /// True for list, tuple and set.
+  bool is_sequence() const noexcept {
+    return kind_ == kind::list || kind_ == kind::tuple || kind_ == kind::set;
+  }
+
+  bool as_bool() const { return get<bool>(kind_ == kind::boolean, "bool"); }
+  const big_int& as_big_int() const { return get<big_int>(kind_ == kind::integer, "int"); }
+  /// The int as int64; throws wire_error(too_large) when it does not fit.
+  std::int64_t as_int() const {
+    auto v = as_big_int().to_int64();
+    if (!v) throw wire_error(wire_errc::too_large, "int does not fit in 64 bits");
+    return *v;
+  }
+  double as_double() const { return get<double>(kind_ == kind::floating, "float"); }
+  const std::string& as_string() const { return get<std::string>(kind_ == kind::string, "str"); }
+  /// The bytes of a bytes or bytearray value.
+  const byte_buffer& as_bytes() const {
+    return get<byte_buffer>(kind_ == kind::bytes || kind_ == kind::bytearray, "bytes");
+  }
+  /// The items of a list, tuple or set.
+  const list_type& items() const { return get<list_type>(is_sequence(), "list/tuple/set"); }
+  list_type& items() { return get<list_type>(is_sequence(), "list/tuple/set"); }
+  /// The (key, value) pairs of a dict.
+  const dict_type& pairs() const { return get<dict_type>(kind_ == kind::dict, "dict"); }
+  dict_type& pairs() { return get<dict_type>(kind_ == kind::dict, "dict"); }
+
+  /// The value stored under `key` in a dict, or nullptr (last one wins, as in Python).
+  const value* find(const value& key) const {
+    const value* found = nullptr;
+    for (const auto& [k, v] : pairs())
+      if (k == key) found = &v;
+    return found;
+  }
+  /// The value stored under the str `key` in a dict, or nullptr.
+  const value* find(std::string_view key) const {
+    const value* found = nullptr;
+    for (const auto& [k, v] : pairs())
+      if (k.kind_ == kind::string && std::get<std::string>(k.data_) == key) found = &v;
+    return found;
+  }
+  const value* find(const char* key) const { return find(std::string_view(key)); }
+
+  friend bool operator==(const value& a, const value& b) {
+    if (a.kind_ != b.kind_) return false;
+    // std::variant's == on double would make NaN != NaN; compare bits as packify would.
+    if (a.kind_ == kind::floating)
+      return bits_equal(std::get<double>(a.data_), std::get<double>(b.data_));
+    if (a.is_sequence())
+      return seq_equal(std::get<list_type>(a.data_), std::get<list_type>(b.data_));
+    if (a.kind_ == kind::dict) {
+      const auto& x = std::get<dict_type>(a.data_);
+      const auto& y = std::get<dict_type>(b.data_);
+      if (x.size() != y.size()) return false;
+      for (std::size_t i = 0; i < x.size(); ++i)
+        if (!(x[i].first == y[i].first) || !(x[i].second == y[i].second)) return false;
+      return true;
+    }
+    return a.data_ == b.data_;
+  }
+
+ private:
+  static value sequence(kind k, list_type items) {
+    value v;
+    v.kind_ = k;
+    v.data_ = std::move(items);
+    return v;
+  }
+  static bool bits_equal(double a, double b) noexcept {
+    return std::bit_cast<std::uint64_t>(a) == std::bit_cast<std::uint64_t>(b);
+  }
+  static bool seq_equal(const list_type& x, const list_type& y) {
+    if (x.size() != y.size()) return false;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      if (!(x[i] == y[i])) return false;
+    return true;
+  }
+  template <class T, class Self>
+  static auto& get_impl(Self& self, bool ok, const char* want) {
+    if (!ok)
+      throw wire_error(wire_errc::wrong_kind, std::string("wanted ") + want + ", have " +
+                                                  std::string(to_string(self.kind_)));
+    return std::get<T>(self.data_);
+  }
+  template <class T>
+  const T& get(bool ok, const char* want) const {
+    return get_impl<T>(*this, ok, want);
+  }
+  template <class T>
+  T& get(bool ok, const char* want) {
+    return get_impl<T>(*this, ok, want);
+  }
+
+  kind kind_ = kind::none;
+  std::variant<std::monostate, bool, big_int, double, std::string, byte_buffer, list_type,
+               dict_type>
+      data_;
+};
+
+}  // namespace netaio::inline v0::packify
+// ---- end netaio/wire/packify/value.hpp
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace netaio::inline v0::packify {
+
+void pack_into(const value& v, byte_buffer& out);
+
+namespace detail {
+
+inline void put_sized(byte_buffer& out, std::uint8_t type, byte_view payload) {
+  if (payload.size() >= (std::uint64_t{1} << 32))
+    throw wire_error(wire_errc::too_large, "packify lengths stop below 2^32");
+  const std::uint8_t cat = category_for(payload.size());
+  out.push_back(static_cast<std::uint8_t>(cat | type));
+  put_be(out, payload.size(), width_of(cat));
+  out.insert(out.end(), payload.begin(), payload.end());
+}
+
+inline void put_int(byte_buffer& out, const big_int& i) {
+  byte_view mag = i.magnitude;
+  while (!mag.empty() && mag.front() == 0)
+    mag = mag.subspan(1);
+  const bool neg = i.negative && !mag.empty();
+  const std::uint8_t type = neg ? type_neg_int : type_int;
+  if (mag.size() <= 4) {
+    std::uint64_t n = 0;
+    for (auto b : mag)
+      n = (n << 8) | b;
+    const std::uint8_t cat = category_for(n);
+    out.push_back(static_cast<std::uint8_t>(cat | type));
+    put_be(out, n, width_of(cat));
+    return;
+  }
+  if (mag.size() > 255) throw wire_error(wire_errc::too_large, "packify ints stop at 255 bytes");
+  out.push_back(type);  // cat0: a size byte, then the magnitude
+  out.push_back(static_cast<std::uint8_t>(mag.size()));
+  out.insert(out.end(), mag.begin(), mag.end());
+}
+
+/// Writes a container of already-packed items: code, item category, count, lengths, items.
+inline void put_container(byte_buffer& out, std::uint8_t type,
+                          const std::vector<byte_buffer>& items) {
+  std::size_t longest = 0;
+  for (const auto& it : items)
+    longest = std::max(longest, it.size());
+  if (items.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
+    throw wire_error(wire_errc::too_large, "packify lengths stop below 2^32");
+  const std::uint8_t cat = category_for(items.size());
+  const std::uint8_t item_cat = category_for(longest);
+  out.push_back(static_cast<std::uint8_t>(cat | type));
+  out.push_back(item_cat);
+  put_be(out, items.size(), width_of(cat));
+  for (const auto& it : items)
+    put_be(out, it.size(), width_of(item_cat));
+  for (const auto& it : items)
+    out.insert(out.end(), it.begin(), it.end());
+}
+
+inline bool bytes_less(const byte_buffer& a, const byte_buffer& b) {
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
+}
+
+inline void put_dict(byte_buffer& out, const value::dict_type& pairs) {
+  // Python's dict holds each key once (the last assignment wins); packify then
+  // sorts the packed (key, value) tuples.
+  struct entry {
+    byte_buffer key, item;
+    std::size_t index;
+  };
+  std::vector<entry> entries;
+  entries.reserve(pairs.size());
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    entry e;
+    pack_into(pairs[i].first, e.key);
+    byte_buffer val;
+    pack_into(pairs[i].second, val);
+    put_container(e.item, type_tuple, {e.key, val});
+    e.index = i;
+    entries.push_back(std::move(e));
+  }
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const entry& a, const entry& b) { return bytes_less(a.key, b.key); });
+  std::vector<byte_buffer> items;
+  items.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    if (i + 1 < entries.size() && entries[i + 1].key == entries[i].key) continue;  // keep last
+    items.push_back(std::move(entries[i].item));
+  }
+  std::sort(items.begin(), items.end(), bytes_less);
+  put_container(out, type_dict, items);
+}
+
+}  // namespace detail
+
+/// Appends the packify encoding of `v` to `out`. Throws wire_error(too_large)
+/// for what packify cannot encode (ints past 255 bytes, lengths of 2^32 or more).
+inline void pack_into(const value& v, byte_buffer& out) {
+  using namespace detail;
+  switch (v.type()) {
+    case kind::none:
+      out.push_back(type_none);
+      return;
+    case kind::boolean:
+      out.push_back(type_bool);
+      out.push_back(v.as_bool() ? 1 : 0);
+      return;
+    case kind::floating:
+      out.push_back(type_float);
+      put_be(out, std::bit_cast<std::uint64_t>(v.as_double()), 8);
+      return;
+    case kind::integer:
+      put_int(out, v.as_big_int());
+      return;
+    case kind::string:
+      put_sized(out, type_str, as_bytes(v.as_string()));
+      return;
+    case kind::bytes:
+      put_sized(out, type_bytes, v.as_bytes());
+      return;
+    case kind::bytearray:
+      put_sized(out, type_bytearray, v.as_bytes());
+      return;
+    case kind::list:
+    case kind::tuple:
+    case kind::set: {
+      std::vector<byte_buffer> items(v.items().size());
+      for (std::size_t i = 0; i < items.size(); ++i)
+        pack_into(v.items()[i], items[i]);
+      std::uint8_t type = v.type() == kind::list ? type_list : type_tuple;
+      if (v.type() == kind::set) {
+        type = type_set;
+        std::sort(items.begin(), items.end(), bytes_less);
+        items.erase(std::unique(items.begin(), items.end()), items.end());
+      }
+      put_container(out, type, items);
+      return;
+    }
+    case kind::dict:
+      put_dict(out, v.pairs());
+      return;
+  }
+}
+
+/// The packify encoding of `v`.
+inline byte_buffer pack(const value& v) {
+  byte_buffer out;
+  pack_into(v, out);
+  return out;
+}
+
+}  // namespace netaio::inline v0::packify
+// ---- end netaio/wire/packify/encode.hpp
+
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// Authentication data carried before a message's body (the reference's AuthFields).
+class auth_fields {
+ public:
+  using map_type = std::map<std::string, byte_buffer, std::less<>>;
+
+  auth_fields() = default;
+  explicit auth_fields(map_type fields) : fields_(std::move(fields)) {}
+  auth_fields(std::initializer_list<map_type::value_type> init) : fields_(init) {}
+
+  const map_type& fields() const noexcept { return fields_; }
+  map_type& fields() noexcept { return fields_; }
+
+  /// The field `key`, or nullptr.
+  const byte_buffer* find(std::string_view key) const {
+    auto it = fields_.find(key);
+    return it == fields_.end() ? nullptr : &it->second;
+  }
+  /// Sets field `key` to `value`.
+  void set(std::string_view key, byte_view value) {
+    fields_.insert_or_assign(std::string(key), to_buffer(value));
+  }
+  bool empty() const noexcept { return fields_.empty(); }
+
+  /// Decodes packify-encoded fields; throws wire_error(bad_auth_fields) unless
+  /// `data` is a packify dict of str to bytes (a repeated key: the last wins).
+  static auth_fields decode(byte_view data) {
+    auth_fields a;
+    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) { a.set(k, v); });
+    return a;
+  }
+  /// Checks what decode() checks, without allocating.
+  static void validate(byte_view data) {
+    detail::for_each_auth_field(data, [](std::string_view, byte_view) {});
+  }
+  /// Finds field `key` in encoded fields without decoding them (views into `data`).
+  static std::optional<byte_view> find_in(byte_view data, std::string_view key) {
+    std::optional<byte_view> found;
+    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) {
+      if (k == key) found = v;
+    });
+    return found;
+  }
+
+  /// The fields as a packify value (a dict of str to bytes).
+  packify::value to_value() const {
+    packify::value::dict_type d;
+    d.reserve(fields_.size());
+    for (const auto& [k, v] : fields_)
+      d.emplace_back(packify::value(k), packify::value::bytes(v));
+    return packify::value::dict(std::move(d));
+  }
+  /// Appends the packify encoding.
+  void encode_to(byte_buffer& out) const { packify::pack_into(to_value(), out); }
+  /// The packify encoding.
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const auth_fields&, const auth_fields&) = default;
+
+ private:
+  map_type fields_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/auth_fields.hpp
+// ---- begin netaio/wire/body.hpp
+// The default body: u16 uri_length | uri | content.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A body's uri and content, viewed in place (in a receive buffer or a body).
+struct body_ref {
+  byte_view uri;
+  byte_view content;
+};
+
+/// The room the reference keeps below 2^16 for a frame's header (9) and for IP
+/// encapsulation and other known overhead (104).
+inline constexpr std::size_t reserved_frame_overhead = 9 + 104;
+
+/// The largest uri + content prepare() accepts, given `overhead` more bytes
+/// (e.g. a cipher's): the reference requires uri + content < 2^16 - 113 - overhead.
+constexpr std::size_t max_body_payload(std::size_t overhead = 0) noexcept {
+  constexpr std::size_t room = 65536 - reserved_frame_overhead;
+  return overhead >= room ? 0 : room - overhead - 1;
+}
+
+/// The reference's Body.
+class body {
+ public:
+  body() = default;
+  /// A body of `uri` and `content` (no size check: see prepare()).
+  body(byte_buffer uri, byte_buffer content) : uri_(std::move(uri)), content_(std::move(content)) {}
+
+  /// A body of `content` and `uri`; throws wire_error(body_too_long) when
+  /// uri + content exceed max_body_payload(overhead), as the reference does.
+  static body prepare(byte_view content, byte_view uri = {}, std::size_t overhead = 0) {
+    if (content.size() + uri.size() > max_body_payload(overhead))
+      throw wire_error(wire_errc::body_too_long,
+                       "content + uri is " + std::to_string(content.size() + uri.size()) +
+                           " bytes, at most " + std::to_string(max_body_payload(overhead)) +
+                           " fit with overhead " + std::to_string(overhead));
+    return body(to_buffer(uri), to_buffer(content));
+  }
+
+  const byte_buffer& uri() const noexcept { return uri_; }
+  byte_buffer& uri() noexcept { return uri_; }
+  const byte_buffer& content() const noexcept { return content_; }
+  byte_buffer& content() noexcept { return content_; }
+  std::size_t uri_length() const noexcept { return uri_.size(); }
+
+  /// Views uri and content in encoded `data`; throws wire_error(uri_past_body)
+  /// when data is shorter than its uri length field says.
+  static body_ref parse(byte_view data) {
+    if (data.size() < 2)
+      throw wire_error(wire_errc::uri_past_body, "body has no room for its uri length");
+    const std::size_t n = detail::load_be16(data.data());
+    if (n > data.size() - 2)
+      throw wire_error(wire_errc::uri_past_body, "uri length " + std::to_string(n) +
+                                                     " but the body has " +
+                                                     std::to_string(data.size() - 2) + " bytes");
+    return {data.subspan(2, n), data.subspan(2 + n)};
+  }
+  static body decode(byte_view data) {
+    const body_ref r = parse(data);
+    return body(to_buffer(r.uri), to_buffer(r.content));
+  }
+
+  std::size_t encoded_size() const noexcept { return 2 + uri_.size() + content_.size(); }
+  /// Appends the encoding; throws wire_error(too_large) for a uri past 65535 bytes.
+  void encode_to(byte_buffer& out) const {
+    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
+    const std::size_t at = out.size();
+    out.resize(at + 2);
+    detail::store_be16(out.data() + at, static_cast<std::uint16_t>(uri_.size()));
+    out.insert(out.end(), uri_.begin(), uri_.end());
+    out.insert(out.end(), content_.begin(), content_.end());
+  }
+  byte_buffer encode() const {
+    byte_buffer out;
+    out.reserve(encoded_size());
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const body&, const body&) = default;
+
+ private:
+  byte_buffer uri_;
+  byte_buffer content_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/body.hpp
+// ---- begin netaio/wire/concepts.hpp
+// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
+// MessageProtocol as concepts: a user type satisfying one works wherever the
+// default does.
+
+// ---- begin netaio/wire/message_type.hpp
+// Message types: the reference's defaults, and the compile-time check that a
+// custom enum keeps them (same names, same values) and uses only 31..255 for its own.
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// The reference's MessageType values. Values 0..30 are reserved for these.
+enum class message_type : std::uint8_t {
+  request_uri = 0,
+  respond_uri = 1,
+  create_uri = 2,
+  update_uri = 3,
+  delete_uri = 4,
+  subscribe_uri = 5,
+  unsubscribe_uri = 6,
+  publish_uri = 7,
+  notify_uri = 8,
+  advertise_peer = 9,
+  ok = 10,
+  confirm_subscribe = 11,
+  confirm_unsubscribe = 12,
+  peer_discovered = 13,
+  error = 20,
+  auth_error = 23,
+  not_found = 24,
+  not_permitted = 25,
+  disconnect = 30,
+};
+
+/// The reference's name of a default message type ("" for others).
+constexpr std::string_view default_message_type_name(std::uint8_t v) noexcept {
+  switch (v) {
+    case 0:
+      return "REQUEST_URI";
+    case 1:
+      return "RESPOND_URI";
+    case 2:
+      return "CREATE_URI";
+    case 3:
+      return "UPDATE_URI";
+    case 4:
+      return "DELETE_URI";
+    case 5:
+      return "SUBSCRIBE_URI";
+    case 6:
+      return "UNSUBSCRIBE_URI";
+    case 7:
+      return "PUBLISH_URI";
+    case 8:
+      return "NOTIFY_URI";
+    case 9:
+      return "ADVERTISE_PEER";
+    case 10:
+      return "OK";
+    case 11:
+      return "CONFIRM_SUBSCRIBE";
+    case 12:
+      return "CONFIRM_UNSUBSCRIBE";
+    case 13:
+      return "PEER_DISCOVERED";
+    case 20:
+      return "ERROR";
+    case 23:
+      return "AUTH_ERROR";
+    case 24:
+      return "NOT_FOUND";
+    case 25:
+      return "NOT_PERMITTED";
+    case 30:
+      return "DISCONNECT";
+    default:
+      return "";
+  }
+}
+
+/// Values at or below this are reserved for the default message types.
+inline constexpr std::uint8_t max_reserved_message_type = 30;
+
+namespace detail {
+
+/// True when V is a named enumerator of its enum. Reads the compiler's
+/// rendering of the template argument: a name ends the text after its last
+/// "::" or ")" with an identifier, an unnamed value (a cast) with a digit.
+template <auto V>
+constexpr bool enumerator_named() noexcept {
+  constexpr std::string_view s = __PRETTY_FUNCTION__;
+  constexpr std::size_t start = s.rfind("V = ");
+  if constexpr (start == std::string_view::npos) {
+    return false;
+  } else {
+    constexpr std::string_view tail = s.substr(start + 4);
+    constexpr std::string_view text = tail.substr(0, tail.find_first_of(";]"));
+    constexpr std::size_t cut = text.find_last_of(":)");
+    constexpr char c = cut == std::string_view::npos ? text[0] : text[cut + 1];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  }
+}
+
+template <class E, std::size_t... I>
+constexpr std::array<bool, sizeof...(I)> named_table(std::index_sequence<I...>) noexcept {
+  return {enumerator_named<static_cast<E>(I)>()...};
+}
+
+/// named_values<E>[v]: whether value v has a name in E (for enums on uint8_t).
+template <class E>
+inline constexpr std::array<bool, 256> named_values =
+    named_table<E>(std::make_index_sequence<256>{});
+
+template <class E>
+concept has_default_message_types = std::is_enum_v<E> && requires {
+  E::request_uri;
+  E::respond_uri;
+  E::create_uri;
+  E::update_uri;
+  E::delete_uri;
+  E::subscribe_uri;
+  E::unsubscribe_uri;
+  E::publish_uri;
+  E::notify_uri;
+  E::advertise_peer;
+  E::ok;
+  E::confirm_subscribe;
+  E::confirm_unsubscribe;
+  E::peer_discovered;
+  E::error;
+  E::auth_error;
+  E::not_found;
+  E::not_permitted;
+  E::disconnect;
+};
+
+template <class E>
+constexpr std::uint8_t u8(E e) noexcept {
+  return static_cast<std::uint8_t>(e);
+}
+
+template <class E>
+constexpr bool default_values_kept() noexcept {
+  return u8(E::request_uri) == 0 && u8(E::respond_uri) == 1 && u8(E::create_uri) == 2 &&
+         u8(E::update_uri) == 3 && u8(E::delete_uri) == 4 && u8(E::subscribe_uri) == 5 &&
+         u8(E::unsubscribe_uri) == 6 && u8(E::publish_uri) == 7 && u8(E::notify_uri) == 8 &&
+         u8(E::advertise_peer) == 9 && u8(E::ok) == 10 && u8(E::confirm_subscribe) == 11 &&
+         u8(E::confirm_unsubscribe) == 12 && u8(E::peer_discovered) == 13 && u8(E::error) == 20 &&
+         u8(E::auth_error) == 23 && u8(E::not_found) == 24 && u8(E::not_permitted) == 25 &&
+         u8(E::disconnect) == 30;
+}
+
+/// No custom enumerator in the reserved range 0..30.
+template <class E>
+constexpr bool reserved_range_clean() noexcept {
+  for (std::size_t v = 0; v <= max_reserved_message_type; ++v)
+    if (named_values<E>[v] && default_message_type_name(static_cast<std::uint8_t>(v)).empty())
+      return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// A message-type enum: every default type with its value, any custom ones in
+/// 31..255 (an enum on std::uint8_t, so none can pass 255).
+template <class E>
+concept message_type_enum = detail::has_default_message_types<E> &&
+    std::same_as<std::underlying_type_t<E>, std::uint8_t> &&
+    detail::default_values_kept<E>() && detail::reserved_range_clean<E>();
+
+/// message_type_enum as a bool trait.
+template <class E>
+inline constexpr bool is_message_type_enum_v = message_type_enum<E>;
+
+/// Whether the byte `v` names a type of E (what decoding a header accepts).
+template <message_type_enum E>
+constexpr bool is_valid_message_type(std::uint8_t v) noexcept {
+  return detail::named_values<E>[v];
+}
+
+/// The reference's name of a default type, else "custom".
+template <message_type_enum E>
+constexpr std::string_view to_string(E t) noexcept {
+  const auto n = default_message_type_name(static_cast<std::uint8_t>(t));
+  return n.empty() ? std::string_view("custom") : n;
+}
+
+static_assert(message_type_enum<message_type>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/message_type.hpp
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0 {
+
+/// A fixed-size header naming a message type, the auth and body lengths and a checksum.
+template <class H>
+concept header_type = std::copyable<H> && message_type_enum<typename H::message_type_t> &&
+    std::constructible_from<H, typename H::message_type_t, std::size_t, std::size_t,
+                            std::uint32_t> &&
+    requires(const H ch, H h, byte_view v, byte_buffer& out, std::size_t n, std::uint32_t c) {
+  { H::header_length() } -> std::convertible_to<std::size_t>;
+  { H::decode(v) } -> std::same_as<H>;  // throws wire_error
+  { ch.message_type() } -> std::same_as<typename H::message_type_t>;
+  { ch.auth_length() } -> std::convertible_to<std::size_t>;
+  { ch.body_length() } -> std::convertible_to<std::size_t>;
+  { ch.checksum() } -> std::convertible_to<std::uint32_t>;
+  h.set_lengths(n, n, c);
+  ch.encode_to(out);
+  { ch.encode() } -> std::same_as<byte_buffer>;
+};
+
+/// Authentication fields carried between header and body.
+template <class A>
+concept auth_fields_type = std::copyable<A> && std::default_initializable<A> &&
+    requires(const A ca, byte_view v, byte_buffer& out) {
+  ca.fields();
+  { A::decode(v) } -> std::same_as<A>;  // throws wire_error
+  A::validate(v);                       // what decode checks, without allocating
+  ca.encode_to(out);
+  { ca.encode() } -> std::same_as<byte_buffer>;
+};
+
+/// A body with a uri and content.
+template <class B>
+concept body_type = std::copyable<B> &&
+    requires(const B cb, byte_view v, byte_buffer& out, std::size_t overhead) {
+  { B::prepare(v, v, overhead) } -> std::same_as<B>;  // (content, uri, overhead)
+  { B::parse(v) } -> std::same_as<body_ref>;          // views in place; throws wire_error
+  { B::decode(v) } -> std::same_as<B>;
+  { cb.uri() } -> std::convertible_to<byte_view>;
+  { cb.content() } -> std::convertible_to<byte_view>;
+  { cb.uri_length() } -> std::convertible_to<std::size_t>;
+  cb.encode_to(out);
+  { cb.encode() } -> std::same_as<byte_buffer>;
+};
+
+/// A message: header, auth fields and body, with the reference's operations.
+template <class M>
+concept message_protocol = std::copyable<M> && header_type<typename M::header_t> &&
+    auth_fields_type<typename M::auth_fields_t> && body_type<typename M::body_t> &&
+    requires(const M cm, M m, byte_view v, typename M::body_t b,
+             typename M::header_t::message_type_t t, typename M::auth_fields_t a) {
+  { cm.header() } -> std::convertible_to<const typename M::header_t&>;
+  { cm.auth_data() } -> std::convertible_to<const typename M::auth_fields_t&>;
+  { cm.body() } -> std::convertible_to<const typename M::body_t&>;
+  { cm.check() } -> std::same_as<bool>;
+  { m.encode() } -> std::same_as<byte_buffer>;
+  { cm.copy() } -> std::same_as<M>;
+  { M::prepare(b, t, a) } -> std::same_as<M>;
+  { M::decode(v) } -> std::same_as<M>;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/concepts.hpp
+// ---- begin netaio/wire/crc32.hpp
+// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
+
+
+#include <zlib.h>
+
+#include <climits>
+#include <cstdint>
+
+namespace netaio::inline v0 {
+
+/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
+inline std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
+  uLong c = seed;
+  const Bytef* p = data.data();
+  std::size_t n = data.size();
+  // zlib takes uInt lengths; feed huge inputs in pieces.
+  while (n > 0) {
+    const uInt chunk = n > UINT_MAX ? UINT_MAX : static_cast<uInt>(n);
+    c = ::crc32(c, p, chunk);
+    p += chunk;
+    n -= chunk;
+  }
+  return static_cast<std::uint32_t>(c);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/crc32.hpp
+// ---- begin netaio/wire/frame_reader.hpp
+// The incremental frame reader: parses frames in place at the front of a
+// receive buffer. No allocation per frame; never throws for bad input.
+
+// ---- begin netaio/wire/detail/frame_parse.hpp
+// Parsing one frame in place: shared by the frame reader and message decode.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// One frame parsed in place: views into the buffer it was parsed from.
+template <header_type H>
+struct basic_frame {
+  H header{};
+  byte_view auth;     ///< encoded auth fields (checked)
+  byte_view body;     ///< encoded body
+  byte_view uri;      ///< the body's uri
+  byte_view content;  ///< the body's content
+  byte_view bytes;    ///< the whole frame
+  std::size_t size() const noexcept { return bytes.size(); }
+};
+
+namespace detail {
+
+enum class frame_scan : std::uint8_t { complete, incomplete };
+
+/// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
+/// (the frame's size once the header is in, else the header's) or complete with
+/// `out` filled; throws wire_error for a malformed frame. Checks in the
+/// reference's order: header (type), auth fields, body, checksum.
+template <header_type H, auth_fields_type A, body_type B>
+frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
+                      std::size_t& needed) {
+  const std::size_t hl = H::header_length();
+  if (buf.size() < hl) {
+    needed = hl;
+    return frame_scan::incomplete;
+  }
+  const H h = H::decode(buf.first(hl));
+  const std::size_t auth_len = h.auth_length();
+  const std::size_t body_len = h.body_length();
+  const std::size_t total = hl + auth_len + body_len;
+  if (total > max_frame)
+    throw wire_error(wire_errc::frame_too_large, "frame of " + std::to_string(total) +
+                                                     " bytes, at most " +
+                                                     std::to_string(max_frame) + " allowed");
+  if (buf.size() < total) {
+    needed = total;
+    return frame_scan::incomplete;
+  }
+  const byte_view auth = buf.subspan(hl, auth_len);
+  const byte_view body = buf.subspan(hl + auth_len, body_len);
+  A::validate(auth);
+  const body_ref parts = B::parse(body);
+  const std::uint32_t sum = crc32(body);
+  if (sum != static_cast<std::uint32_t>(h.checksum()))
+    throw wire_error(wire_errc::checksum_mismatch, "header says " + std::to_string(h.checksum()) +
+                                                       ", body has " + std::to_string(sum));
+  out.header = h;
+  out.auth = auth;
+  out.body = body;
+  out.uri = parts.uri;
+  out.content = parts.content;
+  out.bytes = buf.first(total);
+  needed = total;
+  return frame_scan::complete;
+}
+
+/// Parses `data` as exactly one frame (a datagram); throws wire_error, with
+/// lengths_past_frame when the header's lengths disagree with the data's size.
+template <header_type H, auth_fields_type A, body_type B>
+basic_frame<H> parse_exact_frame(byte_view data) {
+  basic_frame<H> f;
+  std::size_t needed = 0;
+  if (scan_frame<H, A, B>(data, SIZE_MAX, f, needed) == frame_scan::incomplete) {
+    if (data.size() < H::header_length())
+      throw wire_error(wire_errc::header_too_short,
+                       std::to_string(data.size()) + " bytes is less than a header");
+    throw wire_error(wire_errc::lengths_past_frame, "header announces " + std::to_string(needed) +
+                                                        " bytes, frame has " +
+                                                        std::to_string(data.size()));
+  }
+  if (f.size() != data.size())
+    throw wire_error(wire_errc::trailing_bytes,
+                     std::to_string(data.size() - f.size()) + " bytes after the frame");
+  return f;
+}
+
+}  // namespace detail
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/detail/frame_parse.hpp
+// ---- begin netaio/wire/protocol.hpp
+// The protocol policy: header, auth fields and body types (and the message and
+// message-type enum they imply) bundled for the layers above.
+
+// ---- begin netaio/wire/header.hpp
+// The default header: 9 bytes, u8 type | u16 auth_length | u16 body_length | u32 crc32(body).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The reference's Header, for message-type enum MT.
+template <message_type_enum MT>
+class basic_header {
+ public:
+  using message_type_t = MT;
+
+  /// Encoded size in bytes.
+  static constexpr std::size_t header_length() noexcept { return 9; }
+
+  basic_header() = default;
+  /// Throws wire_error(too_large) when a length passes 65535.
+  basic_header(MT type, std::size_t auth_length, std::size_t body_length, std::uint32_t checksum)
+      : type_(type) {
+    set_lengths(auth_length, body_length, checksum);
+  }
+
+  MT message_type() const noexcept { return type_; }
+  void set_message_type(MT t) noexcept { type_ = t; }
+  std::uint16_t auth_length() const noexcept { return auth_length_; }
+  std::uint16_t body_length() const noexcept { return body_length_; }
+  std::uint32_t checksum() const noexcept { return checksum_; }
+  /// Sets lengths and checksum; throws wire_error(too_large) past 65535.
+  void set_lengths(std::size_t auth_length, std::size_t body_length, std::uint32_t checksum) {
+    if (auth_length > 0xffff || body_length > 0xffff)
+      throw wire_error(wire_errc::too_large,
+                       "auth or body length " + std::to_string(std::max(auth_length, body_length)) +
+                           " does not fit the header's u16");
+    auth_length_ = static_cast<std::uint16_t>(auth_length);
+    body_length_ = static_cast<std::uint16_t>(body_length);
+    checksum_ = checksum;
+  }
+
+  /// Decodes the first 9 bytes of `data` (more are ignored, as by the reference).
+  /// Throws wire_error: header_too_short, unknown_message_type.
+  static basic_header decode(byte_view data) {
+    if (data.size() < header_length())
+      throw wire_error(wire_errc::header_too_short,
+                       std::to_string(data.size()) + " bytes, a header has 9");
+    if (!is_valid_message_type<MT>(data[0]))
+      throw wire_error(wire_errc::unknown_message_type,
+                       "message type " + std::to_string(data[0]) + " is not defined");
+    basic_header h;
+    h.type_ = static_cast<MT>(data[0]);
+    h.auth_length_ = detail::load_be16(data.data() + 1);
+    h.body_length_ = detail::load_be16(data.data() + 3);
+    h.checksum_ = detail::load_be32(data.data() + 5);
+    return h;
+  }
+
+  /// Writes the 9 bytes at `p`.
+  void encode_into(std::uint8_t* p) const noexcept {
+    p[0] = static_cast<std::uint8_t>(type_);
+    detail::store_be16(p + 1, auth_length_);
+    detail::store_be16(p + 3, body_length_);
+    detail::store_be32(p + 5, checksum_);
+  }
+  /// Appends the 9 bytes to `out`.
+  void encode_to(byte_buffer& out) const {
+    const std::size_t at = out.size();
+    out.resize(at + header_length());
+    encode_into(out.data() + at);
+  }
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const basic_header&, const basic_header&) = default;
+
+ private:
+  MT type_ = MT::request_uri;
+  std::uint16_t auth_length_ = 0;
+  std::uint16_t body_length_ = 0;
+  std::uint32_t checksum_ = 0;
+};
+
+/// The default header.
+using header = basic_header<message_type>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/header.hpp
+// ---- begin netaio/wire/message.hpp
+// Messages: header, auth fields and body, with the reference's prepare,
+// encode (which fills lengths and checksum), decode, check and copy.
+
+
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// The reference's Message for header H, auth fields A and body B.
+template <header_type H, auth_fields_type A, body_type B>
+class basic_message {
+ public:
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+
+  basic_message() = default;
+  basic_message(H header, A auth_data, B body)
+      : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
+
+  /// A message of `body`, with lengths and checksum filled in.
+  static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
+    const byte_buffer b = body.encode();
+    H h(type, auth_data.encode().size(), b.size(), crc32(b));
+    return basic_message(std::move(h), std::move(auth_data), std::move(body));
+  }
+
+  const H& header() const noexcept { return header_; }
+  H& header() noexcept { return header_; }
+  const A& auth_data() const noexcept { return auth_; }
+  A& auth_data() noexcept { return auth_; }
+  const B& body() const noexcept { return body_; }
+  B& body() noexcept { return body_; }
+  message_type_t type() const noexcept { return header_.message_type(); }
+
+  /// The header's checksum matches the body.
+  bool check() const {
+    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
+  }
+
+  /// Appends the frame to `out`, first setting the header's lengths and checksum.
+  void encode_to(byte_buffer& out) {
+    const std::size_t start = out.size();
+    out.resize(start + H::header_length());
+    auth_.encode_to(out);
+    const std::size_t body_at = out.size();
+    body_.encode_to(out);
+    const byte_view b(out.data() + body_at, out.size() - body_at);
+    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+    byte_buffer h;
+    header_.encode_to(h);
+    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
+  }
+  /// The frame, after setting the header's lengths and checksum.
+  byte_buffer encode() {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  /// Decodes exactly one frame; throws wire_error (checksum_mismatch, ...).
+  static basic_message decode(byte_view data) {
+    return from_frame(detail::parse_exact_frame<H, A, B>(data));
+  }
+  /// An owned message from a frame parsed in place.
+  static basic_message from_frame(const basic_frame<H>& f) {
+    return basic_message(f.header, A::decode(f.auth), B::decode(f.body));
+  }
+
+  /// A deep copy made as the reference makes it: decode(encode()).
+  basic_message copy() const {
+    basic_message tmp = *this;
+    return decode(tmp.encode());
+  }
+
+  friend bool operator==(const basic_message&, const basic_message&) = default;
+
+ private:
+  H header_{};
+  A auth_{};
+  B body_{};
+};
+
+/// The default message.
+using message = basic_message<header, auth_fields, body>;
+
+static_assert(message_protocol<message>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/message.hpp
+
+namespace netaio::inline v0 {
+
+/// A wire protocol: which header, auth fields and body make its messages.
+template <header_type H = header, auth_fields_type A = auth_fields, body_type B = body>
+struct protocol {
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+  using message_t = basic_message<H, A, B>;
+};
+
+/// The reference's protocol.
+using default_protocol = protocol<>;
+
+/// The default protocol with a custom message-type enum.
+template <message_type_enum MT>
+using protocol_for = protocol<basic_header<MT>, auth_fields, body>;
+
+/// A protocol policy.
+template <class P>
+concept protocol_policy =
+    header_type<typename P::header_t> && auth_fields_type<typename P::auth_fields_t> &&
+    body_type<typename P::body_t> && message_protocol<typename P::message_t>;
+
+static_assert(protocol_policy<default_protocol>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/protocol.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// What parsing the front of a buffer found.
+enum class frame_status : std::uint8_t {
+  complete,    ///< a whole, valid frame: see frame
+  incomplete,  ///< more bytes needed: see needed
+  malformed,   ///< a bad frame: see error; the stream cannot be resynchronised
+};
+
+/// The outcome of basic_frame_reader::parse.
+template <protocol_policy P>
+struct frame_result {
+  frame_status status = frame_status::incomplete;
+  /// complete: the frame's size (bytes to consume). incomplete: bytes the
+  /// buffer must hold before parsing again (the frame's size once its header
+  /// is in, else the header's size).
+  std::size_t needed = 0;
+  /// malformed: why.
+  wire_errc error{};
+  /// malformed: what the check said (a static string; no allocation).
+  const char* what = "";
+  /// complete: the frame, viewing the parsed buffer.
+  basic_frame<typename P::header_t> frame{};
+
+  explicit operator bool() const noexcept { return status == frame_status::complete; }
+  /// Throws wire_error when malformed.
+  void throw_if_malformed() const {
+    if (status == frame_status::malformed) throw wire_error(error, what);
+  }
+  /// The frame as an owned message (complete results only).
+  typename P::message_t to_message() const { return P::message_t::from_frame(frame); }
+};
+
+/// Largest frame the default header can describe.
+inline constexpr std::size_t max_default_frame_size = 9 + 0xffff + 0xffff;
+
+/// Parses frames of protocol P from the front of a receive buffer.
+template <protocol_policy P = default_protocol>
+class basic_frame_reader {
+ public:
+  using frame_t = basic_frame<typename P::header_t>;
+  using result_t = frame_result<P>;
+
+  /// Frames larger than `max_frame_size` are malformed (frame_too_large).
+  explicit basic_frame_reader(std::size_t max_frame_size = max_default_frame_size) noexcept
+      : max_frame_size_(max_frame_size) {}
+
+  std::size_t max_frame_size() const noexcept { return max_frame_size_; }
+
+  /// Parses the frame at the front of `buffer`. A complete frame's views point
+  /// into `buffer`: consume result.needed bytes once done with it.
+  result_t parse(byte_view buffer) const noexcept {
+    result_t r;
+    try {
+      const auto s =
+          detail::scan_frame<typename P::header_t, typename P::auth_fields_t, typename P::body_t>(
+              buffer, max_frame_size_, r.frame, r.needed);
+      r.status =
+          s == detail::frame_scan::complete ? frame_status::complete : frame_status::incomplete;
+    } catch (const wire_error& e) {
+      r.status = frame_status::malformed;
+      r.error = e.code();
+      r.what = static_what(e.code());
+      r.frame = frame_t{};
+    } catch (...) {
+      // A custom header/body threw something else (e.g. bad_alloc): report, never escape.
+      r.status = frame_status::malformed;
+      r.error = wire_errc::too_large;
+      r.what = "unexpected exception while parsing a frame";
+      r.frame = frame_t{};
+    }
+    return r;
+  }
+
+ private:
+  static const char* static_what(wire_errc c) noexcept { return to_string(c).data(); }
+
+  std::size_t max_frame_size_;
+};
+
+/// The default protocol's frame reader.
+using frame_reader = basic_frame_reader<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/frame_reader.hpp
+// ---- begin netaio/wire/helpers.hpp
+// The reference's message helpers: respond-uri, ok, error (classified),
+// not found and not permitted.
+
+
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
+/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
+template <message_type_enum MT = message_type>
+constexpr MT classify_error(std::string_view text) noexcept {
+  if (text.find("not found") != std::string_view::npos) return MT::not_found;
+  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
+  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
+  return MT::error;
+}
+
+namespace detail {
+inline std::string_view as_text(byte_view b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+}  // namespace detail
+
+/// A RESPOND_URI message.
+template <message_protocol M = message>
+M make_respond_uri_msg(byte_view content, byte_view uri) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
+}
+
+/// An OK message.
+template <message_protocol M = message>
+M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
+}
+
+/// An error message with uri "ERROR", typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(std::string_view text) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
+                    classify_error<typename M::message_type_t>(text));
+}
+/// An error message with uri "ERROR", typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(byte_view text) {
+  return make_error_msg<M>(detail::as_text(text));
+}
+
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
+}
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(byte_view text, byte_view uri = {}) {
+  return make_not_found_msg<M>(detail::as_text(text), uri);
+}
+
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
+}
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
+  return make_not_permitted_msg<M>(detail::as_text(text), uri);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/helpers.hpp
+// ---- begin netaio/wire/keys.hpp
+// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
+// (type, uri) and type, most specific first.
+
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
+/// plugins layer declares the same alias; the two declarations agree.)
+using peer_address = std::pair<std::string, std::uint16_t>;
+
+/// Hash of a peer_address (std::hash has none for pairs).
+struct peer_address_hash {
+  std::size_t operator()(const peer_address& a) const noexcept {
+    return std::hash<std::string>{}(a.first) * 31u + a.second;
+  }
+};
+
+/// Which of the reference's key tuples a handler key stands for.
+enum class key_shape : std::uint8_t {
+  type_uri_peer,  ///< (type, uri, address), address possibly None
+  type_uri,       ///< (type, uri)
+  type_only,      ///< type
+};
+
+/// A hashable handler key.
+template <message_type_enum MT>
+struct basic_handler_key {
+  key_shape shape = key_shape::type_only;
+  MT type{};
+  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
+  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
+
+  /// The key `type`.
+  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
+  /// The key (type, uri).
+  static basic_handler_key of(MT t, std::string_view uri) {
+    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
+  }
+  /// The key (type, uri, address).
+  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
+    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
+  }
+
+  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
+    if (a.shape != b.shape || a.type != b.type) return false;
+    if (a.shape == key_shape::type_only) return true;
+    if (a.uri != b.uri) return false;
+    return a.shape == key_shape::type_uri || a.peer == b.peer;
+  }
+};
+
+/// The default protocol's handler key.
+using handler_key = basic_handler_key<message_type>;
+
+/// The reference's keys_extractor: most specific first.
+template <message_protocol M>
+std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
+    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
+  using key = basic_handler_key<typename M::message_type_t>;
+  const byte_view u = msg.body().uri();
+  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
+  const auto t = msg.header().message_type();
+  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
+}
+
+}  // namespace netaio::inline v0
+
+template <class MT>
+struct std::hash<netaio::basic_handler_key<MT>> {
+  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
+    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
+    if (k.shape == netaio::key_shape::type_only) return h;
+    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
+    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
+      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
+    return h;
+  }
+};
+// ---- end netaio/wire/keys.hpp
+// ---- begin netaio/wire/packify.hpp
+// packify: the reference's serialization format (k98kurz/packify), byte for byte.
+
+// ---- begin netaio/wire/packify/decode.hpp
+// packify decoding, bounds-checked everywhere: what the reference's unpack()
+// accepts decodes to the same value; anything else is a wire_error.
+
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace netaio::inline v0::packify {
+
+/// Limits for decoding untrusted data.
+struct decode_options {
+  /// Containers nested deeper than this are rejected (wire_errc::too_deep).
+  std::size_t max_depth = 64;
+};
+
+/// What decoding learnt of a value without building it.
+struct value_info {
+  kind type = kind::none;
+  /// Python could use it as a dict key or set element.
+  bool hashable = true;
+  /// Items of a container (0 otherwise).
+  std::uint64_t count = 0;
+  /// Of a tuple/list: its first item is hashable (dict items need a hashable key).
+  bool first_hashable = false;
+};
+
+namespace detail {
+
+[[noreturn]] inline void fail(wire_errc c, const char* what) {
+  throw wire_error(c, what);
+}
+
+inline void need(byte_view d, std::size_t n, const char* what) {
+  if (d.size() < n) fail(wire_errc::truncated, what);
+}
+
+/// Sorts out duplicates as Python's set()/dict() would, keeping order:
+/// the first of equal set elements, the last of equal dict keys.
+template <class Items, class KeyOf>
+void drop_duplicates(Items& items, KeyOf key_of, bool keep_last) {
+  if (items.size() < 2) return;
+  std::vector<byte_buffer> keys(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i)
+    pack_into(key_of(items[i]), keys[i]);
+  std::vector<std::size_t> order(items.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return bytes_less(keys[a], keys[b]); });
+  std::vector<bool> drop(items.size(), false);
+  bool any = false;
+  for (std::size_t i = 0; i + 1 < order.size(); ++i) {
+    if (keys[order[i]] != keys[order[i + 1]]) continue;
+    // order[] is stable, so within a run indices ascend.
+    drop[keep_last ? order[i] : order[i + 1]] = true;
+    any = true;
+    if (!keep_last) std::swap(order[i], order[i + 1]);  // carry the survivor forward
+  }
+  if (!any) return;
+  Items kept;
+  kept.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (!drop[i]) kept.push_back(std::move(items[i]));
+  items = std::move(kept);
+}
+
+/// Parses one value filling `data`; builds it into *out when Build. Bytes past
+/// the value are ignored, as the reference ignores them (except after a bool).
+template <bool Build>
+value_info parse(byte_view d, std::size_t depth_left, value* out) {
+  need(d, 1, "empty value");
+  const std::uint8_t cat = d[0] & length_mask;
+  const std::uint8_t type = d[0] & type_mask;
+  const byte_view rest = d.subspan(1);
+  value_info info;
+  switch (type) {
+    case type_none:
+      info.type = kind::none;
+      if constexpr (Build) *out = value();
+      return info;
+    case type_bool:
+      need(rest, 1, "bool");
+      if (rest.size() != 1) fail(wire_errc::trailing_bytes, "a bool is exactly one byte");
+      info.type = kind::boolean;
+      if constexpr (Build) *out = value(rest[0] != 0);
+      return info;
+    case type_float:
+      need(rest, 8, "float");
+      info.type = kind::floating;
+      if constexpr (Build)
+        *out = value(std::bit_cast<double>(netaio::detail::load_be64(rest.data())));
+      return info;
+    case type_int:
+    case type_neg_int: {
+      info.type = kind::integer;
+      const bool neg = type == type_neg_int;
+      if (cat == cat0) {
+        need(rest, 1, "int size");
+        const std::size_t size = rest[0];
+        need(rest, 1 + size, "int");
+        if constexpr (Build) *out = value(big_int::from_magnitude(neg, rest.subspan(1, size)));
+      } else {
+        const std::size_t w = width_of(cat);
+        need(rest, w, "int");
+        if constexpr (Build) {
+          big_int i = big_int::from_uint(netaio::detail::load_be(rest.data(), w));
+          i.negative = neg && !i.is_zero();
+          *out = value(std::move(i));
+        }
+      }
+      return info;
+    }
+    case type_bytes:
+    case type_bytearray:
+    case type_str:
+    case type_decimal: {
+      if (cat == cat0) fail(wire_errc::bad_length_category, "bytes/str need a length field");
+      const std::size_t w = width_of(cat);
+      need(rest, w, "length");
+      const std::uint64_t len = netaio::detail::load_be(rest.data(), w);
+      need(rest, w + len, "bytes/str");
+      const byte_view payload = rest.subspan(w, static_cast<std::size_t>(len));
+      if (type == type_decimal) fail(wire_errc::unsupported_type, "Decimal is not supported");
+      if (type == type_str) {
+        if (!valid_utf8(payload)) fail(wire_errc::invalid_utf8, "str is not valid UTF-8");
+        info.type = kind::string;
+        if constexpr (Build)
+          *out = value(std::string(reinterpret_cast<const char*>(payload.data()), payload.size()));
+      } else if (type == type_bytes) {
+        info.type = kind::bytes;
+        if constexpr (Build) *out = value::bytes(payload);
+      } else {
+        info.type = kind::bytearray;
+        info.hashable = false;
+        if constexpr (Build) *out = value::bytearray(payload);
+      }
+      return info;
+    }
+    case type_list:
+    case type_set:
+    case type_tuple:
+    case type_dict: {
+      if (cat == cat0) fail(wire_errc::bad_length_category, "containers need a count field");
+      if (depth_left == 0) fail(wire_errc::too_deep, "containers nested too deep");
+      const std::size_t w = width_of(cat);
+      need(rest, 1 + w, "container head");
+      const std::uint8_t item_cat = rest[0];
+      // The reference accepts item category 0 only by skipping the lengths and
+      // yielding an empty container; no encoder writes it, so it is refused.
+      if ((item_cat & type_mask) != 0 || item_cat == cat0)
+        fail(wire_errc::bad_length_category, "bad item length category");
+      const std::size_t iw = width_of(item_cat);
+      const std::uint64_t count = netaio::detail::load_be(rest.data() + 1, w);
+      const byte_view body = rest.subspan(1 + w);
+      if (count > body.size() / iw) fail(wire_errc::truncated, "item lengths");
+      const auto n = static_cast<std::size_t>(count);
+      const byte_view area = body.subspan(n * iw);
+      info.count = count;
+      info.type = type == type_list    ? kind::list
+                  : type == type_set   ? kind::set
+                  : type == type_tuple ? kind::tuple
+                                       : kind::dict;
+      info.hashable = type == type_tuple;
+      value::list_type items;
+      value::dict_type pairs;
+      if constexpr (Build) {
+        if (type == type_dict)
+          pairs.reserve(n);
+        else
+          items.reserve(n);
+      }
+      std::size_t off = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::uint64_t len = netaio::detail::load_be(body.data() + i * iw, iw);
+        if (len > area.size() - off) fail(wire_errc::truncated, "container item");
+        const byte_view item = area.subspan(off, static_cast<std::size_t>(len));
+        off += static_cast<std::size_t>(len);
+        value child;
+        const value_info ci = parse<Build>(item, depth_left - 1, Build ? &child : nullptr);
+        if (i == 0) info.first_hashable = ci.hashable;
+        if (!ci.hashable) info.hashable = false;
+        if (type == type_set && !ci.hashable)
+          fail(wire_errc::unhashable, "set element is not hashable");
+        if (type == type_dict) {
+          if ((ci.type != kind::tuple && ci.type != kind::list) || ci.count != 2)
+            fail(wire_errc::bad_dict_item, "dict item is not a (key, value) pair");
+          if (!ci.first_hashable) fail(wire_errc::unhashable, "dict key is not hashable");
+          if constexpr (Build) {
+            auto& kv = child.items();
+            pairs.emplace_back(std::move(kv[0]), std::move(kv[1]));
+          }
+        } else if constexpr (Build) {
+          items.push_back(std::move(child));
+        }
+      }
+      if constexpr (Build) {
+        if (type == type_dict) {
+          drop_duplicates(
+              pairs, [](const auto& p) -> const value& { return p.first; }, true);
+          *out = value::dict(std::move(pairs));
+        } else if (type == type_set) {
+          drop_duplicates(
+              items, [](const value& v) -> const value& { return v; }, false);
+          *out = value::set(std::move(items));
+        } else {
+          *out = type == type_list ? value::list(std::move(items)) : value::tuple(std::move(items));
+        }
+      }
+      return info;
+    }
+    case type_packable:
+      fail(wire_errc::unsupported_type, "Packable is not supported");
+    default:
+      fail(wire_errc::unknown_type, "unknown packify type code");
+  }
+}
+
+}  // namespace detail
+
+/// Decodes the packify value at the front of `data` (bytes after it are
+/// ignored, as by the reference). Throws wire_error on malformed input.
+inline value unpack(byte_view data, decode_options opts = {}) {
+  value v;
+  detail::parse<true>(data, opts.max_depth, &v);
+  return v;
+}
+
+/// Checks that `data` decodes, without building the value or allocating.
+inline value_info validate(byte_view data, decode_options opts = {}) {
+  return detail::parse<false>(data, opts.max_depth, nullptr);
+}
+
+}  // namespace netaio::inline v0::packify
+// ---- end netaio/wire/packify/decode.hpp
+// ---- end netaio/wire/packify.hpp
 // ---- end netaio/wire.hpp
 // ---- begin netaio/plugins.hpp
-// The plugins layer (placeholder until the layer lands).
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+
+// ---- begin netaio/plugins/auth_plugin.hpp
+// The auth plugin concept, and a type-erased auth plugin for handler tables.
+
+// ---- begin netaio/plugins/context.hpp
+// What a node tells its auth and cipher plugins about the other side.
+
+// ---- begin netaio/plugins/peer.hpp
+// What a node knows of a peer (the reference's Peer).
+
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A (host, port) a peer was seen at.
+using peer_address = std::pair<std::string, std::uint16_t>;
+
+/// A peer: its addresses, its id and its opaque data (encoded by the peer
+/// plugin), and when it was last heard from (seconds on the node's clock).
+struct peer {
+  std::set<peer_address> addrs;
+  std::optional<byte_buffer> id;
+  std::optional<byte_buffer> data;
+  std::int64_t last_rx = 0;
+
+  /// Records that the peer was heard from at `now`, replacing its data if given.
+  void update(std::int64_t now, std::optional<byte_buffer> new_data = std::nullopt) {
+    if (new_data) data = std::move(new_data);
+    last_rx = now;
+  }
+  /// True once more than `timeout` seconds have passed since last_rx.
+  bool timed_out(std::int64_t now, std::int64_t timeout = 60) const noexcept {
+    return now - last_rx > timeout;
+  }
+
+  friend bool operator==(const peer&, const peer&) = default;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/peer.hpp
+// ---- begin netaio/plugins/peer_plugin.hpp
+// The peer plugin concept, a non-owning handle to any peer plugin, and the
+// reference's default peer plugin.
+
+// ---- begin netaio/plugins/error.hpp
+// Errors raised by the plugins layer.
+
+
+namespace netaio::inline v0 {
+
+/// A plugin could not do its work: bad configuration, a missing field, a
+/// missing peer key, or input it cannot process.
+class plugin_error : public error {
+ public:
+  using error::error;
+};
+
+/// Ciphertext failed authentication or could not be decrypted; the message
+/// must be dropped.
+class decryption_error : public plugin_error {
+ public:
+  using plugin_error::plugin_error;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/error.hpp
+
+#include <concepts>
+#include <optional>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// Validates, encodes and (un)packs peers. validate() must not throw;
+/// parse_data() returns the peer's data as a packify value (a dict for the
+/// bundled plugins, which read "pubkey" and such from it).
+template <class P>
+concept peer_plugin = requires(const P& p, const peer& pr, const packify::value& v,
+                               std::optional<byte_view> id, byte_view bytes) {
+  { p.validate(pr) }
+  noexcept->std::same_as<bool>;
+  { p.parse_data(pr) } -> std::convertible_to<packify::value>;
+  { p.encode_data(v, id) } -> std::convertible_to<byte_buffer>;
+  { p.pack(pr) } -> std::convertible_to<byte_buffer>;
+  { p.unpack(bytes) } -> std::convertible_to<peer>;
+};
+
+/// A non-owning, copyable reference to any peer_plugin, or to none. Auth and
+/// cipher plugins receive it so they need not be templates on the peer plugin.
+class peer_plugin_ref {
+ public:
+  /// No peer plugin.
+  peer_plugin_ref() noexcept = default;
+  /// Refers to `p`, which must outlive this reference.
+  template <peer_plugin P>
+  peer_plugin_ref(const P& p) noexcept  // NOLINT(google-explicit-constructor)
+      : obj_(&p), vt_(&vtable_for<P>) {}
+
+  explicit operator bool() const noexcept { return obj_ != nullptr; }
+
+  bool validate(const peer& pr) const noexcept { return obj_ && vt_->validate(obj_, pr); }
+  packify::value parse_data(const peer& pr) const { return get().parse_data(obj_, pr); }
+  byte_buffer encode_data(const packify::value& v, std::optional<byte_view> id = {}) const {
+    return get().encode_data(obj_, v, id);
+  }
+  byte_buffer pack(const peer& pr) const { return get().pack(obj_, pr); }
+  peer unpack(byte_view data) const { return get().unpack(obj_, data); }
+
+ private:
+  struct vtable {
+    bool (*validate)(const void*, const peer&) noexcept;
+    packify::value (*parse_data)(const void*, const peer&);
+    byte_buffer (*encode_data)(const void*, const packify::value&, std::optional<byte_view>);
+    byte_buffer (*pack)(const void*, const peer&);
+    peer (*unpack)(const void*, byte_view);
+  };
+  template <class P>
+  static constexpr vtable vtable_for = {
+      [](const void* o, const peer& pr) noexcept { return static_cast<const P*>(o)->validate(pr); },
+      [](const void* o, const peer& pr) -> packify::value {
+        return static_cast<const P*>(o)->parse_data(pr);
+      },
+      [](const void* o, const packify::value& v, std::optional<byte_view> id) -> byte_buffer {
+        return static_cast<const P*>(o)->encode_data(v, id);
+      },
+      [](const void* o, const peer& pr) -> byte_buffer {
+        return static_cast<const P*>(o)->pack(pr);
+      },
+      [](const void* o, byte_view d) -> peer { return static_cast<const P*>(o)->unpack(d); },
+  };
+  const vtable& get() const {
+    if (!obj_) throw plugin_error("netaio: no peer plugin was given");
+    return *vt_;
+  }
+
+  const void* obj_ = nullptr;
+  const vtable* vt_ = nullptr;
+};
+
+/// The reference's DefaultPeerPlugin: a peer is valid when it has an id; its
+/// data is a packify value; it packs as the packify tuple (id, data).
+class default_peer_plugin {
+ public:
+  /// Accepts every peer that has an id.
+  bool validate(const peer& pr) const noexcept { return pr.id.has_value(); }
+
+  /// Unpacks the peer's data; throws plugin_error if it has none, wire_error
+  /// if it is not packify.
+  packify::value parse_data(const peer& pr) const {
+    if (!pr.data) throw plugin_error("netaio: peer has no data to parse");
+    return packify::unpack(*pr.data);
+  }
+
+  /// Packs `peer_data`; the id is ignored, as by the reference.
+  byte_buffer encode_data(const packify::value& peer_data,
+                          std::optional<byte_view> peer_id = {}) const {
+    (void)peer_id;
+    return packify::pack(peer_data);
+  }
+
+  /// Packs (id, data); addresses are not included.
+  byte_buffer pack(const peer& pr) const {
+    return packify::pack(packify::value::tuple({optional_bytes(pr.id), optional_bytes(pr.data)}));
+  }
+
+  /// Unpacks what pack() made, with no addresses. Throws plugin_error unless
+  /// `data` holds a 2-item tuple or list of bytes-or-None.
+  peer unpack(byte_view data) const {
+    const packify::value v = packify::unpack(data);
+    if (!v.is(packify::kind::tuple) && !v.is(packify::kind::list)) {
+      throw plugin_error("netaio: packed peer is a " + std::string(to_string(v.type())) +
+                         ", not an (id, data) tuple");
+    }
+    if (v.items().size() != 2) {
+      throw plugin_error("netaio: packed peer has " + std::to_string(v.items().size()) +
+                         " items, not 2");
+    }
+    peer out;
+    out.id = bytes_or_none(v.items()[0], "id");
+    out.data = bytes_or_none(v.items()[1], "data");
+    return out;
+  }
+
+ private:
+  static packify::value optional_bytes(const std::optional<byte_buffer>& b) {
+    return b ? packify::value(*b) : packify::value();
+  }
+  static std::optional<byte_buffer> bytes_or_none(const packify::value& v, const char* what) {
+    if (v.is_none()) return std::nullopt;
+    if (v.is(packify::kind::bytes) || v.is(packify::kind::bytearray)) return v.as_bytes();
+    throw plugin_error(std::string("netaio: packed peer ") + what + " is a " +
+                       std::string(to_string(v.type())) + ", not bytes or None");
+  }
+};
+
+static_assert(peer_plugin<default_peer_plugin>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/peer_plugin.hpp
+
+namespace netaio::inline v0 {
+
+/// The reference's optional (node, peer, peer_plugin) arguments. Every field
+/// may be empty; a plugin that needs one that is missing throws plugin_error
+/// (cipher) or fails the check (auth).
+struct plugin_context {
+  /// The peer the message goes to or came from.
+  const peer* remote = nullptr;
+  /// The node's peer plugin, to parse the peer's data.
+  peer_plugin_ref peer_plugin{};
+  /// This node's own peer entry (the reference's node.local_peer).
+  const peer* local = nullptr;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/context.hpp
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+template <class P, class M>
+concept has_templated_error = requires(const P& p) {
+  { p.template error<M>() } -> std::same_as<M>;
+};
+template <class P, class M>
+concept has_plain_error = requires(const P& p) {
+  { p.error() } -> std::convertible_to<M>;
+};
+
+}  // namespace detail
+
+/// Sets (make) and verifies (check) the auth fields of messages of protocol
+/// message type M, and makes the error response for a failed check (either a
+/// member template error<M>() or a plain error() convertible to M).
+/// check() must not throw for bad input; it returns false.
+template <class P, class M = message>
+concept auth_plugin = message_protocol<M> &&
+    requires(const P& p, typename M::auth_fields_t& a, const typename M::body_t& b,
+             const plugin_context& ctx) {
+  p.make(a, b, ctx);
+  { p.check(std::as_const(a), b, ctx) } -> std::same_as<bool>;
+  { P::is_peer_specific() } -> std::convertible_to<bool>;
+} &&(detail::has_templated_error<P, M> || detail::has_plain_error<P, M>);
+
+/// The error response of auth plugin `p` for message type M.
+template <class M, class P>
+requires auth_plugin<P, M> M auth_error_of(const P& p) {
+  if constexpr (detail::has_templated_error<P, M>) {
+    return p.template error<M>();
+  } else {
+    return M(p.error());
+  }
+}
+
+/// Any auth plugin for messages M, shared (copies refer to one plugin), or
+/// none. Handler tables store these.
+template <message_protocol M = message>
+class any_auth_plugin {
+ public:
+  using auth_fields_t = typename M::auth_fields_t;
+  using body_t = typename M::body_t;
+
+  /// None.
+  any_auth_plugin() noexcept = default;
+  /// None.
+  any_auth_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  /// Owns `p`.
+  template <class P>
+  requires(!std::same_as<std::remove_cvref_t<P>, any_auth_plugin> &&
+           auth_plugin<std::remove_cvref_t<P>, M>)
+      any_auth_plugin(P&& p)  // NOLINT(google-explicit-constructor)
+      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
+  /// Shares `p`.
+  template <class P>
+  requires auth_plugin<P, M> any_auth_plugin(
+      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
+      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
+    get().make(a, b, ctx);
+  }
+  bool check(const auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
+    return get().check(a, b, ctx);
+  }
+  M error() const { return get().error(); }
+  bool is_peer_specific() const { return get().is_peer_specific(); }
+
+ private:
+  struct iface {
+    virtual ~iface() = default;
+    virtual void make(auth_fields_t&, const body_t&, const plugin_context&) const = 0;
+    virtual bool check(const auth_fields_t&, const body_t&, const plugin_context&) const = 0;
+    virtual M error() const = 0;
+    virtual bool is_peer_specific() const = 0;
+  };
+  template <class P>
+  struct model final : iface {
+    template <class Q>
+    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
+    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      p.make(a, b, c);
+    }
+    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      return p.check(a, b, c);
+    }
+    M error() const override { return auth_error_of<M>(p); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    P p;
+  };
+  template <class P>
+  struct shared_model final : iface {
+    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
+    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      p->make(a, b, c);
+    }
+    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      return p->check(a, b, c);
+    }
+    M error() const override { return auth_error_of<M>(*p); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    std::shared_ptr<P> p;
+  };
+  const iface& get() const {
+    if (!impl_) throw plugin_error("netaio: no auth plugin");
+    return *impl_;
+  }
+
+  std::shared_ptr<const iface> impl_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/auth_plugin.hpp
+// ---- begin netaio/plugins/box.hpp
+// X25519 keys from an Ed25519 seed and crypto_box sealing, as PyNaCl does them.
+
+// ---- begin netaio/plugins/crypto.hpp
+// The reference's symmetric constructions (netaio/crypto.py), on libsodium's SHA-256.
+
+// ---- begin netaio/plugins/detail/sodium.hpp
+// libsodium set-up shared by the bundled plugins.
+
+
+#include <sodium.h>
+
+namespace netaio::inline v0::detail {
+
+/// Initialises libsodium once per process; every entry point that uses it
+/// calls this first. sodium_init() is itself thread-safe and idempotent; the
+/// static only saves repeated calls.
+inline void ensure_sodium() {
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) throw plugin_error("netaio: libsodium could not be initialised");
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/plugins/detail/sodium.hpp
+// ---- begin netaio/plugins/secret.hpp
+// Fixed-size key material that wipes itself.
+
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace netaio::inline v0 {
+
+/// N bytes of key material, zeroed with sodium_memzero when destroyed or
+/// moved from (a moved-from key is a second copy nobody needs).
+template <std::size_t N>
+class secret_array {
+ public:
+  secret_array() noexcept { bytes_.fill(0); }
+  explicit secret_array(std::span<const std::uint8_t, N> src) noexcept {
+    for (std::size_t i = 0; i < N; ++i)
+      bytes_[i] = src[i];
+  }
+  secret_array(const secret_array& o) noexcept : bytes_(o.bytes_) {}
+  secret_array& operator=(const secret_array& o) noexcept {
+    bytes_ = o.bytes_;
+    return *this;
+  }
+  secret_array(secret_array&& o) noexcept : bytes_(o.bytes_) { o.wipe(); }
+  secret_array& operator=(secret_array&& o) noexcept {
+    if (this != &o) {
+      bytes_ = o.bytes_;
+      o.wipe();
+    }
+    return *this;
+  }
+  ~secret_array() { wipe(); }
+
+  std::uint8_t* data() noexcept { return bytes_.data(); }
+  const std::uint8_t* data() const noexcept { return bytes_.data(); }
+  static constexpr std::size_t size() noexcept { return N; }
+  std::uint8_t& operator[](std::size_t i) noexcept { return bytes_[i]; }
+  const std::uint8_t& operator[](std::size_t i) const noexcept { return bytes_[i]; }
+  auto begin() const noexcept { return bytes_.begin(); }
+  auto end() const noexcept { return bytes_.end(); }
+  /// A view of the bytes (for APIs taking byte_view).
+  std::span<const std::uint8_t, N> view() const noexcept { return bytes_; }
+  /// Zeroes the bytes now.
+  void wipe() noexcept { sodium_memzero(bytes_.data(), N); }
+
+ private:
+  std::array<std::uint8_t, N> bytes_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/secret.hpp
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+namespace netaio::inline v0::detail {
+
+/// Streams pieces into SHA-256 without concatenating them first.
+class sha256_state {
+ public:
+  sha256_state() noexcept { crypto_hash_sha256_init(&st_); }
+  ~sha256_state() { sodium_memzero(&st_, sizeof st_); }
+  sha256_state(const sha256_state&) = delete;
+  sha256_state& operator=(const sha256_state&) = delete;
+  void update(byte_view v) noexcept { crypto_hash_sha256_update(&st_, v.data(), v.size()); }
+  void final(std::uint8_t* out) noexcept { crypto_hash_sha256_final(&st_, out); }
+
+ private:
+  crypto_hash_sha256_state st_;
+};
+
+}  // namespace netaio::inline v0::detail
+
+namespace netaio::inline v0::crypto {
+
+/// Length of the reference's IVs and HMAC nonces.
+inline constexpr std::size_t iv_size = 16;
+/// SHA-256 digest length.
+inline constexpr std::size_t digest_size = crypto_hash_sha256_BYTES;
+/// The reference's HMAC block length. 136 is SHA3-256's rate, not SHA-256's
+/// 64; the reference uses it with SHA-256 and the wire depends on it.
+inline constexpr std::size_t hmac_block_size = 136;
+
+/// A SHA-256 digest (also an HMAC tag).
+using digest = std::array<std::uint8_t, digest_size>;
+/// A 32-byte key that wipes itself.
+using key32 = secret_array<digest_size>;
+
+/// SHA-256 of the concatenation of `parts`.
+inline digest sha256(std::initializer_list<byte_view> parts) {
+  netaio::detail::ensure_sodium();
+  netaio::detail::sha256_state st;
+  for (auto p : parts)
+    st.update(p);
+  digest out;
+  st.final(out.data());
+  return out;
+}
+
+/// SHA-256 of `data`.
+inline digest sha256(byte_view data) {
+  return sha256({data});
+}
+
+/// SHA-256 of `secret`, kept as a key (the reference's sha256(secret) keys).
+inline key32 sha256_key(byte_view secret) {
+  netaio::detail::ensure_sodium();
+  key32 out;
+  crypto_hash_sha256(out.data(), secret.data(), secret.size());
+  return out;
+}
+
+/// The reference's one-time key: SHA-256 over the SHA-256 of each part.
+inline key32 derive_key(std::span<const byte_view> parts) {
+  netaio::detail::ensure_sodium();
+  netaio::detail::sha256_state outer;
+  key32 part_hash;
+  for (auto p : parts) {
+    crypto_hash_sha256(part_hash.data(), p.data(), p.size());
+    outer.update(part_hash.view());
+  }
+  key32 out;
+  outer.final(out.data());
+  return out;
+}
+
+/// derive_key() over a braced list of parts.
+inline key32 derive_key(std::initializer_list<byte_view> parts) {
+  return derive_key(std::span<const byte_view>(parts.begin(), parts.size()));
+}
+
+/// Fills `out` with the reference's keystream for (key, iv) starting at byte
+/// offset `start`: block n is SHA-256(derive_key(key, iv, "enc") || be32(n)).
+inline void keystream_into(byte_view key, byte_view iv, std::span<std::uint8_t> out,
+                           std::size_t start = 0) {
+  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
+  const key32 k = derive_key({key, iv, byte_view(enc_label)});
+  key32 block;
+  std::uint8_t in[digest_size + 4];
+  std::copy(k.begin(), k.end(), in);
+  std::size_t pos = start;  // absolute stream offset of out[i]
+  std::size_t i = 0;
+  while (i < out.size()) {
+    const std::uint64_t counter = pos / digest_size;
+    // The reference's counter is a 4-byte big-endian int; past 2**32 blocks
+    // (128 GiB) it would raise. Our bodies are < 64 KiB, so it never wraps.
+    in[digest_size + 0] = static_cast<std::uint8_t>(counter >> 24);
+    in[digest_size + 1] = static_cast<std::uint8_t>(counter >> 16);
+    in[digest_size + 2] = static_cast<std::uint8_t>(counter >> 8);
+    in[digest_size + 3] = static_cast<std::uint8_t>(counter);
+    crypto_hash_sha256(block.data(), in, sizeof in);
+    const std::size_t off = pos % digest_size;
+    const std::size_t n = std::min(digest_size - off, out.size() - i);
+    std::copy_n(block.data() + off, n, out.data() + i);
+    i += n;
+    pos += n;
+  }
+  sodium_memzero(in, sizeof in);
+}
+
+/// `length` bytes of the reference's keystream, skipping `start` bytes.
+inline byte_buffer keystream(byte_view key, byte_view iv, std::size_t length,
+                             std::size_t start = 0) {
+  byte_buffer out(length);
+  keystream_into(key, iv, out, start);
+  return out;
+}
+
+/// XORs `data` in place with the keystream (encrypts and decrypts alike).
+inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
+  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
+  const key32 k = derive_key({key, iv, byte_view(enc_label)});
+  key32 block;
+  std::uint8_t in[digest_size + 4];
+  std::copy(k.begin(), k.end(), in);
+  std::uint32_t counter = 0;
+  for (std::size_t i = 0; i < data.size(); i += digest_size, ++counter) {
+    in[digest_size + 0] = static_cast<std::uint8_t>(counter >> 24);
+    in[digest_size + 1] = static_cast<std::uint8_t>(counter >> 16);
+    in[digest_size + 2] = static_cast<std::uint8_t>(counter >> 8);
+    in[digest_size + 3] = static_cast<std::uint8_t>(counter);
+    crypto_hash_sha256(block.data(), in, sizeof in);
+    const std::size_t n = std::min(digest_size, data.size() - i);
+    for (std::size_t j = 0; j < n; ++j)
+      data[i + j] ^= block[j];
+  }
+  sodium_memzero(in, sizeof in);
+}
+
+/// The reference's symcrypt: `data` XOR keystream, as a new buffer.
+inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
+  byte_buffer out = to_buffer(data);
+  symcrypt_inplace(key, iv, out);
+  return out;
+}
+
+/// The reference's HMAC: RFC 2104 shape over SHA-256 with a 136-byte block,
+/// keyed by derive_key(key, iv, "mac"), over the concatenation of `message`.
+inline digest hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message) {
+  static constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
+  const key32 k = derive_key({key, iv, byte_view(mac_label)});
+  secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
+  std::copy(k.begin(), k.end(), pad.data());
+  for (std::size_t i = 0; i < hmac_block_size; ++i)
+    pad[i] ^= 0x36;
+  key32 partial;
+  {
+    netaio::detail::sha256_state inner;
+    inner.update(pad.view());
+    for (auto m : message)
+      inner.update(m);
+    inner.final(partial.data());
+  }
+  for (std::size_t i = 0; i < hmac_block_size; ++i)
+    pad[i] ^= 0x36 ^ 0x5c;
+  netaio::detail::sha256_state outer;
+  outer.update(pad.view());
+  outer.update(partial.view());
+  digest out;
+  outer.final(out.data());
+  return out;
+}
+
+/// hmac() over a single message.
+inline digest hmac(byte_view key, byte_view iv, byte_view message) {
+  return hmac(key, iv, {message});
+}
+
+/// True if `mac` is the HMAC of `message`; compares in constant time.
+inline bool check_hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message,
+                       byte_view mac) {
+  const digest expected = hmac(key, iv, message);
+  if (mac.size() != expected.size()) return false;
+  return sodium_memcmp(expected.data(), mac.data(), expected.size()) == 0;
+}
+
+/// check_hmac() over a single message.
+inline bool check_hmac(byte_view key, byte_view iv, byte_view message, byte_view mac) {
+  return check_hmac(key, iv, {message}, mac);
+}
+
+}  // namespace netaio::inline v0::crypto
+// ---- end netaio/plugins/crypto.hpp
+
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace netaio::inline v0::crypto {
+
+/// Length of an Ed25519 seed.
+inline constexpr std::size_t seed_size = crypto_sign_SEEDBYTES;
+/// Length of a Curve25519 or Ed25519 public key.
+inline constexpr std::size_t public_key_size = crypto_box_PUBLICKEYBYTES;
+/// Length of the nonce PyNaCl's Box prepends to each ciphertext.
+inline constexpr std::size_t box_nonce_size = crypto_box_NONCEBYTES;
+/// Authenticator length of a crypto_box ciphertext.
+inline constexpr std::size_t box_mac_size = crypto_box_MACBYTES;
+
+/// A 32-byte public key.
+using public_key = std::array<std::uint8_t, public_key_size>;
+/// A crypto_box nonce.
+using box_nonce = std::array<std::uint8_t, box_nonce_size>;
+
+/// The key pair the reference's X25519 plugin derives from a seed: the seed
+/// is an Ed25519 signing key, converted to a Curve25519 private key.
+class box_keypair {
+ public:
+  /// Derives the keys; throws plugin_error unless `seed` is 32 bytes.
+  static box_keypair from_seed(byte_view seed) {
+    netaio::detail::ensure_sodium();
+    if (seed.size() != seed_size) {
+      throw plugin_error("netaio: X25519 seed must be 32 bytes, got " +
+                         std::to_string(seed.size()));
+    }
+    box_keypair kp;
+    secret_array<crypto_sign_SECRETKEYBYTES> ed_sk;
+    crypto_sign_seed_keypair(kp.verify_key_.data(), ed_sk.data(), seed.data());
+    if (crypto_sign_ed25519_sk_to_curve25519(kp.secret_.data(), ed_sk.data()) != 0 ||
+        crypto_scalarmult_base(kp.public_.data(), kp.secret_.data()) != 0) {
+      throw plugin_error("netaio: X25519 key derivation failed");
+    }
+    return kp;
+  }
+
+  /// The Curve25519 public key (what peers put in their "pubkey").
+  const public_key& public_key_bytes() const noexcept { return public_; }
+  /// The Ed25519 verify key ("vkey").
+  const public_key& verify_key() const noexcept { return verify_key_; }
+  /// The Curve25519 private key.
+  const key32& secret_key() const noexcept { return secret_; }
+
+ private:
+  box_keypair() = default;
+  key32 secret_;
+  public_key public_{};
+  public_key verify_key_{};
+};
+
+/// Encrypts `plaintext` from `sk` to `peer_pk` as PyNaCl's Box.encrypt does:
+/// the output is nonce || MAC || ciphertext. The nonce is random unless given.
+inline byte_buffer box_seal(const key32& sk, byte_view peer_pk, byte_view plaintext,
+                            std::optional<box_nonce> nonce = std::nullopt) {
+  netaio::detail::ensure_sodium();
+  if (peer_pk.size() != public_key_size) {
+    throw plugin_error("netaio: X25519 public key must be 32 bytes, got " +
+                       std::to_string(peer_pk.size()));
+  }
+  byte_buffer out(box_nonce_size + box_mac_size + plaintext.size());
+  if (nonce) {
+    std::copy(nonce->begin(), nonce->end(), out.begin());
+  } else {
+    randombytes_buf(out.data(), box_nonce_size);
+  }
+  if (crypto_box_easy(out.data() + box_nonce_size, plaintext.data(), plaintext.size(), out.data(),
+                      peer_pk.data(), sk.data()) != 0) {
+    throw plugin_error("netaio: X25519 encryption failed (degenerate public key)");
+  }
+  return out;
+}
+
+/// Opens what box_seal made; throws decryption_error if it is too short or
+/// fails authentication.
+inline byte_buffer box_open(const key32& sk, byte_view peer_pk, byte_view boxed) {
+  netaio::detail::ensure_sodium();
+  if (peer_pk.size() != public_key_size) {
+    throw plugin_error("netaio: X25519 public key must be 32 bytes, got " +
+                       std::to_string(peer_pk.size()));
+  }
+  if (boxed.size() < box_nonce_size + box_mac_size) {
+    throw decryption_error("netaio: X25519 ciphertext too short (" + std::to_string(boxed.size()) +
+                           " bytes)");
+  }
+  const std::size_t ct_len = boxed.size() - box_nonce_size;
+  // One spare byte so data() is never null for an empty plaintext.
+  byte_buffer out(ct_len - box_mac_size + 1);
+  if (crypto_box_open_easy(out.data(), boxed.data() + box_nonce_size, ct_len, boxed.data(),
+                           peer_pk.data(), sk.data()) != 0) {
+    throw decryption_error("netaio: X25519 decryption failed: ciphertext not authentic");
+  }
+  out.pop_back();
+  return out;
+}
+
+/// The crypto_box shared key of (sk, peer_pk), as PyNaCl's Box computes it
+/// once per pair; box_seal_shared/box_open_shared then skip the scalar product.
+inline key32 box_shared_key(const key32& sk, byte_view peer_pk) {
+  netaio::detail::ensure_sodium();
+  if (peer_pk.size() != public_key_size) {
+    throw plugin_error("netaio: X25519 public key must be 32 bytes, got " +
+                       std::to_string(peer_pk.size()));
+  }
+  key32 k;
+  if (crypto_box_beforenm(k.data(), peer_pk.data(), sk.data()) != 0) {
+    throw plugin_error("netaio: X25519 key agreement failed (degenerate public key)");
+  }
+  return k;
+}
+
+/// box_seal() with a precomputed shared key: nonce || MAC || ciphertext.
+inline byte_buffer box_seal_shared(const key32& shared, byte_view plaintext,
+                                   std::optional<box_nonce> nonce = std::nullopt) {
+  netaio::detail::ensure_sodium();
+  byte_buffer out(box_nonce_size + box_mac_size + plaintext.size());
+  if (nonce) {
+    std::copy(nonce->begin(), nonce->end(), out.begin());
+  } else {
+    randombytes_buf(out.data(), box_nonce_size);
+  }
+  crypto_box_easy_afternm(out.data() + box_nonce_size, plaintext.data(), plaintext.size(),
+                          out.data(), shared.data());
+  return out;
+}
+
+/// box_open() with a precomputed shared key; throws decryption_error.
+inline byte_buffer box_open_shared(const key32& shared, byte_view boxed) {
+  netaio::detail::ensure_sodium();
+  if (boxed.size() < box_nonce_size + box_mac_size) {
+    throw decryption_error("netaio: X25519 ciphertext too short (" + std::to_string(boxed.size()) +
+                           " bytes)");
+  }
+  const std::size_t ct_len = boxed.size() - box_nonce_size;
+  byte_buffer out(ct_len - box_mac_size + 1);  // +1: data() never null
+  if (crypto_box_open_easy_afternm(out.data(), boxed.data() + box_nonce_size, ct_len, boxed.data(),
+                                   shared.data()) != 0) {
+    throw decryption_error("netaio: X25519 decryption failed: ciphertext not authentic");
+  }
+  out.pop_back();
+  return out;
+}
+
+}  // namespace netaio::inline v0::crypto
+// ---- end netaio/plugins/box.hpp
+// ---- begin netaio/plugins/cipher_plugin.hpp
+// The cipher plugin concept, and a type-erased cipher plugin for handler tables.
+
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// Encrypts and decrypts messages of protocol message type M, returning new
+/// messages. Both throw plugin_error (decryption_error for inauthentic or
+/// undecryptable input) when they cannot do their work.
+template <class P, class M = message>
+concept cipher_plugin = message_protocol<M> &&
+    requires(const P& p, const M& m, const plugin_context& ctx) {
+  { p.encrypt(m, ctx) } -> std::same_as<M>;
+  { p.decrypt(m, ctx) } -> std::same_as<M>;
+  { P::is_peer_specific() } -> std::convertible_to<bool>;
+};
+
+/// Any cipher plugin for messages M, shared (copies refer to one plugin), or none.
+template <message_protocol M = message>
+class any_cipher_plugin {
+ public:
+  /// None.
+  any_cipher_plugin() noexcept = default;
+  /// None.
+  any_cipher_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  /// Owns `p`.
+  template <class P>
+  requires(!std::same_as<std::remove_cvref_t<P>, any_cipher_plugin> &&
+           cipher_plugin<std::remove_cvref_t<P>, M>)
+      any_cipher_plugin(P&& p)  // NOLINT(google-explicit-constructor)
+      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
+  /// Shares `p`.
+  template <class P>
+  requires cipher_plugin<P, M> any_cipher_plugin(
+      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
+      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
+  M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
+  bool is_peer_specific() const { return get().is_peer_specific(); }
+
+ private:
+  struct iface {
+    virtual ~iface() = default;
+    virtual M encrypt(const M&, const plugin_context&) const = 0;
+    virtual M decrypt(const M&, const plugin_context&) const = 0;
+    virtual bool is_peer_specific() const = 0;
+  };
+  template <class P>
+  struct model final : iface {
+    template <class Q>
+    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
+    M encrypt(const M& m, const plugin_context& c) const override { return p.encrypt(m, c); }
+    M decrypt(const M& m, const plugin_context& c) const override { return p.decrypt(m, c); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    P p;
+  };
+  template <class P>
+  struct shared_model final : iface {
+    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
+    M encrypt(const M& m, const plugin_context& c) const override { return p->encrypt(m, c); }
+    M decrypt(const M& m, const plugin_context& c) const override { return p->decrypt(m, c); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    std::shared_ptr<P> p;
+  };
+  const iface& get() const {
+    if (!impl_) throw plugin_error("netaio: no cipher plugin");
+    return *impl_;
+  }
+
+  std::shared_ptr<const iface> impl_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/cipher_plugin.hpp
+// ---- begin netaio/plugins/hmac_auth.hpp
+// The reference's HMACAuthPlugin, with opt-in replay protection.
+
+// ---- begin netaio/plugins/detail/message_access.hpp
+// How the bundled plugins reach into any protocol's auth fields, bodies and
+// messages (the wire concepts fix less than the plugins need, so the few
+// extra operations are looked up here, with the default types' fast paths).
+
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0::detail {
+
+/// Field `key` of `a`, or nullptr.
+template <class A>
+const byte_buffer* find_field(const A& a, std::string_view key) {
+  if constexpr (requires {
+                  { a.find(key) } -> std::convertible_to<const byte_buffer*>;
+                }) {
+    return a.find(key);
+  } else {
+    const auto& f = a.fields();
+    auto it = f.find(std::string(key));
+    return it == f.end() ? nullptr : &it->second;
+  }
+}
+
+/// Sets field `key` of `a` to `v`.
+template <class A>
+void set_field(A& a, std::string_view key, byte_view v) {
+  if constexpr (requires { a.set(key, v); }) {
+    a.set(key, v);
+  } else {
+    a.fields().insert_or_assign(std::string(key), to_buffer(v));
+  }
+}
+
+/// The encoded body, as the reference's body.encode().
+template <class B>
+byte_buffer encode_body(const B& b) {
+  return b.encode();
+}
+
+/// Big-endian u16 of a uri length (the reference's uri_length.to_bytes(2, 'big')).
+inline std::array<std::uint8_t, 2> be16(std::size_t n) {
+  return {static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+}
+
+/// A message like `m` with body `b` and auth fields `a`, as the reference's
+/// message.prepare(body, message_type, auth_data).
+template <class Message>
+Message remake(const Message& m, typename Message::body_t b, typename Message::auth_fields_t a) {
+  return Message::prepare(std::move(b), m.header().message_type(), std::move(a));
+}
+
+/// The reference's randint(1, n - 1) for where a ciphertext of n >= 2 bytes
+/// is split into uri and content; `split` overrides it (tests, vectors), and
+/// its answer must be in [1, n - 1].
+inline std::size_t split_point(std::size_t n,
+                               const std::function<std::size_t(std::size_t)>& split) {
+  if (n < 2)
+    throw plugin_error("netaio: ciphertext of " + std::to_string(n) + " bytes cannot be split");
+  if (split) {
+    const std::size_t k = split(n);
+    if (k < 1 || k > n - 1) {
+      throw plugin_error("netaio: uri split " + std::to_string(k) + " is outside [1, " +
+                         std::to_string(n - 1) + "]");
+    }
+    return k;
+  }
+  ensure_sodium();
+  // A uri longer than 65535 bytes cannot be encoded; the reference would fail
+  // at encode time, we keep the split where it can be sent.
+  const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
+  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
+}
+
+/// Fills `out` from `random`, or from libsodium.
+inline void fill_random(std::span<std::uint8_t> out,
+                        const std::function<void(std::span<std::uint8_t>)>& random) {
+  if (random) {
+    random(out);
+  } else {
+    ensure_sodium();
+    randombytes_buf(out.data(), out.size());
+  }
+}
+
+/// Splits a decrypted "u16 uri_length | uri | content" plaintext; throws
+/// decryption_error when the length does not fit.
+inline std::pair<byte_view, byte_view> split_uri_plaintext(byte_view pt, const char* who) {
+  if (pt.size() < 2) {
+    throw decryption_error(std::string("netaio: ") + who + ": decrypted body too short");
+  }
+  const std::size_t n = (std::size_t{pt[0]} << 8) | pt[1];
+  if (n > pt.size() - 2) {
+    throw decryption_error(std::string("netaio: ") + who + ": decrypted uri length " +
+                           std::to_string(n) + " exceeds the body");
+  }
+  return {pt.subspan(2, n), pt.subspan(2 + n)};
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/plugins/detail/message_access.hpp
+// ---- begin netaio/plugins/replay_guard.hpp
+// Opt-in replay protection for authenticated messages (beyond the reference).
+
+
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+namespace netaio::inline v0 {
+
+/// How a replay_guard bounds time and memory.
+struct replay_options {
+  /// A message whose ts differs from now by more than this many seconds is
+  /// rejected; a nonce is remembered for as long as its ts is in the window.
+  std::int64_t window_seconds = 60;
+  /// At most this many nonces are remembered. When full, the oldest is
+  /// forgotten and every ts up to its ts is rejected from then on, so memory
+  /// stays bounded without ever accepting a replay.
+  std::size_t max_nonces = 65536;
+};
+
+/// Why replay_guard::admit() turned a message down.
+enum class replay_verdict : std::uint8_t {
+  fresh,     ///< accepted and remembered
+  stale,     ///< ts outside the window (or at or below the eviction floor)
+  replayed,  ///< nonce already seen within the window
+};
+
+/// Remembers recent (ts, nonce) pairs and refuses repeats and stale ones.
+/// Thread-safe; one guard per receiving plugin instance.
+class replay_guard {
+ public:
+  explicit replay_guard(replay_options opts = {}) : opts_(opts) {
+    netaio::detail::ensure_sodium();
+    randombytes_buf(hash_key_.data(), hash_key_.size());
+  }
+  ~replay_guard() { sodium_memzero(hash_key_.data(), hash_key_.size()); }
+  replay_guard(const replay_guard&) = delete;
+  replay_guard& operator=(const replay_guard&) = delete;
+
+  /// Checks (ts, nonce) at time `now` and remembers it when fresh. Call only
+  /// for messages that already passed authentication, so that forged
+  /// messages cannot fill the memory.
+  replay_verdict admit(std::int64_t ts, byte_view nonce, std::int64_t now) {
+    const nonce_key key = key_of(nonce);
+    std::lock_guard lock(mutex_);
+    expire(now);
+    if (ts > now + opts_.window_seconds || ts < now - opts_.window_seconds ||
+        (has_floor_ && ts <= floor_)) {
+      return replay_verdict::stale;
+    }
+    if (seen_.contains(key)) return replay_verdict::replayed;
+    while (opts_.max_nonces > 0 && seen_.size() >= opts_.max_nonces)
+      evict_oldest();
+    if (opts_.max_nonces == 0) {
+      // Nothing can be remembered: refuse everything up to this ts from now on.
+      raise_floor(ts);
+      return replay_verdict::fresh;
+    }
+    auto it = by_ts_.emplace(ts, key);
+    seen_.emplace(key, it);
+    return replay_verdict::fresh;
+  }
+
+  /// Number of nonces currently remembered (never above max_nonces).
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return seen_.size();
+  }
+
+  const replay_options& options() const noexcept { return opts_; }
+
+ private:
+  // Nonces are remembered by a keyed 16-byte hash: fixed memory per entry
+  // whatever the nonce length, and collisions cannot be aimed at.
+  using nonce_key = std::array<std::uint8_t, 16>;
+  struct key_hash {
+    std::size_t operator()(const nonce_key& k) const noexcept {
+      std::size_t h;
+      std::memcpy(&h, k.data(), sizeof h);
+      return h;
+    }
+  };
+  using ts_index = std::multimap<std::int64_t, nonce_key>;
+
+  nonce_key key_of(byte_view nonce) const {
+    nonce_key k;
+    crypto_generichash(k.data(), k.size(), nonce.data(), nonce.size(), hash_key_.data(),
+                       hash_key_.size());
+    return k;
+  }
+  void expire(std::int64_t now) {
+    const std::int64_t oldest_allowed = now - opts_.window_seconds;
+    while (!by_ts_.empty() && by_ts_.begin()->first < oldest_allowed) {
+      seen_.erase(by_ts_.begin()->second);
+      by_ts_.erase(by_ts_.begin());
+    }
+  }
+  void evict_oldest() {
+    raise_floor(by_ts_.begin()->first);
+    seen_.erase(by_ts_.begin()->second);
+    by_ts_.erase(by_ts_.begin());
+  }
+  void raise_floor(std::int64_t ts) {
+    if (!has_floor_ || ts > floor_) floor_ = ts;
+    has_floor_ = true;
+  }
+
+  replay_options opts_;
+  std::array<std::uint8_t, crypto_generichash_KEYBYTES> hash_key_{};
+  mutable std::mutex mutex_;
+  ts_index by_ts_;
+  std::unordered_map<nonce_key, ts_index::iterator, key_hash> seen_;
+  std::int64_t floor_ = 0;
+  bool has_floor_ = false;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/replay_guard.hpp
+
+#include <sodium.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// Options of hmac_auth_plugin; the defaults are the reference's.
+struct hmac_auth_options {
+  /// Auth field names.
+  std::string hmac_field = "hmac";
+  std::string nonce_field = "nonce";
+  std::string ts_field = "ts";
+  /// Seconds since the Unix epoch; the system clock when empty.
+  std::function<std::int64_t()> clock = {};
+  /// Fills nonces; libsodium's randombytes_buf when empty.
+  std::function<void(std::span<std::uint8_t>)> random = {};
+  /// Beyond the reference: when set, check() also rejects a ts outside the
+  /// window and a nonce already accepted within it. Off by default, as the
+  /// reference has no such check.
+  std::optional<replay_options> replay = {};
+};
+
+/// Authenticates the body with the reference's HMAC over nonce, ts and the
+/// encoded body, keyed by SHA-256(secret).
+class hmac_auth_plugin {
+ public:
+  /// The text of error(), as the reference's.
+  static constexpr std::string_view error_text = "HMAC auth failed";
+
+  /// `secret` as bytes (the reference's bytes config).
+  explicit hmac_auth_plugin(byte_view secret, hmac_auth_options opts = {})
+      : secret_(crypto::sha256_key(secret)), opts_(std::move(opts)) {
+    if (opts_.replay) guard_ = std::make_shared<replay_guard>(*opts_.replay);
+  }
+  /// `secret` as text (the reference's str config, encoded as UTF-8).
+  explicit hmac_auth_plugin(std::string_view secret, hmac_auth_options opts = {})
+      : hmac_auth_plugin(as_bytes(secret), std::move(opts)) {}
+
+  /// Sets the nonce, ts and hmac fields for `body`. An existing nonce of
+  /// exactly 16 bytes and an existing ts are reused, as by the reference;
+  /// otherwise a random nonce and the current time are used. Throws
+  /// plugin_error if an existing ts does not fit in 4 bytes.
+  template <class AuthFields, class Body>
+  void make(AuthFields& fields, const Body& body, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    std::array<std::uint8_t, crypto::iv_size> nonce{};
+    const auto* old_nonce = detail::find_field(fields, opts_.nonce_field);
+    if (old_nonce && old_nonce->size() == crypto::iv_size) {
+      std::copy(old_nonce->begin(), old_nonce->end(), nonce.begin());
+    } else if (opts_.random) {
+      opts_.random(nonce);
+    } else {
+      netaio::detail::ensure_sodium();
+      randombytes_buf(nonce.data(), nonce.size());
+    }
+    const auto* old_ts = detail::find_field(fields, opts_.ts_field);
+    const std::array<std::uint8_t, 4> ts = old_ts ? ts4_from_bytes(*old_ts) : ts4_from_int(now());
+    const byte_buffer encoded = detail::encode_body(body);
+    const crypto::digest mac = crypto::hmac(secret_.view(), nonce, {byte_view(ts), encoded});
+    detail::set_field(fields, opts_.nonce_field, nonce);
+    detail::set_field(fields, opts_.ts_field, ts);
+    detail::set_field(fields, opts_.hmac_field, mac);
+  }
+
+  /// True if the fields carry a valid hmac of `body` (compared in constant
+  /// time), and, with replay protection on, a fresh (ts, nonce).
+  template <class AuthFields, class Body>
+  bool check(const AuthFields& fields, const Body& body, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    const auto* ts = detail::find_field(fields, opts_.ts_field);
+    const auto* nonce = detail::find_field(fields, opts_.nonce_field);
+    const auto* mac = detail::find_field(fields, opts_.hmac_field);
+    if (!ts || !nonce || !mac) return false;
+    const byte_buffer encoded = detail::encode_body(body);
+    if (!crypto::check_hmac(secret_.view(), *nonce, {byte_view(*ts), encoded}, *mac)) {
+      return false;
+    }
+    if (!guard_) return true;
+    // Only authentic messages reach the guard, so forgeries cannot fill it.
+    const auto ts_value = ts_as_int(*ts);
+    if (!ts_value) return false;
+    return guard_->admit(*ts_value, *nonce, now()) == replay_verdict::fresh;
+  }
+
+  /// The reference's error response: AUTH_ERROR, uri "ERROR", "HMAC auth failed".
+  template <message_protocol Message = message>
+  Message error() const {
+    return make_error_msg<Message>(error_text);
+  }
+
+  /// Not peer-specific: one secret for every peer.
+  static constexpr bool is_peer_specific() noexcept { return false; }
+
+  const hmac_auth_options& options() const noexcept { return opts_; }
+  /// The replay guard, when replay protection is on (else nullptr).
+  const replay_guard* guard() const noexcept { return guard_.get(); }
+
+ private:
+  std::int64_t now() const {
+    if (opts_.clock) return opts_.clock();
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  static std::array<std::uint8_t, 4> ts4_from_int(std::int64_t t) {
+    if (t < 0 || t > 0xFFFF'FFFFll) {
+      throw plugin_error("netaio: HMAC auth ts " + std::to_string(t) + " does not fit in 4 bytes");
+    }
+    const auto u = static_cast<std::uint32_t>(t);
+    return {static_cast<std::uint8_t>(u >> 24), static_cast<std::uint8_t>(u >> 16),
+            static_cast<std::uint8_t>(u >> 8), static_cast<std::uint8_t>(u)};
+  }
+  // The reference reads an existing ts as a big-endian int and re-encodes it
+  // in 4 bytes (raising if it is larger).
+  static std::array<std::uint8_t, 4> ts4_from_bytes(byte_view b) {
+    std::size_t i = 0;
+    while (i < b.size() && b[i] == 0)
+      ++i;
+    if (b.size() - i > 4) throw plugin_error("netaio: HMAC auth ts field does not fit in 4 bytes");
+    std::array<std::uint8_t, 4> out{};
+    std::copy(b.begin() + static_cast<std::ptrdiff_t>(i), b.end(),
+              out.end() - static_cast<std::ptrdiff_t>(b.size() - i));
+    return out;
+  }
+  static std::optional<std::int64_t> ts_as_int(byte_view b) {
+    std::size_t i = 0;
+    while (i < b.size() && b[i] == 0)
+      ++i;
+    if (b.size() - i > 7) return std::nullopt;
+    std::int64_t v = 0;
+    for (; i < b.size(); ++i)
+      v = (v << 8) | b[i];
+    return v;
+  }
+
+  crypto::key32 secret_;
+  hmac_auth_options opts_;
+  std::shared_ptr<replay_guard> guard_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/hmac_auth.hpp
+// ---- begin netaio/plugins/layers.hpp
+// Two layers of plugins applied in the reference's encapsulation order.
+
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// One layer: an optional auth plugin and an optional cipher plugin. The
+/// node's own plugins are the outer layer; a handler's or a call's are the
+/// inner one.
+template <message_protocol M = message>
+struct plugin_layer {
+  any_auth_plugin<M> auth{};
+  any_cipher_plugin<M> cipher{};
+};
+
+/// Sends through one layer: encrypt, then authenticate the ciphertext.
+template <message_protocol M>
+M seal_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
+  if (layer.cipher) msg = layer.cipher.encrypt(msg, ctx);
+  if (layer.auth) layer.auth.make(msg.auth_data(), msg.body(), ctx);
+  return msg;
+}
+
+/// Sends through both layers: inner cipher, inner auth, outer cipher, outer auth.
+template <message_protocol M>
+M seal_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+              const plugin_context& ctx = {}) {
+  return seal_layer(seal_layer(std::move(msg), inner, ctx), outer, ctx);
+}
+
+/// Receives through one layer: check the auth fields, then decrypt. Returns
+/// nullopt when the auth check fails (answer with layer.auth.error(), unless
+/// the message was itself an error); decryption failures throw plugin_error.
+template <message_protocol M>
+std::optional<M> open_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
+  if (layer.auth && !layer.auth.check(msg.auth_data(), msg.body(), ctx)) return std::nullopt;
+  if (layer.cipher) msg = layer.cipher.decrypt(msg, ctx);
+  return msg;
+}
+
+/// Which layer refused a received message.
+enum class failed_layer : std::uint8_t { none, outer, inner };
+
+/// What open_layers() made of a received message.
+template <message_protocol M>
+struct opened {
+  /// The plaintext message, when both auth checks passed.
+  std::optional<M> message;
+  /// The layer whose auth check failed, if any.
+  failed_layer failed = failed_layer::none;
+};
+
+/// Receives through both layers: outer auth, outer cipher, inner auth, inner
+/// cipher. (A node picks the inner layer by routing the message the outer
+/// layer decrypted; it calls open_layer() twice. This is the fixed-layer case.)
+template <message_protocol M>
+opened<M> open_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+                      const plugin_context& ctx = {}) {
+  auto mid = open_layer(std::move(msg), outer, ctx);
+  if (!mid) return {std::nullopt, failed_layer::outer};
+  auto out = open_layer(std::move(*mid), inner, ctx);
+  if (!out) return {std::nullopt, failed_layer::inner};
+  return {std::move(out), failed_layer::none};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/layers.hpp
+// ---- begin netaio/plugins/sha256_stream_cipher.hpp
+// The reference's Sha256StreamCipherPlugin.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// Options of sha256_stream_cipher_plugin; the defaults are the reference's.
+struct sha256_stream_cipher_options {
+  /// Auth field that carries the IV.
+  std::string iv_field = "iv";
+  /// Encrypt the uri (and its length) along with the content.
+  bool encrypt_uri = true;
+  /// Fills IVs; libsodium's randombytes_buf when empty.
+  std::function<void(std::span<std::uint8_t>)> random = {};
+  /// Where to split a ciphertext of n bytes into uri and content, in
+  /// [1, n - 1]; uniformly random when empty (the reference's randint).
+  std::function<std::size_t(std::size_t)> split = {};
+};
+
+/// XORs the body with the reference's SHA-256 keystream under a fresh IV.
+/// It hides the body but does not authenticate it: without an auth plugin
+/// (HMAC) an attacker can flip plaintext bits at will. See docs/plugins.md.
+class sha256_stream_cipher_plugin {
+ public:
+  /// `key` as bytes; the cipher key is SHA-256(key), as in the reference.
+  explicit sha256_stream_cipher_plugin(byte_view key, sha256_stream_cipher_options opts = {})
+      : key_(crypto::sha256_key(key)), opts_(std::move(opts)) {}
+  /// `key` as text (UTF-8).
+  explicit sha256_stream_cipher_plugin(std::string_view key, sha256_stream_cipher_options opts = {})
+      : sha256_stream_cipher_plugin(as_bytes(key), std::move(opts)) {}
+
+  /// A copy of `m` with its body encrypted and the IV in the iv field
+  /// (replacing any). With encrypt_uri, "u16 uri_length | uri | content" is
+  /// encrypted and the ciphertext split at a random point into uri and content.
+  template <message_protocol M>
+  M encrypt(const M& m, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    const auto& b = m.body();
+    const byte_view uri = b.uri();
+    const byte_view content = b.content();
+    byte_buffer data;
+    data.reserve(2 + uri.size() + content.size());
+    if (opts_.encrypt_uri) {
+      const auto len = detail::be16(uri.size());
+      data.insert(data.end(), len.begin(), len.end());
+      data.insert(data.end(), uri.begin(), uri.end());
+    }
+    data.insert(data.end(), content.begin(), content.end());
+    std::array<std::uint8_t, crypto::iv_size> iv{};
+    detail::fill_random(iv, opts_.random);
+    crypto::symcrypt_inplace(key_.view(), iv, data);
+    auto fields = m.auth_data();
+    detail::set_field(fields, opts_.iv_field, iv);
+    using body_t = typename M::body_t;
+    if (opts_.encrypt_uri) {
+      const std::size_t k = detail::split_point(data.size(), opts_.split);
+      const byte_view all(data);
+      return detail::remake(m, body_t::prepare(all.subspan(k), all.first(k)), std::move(fields));
+    }
+    return detail::remake(m, body_t::prepare(data, uri), std::move(fields));
+  }
+
+  /// A copy of `m` with its body decrypted using the iv field. Throws
+  /// plugin_error if the field is missing, decryption_error if the decrypted
+  /// uri length does not fit.
+  template <message_protocol M>
+  M decrypt(const M& m, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    const byte_buffer* iv = detail::find_field(m.auth_data(), opts_.iv_field);
+    if (!iv) {
+      throw plugin_error("netaio: stream cipher: auth field '" + opts_.iv_field + "' missing");
+    }
+    const auto& b = m.body();
+    const byte_view uri = b.uri();
+    const byte_view content = b.content();
+    byte_buffer data;
+    data.reserve(uri.size() + content.size());
+    if (opts_.encrypt_uri) data.insert(data.end(), uri.begin(), uri.end());
+    data.insert(data.end(), content.begin(), content.end());
+    crypto::symcrypt_inplace(key_.view(), *iv, data);
+    using body_t = typename M::body_t;
+    if (opts_.encrypt_uri) {
+      const auto [plain_uri, plain_content] = detail::split_uri_plaintext(data, "stream cipher");
+      return detail::remake(m, body_t::prepare(plain_content, plain_uri), m.auth_data());
+    }
+    return detail::remake(m, body_t::prepare(data, uri), m.auth_data());
+  }
+
+  /// Not peer-specific: one key for every peer.
+  static constexpr bool is_peer_specific() noexcept { return false; }
+
+  const sha256_stream_cipher_options& options() const noexcept { return opts_; }
+
+ private:
+  crypto::key32 key_;
+  sha256_stream_cipher_options opts_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/sha256_stream_cipher.hpp
+// ---- begin netaio/plugins/x25519_cipher.hpp
+// The reference's X25519CipherPlugin (netaio.asymmetric), on libsodium.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+
+namespace netaio::inline v0 {
+
+/// Options of x25519_cipher_plugin; the defaults are the reference's.
+struct x25519_cipher_options {
+  /// Encrypt the uri (and its length) along with the content.
+  bool encrypt_uri = false;
+  /// Fills box nonces; libsodium's randombytes_buf when empty.
+  std::function<void(std::span<std::uint8_t>)> random = {};
+  /// Where to split a ciphertext of n bytes into uri and content, in
+  /// [1, n - 1]; uniformly random when empty (the reference's randint).
+  std::function<std::size_t(std::size_t)> split = {};
+};
+
+/// Encrypts bodies to the peer's Curve25519 key with crypto_box, exactly as
+/// PyNaCl's Box (24-byte nonce prepended). The peer's key is the "pubkey" of
+/// its data, read through the peer plugin in the plugin_context; peers learn
+/// ours from public_key() (put it in the local peer's data as "pubkey").
+class x25519_cipher_plugin {
+ public:
+  /// Derives the keys from a 32-byte Ed25519 seed; throws plugin_error otherwise.
+  explicit x25519_cipher_plugin(byte_view seed, x25519_cipher_options opts = {})
+      : keys_(std::make_shared<const crypto::box_keypair>(crypto::box_keypair::from_seed(seed))),
+        opts_(std::move(opts)),
+        cache_(std::make_shared<shared_key_cache>()) {}
+
+  /// Our Curve25519 public key (the reference's pubk).
+  const crypto::public_key& public_key() const noexcept { return keys_->public_key_bytes(); }
+  /// Our Ed25519 verify key (the reference's vkey).
+  const crypto::public_key& verify_key() const noexcept { return keys_->verify_key(); }
+
+  /// A copy of `m` with its body boxed to ctx.remote's pubkey. Auth fields
+  /// are unchanged. Throws plugin_error without a peer, peer plugin or pubkey.
+  template <message_protocol M>
+  M encrypt(const M& m, const plugin_context& ctx = {}) const {
+    const auto& b = m.body();
+    const byte_view uri = b.uri();
+    const byte_view content = b.content();
+    byte_buffer data;
+    data.reserve(2 + uri.size() + content.size());
+    if (opts_.encrypt_uri) {
+      const auto len = detail::be16(uri.size());
+      data.insert(data.end(), len.begin(), len.end());
+      data.insert(data.end(), uri.begin(), uri.end());
+    }
+    data.insert(data.end(), content.begin(), content.end());
+    crypto::box_nonce nonce{};
+    detail::fill_random(nonce, opts_.random);
+    const byte_buffer boxed = crypto::box_seal_shared(*shared_key(ctx), data, nonce);
+    using body_t = typename M::body_t;
+    if (opts_.encrypt_uri) {
+      const std::size_t k = detail::split_point(boxed.size(), opts_.split);
+      const byte_view all(boxed);
+      return detail::remake(m, body_t::prepare(all.subspan(k), all.first(k)), m.auth_data());
+    }
+    return detail::remake(m, body_t::prepare(boxed, uri), m.auth_data());
+  }
+
+  /// A copy of `m` with its body opened with ctx.remote's pubkey. Throws
+  /// decryption_error if it is not authentic, plugin_error as encrypt().
+  template <message_protocol M>
+  M decrypt(const M& m, const plugin_context& ctx = {}) const {
+    const auto& b = m.body();
+    const byte_view uri = b.uri();
+    const byte_view content = b.content();
+    byte_buffer boxed;
+    boxed.reserve(uri.size() + content.size());
+    if (opts_.encrypt_uri) boxed.insert(boxed.end(), uri.begin(), uri.end());
+    boxed.insert(boxed.end(), content.begin(), content.end());
+    const byte_buffer data = crypto::box_open_shared(*shared_key(ctx), boxed);
+    using body_t = typename M::body_t;
+    if (opts_.encrypt_uri) {
+      const auto [plain_uri, plain_content] = detail::split_uri_plaintext(data, "X25519 cipher");
+      return detail::remake(m, body_t::prepare(plain_content, plain_uri), m.auth_data());
+    }
+    return detail::remake(m, body_t::prepare(data, uri), m.auth_data());
+  }
+
+  /// Peer-specific: each peer has its own key.
+  static constexpr bool is_peer_specific() noexcept { return true; }
+
+  const x25519_cipher_options& options() const noexcept { return opts_; }
+
+ private:
+  // Shared keys by peer pubkey, so that each message costs no scalar product.
+  // Bounded: cleared when full (a rebuild costs one scalar product per peer).
+  struct shared_key_cache {
+    static constexpr std::size_t max_entries = 1024;
+    std::mutex mutex;
+    std::map<crypto::public_key, std::shared_ptr<const crypto::key32>> keys;
+  };
+
+  std::shared_ptr<const crypto::key32> shared_key(const plugin_context& ctx) const {
+    const crypto::public_key pk = peer_pubkey(ctx);
+    {
+      std::lock_guard lock(cache_->mutex);
+      if (auto it = cache_->keys.find(pk); it != cache_->keys.end()) return it->second;
+    }
+    auto k = std::make_shared<const crypto::key32>(crypto::box_shared_key(keys_->secret_key(), pk));
+    std::lock_guard lock(cache_->mutex);
+    if (cache_->keys.size() >= shared_key_cache::max_entries) cache_->keys.clear();
+    cache_->keys.emplace(pk, k);
+    return k;
+  }
+
+  static crypto::public_key peer_pubkey(const plugin_context& ctx) {
+    if (ctx.remote == nullptr || !ctx.peer_plugin) {
+      throw plugin_error("netaio: X25519 cipher: peer and peer_plugin must be provided");
+    }
+    const packify::value data = ctx.peer_plugin.parse_data(*ctx.remote);
+    const packify::value* pk = data.is(packify::kind::dict) ? data.find("pubkey") : nullptr;
+    if (pk == nullptr || !(pk->is(packify::kind::bytes) || pk->is(packify::kind::bytearray))) {
+      throw plugin_error("netaio: X25519 cipher: peer pubkey not found");
+    }
+    const byte_buffer& raw = pk->as_bytes();
+    if (raw.size() != crypto::public_key_size) {
+      throw plugin_error("netaio: X25519 cipher: peer pubkey must be 32 bytes, got " +
+                         std::to_string(raw.size()));
+    }
+    crypto::public_key out{};
+    std::copy(raw.begin(), raw.end(), out.begin());
+    return out;
+  }
+
+  std::shared_ptr<const crypto::box_keypair> keys_;
+  x25519_cipher_options opts_;
+  std::shared_ptr<shared_key_cache> cache_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/x25519_cipher.hpp
 // ---- end netaio/plugins.hpp
 // ---- end netaio/netaio.hpp
 #endif  // NETAIO_SINGLE_INCLUDE_NETAIO_HPP

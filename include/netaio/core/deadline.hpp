@@ -1,0 +1,135 @@
+// Deadlines: with_timeout, move_on_after and shield. Each runs a task in a
+// child context with its own cancel_source and timer, both held in the
+// awaiter, so a deadline allocates nothing.
+#pragma once
+
+#include <netaio/core/cancellation.hpp>
+#include <netaio/core/detail/timer_queue.hpp>
+#include <netaio/core/error.hpp>
+#include <netaio/core/event_loop.hpp>
+#include <netaio/core/sleep.hpp>
+#include <netaio/core/task.hpp>
+
+#include <chrono>
+#include <exception>
+#include <optional>
+#include <type_traits>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+enum class deadline_kind { throw_timeout, move_on, shield };
+
+template <class T>
+using move_on_result = std::conditional_t<std::is_void_v<T>, bool, std::optional<T>>;
+
+template <class T, deadline_kind Kind>
+class deadline_awaiter : private timer_node {
+ public:
+  deadline_awaiter(task<T> inner, loop_duration limit) noexcept
+      : inner_(std::move(inner)), limit_(limit) {}
+  deadline_awaiter(const deadline_awaiter&) = delete;
+  deadline_awaiter& operator=(const deadline_awaiter&) = delete;
+  ~deadline_awaiter() {
+    if (armed()) ctx_.loop->timers().erase(this);
+  }
+
+  bool await_ready() const noexcept { return false; }
+  template <netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> caller) {
+    task_context* parent = caller.promise().context_;
+    // An inner deadline follows the outer cancellation, so it can shorten but
+    // never extend an outer one; a shield follows nothing but its own limit.
+    if constexpr (Kind != deadline_kind::shield) source_.link(parent->token);
+    ctx_ = task_context{parent->loop, source_.token(), parent};
+    if (limit_ != loop_duration::max()) {
+      deadline = saturating_add(parent->loop->now(), limit_);
+      fire = &on_fire;
+      parent->loop->timers().push(this);
+    }
+    auto h = inner_.handle();
+    return start_nested(h, h.promise(), caller, &ctx_);
+  }
+
+  decltype(auto) await_resume() {
+    if (armed()) ctx_.loop->timers().erase(this);
+    // An outer cancellation wins over our own limit: it is reported as is.
+    const bool outer_cancelled = Kind != deadline_kind::shield && ctx_.parent->token.cancelled();
+    source_.unlink();
+    auto& p = inner_.handle().promise();
+    const bool hit = fired_ && !outer_cancelled && p.exception_ && is_cancellation(p.exception_);
+    if constexpr (Kind == deadline_kind::move_on) {
+      if constexpr (std::is_void_v<T>) {
+        if (hit) return false;
+        p.result();
+        return true;
+      } else {
+        if (hit) return move_on_result<T>{};
+        return move_on_result<T>{p.result()};
+      }
+    } else {
+      if (hit) throw timed_out{};
+      return p.result();
+    }
+  }
+
+ private:
+  static bool is_cancellation(const std::exception_ptr& e) noexcept {
+    try {
+      std::rethrow_exception(e);
+    } catch (const operation_cancelled&) {
+      return true;
+    } catch (...) {
+      return false;
+    }
+  }
+  static void on_fire(timer_node* n) noexcept {
+    auto* self = static_cast<deadline_awaiter*>(n);
+    self->fired_ = true;
+    self->source_.cancel();
+  }
+
+  task<T> inner_;
+  loop_duration limit_;
+  cancel_source source_;
+  task_context ctx_;
+  bool fired_ = false;
+};
+
+template <class Rep, class Period>
+loop_duration to_limit(std::chrono::duration<Rep, Period> d) noexcept {
+  using big = std::chrono::duration<long double, std::nano>;
+  if (big(d) >= big(loop_duration::max())) return loop_duration::max();
+  if (d <= d.zero()) return loop_duration::zero();
+  return std::chrono::duration_cast<loop_duration>(d);
+}
+
+}  // namespace detail
+
+/// Runs `t`, cancelling it after `limit`; throws timed_out if the limit (not
+/// an outer cancellation) ended it. Nested limits compose: the earliest wins.
+template <class T, class Rep, class Period>
+detail::deadline_awaiter<T, detail::deadline_kind::throw_timeout> with_timeout(
+    std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
+  return {std::move(t), detail::to_limit(limit)};
+}
+
+/// Runs `t`, cancelling it after `limit`. Gives std::optional<T> (bool for
+/// void): empty/false if the limit ended it.
+template <class T, class Rep, class Period>
+detail::deadline_awaiter<T, detail::deadline_kind::move_on> move_on_after(
+    std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
+  return {std::move(t), detail::to_limit(limit)};
+}
+
+/// Runs `t` shielded from outer cancellation — for cleanup that must still
+/// talk to the network — but never longer than its own `limit` (then it
+/// throws timed_out).
+template <class T, class Rep, class Period>
+detail::deadline_awaiter<T, detail::deadline_kind::shield> shield(
+    std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
+  return {std::move(t), detail::to_limit(limit)};
+}
+
+}  // namespace netaio::inline v0

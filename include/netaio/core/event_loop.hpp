@@ -1,0 +1,175 @@
+// The single-threaded event loop: ready tasks, timers, cross-thread posts,
+// and (through a backend) I/O readiness.
+#pragma once
+
+#include <netaio/core/cancellation.hpp>
+#include <netaio/core/detail/loop_backend.hpp>
+#include <netaio/core/detail/ready_queue.hpp>
+#include <netaio/core/detail/timer_queue.hpp>
+#include <netaio/core/task.hpp>
+#include <netaio/core/task_context.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// How a loop keeps time.
+struct loop_options {
+  /// Virtual time for tests: starts at zero, and whenever every task is
+  /// blocked and only timers remain, jumps to the next timer (Trio's
+  /// autojump clock), so hour-long timeouts run in microseconds.
+  bool virtual_time = false;
+};
+
+/// Runs tasks on the calling thread. One loop per thread; loops share nothing.
+/// Everything but post() must be called on the loop's thread.
+class event_loop {
+ public:
+  using clock = detail::loop_clock;
+  using duration = detail::loop_duration;
+  using time_point = detail::loop_time;
+
+  explicit event_loop(loop_options options = {})
+      : owned_backend_(std::make_unique<detail::condvar_backend>()),
+        backend_(owned_backend_.get()),
+        virtual_time_(options.virtual_time) {}
+  event_loop(const event_loop&) = delete;
+  event_loop& operator=(const event_loop&) = delete;
+  ~event_loop() = default;
+
+  /// Runs `t` to completion on this thread and returns its result (or
+  /// rethrows its exception). Not reentrant.
+  template <class T>
+  T run(task<T> t);
+
+  /// Runs `fn` on the loop's thread soon. Safe from any thread; this is how
+  /// other threads request cancellation (post a call to cancel()).
+  void post(std::function<void()> fn) {
+    {
+      std::lock_guard lock(post_mutex_);
+      posted_.push_back(std::move(fn));
+      has_posted_.store(true, std::memory_order_release);
+    }
+    backend_->wake();
+  }
+
+  /// The loop's current time (virtual time when so configured).
+  time_point now() const noexcept { return virtual_time_ ? virtual_now_ : clock::now(); }
+  bool virtual_time() const noexcept { return virtual_time_; }
+
+  // --- for awaitables and backends -------------------------------------
+  /// Queues a suspended coroutine to be resumed by the loop.
+  void schedule(std::coroutine_handle<> h) { ready_.push(h); }
+  detail::timer_queue& timers() noexcept { return timers_; }
+  /// The context of tasks started by run(): never cancelled.
+  task_context& root_context() noexcept { return root_; }
+
+ protected:
+  /// For io_context: a loop whose blocking wait is the given backend.
+  event_loop(loop_options options, detail::loop_backend& backend)
+      : backend_(&backend), virtual_time_(options.virtual_time) {}
+
+ private:
+  void run_posted() {
+    if (!has_posted_.load(std::memory_order_acquire)) return;
+    std::vector<std::function<void()>> batch;
+    {
+      std::lock_guard lock(post_mutex_);
+      batch.swap(posted_);
+      has_posted_.store(false, std::memory_order_relaxed);
+    }
+    for (auto& fn : batch)
+      fn();
+  }
+
+  void fire_due_timers() {
+    const time_point t = now();
+    while (detail::timer_node* n = timers_.pop_due(t))
+      n->fire(n);
+  }
+
+  // One turn: run what is ready, fire due timers, then wait for I/O or time
+  // (unless `root` has finished: then run() returns at once).
+  void turn(std::coroutine_handle<> root) {
+    run_posted();
+    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n)
+      ready_.pop().resume();
+    if (root.done()) return;
+    fire_due_timers();
+    if (!ready_.empty() || has_posted_.load(std::memory_order_acquire)) {
+      // Busy: still look at I/O now and then so it is never starved.
+      if (++busy_turns_ % 16 == 0) backend_->wait(duration::zero());
+      return;
+    }
+    busy_turns_ = 0;
+    if (timers_.empty()) {
+      backend_->wait(duration{-1});
+    } else if (virtual_time_) {
+      if (backend_->wait(duration::zero()) == 0 && ready_.empty() &&
+          !has_posted_.load(std::memory_order_acquire)) {
+        virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
+      }
+    } else {
+      backend_->wait(std::max(duration::zero(), timers_.top()->deadline - clock::now()));
+    }
+  }
+
+  std::unique_ptr<detail::loop_backend> owned_backend_;
+  detail::loop_backend* backend_;
+  detail::ready_queue ready_;
+  detail::timer_queue timers_;
+  std::mutex post_mutex_;
+  std::vector<std::function<void()>> posted_;
+  std::atomic<bool> has_posted_{false};
+  cancel_source root_source_;
+  task_context root_{this, root_source_.token(), nullptr};
+  time_point virtual_now_{};
+  unsigned busy_turns_ = 0;
+  bool virtual_time_ = false;
+  bool running_ = false;
+};
+
+template <class T>
+T event_loop::run(task<T> t) {
+  NETAIO_ASSERT(!running_, "event_loop::run is not reentrant");
+  running_ = true;
+  struct reset {
+    bool& flag;
+    ~reset() { flag = false; }
+  } guard{running_};
+  auto h = t.handle();
+  h.promise().context_ = &root_;
+  h.promise().state_ = detail::start_state::suspended;  // a root: nobody to resume
+  schedule(h);
+  while (!h.done())
+    turn(h);
+  return h.promise().result();
+}
+
+/// Runs `t` on a new loop on this thread and returns its result.
+template <class T>
+T run(task<T> t, loop_options options = {}) {
+  event_loop loop(options);
+  return loop.run(std::move(t));
+}
+
+namespace detail {
+struct loop_awaiter : context_awaiter {
+  event_loop& await_resume() const noexcept { return *ctx->loop; }
+};
+}  // namespace detail
+
+/// `co_await current_loop()` gives the loop the current task runs on.
+inline detail::loop_awaiter current_loop() noexcept {
+  return {};
+}
+
+}  // namespace netaio::inline v0

@@ -1,0 +1,26 @@
+// What a running task inherits from whoever started it.
+#pragma once
+
+#include <netaio/core/cancellation.hpp>
+
+namespace netaio::inline v0 {
+
+class event_loop;
+
+/// The loop a task runs on, the cancellation it obeys, and the context it is
+/// nested in. Every suspension point reads it from the awaiting task.
+struct task_context {
+  event_loop* loop = nullptr;
+  cancel_token token;
+  task_context* parent = nullptr;
+
+  /// True if `ancestor` is this context or one it is nested in.
+  bool is_within(const task_context* ancestor) const noexcept {
+    for (const task_context* c = this; c != nullptr; c = c->parent) {
+      if (c == ancestor) return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace netaio::inline v0
