@@ -9,6 +9,9 @@
 #include <netaio/plugins/replay_guard.hpp>
 #include <netaio/plugins/secret.hpp>
 #include <netaio/wire/bytes.hpp>
+#include <netaio/wire/concepts.hpp>
+#include <netaio/wire/helpers.hpp>
+#include <netaio/wire/message.hpp>
 
 #include <sodium.h>
 
@@ -103,9 +106,9 @@ class hmac_auth_plugin {
   }
 
   /// The reference's error response: AUTH_ERROR, uri "ERROR", "HMAC auth failed".
-  template <class Message>
+  template <message_protocol Message = message>
   Message error() const {
-    return detail::make_error_message<Message>(error_text);
+    return make_error_msg<Message>(error_text);
   }
 
   /// Not peer-specific: one secret for every peer.

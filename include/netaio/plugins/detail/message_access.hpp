@@ -58,21 +58,6 @@ inline std::array<std::uint8_t, 2> be16(std::size_t n) {
   return {static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
 }
 
-/// The reference's make_error_response(text) for Message: NOT_FOUND if the
-/// text says "not found", AUTH_ERROR if it says "auth", else ERROR; uri "ERROR".
-template <class Message>
-Message make_error_message(std::string_view text) {
-  using type_t = typename Message::header_t::message_type_t;
-  using body_t = typename Message::body_t;
-  type_t t = type_t::error;
-  if (text.find("not found") != std::string_view::npos) {
-    t = type_t::not_found;
-  } else if (text.find("auth") != std::string_view::npos) {
-    t = type_t::auth_error;
-  }
-  return Message::prepare(body_t::prepare(as_bytes(text), as_bytes("ERROR")), t);
-}
-
 /// A message like `m` with body `b` and auth fields `a`, as the reference's
 /// message.prepare(body, message_type, auth_data).
 template <class Message>
