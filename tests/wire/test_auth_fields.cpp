@@ -84,3 +84,14 @@ TEST_CASE("auth fields agree with the generic packify decoder") {
   CHECK(v.find("bb")->as_bytes().size() == 300);
   CHECK(packify::pack(a.to_value()) == a.encode());
 }
+
+TEST_CASE("auth fields' direct encoder matches generic packify for every length category") {
+  for (std::size_t n : {0u, 1u, 200u, 255u, 256u, 65535u, 65536u, 70000u}) {
+    auth_fields a;
+    a.set("k", byte_buffer(n, 1));
+    a.set(std::string(n % 300, 'x'), byte_buffer(n / 2, 2));
+    a.set("zz", {});
+    CHECK(a.encode() == packify::pack(a.to_value()));
+    CHECK(auth_fields::decode(a.encode()) == a);
+  }
+}

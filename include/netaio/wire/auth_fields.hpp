@@ -7,6 +7,9 @@
 #include <netaio/wire/packify/value.hpp>
 #include <netaio/wire/wire_error.hpp>
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -14,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace netaio::inline v0 {
 
@@ -68,8 +72,51 @@ class auth_fields {
       d.emplace_back(packify::value(k), packify::value::bytes(v));
     return packify::value::dict(std::move(d));
   }
-  /// Appends the packify encoding.
-  void encode_to(byte_buffer& out) const { packify::pack_into(to_value(), out); }
+  /// Appends the packify encoding (as packify.pack of the dict, without
+  /// building packify values: this runs for every message sent).
+  void encode_to(byte_buffer& out) const {
+    namespace pf = packify::detail;
+    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
+    byte_buffer items;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
+    spans.reserve(fields_.size());
+    std::size_t longest = 0;
+    for (const auto& [k, v] : fields_) {
+      const std::size_t at = items.size();
+      const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
+      const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
+      const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
+      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
+      items.push_back(item_cat);
+      items.push_back(2);
+      pf::put_be(items, klen, pf::width_of(item_cat));
+      pf::put_be(items, vlen, pf::width_of(item_cat));
+      pf::put_sized(items, pf::type_str, as_bytes(k));
+      pf::put_sized(items, pf::type_bytes, v);
+      spans.emplace_back(at, items.size() - at);
+      longest = std::max(longest, items.size() - at);
+    }
+    // packify sorts a dict's packed items bytewise.
+    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
+      return std::lexicographical_compare(
+          items.begin() + static_cast<std::ptrdiff_t>(a.first),
+          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
+    });
+    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
+    const std::uint8_t cat = pf::category_for(spans.size());
+    const std::uint8_t item_cat = pf::category_for(longest);
+    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
+    out.push_back(item_cat);
+    pf::put_be(out, spans.size(), pf::width_of(cat));
+    for (const auto& sp : spans)
+      pf::put_be(out, sp.second, pf::width_of(item_cat));
+    for (const auto& sp : spans)
+      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
+                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
+  }
   /// The packify encoding.
   byte_buffer encode() const {
     byte_buffer out;
