@@ -1,2 +1,8 @@
-// The io layer (placeholder until the layer lands).
+// The io layer: io_context (the reactor loop), addresses, TCP and UDP sockets.
 #pragma once
+
+#include <netaio/io/address.hpp>
+#include <netaio/io/error.hpp>
+#include <netaio/io/io_context.hpp>
+#include <netaio/io/tcp_listener.hpp>
+#include <netaio/io/tcp_stream.hpp>

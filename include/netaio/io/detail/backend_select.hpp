@@ -1,0 +1,42 @@
+// Picks the io backend for this platform at compile time. The NETAIO_HAS_*
+// switches come from netaio/detail/config.hpp and may be overridden with
+// -DNETAIO_HAS_X=0/1. Every backend provides the same members:
+//   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
+//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
+//   abort_all(), registered(), pending_operations(), closed()
+#pragma once
+
+#include <netaio/detail/config.hpp>
+
+#if NETAIO_HAS_EPOLL
+#include <netaio/io/detail/epoll_backend.hpp>
+namespace netaio::inline v0::detail {
+using io_backend = epoll_backend;
+}
+#elif NETAIO_HAS_KQUEUE
+#error "netaio: the kqueue backend is not implemented yet (set NETAIO_HAS_EPOLL on Linux)"
+#elif NETAIO_HAS_IOCP
+#error "netaio: the IOCP backend is not implemented yet"
+#else
+#error "netaio: no io backend for this platform (NETAIO_HAS_EPOLL/KQUEUE/IOCP are all 0)"
+#endif
+
+#include <concepts>
+#include <cstddef>
+
+namespace netaio::inline v0::detail {
+
+/// What callers of a readiness backend rely on.
+template <class B>
+concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b, fd_state& s) {
+  b.add(s);
+  { b.remove(s) }
+  noexcept;
+  { b.abort_all() }
+  noexcept;
+  { b.registered() } -> std::convertible_to<std::size_t>;
+  { b.pending_operations() } -> std::convertible_to<std::size_t>;
+};
+static_assert(readiness_backend<io_backend>);
+
+}  // namespace netaio::inline v0::detail

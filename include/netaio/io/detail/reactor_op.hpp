@@ -1,0 +1,125 @@
+// The pieces shared by readiness backends (epoll, kqueue): a registered
+// descriptor with one read and one write waiter slot, and the operation that
+// waits in a slot. An operation tries its syscall first; only on EAGAIN does
+// it wait, and the backend re-runs its `perform` step on each readiness edge
+// until it finishes, then resumes the task once.
+#pragma once
+
+#include <netaio/core/detail/wait_op.hpp>
+
+#include <cstddef>
+
+namespace netaio::inline v0::detail {
+
+class reactor_op;
+class reactor_registry;
+
+/// One registered descriptor. Lives at a stable address (heap) for as long
+/// as its socket object; the backend keeps a pointer to it per registration.
+struct fd_state {
+  int fd = -1;
+  reactor_op* reader = nullptr;
+  reactor_op* writer = nullptr;
+  reactor_registry* owner = nullptr;  // null once the io_context is gone
+  fd_state* prev = nullptr;           // in the owner's list
+  fd_state* next = nullptr;
+};
+
+/// How an operation ended, besides success and task cancellation.
+enum class op_end : unsigned char {
+  none,
+  aborted,  // the io_context was closed: reported as operation_cancelled
+  closed,   // the socket was closed under it: io_error(closed)
+};
+
+class reactor_op : public wait_op {
+ public:
+  /// Runs the syscall; true when finished (success or error_ set), false to
+  /// keep waiting for the next edge.
+  using perform_fn = bool (*)(reactor_op*) noexcept;
+
+  perform_fn perform_ = nullptr;
+  fd_state* state_ = nullptr;
+  int error_ = 0;  // errno of a failure, 0 on success
+  op_end end_ = op_end::none;
+
+  /// Ends the op without its syscall (close of the socket or the context).
+  void end_with(op_end how) noexcept {
+    end_ = how;
+    complete();
+  }
+};
+
+/// Keeps the list of live registrations of one io_context so that closing
+/// it can end every pending operation and detach every socket.
+class reactor_registry {
+ public:
+  reactor_registry() = default;
+  reactor_registry(const reactor_registry&) = delete;
+  reactor_registry& operator=(const reactor_registry&) = delete;
+
+  std::size_t registered() const noexcept { return count_; }
+  bool closed() const noexcept { return closed_; }
+
+  /// Pending operations across all registered descriptors.
+  std::size_t pending_operations() const noexcept {
+    std::size_t n = 0;
+    for (fd_state* s = head_; s != nullptr; s = s->next)
+      n += (s->reader != nullptr) + (s->writer != nullptr);
+    return n;
+  }
+
+  /// Ends every pending operation with cancellation; later operations on
+  /// these descriptors are refused the same way.
+  void abort_all() noexcept {
+    closed_ = true;
+    for (fd_state* s = head_; s != nullptr; s = s->next)
+      end_waiters(*s, op_end::aborted);
+  }
+
+  static void end_waiters(fd_state& s, op_end how) noexcept {
+    if (reactor_op* r = s.reader) {
+      s.reader = nullptr;
+      r->end_with(how);
+    }
+    if (reactor_op* w = s.writer) {
+      s.writer = nullptr;
+      w->end_with(how);
+    }
+  }
+
+ protected:
+  void link(fd_state& s) noexcept {
+    s.owner = this;
+    s.prev = nullptr;
+    s.next = head_;
+    if (head_ != nullptr) head_->prev = &s;
+    head_ = &s;
+    ++count_;
+  }
+  void unlink(fd_state& s) noexcept {
+    if (s.owner != this) return;
+    if (s.prev != nullptr) {
+      s.prev->next = s.next;
+    } else {
+      head_ = s.next;
+    }
+    if (s.next != nullptr) s.next->prev = s.prev;
+    s.prev = s.next = nullptr;
+    s.owner = nullptr;
+    --count_;
+  }
+  /// The context is going away: its sockets must not call back into it.
+  void detach_all() noexcept {
+    while (head_ != nullptr)
+      unlink(*head_);
+  }
+  ~reactor_registry() = default;
+
+ private:
+  fd_state* head_ = nullptr;
+  std::size_t count_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace netaio::inline v0::detail

@@ -1,0 +1,159 @@
+// POSIX socket plumbing shared by the socket types: sockaddr conversion,
+// errno -> io_error, option helpers. Every descriptor is O_CLOEXEC and
+// non-blocking from birth.
+#pragma once
+
+#include <netaio/io/address.hpp>
+#include <netaio/io/error.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace netaio::inline v0::detail {
+
+struct native_address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  sockaddr* get() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
+  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+inline native_address to_native(const endpoint& ep) noexcept {
+  native_address n;
+  const ip_address& a = ep.address();
+  if (a.is_v4()) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&n.storage);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(ep.port());
+    std::memcpy(&s->sin_addr, a.data(), 4);
+    n.length = sizeof(sockaddr_in);
+  } else {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&n.storage);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(ep.port());
+    std::memcpy(&s->sin6_addr, a.data(), 16);
+    s->sin6_scope_id = a.scope_id();
+    n.length = sizeof(sockaddr_in6);
+  }
+  return n;
+}
+
+inline endpoint from_native(const sockaddr* sa) noexcept {
+  if (sa->sa_family == AF_INET) {
+    const auto* s = reinterpret_cast<const sockaddr_in*>(sa);
+    std::array<std::uint8_t, 4> b{};
+    std::memcpy(b.data(), &s->sin_addr, 4);
+    return {ip_address::v4(b), ntohs(s->sin_port)};
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* s = reinterpret_cast<const sockaddr_in6*>(sa);
+    std::array<std::uint8_t, 16> b{};
+    std::memcpy(b.data(), &s->sin6_addr, 16);
+    return {ip_address::v6(b, s->sin6_scope_id), ntohs(s->sin6_port)};
+  }
+  return {};
+}
+
+inline int native_family(ip_family f) noexcept {
+  return f == ip_family::v4 ? AF_INET : AF_INET6;
+}
+
+inline io_errc errc_from_errno(int e) noexcept {
+  switch (e) {
+    case ECONNREFUSED:
+      return io_errc::refused;
+    case ECONNRESET:
+    case ECONNABORTED:
+      return io_errc::reset;
+    case EPIPE:
+      return io_errc::broken_pipe;
+    case ETIMEDOUT:
+      return io_errc::timed_out;
+    case EADDRINUSE:
+      return io_errc::address_in_use;
+    case EADDRNOTAVAIL:
+      return io_errc::address_not_available;
+    case ENETUNREACH:
+    case ENETDOWN:
+      return io_errc::network_unreachable;
+    case EHOSTUNREACH:
+    case EHOSTDOWN:
+      return io_errc::host_unreachable;
+    case EMSGSIZE:
+      return io_errc::message_too_large;
+    case EMFILE:
+    case ENFILE:
+      return io_errc::too_many_open_files;
+    case EACCES:
+    case EPERM:
+      return io_errc::permission_denied;
+    case EBADF:
+      return io_errc::closed;
+    case EOPNOTSUPP:
+    case EAFNOSUPPORT:
+    case EPROTONOSUPPORT:
+    case ENOPROTOOPT:
+      return io_errc::not_supported;
+    default:
+      return io_errc::system;
+  }
+}
+
+/// "read from 127.0.0.1:80 (local 127.0.0.1:5000)"-style context for messages.
+inline std::string describe(std::string_view op, const endpoint* peer, const endpoint* local) {
+  std::string s(op);
+  if (peer != nullptr)
+    s += (op == "bind" || op == "listen" ? " on " : " with ") + peer->to_string();
+  if (local != nullptr) s += " (local " + local->to_string() + ")";
+  return s;
+}
+
+/// Throws the io_error for errno `e` during `what` (see describe()).
+[[noreturn]] inline void throw_errno(int e, const std::string& what, std::size_t bytes = 0) {
+  io_errc c = errc_from_errno(e);
+  throw io_error(c,
+                 "netaio: " + what + ": " + make_error_code(c).message() + " (" +
+                     std::system_category().message(e) + ")",
+                 std::error_code(e, std::system_category()), bytes);
+}
+
+/// A new non-blocking, close-on-exec socket. Throws io_error.
+inline int open_socket(ip_family family, int type, const char* what) {
+  int fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, what);
+  return fd;
+}
+
+inline void set_int_option(int fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
+    throw_errno(errno, std::string("setsockopt(") + what + ")");
+}
+inline int get_int_option(int fd, int level, int name, const char* what) {
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &len) != 0)
+    throw_errno(errno, std::string("getsockopt(") + what + ")");
+  return value;
+}
+
+inline endpoint local_endpoint_of(int fd) {
+  native_address n;
+  n.length = sizeof n.storage;
+  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(errno, "getsockname");
+  return from_native(n.get());
+}
+inline endpoint peer_endpoint_of(int fd) {
+  native_address n;
+  n.length = sizeof n.storage;
+  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(errno, "getpeername");
+  return from_native(n.get());
+}
+
+}  // namespace netaio::inline v0::detail

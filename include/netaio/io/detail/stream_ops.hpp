@@ -1,0 +1,298 @@
+// The awaitable operations of a connected stream socket. Each one is a
+// reactor_awaiter: no allocation, no coroutine frame of its own.
+#pragma once
+
+#include <netaio/io/detail/socket_handle.hpp>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace netaio::inline v0::detail {
+
+/// The state of a stream that outlives single operations: the descriptor,
+/// the peer, and bytes a cancelled read_exact had already taken from the
+/// kernel (handed to the next read first, so a cancellation loses nothing).
+struct stream_core {
+  socket_handle handle;
+  endpoint peer;
+  std::vector<std::uint8_t> unread;
+  std::size_t unread_pos = 0;
+
+  std::size_t take_unread(std::uint8_t* out, std::size_t n) noexcept {
+    std::size_t k = std::min(n, unread.size() - unread_pos);
+    if (k == 0) return 0;
+    std::memcpy(out, unread.data() + unread_pos, k);
+    unread_pos += k;
+    if (unread_pos == unread.size()) {
+      unread.clear();
+      unread_pos = 0;
+    }
+    return k;
+  }
+  void keep_unread(const std::uint8_t* data, std::size_t n) {
+    unread.insert(unread.begin() + static_cast<std::ptrdiff_t>(unread_pos), data, data + n);
+  }
+  bool has_unread() const noexcept { return unread_pos < unread.size(); }
+
+  /// Error context: "read with 1.2.3.4:5 (local 127.0.0.1:6)".
+  std::string context(const char* op) const {
+    if (!handle.is_open()) return describe(op, &peer, nullptr);
+    native_address n;
+    n.length = sizeof n.storage;
+    if (::getsockname(handle.fd(), n.get(), &n.length) != 0) return describe(op, &peer, nullptr);
+    endpoint local = from_native(n.get());
+    return describe(op, &peer, &local);
+  }
+};
+
+/// Reads what is there (at least one byte, or 0 at end of stream).
+class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::read> {
+ public:
+  read_some_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<read_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    if (self->core_->has_unread()) {
+      self->n_ = self->core_->take_unread(self->buf_.data(), self->buf_.size());
+      return true;
+    }
+    ssize_t r = retry_eintr(
+        [&] { return ::recv(self->state_->fd, self->buf_.data(), self->buf_.size(), 0); });
+    if (r >= 0) {
+      self->n_ = static_cast<std::size_t>(r);
+      return true;
+    }
+    if (would_block(errno)) return false;
+    self->error_ = errno;
+    return true;
+  }
+
+  /// Bytes read; 0 means the peer closed its side (or `buf` was empty).
+  std::size_t await_resume() const {
+    end_or_throw("read");
+    if (error_ != 0) throw_errno(error_, core_->context("read"));
+    return n_;
+  }
+
+ private:
+  stream_core* core_;
+  std::span<std::uint8_t> buf_;
+  std::size_t n_ = 0;
+};
+
+/// Fills the whole buffer. On end of stream: io_error end_of_stream (nothing
+/// read) or unexpected_eof (bytes_transferred() bytes of the buffer are
+/// valid). On cancellation the bytes already read go back to the stream.
+class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction::read> {
+ public:
+  read_exact_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<read_exact_awaiter*>(op);
+    std::uint8_t* p = self->buf_.data();
+    const std::size_t size = self->buf_.size();
+    self->filled_ += self->core_->take_unread(p + self->filled_, size - self->filled_);
+    while (self->filled_ < size) {
+      ssize_t r = retry_eintr(
+          [&] { return ::recv(self->state_->fd, p + self->filled_, size - self->filled_, 0); });
+      if (r > 0) {
+        self->filled_ += static_cast<std::size_t>(r);
+      } else if (r == 0) {
+        self->eof_ = true;
+        return true;
+      } else if (would_block(errno)) {
+        return false;
+      } else {
+        self->error_ = errno;
+        return true;
+      }
+    }
+    return true;
+  }
+
+  void await_resume() {
+    if (ended_early() && filled_ > 0) {
+      core_->keep_unread(buf_.data(), filled_);
+      filled_ = 0;
+    }
+    end_or_throw("read");
+    if (error_ != 0) throw_errno(error_, core_->context("read"), filled_);
+    if (eof_) {
+      const io_errc c = filled_ == 0 ? io_errc::end_of_stream : io_errc::unexpected_eof;
+      throw io_error(
+          c,
+          "netaio: " + core_->context("read") + ": " +
+              (filled_ == 0 ? std::string("the peer closed the stream")
+                            : "the peer closed the stream after " + std::to_string(filled_) +
+                                  " of " + std::to_string(buf_.size()) + " bytes"),
+          {}, filled_);
+    }
+  }
+
+ private:
+  stream_core* core_;
+  std::span<std::uint8_t> buf_;
+  std::size_t filled_ = 0;
+  bool eof_ = false;
+};
+
+/// Writes what the kernel takes now (at least one byte).
+class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction::write> {
+ public:
+  write_some_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<write_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    ssize_t r = retry_eintr([&] {
+      return ::send(self->state_->fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL);
+    });
+    if (r >= 0) {
+      self->n_ = static_cast<std::size_t>(r);
+      return true;
+    }
+    if (would_block(errno)) return false;
+    self->error_ = errno;
+    return true;
+  }
+
+  std::size_t await_resume() const {
+    end_or_throw("write");
+    if (error_ != 0) throw_errno(error_, core_->context("write"));
+    return n_;
+  }
+
+ private:
+  stream_core* core_;
+  std::span<const std::uint8_t> buf_;
+  std::size_t n_ = 0;
+};
+
+/// Writes every byte of one or more buffers (gathered with sendmsg), across
+/// partial writes and EAGAIN. No SIGPIPE: a closed peer is io_error.
+class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::write> {
+ public:
+  write_all_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), one_(buf), bufs_(&one_, 1) {}
+  write_all_awaiter(stream_core& s, std::span<const std::span<const std::uint8_t>> bufs) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), bufs_(bufs) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<write_all_awaiter*>(op);
+    constexpr std::size_t max_iov = 16;
+    for (;;) {
+      // Skip finished and empty buffers.
+      while (self->index_ < self->bufs_.size() &&
+             self->offset_ == self->bufs_[self->index_].size()) {
+        ++self->index_;
+        self->offset_ = 0;
+      }
+      if (self->index_ == self->bufs_.size()) return true;
+      iovec iov[max_iov];
+      std::size_t n = 0;
+      for (std::size_t i = self->index_; i < self->bufs_.size() && n < max_iov; ++i) {
+        std::size_t skip = i == self->index_ ? self->offset_ : 0;
+        auto b = self->bufs_[i].subspan(skip);
+        if (b.empty()) continue;
+        iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
+        iov[n].iov_len = b.size();
+        ++n;
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = n;
+      ssize_t r = retry_eintr([&] { return ::sendmsg(self->state_->fd, &msg, MSG_NOSIGNAL); });
+      if (r < 0) {
+        if (would_block(errno)) return false;
+        self->error_ = errno;
+        return true;
+      }
+      auto left = static_cast<std::size_t>(r);
+      self->written_ += left;
+      while (left > 0) {
+        std::size_t room = self->bufs_[self->index_].size() - self->offset_;
+        if (left < room) {
+          self->offset_ += left;
+          left = 0;
+        } else {
+          left -= room;
+          ++self->index_;
+          self->offset_ = 0;
+        }
+      }
+    }
+  }
+
+  void await_resume() const {
+    end_or_throw("write");
+    if (error_ != 0) throw_errno(error_, core_->context("write"), written_);
+  }
+
+ private:
+  stream_core* core_;
+  std::span<const std::uint8_t> one_;
+  std::span<const std::span<const std::uint8_t>> bufs_;
+  std::size_t index_ = 0;
+  std::size_t offset_ = 0;
+  std::size_t written_ = 0;
+};
+
+/// Connects a fresh socket: the first attempt runs at once; EINPROGRESS
+/// waits for writability, and SO_ERROR says how it ended.
+class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write> {
+ public:
+  connect_awaiter(stream_core& s, const native_address& to) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), to_(to) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<connect_awaiter*>(op);
+    const int fd = self->state_->fd;
+    if (!self->started_) {
+      self->started_ = true;
+      if (::connect(fd, self->to_.get(), self->to_.length) == 0) return true;
+      if (errno == EINPROGRESS || errno == EINTR) return false;
+      self->error_ = errno;
+      return true;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) {
+      self->error_ = err;
+      return true;
+    }
+    // Writability without an error, yet not connected: a stale edge.
+    native_address peer;
+    peer.length = sizeof peer.storage;
+    if (::getpeername(fd, peer.get(), &peer.length) != 0) {
+      if (errno == ENOTCONN) return false;
+      self->error_ = errno;
+    }
+    return true;
+  }
+
+  void await_resume() const {
+    end_or_throw("connect");
+    if (error_ != 0) {
+      throw_errno(error_, describe("connect to " + core_->peer.to_string(), nullptr, nullptr));
+    }
+  }
+
+ private:
+  stream_core* core_;
+  native_address to_;
+  bool started_ = false;
+};
+
+}  // namespace netaio::inline v0::detail
