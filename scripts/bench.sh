@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every benchmark in one go on a release build (build/bench): the core
+# runtime beside Asio (Google Benchmark), the wire and plugin benchmarks, then
+# the io comparison of netaio, standalone Asio and blocking sockets, whose
+# table ends the output. The last line is the ratios line:
+#   ratios: rtt_vs_asio=.. rtt_vs_raw=.. oneway_vs_asio=.. oneway_vs_raw=.. conn10k_vs_asio=.. cancel10k_ms=..
+# Environment: BENCH_SECONDS (per io run, default 2), BENCH_CONNS (default
+# 10000), BENCH_ROUNDS (io runs per implementation, best kept; default 2),
+# BENCH_MIN_TIME (Google Benchmark min time, default 0.2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh bench
+
+dir=build/bench
+jobs=$(nproc)
+if [ ! -f "$dir/build.ninja" ]; then
+  meson setup "$dir" -Dbenchmarks=true -Dbuildtype=release -Db_ndebug=true \
+    -Dtests=disabled -Dexamples=false >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; exit 1; }
+fi
+meson compile -C "$dir" -j "$jobs" >"$dir.build.log" 2>&1 || { tail -n 60 "$dir.build.log"; exit 1; }
+
+min_time=${BENCH_MIN_TIME:-0.2}
+gbench() {  # name of a Google Benchmark executable under $dir/benchmarks
+  local exe="$dir/benchmarks/$1"
+  if [ -x "$exe" ]; then
+    echo "==> $1"
+    timeout 300 "$exe" --benchmark_min_time="$min_time" 2>&1 | grep -vE '^\*\*\*WARNING|^$'
+  else
+    echo "==> $1: not built"
+  fi
+}
+gbench core/bench_core
+gbench wire/bench_wire
+gbench plugins/bench_plugins
+
+echo "==> io comparison"
+exec python3 benchmarks/io/run_io.py "$dir" --seconds "${BENCH_SECONDS:-2}" \
+  --conns "${BENCH_CONNS:-10000}" --rounds "${BENCH_ROUNDS:-2}"
