@@ -6,3 +6,4 @@
 #include <netaio/io/io_context.hpp>
 #include <netaio/io/tcp_listener.hpp>
 #include <netaio/io/tcp_stream.hpp>
+#include <netaio/io/udp_socket.hpp>

@@ -29,7 +29,7 @@ struct connect_options {
   /// TCP_NODELAY (Nagle off): on by default, as message protocols want.
   bool nodelay = true;
   /// Local address to bind before connecting (e.g. a source port).
-  std::optional<endpoint> local;
+  std::optional<endpoint> local{};
 };
 
 /// Which direction(s) shutdown() closes.

@@ -1,0 +1,72 @@
+// Helpers for io tests: waiting on conditions without wall-clock sleeps,
+// kernel queue probes, and loopback situations (a connect that never
+// completes, a peer that never reads).
+#pragma once
+
+#include <netaio/core.hpp>
+#include <netaio/io.hpp>
+
+#include <doctest/doctest.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace test {
+
+/// Yields (lets the loop poll I/O) until `pred` holds; fails the test if it
+/// never does within a generous number of turns.
+inline netaio::task<void> wait_until(std::function<bool()> pred, int max_turns = 1'000'000) {
+  for (int i = 0; i < max_turns; ++i) {
+    if (pred()) co_return;
+    co_await netaio::yield();
+  }
+  FAIL("condition never became true");
+}
+
+/// Bytes waiting in a socket's receive queue.
+inline int unread_bytes(int fd) {
+  int n = -1;
+  ::ioctl(fd, FIONREAD, &n);
+  return n;
+}
+/// Bytes sent but not yet acknowledged by the peer.
+inline int unsent_bytes(int fd) {
+  int n = -1;
+  ::ioctl(fd, SIOCOUTQ, &n);
+  return n;
+}
+
+inline void small_buffers(int fd) {
+  int v = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+}
+
+/// A listener whose accept queue is full: further connects to it stay
+/// pending (the kernel drops their SYNs). Needs a virtual-time loop: each
+/// probe waits 1 s of loop time.
+struct full_listener {
+  netaio::tcp_listener listener;
+  std::vector<netaio::tcp_stream> queued;
+};
+
+inline netaio::task<full_listener> make_full_listener(netaio::io_context& io) {
+  using namespace std::chrono_literals;
+  full_listener f;
+  f.listener =
+      netaio::tcp_listener::bind(io, netaio::endpoint::parse("127.0.0.1:0"), {.backlog = 1});
+  for (int i = 0; i < 16; ++i) {
+    auto s = co_await netaio::move_on_after(
+        1s, netaio::tcp_stream::connect(io, f.listener.local_endpoint()));
+    if (!s) co_return f;
+    f.queued.push_back(std::move(*s));
+  }
+  FAIL("the accept queue never filled");
+  co_return f;
+}
+
+}  // namespace test
