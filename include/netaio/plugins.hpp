@@ -1,6 +1,7 @@
 // The plugins layer: auth, cipher and peer plugins, and the bundled ones.
 #pragma once
 
+#include <netaio/plugins/aead_cipher.hpp>
 #include <netaio/plugins/auth_plugin.hpp>
 #include <netaio/plugins/box.hpp>
 #include <netaio/plugins/cipher_plugin.hpp>
