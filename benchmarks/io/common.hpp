@@ -115,6 +115,14 @@ inline double seconds_since(bench_clock::time_point t0) noexcept {
   return std::chrono::duration<double>(bench_clock::now() - t0).count();
 }
 
+/// CPU time (user + system) this process has used, in seconds.
+inline double cpu_seconds() noexcept {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
 /// The one machine-readable line a benchmark program prints.
 inline void print_result(const char* scenario, const char* impl, double value, const char* unit,
                          const std::string& extra = {}) {
