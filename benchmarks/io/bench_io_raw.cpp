@@ -4,6 +4,10 @@
 //
 //   bench_io_raw rtt SECONDS      request/response round trips per second
 //   bench_io_raw oneway SECONDS   one-way frames per second
+//   bench_io_raw close CONNS MAX_SECONDS
+//     the floor of the cancellation scenario: prints "PORT n", accepts CONNS
+//     connections and answers one frame on each, then times closing them all
+//     (what any stop that leaves no socket open must pay)
 #include "common.hpp"
 #include "posix.hpp"
 
@@ -111,14 +115,61 @@ int oneway(double seconds) {
   return 0;
 }
 
+int close_all(std::size_t count) {
+  raise_fd_limit();
+  std::uint16_t port = 0;
+  const int listener = listen_loopback(port);
+  std::printf("PORT %u\n", static_cast<unsigned>(port));
+  std::fflush(stdout);
+  const std::vector<unsigned char> reply = make_frames(1, 2);
+  std::vector<int> fds;
+  fds.reserve(count);
+  while (fds.size() < count) {
+    const int fd = ::accept(listener, nullptr, nullptr);
+    if (fd < 0) die("accept");
+    set_nodelay(fd);
+    unsigned char frame[frame_size];
+    std::size_t got = 0;
+    while (got < frame_size) {
+      const ssize_t n = ::recv(fd, frame + got, frame_size - got, 0);
+      if (n <= 0) die("recv");
+      got += static_cast<std::size_t>(n);
+    }
+    if (!send_all(fd, reply.data(), frame_size)) die("send");
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const double cpu0 = cpu_seconds();
+  const auto t0 = bench_clock::now();
+  const bool abortive = std::getenv("BENCH_CLOSE_RST") != nullptr;  // for comparison only
+  for (int fd : fds) {
+    if (abortive) {
+      const linger l{1, 0};
+      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    ::close(fd);
+  }
+  const double ms = seconds_since(t0) * 1000.0;
+  char extra[96];
+  std::snprintf(extra, sizeof extra, "sockets=%zu cpu_ms=%.2f", count,
+                (cpu_seconds() - cpu0) * 1000.0);
+  print_result("close10k", "raw", ms, "ms", extra);
+  ::close(listener);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string scenario = argc > 1 ? argv[1] : "";
+  if (scenario == "close" && argc == 4) {
+    self_destruct_after(static_cast<unsigned>(std::atoi(argv[3])));
+    return close_all(static_cast<std::size_t>(std::atol(argv[2])));
+  }
   const double seconds = arg_or(argc, argv, 2, 2.0);
   self_destruct_after(static_cast<unsigned>(seconds) + 30);
   if (scenario == "rtt") return rtt(seconds);
   if (scenario == "oneway") return oneway(seconds);
-  std::fprintf(stderr, "usage: bench_io_raw rtt|oneway [SECONDS]\n");
+  std::fprintf(stderr, "usage: bench_io_raw rtt|oneway [SECONDS] | close CONNS MAX_SECONDS\n");
   return 2;
 }

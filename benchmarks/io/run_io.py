@@ -119,14 +119,16 @@ class Runner:
         self.stop(server)
         return r
 
-    def cancel10k(self):
-        if self.exe("netaio") is None:
-            self.missing("cancel10k", "netaio")
+    def with_idle_peers(self, scenario, impl, args):
+        """A server program that prints PORT, with the load generator holding
+        `conns` idle connections (each answered once) against it."""
+        if self.exe(impl) is None:
+            self.missing(scenario, impl)
             return None
-        server, port = self.start_server("netaio", ["cancel", str(self.conns)], 60)
+        server, port = self.start_server(impl, args, 60)
         if port is None:
             _, err = self.stop(server)
-            self.why[("cancel10k", "netaio")] = "server did not start: " + err.strip()[-200:]
+            self.why[(scenario, impl)] = "server did not start: " + err.strip()[-200:]
             return None
         gen = subprocess.Popen([self.exe("loadgen"), "idle", str(port), str(self.conns), "50"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -134,8 +136,14 @@ class Runner:
         self.stop(gen, wait=20)
         r = parse_result(out)
         if r is None:
-            self.why[("cancel10k", "netaio")] = "failed: " + err.strip()[-200:]
+            self.why[(scenario, impl)] = "failed: " + err.strip()[-200:]
         return r
+
+    def cancel10k(self):
+        return self.with_idle_peers("cancel10k", "netaio", ["cancel", str(self.conns)])
+
+    def close10k(self):
+        return self.with_idle_peers("close10k", "raw", ["close", str(self.conns)])
 
 
 def ratio(a, b):
@@ -178,6 +186,7 @@ def main():
     conn = {impl: run.conn10k(impl) for impl in ("netaio", "asio")}
     print("io: cancelling a scope of %d blocked connection tasks" % a.conns, flush=True)
     cancel = run.cancel10k()
+    close = run.close10k()
 
     rows = [
         ("rtt, 1 conn", "rtt/s", rtt, ">=1.0x asio, >=0.9x raw"),
@@ -200,8 +209,13 @@ def main():
                       impl, r["rss_idle_per_conn_b"], r["buffer_b"],
                       r["idle_overhead_per_conn_b"], r["rss_loaded_per_conn_b"], r["connect_s"]))
     if cancel is not None:
-        print("%-16s cancel + join of %s blocked connection tasks: %.2f ms (goal < 100 ms)" % (
-            "netaio", cancel.get("tasks", a.conns), cancel["value"]))
+        print("%-16s cancel + join of %s blocked connection tasks: %.1f ms wall, %s ms CPU "
+              "(goal < 100 ms)" % ("netaio", cancel.get("tasks", a.conns), cancel["value"],
+                                   cancel.get("cpu_ms", "?")))
+    if close is not None:
+        print("%-16s close() of %s connected sockets alone (the floor of any stop): %.1f ms "
+              "wall, %s ms CPU" % ("raw", close.get("sockets", a.conns), close["value"],
+                                   close.get("cpu_ms", "?")))
     for (scenario, impl), why in sorted(run.why.items()):
         print("NA %s/%s: %s" % (scenario, impl, why))
     print("io: %.0f s" % (time.time() - t0))
