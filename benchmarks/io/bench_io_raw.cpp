@@ -141,14 +141,8 @@ int close_all(std::size_t count) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const double cpu0 = cpu_seconds();
   const auto t0 = bench_clock::now();
-  const bool abortive = std::getenv("BENCH_CLOSE_RST") != nullptr;  // for comparison only
-  for (int fd : fds) {
-    if (abortive) {
-      const linger l{1, 0};
-      ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    }
+  for (int fd : fds)
     ::close(fd);
-  }
   const double ms = seconds_since(t0) * 1000.0;
   char extra[96];
   std::snprintf(extra, sizeof extra, "sockets=%zu cpu_ms=%.2f", count,
