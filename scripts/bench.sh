@@ -24,7 +24,7 @@ gbench() {  # name of a Google Benchmark executable under $dir/benchmarks
   local exe="$dir/benchmarks/$1"
   if [ -x "$exe" ]; then
     echo "==> $1"
-    timeout 300 "$exe" --benchmark_min_time="$min_time" 2>&1 | grep -vE '^\*\*\*WARNING|^$' \\
+    timeout 300 "$exe" --benchmark_min_time="$min_time" 2>&1 | grep -vE '^\*\*\*WARNING|^$' \
       || echo "==> $1 failed"
   else
     echo "==> $1: not built"
