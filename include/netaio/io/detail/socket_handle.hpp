@@ -77,8 +77,13 @@ template <class Derived, direction Dir>
 class reactor_awaiter : protected reactor_op {
  public:
   explicit reactor_awaiter(fd_state* state) noexcept { state_ = state; }
-  reactor_awaiter(const reactor_awaiter&) = delete;
-  reactor_awaiter& operator=(const reactor_awaiter&) = delete;
+  /// Awaiters may be moved before they are awaited (e.g. into a helper
+  /// coroutine), never while pending.
+  reactor_awaiter(reactor_awaiter&& other) noexcept : reactor_op(other) {
+    NETAIO_ASSERT(other.state_ == nullptr || other.slot() != &other,
+                  "a socket operation was moved while pending");
+  }
+  reactor_awaiter& operator=(reactor_awaiter&&) = delete;
   ~reactor_awaiter() {
     if (state_ != nullptr && slot() == this) slot() = nullptr;
   }

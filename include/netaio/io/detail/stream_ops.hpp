@@ -184,12 +184,13 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
 class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::write> {
  public:
   write_all_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
-      : reactor_awaiter(s.handle.state()), core_(&s), one_(buf), bufs_(&one_, 1) {}
+      : reactor_awaiter(s.handle.state()), core_(&s), one_(buf), single_(true) {}
   write_all_awaiter(stream_core& s, std::span<const std::span<const std::uint8_t>> bufs) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), bufs_(bufs) {}
 
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_all_awaiter*>(op);
+    if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
     constexpr std::size_t max_iov = 16;
     for (;;) {
       // Skip finished and empty buffers.
@@ -243,6 +244,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   stream_core* core_;
   std::span<const std::uint8_t> one_;
   std::span<const std::span<const std::uint8_t>> bufs_;
+  bool single_ = false;  // bufs() is one_ (not stored as a span: the awaiter may move)
   std::size_t index_ = 0;
   std::size_t offset_ = 0;
   std::size_t written_ = 0;
