@@ -44,7 +44,10 @@ run_config() {  # name, CXX, meson options...
 mkdir -p build
 run_config gcc g++
 run_config clang clang++
-run_config asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1
+# clang 14's UBSan "function" check emits prologue data that its own
+# assembler rejects in split coroutine functions; every other check is on.
+run_config asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug -Doptimization=1 \
+  -Dcpp_args=-fno-sanitize=function -Dcpp_link_args=-fno-sanitize=function
 run_config tsan clang++ -Db_sanitize=thread -Db_lundef=false -Dtest_suites=threads
 run_config single g++ -Dtest_single_header=true
 

@@ -1,0 +1,124 @@
+#include <netaio/core.hpp>
+
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/run.hpp"
+
+using namespace netaio;
+using namespace std::chrono_literals;
+
+namespace {
+
+task<int> value(int v) {
+  co_return v;
+}
+task<void> nothing() {
+  co_return;
+}
+task<int> fails() {
+  throw std::runtime_error("boom");
+  co_return 0;
+}
+
+int global_slot = 7;
+task<int&> reference() {
+  co_return global_slot;
+}
+
+task<std::string> move_only_chain() {
+  std::string s = "a";
+  s += std::to_string(co_await value(1));
+  co_await nothing();
+  s += std::to_string(co_await value(2));
+  co_return s;
+}
+
+}  // namespace
+
+TEST_CASE("a task is lazy: its body runs only when awaited") {
+  bool ran = false;
+  auto body = [&]() -> task<void> {
+    ran = true;
+    co_return;
+  };
+  auto t = body();
+  CHECK_FALSE(ran);
+  test::run_virtual(std::move(t));
+  CHECK(ran);
+}
+
+TEST_CASE("task<T>, task<void> and task<T&> hand back their results in order") {
+  CHECK(test::run_virtual(move_only_chain()) == "a12");
+  auto outer = []() -> task<bool> {
+    int& r = co_await reference();
+    r = 9;
+    co_return &r == &global_slot;
+  };
+  CHECK(test::run_virtual(outer()));
+  CHECK(global_slot == 9);
+}
+
+TEST_CASE("an exception propagates to the awaiter, through several levels") {
+  auto middle = []() -> task<int> { co_return co_await fails() + 1; };
+  auto top = [&]() -> task<std::string> {
+    try {
+      co_await middle();
+    } catch (const std::runtime_error& e) {
+      co_return e.what();
+    }
+    co_return "no exception";
+  };
+  CHECK(test::run_virtual(top()) == "boom");
+  CHECK_THROWS_WITH_AS(test::run_virtual(fails()), "boom", std::runtime_error);
+}
+
+TEST_CASE("a million sequential awaits of synchronously completing tasks do not grow the stack") {
+  // With recursion each await would add a frame; a million would overflow an
+  // 8 MiB stack (more so under ASan). Constant depth is what passes.
+  auto loop_body = []() -> task<long> {
+    long sum = 0;
+    for (int i = 0; i < 1'000'000; ++i)
+      sum += co_await value(1);
+    co_return sum;
+  };
+  CHECK(test::run_virtual(loop_body()) == 1'000'000);
+}
+
+TEST_CASE("a task that is never awaited is destroyed without running; frames are counted") {
+  const long before = live_task_frames();
+  {
+    test::lifetime_counter::alive = 0;
+    auto body = []() -> task<void> {
+      test::lifetime_counter c;
+      co_return;
+    };
+    auto t = body();
+    CHECK(live_task_frames() == before + 1);
+  }
+  CHECK(live_task_frames() == before);
+  CHECK(test::lifetime_counter::alive == 0);
+}
+
+TEST_CASE("task is move-only and a moved-from task is empty") {
+  auto t = value(3);
+  auto u = std::move(t);
+  CHECK_FALSE(t.valid());
+  CHECK(u.valid());
+  static_assert(!std::is_copy_constructible_v<task<int>>);
+  static_assert(std::is_nothrow_move_constructible_v<task<int>>);
+  CHECK(test::run_virtual(std::move(u)) == 3);
+}
+
+TEST_CASE("this_context and current_loop name the running task's loop") {
+  event_loop loop({.virtual_time = true});
+  auto body = [&]() -> task<bool> {
+    event_loop& l = co_await current_loop();
+    task_context& ctx = co_await this_context();
+    co_return &l == &loop&& ctx.loop == &loop && !ctx.token.cancelled();
+  };
+  CHECK(loop.run(body()));
+}
