@@ -204,8 +204,8 @@ int server(io_context& io, tcp_listener& l) {
   return 0;
 }
 
-task<double> cancel_main(tcp_listener& l, std::size_t count, double& cancel_call_ms,
-                         double& cpu_ms) {
+task<double> cancel_main(tcp_listener& l, std::size_t count, double& cancel_call_ms, double& cpu_ms,
+                         double& wait_ms) {
   task_context& ctx = co_await this_context();
   task_scope acceptor(ctx);
   task_scope conns(ctx);
@@ -221,12 +221,14 @@ task<double> cancel_main(tcp_listener& l, std::size_t count, double& cancel_call
   }
   const std::size_t blocked = conns.size();
   const double cpu0 = cpu_seconds();
+  const double wait0 = runqueue_wait_seconds();
   const auto t0 = bench_clock::now();
   conns.cancel();
   cancel_call_ms = seconds_since(t0) * 1000.0;
   co_await conns.join();
   const double ms = seconds_since(t0) * 1000.0;
   cpu_ms = (cpu_seconds() - cpu0) * 1000.0;
+  wait_ms = (runqueue_wait_seconds() - wait0) * 1000.0;
   if (blocked != count)
     throw error("bench: " + std::to_string(blocked) + " tasks, not the expected " +
                 std::to_string(count));
@@ -239,11 +241,14 @@ int cancel(io_context& io, tcp_listener& l, std::size_t count) {
   const long rss_before = resident_bytes();
   double cancel_call_ms = 0;
   double cpu_ms = 0;
-  const double ms = io.run(cancel_main(l, count, cancel_call_ms, cpu_ms));
-  char extra[192];
+  double wait_ms = 0;
+  const double ms = io.run(cancel_main(l, count, cancel_call_ms, cpu_ms, wait_ms));
+  char extra[256];
   std::snprintf(extra, sizeof extra,
-                "tasks=%zu cpu_ms=%.2f cancel_call_ms=%.2f rss_kib=%ld open_fds_after=%zu", count,
-                cpu_ms, cancel_call_ms, rss_before / 1024, io.registered_descriptors());
+                "tasks=%zu cpu_ms=%.2f runq_wait_ms=%.2f cancel_call_ms=%.2f rss_kib=%ld "
+                "open_fds_after=%zu",
+                count, cpu_ms, wait_ms, cancel_call_ms, rss_before / 1024,
+                io.registered_descriptors());
   print_result("cancel10k", "netaio", ms, "ms", extra);
   return 0;
 }

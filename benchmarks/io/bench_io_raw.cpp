@@ -140,13 +140,14 @@ int close_all(std::size_t count) {
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const double cpu0 = cpu_seconds();
+  const double wait0 = runqueue_wait_seconds();
   const auto t0 = bench_clock::now();
   for (int fd : fds)
     ::close(fd);
   const double ms = seconds_since(t0) * 1000.0;
-  char extra[96];
-  std::snprintf(extra, sizeof extra, "sockets=%zu cpu_ms=%.2f", count,
-                (cpu_seconds() - cpu0) * 1000.0);
+  char extra[128];
+  std::snprintf(extra, sizeof extra, "sockets=%zu cpu_ms=%.2f runq_wait_ms=%.2f", count,
+                (cpu_seconds() - cpu0) * 1000.0, (runqueue_wait_seconds() - wait0) * 1000.0);
   print_result("close10k", "raw", ms, "ms", extra);
   ::close(listener);
   return 0;

@@ -123,6 +123,18 @@ inline double cpu_seconds() noexcept {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+/// Time this process's threads spent runnable but waiting for a CPU, in
+/// seconds (/proc/self/schedstat): what a busy machine adds to wall time.
+inline double runqueue_wait_seconds() {
+  std::FILE* f = std::fopen("/proc/self/schedstat", "r");
+  if (f == nullptr) return 0;
+  unsigned long long on_cpu = 0;
+  unsigned long long waiting = 0;
+  const int got = std::fscanf(f, "%llu %llu", &on_cpu, &waiting);
+  std::fclose(f);
+  return got == 2 ? static_cast<double>(waiting) / 1e9 : 0;
+}
+
 /// The one machine-readable line a benchmark program prints.
 inline void print_result(const char* scenario, const char* impl, double value, const char* unit,
                          const std::string& extra = {}) {
