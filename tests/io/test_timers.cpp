@@ -1,0 +1,88 @@
+// Timers at scale: a million pending timers with random deadlines are
+// inserted and cancelled through the loop's heap (O(log n) each).
+#include <netaio/core.hpp>
+#include <netaio/io.hpp>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+using namespace netaio;
+using namespace std::chrono_literals;
+
+TEST_CASE("one million timers with random deadlines: insert, then cancel in random order") {
+  io_context io({.virtual_time = true});
+  auto& q = io.timers();
+  constexpr std::size_t n = 1'000'000;
+  std::vector<detail::timer_node> nodes(n);
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<std::int64_t> ms(0, 3'600'000);
+  for (auto& t : nodes) {
+    t.deadline = io.now() + std::chrono::milliseconds(ms(rng));
+    t.fire = [](detail::timer_node*) noexcept {};
+    q.push(&t);
+  }
+  CHECK(q.size() == n);
+  const auto earliest = std::min_element(nodes.begin(), nodes.end(), [](auto& a, auto& b) {
+                          return a.deadline < b.deadline;
+                        })->deadline;
+  CHECK(q.top()->deadline == earliest);
+
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i)
+    order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  // Cancel all but 1000, then check the survivors still come out in order.
+  for (std::size_t i = 0; i + 1000 < n; ++i)
+    q.erase(&nodes[order[i]]);
+  CHECK(q.size() == 1000);
+  auto last = io.now();
+  std::size_t popped = 0;
+  while (auto* t = q.pop_due(detail::loop_time::max())) {
+    CHECK(t->deadline >= last);
+    last = t->deadline;
+    ++popped;
+  }
+  CHECK(popped == 1000);
+  CHECK(q.empty());
+}
+
+TEST_CASE("100,000 sleeping tasks on an io_context are cancelled at once") {
+  io_context io({.virtual_time = true});
+  const long frames = live_task_frames();
+  io.run([](io_context& io) -> task<void> {
+    task_scope scope{co_await this_context()};
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> secs(1, 86'400);
+    for (int i = 0; i < 100'000; ++i)
+      scope.spawn([](std::chrono::seconds d) -> task<void> {
+        co_await sleep_for(d);
+      }(std::chrono::seconds(secs(rng))));
+    co_await yield();
+    CHECK(io.timers().size() == 100'000);
+    const auto at = io.now();
+    scope.cancel();
+    co_await scope.join();
+    CHECK(io.now() == at);
+    CHECK(io.timers().empty());
+  }(io));
+  CHECK(live_task_frames() == frames);
+}
+
+TEST_CASE("virtual time jumps over idle periods while sockets wait") {
+  io_context io({.virtual_time = true});
+  io.run([](io_context& io) -> task<void> {
+    auto l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
+    task_scope scope{co_await this_context()};
+    scope.spawn([](tcp_listener& l) -> task<void> { (void)co_await l.accept(); }(l));
+    const auto start = io.now();
+    co_await sleep_for(24h);  // the pending accept does not stop the clock
+    CHECK(io.now() - start == 24h);
+    CHECK(io.pending_operations() == 1);
+    scope.cancel();
+    co_await scope.join();
+  }(io));
+}
