@@ -1959,7 +1959,1953 @@ task<std::variant<detail::non_void_t<Ts>...>> when_any(task<Ts>... tasks) {
 // ---- end netaio/core/when_all.hpp
 // ---- end netaio/core.hpp
 // ---- begin netaio/io.hpp
-// The io layer (placeholder until the layer lands).
+// The io layer: io_context (the reactor loop), addresses, TCP and UDP sockets.
+
+// ---- begin netaio/io/address.hpp
+// IP addresses and endpoints (address + port): parsed from and printed as
+// "1.2.3.4:80", "[::1]:80" or "localhost:80".
+
+// ---- begin netaio/io/error.hpp
+// io_error: what went wrong with a socket operation, and with whom.
+
+
+#include <cstddef>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What kind of I/O failure happened (the io_error category of std::error_code).
+enum class io_errc {
+  closed = 1,             ///< the socket or its io_context was closed during or before the call
+  refused,                ///< connection refused (nothing listens there)
+  reset,                  ///< connection reset by the peer
+  broken_pipe,            ///< writing to a connection the peer (or we) shut down
+  end_of_stream,          ///< the peer closed the stream before any byte of this read
+  unexpected_eof,         ///< the peer closed the stream in the middle of a read
+  timed_out,              ///< an operation's own time limit expired (e.g. connect)
+  address_in_use,         ///< bind: the address is taken
+  address_not_available,  ///< bind: no local interface has this address
+  invalid_address,        ///< a malformed address or port
+  needs_resolution,       ///< a host name that needs DNS (not resolved by this version)
+  network_unreachable,
+  host_unreachable,
+  message_too_large,    ///< a datagram larger than the protocol allows
+  message_truncated,    ///< a received datagram did not fit the buffer
+  operation_pending,    ///< another operation of the same direction is already waiting
+  too_many_open_files,  ///< the process or system ran out of descriptors
+  permission_denied,
+  not_supported,  ///< the platform or socket does not support this
+  system,         ///< another OS error: see io_error::system_code()
+};
+
+namespace detail {
+class io_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "netaio.io"; }
+  std::string message(int v) const override {
+    switch (static_cast<io_errc>(v)) {
+      case io_errc::closed:
+        return "closed";
+      case io_errc::refused:
+        return "connection refused";
+      case io_errc::reset:
+        return "connection reset by peer";
+      case io_errc::broken_pipe:
+        return "broken pipe";
+      case io_errc::end_of_stream:
+        return "end of stream";
+      case io_errc::unexpected_eof:
+        return "end of stream in the middle of a read";
+      case io_errc::timed_out:
+        return "timed out";
+      case io_errc::address_in_use:
+        return "address already in use";
+      case io_errc::address_not_available:
+        return "address not available";
+      case io_errc::invalid_address:
+        return "invalid address";
+      case io_errc::needs_resolution:
+        return "host name needs DNS resolution";
+      case io_errc::network_unreachable:
+        return "network unreachable";
+      case io_errc::host_unreachable:
+        return "host unreachable";
+      case io_errc::message_too_large:
+        return "message too large";
+      case io_errc::message_truncated:
+        return "message truncated";
+      case io_errc::operation_pending:
+        return "another operation is already pending";
+      case io_errc::too_many_open_files:
+        return "too many open files";
+      case io_errc::permission_denied:
+        return "permission denied";
+      case io_errc::not_supported:
+        return "not supported";
+      case io_errc::system:
+        return "system error";
+    }
+    return "unknown io error";
+  }
+};
+}  // namespace detail
+
+/// The std::error_category of io_errc.
+inline const std::error_category& io_category() noexcept {
+  static const detail::io_category_impl c;
+  return c;
+}
+inline std::error_code make_error_code(io_errc e) noexcept {
+  return {static_cast<int>(e), io_category()};
+}
+
+/// An I/O failure: its kind, the OS error behind it (if any), how many bytes
+/// the operation had moved before failing, and a message naming the
+/// operation and the addresses involved.
+class io_error : public error {
+ public:
+  io_error(io_errc code, std::string message, std::error_code system = {},
+           std::size_t bytes_transferred = 0)
+      : error(std::move(message)),
+        code_(code),
+        system_(system),
+        bytes_transferred_(bytes_transferred) {}
+
+  /// The kind of failure, comparable with io_errc values.
+  io_errc errc() const noexcept { return code_; }
+  std::error_code code() const noexcept { return make_error_code(code_); }
+  /// The OS error (errno in std::system_category()), or empty.
+  std::error_code system_code() const noexcept { return system_; }
+  /// Bytes read or written by the failed operation before it failed (for
+  /// read_exact: how much of the caller's buffer holds valid data).
+  std::size_t bytes_transferred() const noexcept { return bytes_transferred_; }
+
+ private:
+  io_errc code_;
+  std::error_code system_;
+  std::size_t bytes_transferred_;
+};
+
+}  // namespace netaio::inline v0
+
+template <>
+struct std::is_error_code_enum<netaio::io_errc> : std::true_type {};
+// ---- end netaio/io/error.hpp
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <array>
+#include <charconv>
+#include <compare>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// An address family.
+enum class ip_family : std::uint8_t { v4, v6 };
+
+/// An IPv4 or IPv6 address (IPv6 with an optional scope, i.e. interface index).
+class ip_address {
+ public:
+  /// 0.0.0.0
+  ip_address() noexcept = default;
+
+  static ip_address v4(std::array<std::uint8_t, 4> bytes) noexcept {
+    ip_address a;
+    std::memcpy(a.bytes_.data(), bytes.data(), 4);
+    return a;
+  }
+  static ip_address v6(const std::array<std::uint8_t, 16>& bytes,
+                       std::uint32_t scope_id = 0) noexcept {
+    ip_address a;
+    a.family_ = ip_family::v6;
+    a.bytes_ = bytes;
+    a.scope_id_ = scope_id;
+    return a;
+  }
+  static ip_address any(ip_family f = ip_family::v4) noexcept {
+    return f == ip_family::v4 ? ip_address{} : v6({});
+  }
+  static ip_address loopback(ip_family f = ip_family::v4) noexcept {
+    if (f == ip_family::v4) return v4({127, 0, 0, 1});
+    std::array<std::uint8_t, 16> b{};
+    b[15] = 1;
+    return v6(b);
+  }
+
+  /// Parses a numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "fe80::1%lo")
+  /// address, or "localhost" (127.0.0.1). Anything else is nullopt.
+  static std::optional<ip_address> try_parse(std::string_view text) {
+    if (text == "localhost") return loopback();
+    if (text.empty() || text.size() > 63) return std::nullopt;
+    char buf[64];
+    std::memcpy(buf, text.data(), text.size());
+    buf[text.size()] = '\0';
+    if (text.find(':') == std::string_view::npos) {
+      std::array<std::uint8_t, 4> b{};
+      if (::inet_pton(AF_INET, buf, b.data()) != 1) return std::nullopt;
+      return v4(b);
+    }
+    std::uint32_t scope = 0;
+    if (char* pct = std::strchr(buf, '%')) {
+      *pct = '\0';
+      std::string_view zone(pct + 1);
+      if (zone.empty()) return std::nullopt;
+      auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), scope);
+      if (ec != std::errc{} || end != zone.data() + zone.size()) {
+        scope = ::if_nametoindex(pct + 1);
+        if (scope == 0) return std::nullopt;
+      }
+    }
+    std::array<std::uint8_t, 16> b{};
+    if (::inet_pton(AF_INET6, buf, b.data()) != 1) return std::nullopt;
+    return v6(b, scope);
+  }
+
+  /// As try_parse, but throws io_error (invalid_address, or needs_resolution
+  /// for a host name: this version does not resolve DNS names).
+  static ip_address parse(std::string_view text) {
+    if (auto a = try_parse(text)) return *a;
+    throw io_error(looks_like_name(text) ? io_errc::needs_resolution : io_errc::invalid_address,
+                   looks_like_name(text)
+                       ? "netaio: '" + std::string(text) +
+                             "' is a host name; only numeric addresses and localhost are "
+                             "accepted (DNS resolution is not supported yet)"
+                       : "netaio: '" + std::string(text) + "' is not an IPv4 or IPv6 address");
+  }
+
+  ip_family family() const noexcept { return family_; }
+  bool is_v4() const noexcept { return family_ == ip_family::v4; }
+  bool is_v6() const noexcept { return family_ == ip_family::v6; }
+  /// The address bytes, network order (4 for IPv4, 16 for IPv6).
+  const std::uint8_t* data() const noexcept { return bytes_.data(); }
+  std::size_t size() const noexcept { return is_v4() ? 4 : 16; }
+  std::uint32_t scope_id() const noexcept { return scope_id_; }
+
+  bool is_unspecified() const noexcept {
+    for (std::size_t i = 0; i < size(); ++i)
+      if (bytes_[i] != 0) return false;
+    return true;
+  }
+  bool is_loopback() const noexcept {
+    return is_v4() ? bytes_[0] == 127 : *this == loopback(ip_family::v6);
+  }
+  bool is_multicast() const noexcept {
+    return is_v4() ? (bytes_[0] & 0xF0) == 0xE0 : bytes_[0] == 0xFF;
+  }
+
+  /// "127.0.0.1", "::1", "fe80::1%2".
+  std::string to_string() const {
+    char buf[INET6_ADDRSTRLEN + 16];
+    ::inet_ntop(is_v4() ? AF_INET : AF_INET6, bytes_.data(), buf, sizeof buf);
+    std::string s(buf);
+    if (scope_id_ != 0) s += '%' + std::to_string(scope_id_);
+    return s;
+  }
+
+  friend bool operator==(const ip_address&, const ip_address&) = default;
+  friend auto operator<=>(const ip_address&, const ip_address&) = default;
+
+ private:
+  static bool looks_like_name(std::string_view t) noexcept {
+    if (t.empty()) return false;
+    bool alpha = false;
+    for (char c : t) {
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+        alpha = true;
+      } else if (!((c >= '0' && c <= '9') || c == '-' || c == '.')) {
+        return false;
+      }
+    }
+    return alpha;
+  }
+
+  ip_family family_ = ip_family::v4;
+  std::array<std::uint8_t, 16> bytes_{};
+  std::uint32_t scope_id_ = 0;
+};
+
+/// An address and a port: where a socket is bound or connected.
+class endpoint {
+ public:
+  endpoint() noexcept = default;
+  endpoint(ip_address address, std::uint16_t port) noexcept : address_(address), port_(port) {}
+
+  /// Parses "host:port" or "[v6]:port", host numeric or "localhost".
+  static std::optional<endpoint> try_parse(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    if (!split(text, host, port)) return std::nullopt;
+    auto a = ip_address::try_parse(host);
+    auto p = parse_port(port);
+    if (!a || !p) return std::nullopt;
+    return endpoint{*a, *p};
+  }
+
+  /// As try_parse; throws io_error (invalid_address, or needs_resolution for
+  /// a DNS name) saying what is wrong.
+  static endpoint parse(std::string_view text) {
+    std::string_view host;
+    std::string_view port;
+    const std::string quoted = "netaio: '" + std::string(text) + "': ";
+    if (!split(text, host, port)) {
+      throw io_error(io_errc::invalid_address,
+                     quoted + "expected host:port or [IPv6]:port (IPv6 needs brackets)");
+    }
+    auto p = parse_port(port);
+    if (!p) throw io_error(io_errc::invalid_address, quoted + "the port must be 0..65535");
+    try {
+      return endpoint{ip_address::parse(host), *p};
+    } catch (const io_error& e) {
+      throw io_error(e.errc(), quoted + (e.what() + std::strlen("netaio: ")));
+    }
+  }
+
+  const ip_address& address() const noexcept { return address_; }
+  std::uint16_t port() const noexcept { return port_; }
+  ip_family family() const noexcept { return address_.family(); }
+
+  /// "127.0.0.1:80" or "[::1]:80".
+  std::string to_string() const {
+    if (address_.is_v4()) return address_.to_string() + ':' + std::to_string(port_);
+    return '[' + address_.to_string() + "]:" + std::to_string(port_);
+  }
+
+  friend bool operator==(const endpoint&, const endpoint&) = default;
+  friend auto operator<=>(const endpoint&, const endpoint&) = default;
+
+ private:
+  static bool split(std::string_view text, std::string_view& host, std::string_view& port) {
+    if (!text.empty() && text.front() == '[') {
+      auto close = text.find(']');
+      if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+        return false;
+      host = text.substr(1, close - 1);
+      if (host.find(':') == std::string_view::npos) return false;
+      port = text.substr(close + 2);
+      return true;
+    }
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) return false;
+    host = text.substr(0, colon);
+    if (host.find(':') != std::string_view::npos) return false;  // bare IPv6
+    port = text.substr(colon + 1);
+    return !host.empty();
+  }
+  static std::optional<std::uint16_t> parse_port(std::string_view s) {
+    if (s.empty() || s.size() > 5) return std::nullopt;
+    unsigned v = 0;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size() || v > 65535) return std::nullopt;
+    return static_cast<std::uint16_t>(v);
+  }
+
+  ip_address address_;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/io/address.hpp
+// ---- begin netaio/io/io_context.hpp
+// io_context: the runtime's event loop plus I/O readiness from the
+// platform backend. One per thread; several on several threads share nothing.
+
+// ---- begin netaio/io/detail/backend_select.hpp
+// Picks the io backend for this platform at compile time. The NETAIO_HAS_*
+// switches come from netaio/detail/config.hpp and may be overridden with
+// -DNETAIO_HAS_X=0/1. Every backend provides the same members:
+//   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
+//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
+//   abort_all(), registered(), pending_operations(), closed()
+
+
+#if NETAIO_HAS_EPOLL
+// ---- begin netaio/io/detail/epoll_backend.hpp
+// The Linux readiness backend: edge-triggered epoll, each descriptor
+// registered once for both directions, plus an eventfd for wake().
+
+// ---- begin netaio/io/detail/reactor_op.hpp
+// The pieces shared by readiness backends (epoll, kqueue): a registered
+// descriptor with one read and one write waiter slot, and the operation that
+// waits in a slot. An operation tries its syscall first; only on EAGAIN does
+// it wait, and the backend re-runs its `perform` step on each readiness edge
+// until it finishes, then resumes the task once.
+
+
+#include <cstddef>
+
+namespace netaio::inline v0::detail {
+
+class reactor_op;
+class reactor_registry;
+
+/// One registered descriptor. Lives at a stable address (heap) for as long
+/// as its socket object; the backend keeps a pointer to it per registration.
+struct fd_state {
+  int fd = -1;
+  reactor_op* reader = nullptr;
+  reactor_op* writer = nullptr;
+  reactor_registry* owner = nullptr;  // null once the io_context is gone
+  fd_state* prev = nullptr;           // in the owner's list
+  fd_state* next = nullptr;
+};
+
+/// How an operation ended, besides success and task cancellation.
+enum class op_end : unsigned char {
+  none,
+  aborted,  // the io_context was closed: reported as operation_cancelled
+  closed,   // the socket was closed under it: io_error(closed)
+};
+
+class reactor_op : public wait_op {
+ public:
+  /// Runs the syscall; true when finished (success or error_ set), false to
+  /// keep waiting for the next edge.
+  using perform_fn = bool (*)(reactor_op*) noexcept;
+
+  perform_fn perform_ = nullptr;
+  fd_state* state_ = nullptr;
+  int error_ = 0;  // errno of a failure, 0 on success
+  op_end end_ = op_end::none;
+
+  /// Ends the op without its syscall (close of the socket or the context).
+  void end_with(op_end how) noexcept {
+    end_ = how;
+    complete();
+  }
+};
+
+/// Keeps the list of live registrations of one io_context so that closing
+/// it can end every pending operation and detach every socket.
+class reactor_registry {
+ public:
+  reactor_registry() = default;
+  reactor_registry(const reactor_registry&) = delete;
+  reactor_registry& operator=(const reactor_registry&) = delete;
+
+  std::size_t registered() const noexcept { return count_; }
+  bool closed() const noexcept { return closed_; }
+
+  /// Pending operations across all registered descriptors.
+  std::size_t pending_operations() const noexcept {
+    std::size_t n = 0;
+    for (fd_state* s = head_; s != nullptr; s = s->next)
+      n += (s->reader != nullptr) + (s->writer != nullptr);
+    return n;
+  }
+
+  /// Ends every pending operation with cancellation; later operations on
+  /// these descriptors are refused the same way.
+  void abort_all() noexcept {
+    closed_ = true;
+    for (fd_state* s = head_; s != nullptr; s = s->next)
+      end_waiters(*s, op_end::aborted);
+  }
+
+  static void end_waiters(fd_state& s, op_end how) noexcept {
+    if (reactor_op* r = s.reader) {
+      s.reader = nullptr;
+      r->end_with(how);
+    }
+    if (reactor_op* w = s.writer) {
+      s.writer = nullptr;
+      w->end_with(how);
+    }
+  }
+
+ protected:
+  void link(fd_state& s) noexcept {
+    s.owner = this;
+    s.prev = nullptr;
+    s.next = head_;
+    if (head_ != nullptr) head_->prev = &s;
+    head_ = &s;
+    ++count_;
+  }
+  void unlink(fd_state& s) noexcept {
+    if (s.owner != this) return;
+    if (s.prev != nullptr) {
+      s.prev->next = s.next;
+    } else {
+      head_ = s.next;
+    }
+    if (s.next != nullptr) s.next->prev = s.prev;
+    s.prev = s.next = nullptr;
+    s.owner = nullptr;
+    --count_;
+  }
+  /// The context is going away: its sockets must not call back into it.
+  void detach_all() noexcept {
+    while (head_ != nullptr)
+      unlink(*head_);
+  }
+  ~reactor_registry() = default;
+
+ private:
+  fd_state* head_ = nullptr;
+  std::size_t count_ = 0;
+  bool closed_ = false;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/reactor_op.hpp
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+namespace netaio::inline v0::detail {
+
+class epoll_backend final : public loop_backend, public reactor_registry {
+ public:
+  static constexpr const char* name = "epoll";
+
+  epoll_backend() {
+    epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) fail("epoll_create1");
+    wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd_ < 0) {
+      int e = errno;
+      ::close(epfd_);
+      errno = e;
+      fail("eventfd");
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;  // level-triggered: stays ready until drained
+    ev.data.ptr = nullptr;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
+      int e = errno;
+      ::close(wakefd_);
+      ::close(epfd_);
+      errno = e;
+      fail("epoll_ctl(eventfd)");
+    }
+  }
+  epoll_backend(const epoll_backend&) = delete;
+  epoll_backend& operator=(const epoll_backend&) = delete;
+  ~epoll_backend() override {
+    detach_all();
+    ::close(wakefd_);
+    ::close(epfd_);
+  }
+
+  /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
+  void add(fd_state& s) {
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = &s;
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) fail("epoll_ctl(ADD)");
+    link(s);
+  }
+  /// Deregisters `s` (before its descriptor is closed).
+  void remove(fd_state& s) noexcept {
+    if (s.owner != this) return;
+    epoll_event ev{};
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, &ev);
+    unlink(s);
+  }
+
+  std::size_t wait(std::chrono::nanoseconds timeout) override {
+    int ms = -1;
+    if (timeout.count() >= 0) {
+      // Round up so a timer is never woken for early and spun on.
+      auto m = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+      ms = m > INT_MAX ? INT_MAX : static_cast<int>(m);
+    }
+    epoll_event events[max_events];
+    int n = ::epoll_wait(epfd_, events, max_events, ms);
+    if (n < 0) return 0;  // EINTR: the loop simply turns again
+    std::size_t scheduled = 0;
+    for (int i = 0; i < n; ++i) {
+      auto* s = static_cast<fd_state*>(events[i].data.ptr);
+      if (s == nullptr) {
+        drain_wake();
+        continue;
+      }
+      const std::uint32_t ev = events[i].events;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) scheduled += run(s->reader);
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) scheduled += run(s->writer);
+    }
+    return scheduled;
+  }
+
+  void wake() noexcept override {
+    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+    std::uint64_t one = 1;
+    ssize_t r;
+    do {
+      r = ::write(wakefd_, &one, sizeof one);
+    } while (r < 0 && errno == EINTR);
+  }
+
+ private:
+  static constexpr int max_events = 128;
+
+  static std::size_t run(reactor_op*& slot) noexcept {
+    reactor_op* op = slot;
+    if (op == nullptr || !op->perform_(op)) return 0;
+    slot = nullptr;
+    op->complete();
+    return 1;
+  }
+
+  void drain_wake() noexcept {
+    wake_pending_.store(false, std::memory_order_release);
+    std::uint64_t v;
+    ssize_t r;
+    do {
+      r = ::read(wakefd_, &v, sizeof v);
+    } while (r < 0 && errno == EINTR);
+  }
+
+  [[noreturn]] static void fail(const char* what) {
+    int e = errno;
+    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
+                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
+                   std::error_code(e, std::system_category()));
+  }
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/epoll_backend.hpp
+namespace netaio::inline v0::detail {
+using io_backend = epoll_backend;
+}
+#elif NETAIO_HAS_KQUEUE
+#error "netaio: the kqueue backend is not implemented yet (set NETAIO_HAS_EPOLL on Linux)"
+#elif NETAIO_HAS_IOCP
+#error "netaio: the IOCP backend is not implemented yet"
+#else
+#error "netaio: no io backend for this platform (NETAIO_HAS_EPOLL/KQUEUE/IOCP are all 0)"
+#endif
+
+#include <concepts>
+#include <cstddef>
+
+namespace netaio::inline v0::detail {
+
+/// What callers of a readiness backend rely on.
+template <class B>
+concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b, fd_state& s) {
+  b.add(s);
+  { b.remove(s) }
+  noexcept;
+  { b.abort_all() }
+  noexcept;
+  { b.registered() } -> std::convertible_to<std::size_t>;
+  { b.pending_operations() } -> std::convertible_to<std::size_t>;
+};
+static_assert(readiness_backend<io_backend>);
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/backend_select.hpp
+
+#include <cstddef>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+/// Holds the backend so that it is constructed before the event_loop base
+/// that keeps a reference to it (base-from-member).
+struct io_backend_holder {
+  io_backend io_backend_;
+};
+}  // namespace detail
+
+/// An event_loop that also waits for socket readiness. Sockets are opened on
+/// one io_context and must be used by tasks running on it; they may outlive
+/// it (they are then closed for every use but close()).
+class io_context : private detail::io_backend_holder, public event_loop {
+ public:
+  explicit io_context(loop_options options = {}) : event_loop(options, io_backend_) {}
+  io_context(const io_context&) = delete;
+  io_context& operator=(const io_context&) = delete;
+  ~io_context() = default;
+
+  /// Ends every pending I/O operation on this context with cancellation
+  /// (their tasks resume with operation_cancelled on the next turn), and
+  /// refuses later ones the same way. Loop thread only; idempotent. Timers
+  /// and other tasks keep running, so owners can finish their cleanup.
+  void close() noexcept { io_backend_.abort_all(); }
+  bool closed() const noexcept { return io_backend_.closed(); }
+
+  /// Descriptors registered now (open sockets of this context).
+  std::size_t registered_descriptors() const noexcept { return io_backend_.registered(); }
+  /// Operations waiting for readiness now.
+  std::size_t pending_operations() const noexcept { return io_backend_.pending_operations(); }
+  /// "epoll", "kqueue", ...
+  static constexpr const char* backend_name() noexcept { return detail::io_backend::name; }
+
+  detail::io_backend& backend() noexcept { return io_backend_; }
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/io/io_context.hpp
+// ---- begin netaio/io/tcp_listener.hpp
+// tcp_listener: a bound, listening TCP socket whose accept() is awaitable.
+
+// ---- begin netaio/io/detail/socket_handle.hpp
+// socket_handle owns a descriptor and its registration with an io_context;
+// reactor_awaiter is the skeleton of every socket operation: bind to the
+// task, try the syscall, wait in the descriptor's slot only on EAGAIN.
+
+// ---- begin netaio/io/detail/sockaddr.hpp
+// POSIX socket plumbing shared by the socket types: sockaddr conversion,
+// errno -> io_error, option helpers. Every descriptor is O_CLOEXEC and
+// non-blocking from birth.
+
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace netaio::inline v0::detail {
+
+struct native_address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  sockaddr* get() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
+  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+inline native_address to_native(const endpoint& ep) noexcept {
+  native_address n;
+  const ip_address& a = ep.address();
+  if (a.is_v4()) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&n.storage);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(ep.port());
+    std::memcpy(&s->sin_addr, a.data(), 4);
+    n.length = sizeof(sockaddr_in);
+  } else {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&n.storage);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(ep.port());
+    std::memcpy(&s->sin6_addr, a.data(), 16);
+    s->sin6_scope_id = a.scope_id();
+    n.length = sizeof(sockaddr_in6);
+  }
+  return n;
+}
+
+inline endpoint from_native(const sockaddr* sa) noexcept {
+  if (sa->sa_family == AF_INET) {
+    const auto* s = reinterpret_cast<const sockaddr_in*>(sa);
+    std::array<std::uint8_t, 4> b{};
+    std::memcpy(b.data(), &s->sin_addr, 4);
+    return {ip_address::v4(b), ntohs(s->sin_port)};
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* s = reinterpret_cast<const sockaddr_in6*>(sa);
+    std::array<std::uint8_t, 16> b{};
+    std::memcpy(b.data(), &s->sin6_addr, 16);
+    return {ip_address::v6(b, s->sin6_scope_id), ntohs(s->sin6_port)};
+  }
+  return {};
+}
+
+inline int native_family(ip_family f) noexcept {
+  return f == ip_family::v4 ? AF_INET : AF_INET6;
+}
+
+inline io_errc errc_from_errno(int e) noexcept {
+  switch (e) {
+    case ECONNREFUSED:
+      return io_errc::refused;
+    case ECONNRESET:
+    case ECONNABORTED:
+      return io_errc::reset;
+    case EPIPE:
+      return io_errc::broken_pipe;
+    case ETIMEDOUT:
+      return io_errc::timed_out;
+    case EADDRINUSE:
+      return io_errc::address_in_use;
+    case EADDRNOTAVAIL:
+      return io_errc::address_not_available;
+    case ENETUNREACH:
+    case ENETDOWN:
+      return io_errc::network_unreachable;
+    case EHOSTUNREACH:
+    case EHOSTDOWN:
+      return io_errc::host_unreachable;
+    case EMSGSIZE:
+      return io_errc::message_too_large;
+    case EMFILE:
+    case ENFILE:
+      return io_errc::too_many_open_files;
+    case EACCES:
+    case EPERM:
+      return io_errc::permission_denied;
+    case EBADF:
+      return io_errc::closed;
+    case EOPNOTSUPP:
+    case EAFNOSUPPORT:
+    case EPROTONOSUPPORT:
+    case ENOPROTOOPT:
+      return io_errc::not_supported;
+    default:
+      return io_errc::system;
+  }
+}
+
+/// "read from 127.0.0.1:80 (local 127.0.0.1:5000)"-style context for messages.
+inline std::string describe(std::string_view op, const endpoint* peer, const endpoint* local) {
+  std::string s(op);
+  if (peer != nullptr)
+    s += (op == "bind" || op == "listen" ? " on " : " with ") + peer->to_string();
+  if (local != nullptr) s += " (local " + local->to_string() + ")";
+  return s;
+}
+
+/// Throws the io_error for errno `e` during `what` (see describe()).
+[[noreturn]] inline void throw_errno(int e, const std::string& what, std::size_t bytes = 0) {
+  io_errc c = errc_from_errno(e);
+  throw io_error(c,
+                 "netaio: " + what + ": " + make_error_code(c).message() + " (" +
+                     std::system_category().message(e) + ")",
+                 std::error_code(e, std::system_category()), bytes);
+}
+
+/// A new non-blocking, close-on-exec socket. Throws io_error.
+inline int open_socket(ip_family family, int type, const char* what) {
+  int fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, what);
+  return fd;
+}
+
+inline void set_int_option(int fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
+    throw_errno(errno, std::string("setsockopt(") + what + ")");
+}
+inline int get_int_option(int fd, int level, int name, const char* what) {
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &len) != 0)
+    throw_errno(errno, std::string("getsockopt(") + what + ")");
+  return value;
+}
+
+inline endpoint local_endpoint_of(int fd) {
+  native_address n;
+  n.length = sizeof n.storage;
+  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(errno, "getsockname");
+  return from_native(n.get());
+}
+inline endpoint peer_endpoint_of(int fd) {
+  native_address n;
+  n.length = sizeof n.storage;
+  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(errno, "getpeername");
+  return from_native(n.get());
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/sockaddr.hpp
+
+#include <unistd.h>
+
+#include <coroutine>
+#include <memory>
+#include <utility>
+
+namespace netaio::inline v0::detail {
+
+class socket_handle {
+ public:
+  socket_handle() noexcept = default;
+  /// Takes ownership of `fd` and registers it with `io` (closing it if that fails).
+  socket_handle(io_context& io, int fd) {
+    try {
+      state_ = std::make_unique<fd_state>();
+      state_->fd = fd;
+      io.backend().add(*state_);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+  socket_handle(socket_handle&&) noexcept = default;
+  socket_handle& operator=(socket_handle&& other) noexcept {
+    if (this != &other) {
+      close();
+      state_ = std::move(other.state_);
+    }
+    return *this;
+  }
+  ~socket_handle() { close(); }
+
+  /// Closes the descriptor; operations still waiting on it end with
+  /// io_error(closed). Idempotent.
+  void close() noexcept {
+    if (!state_ || state_->fd < 0) return;
+    if (state_->owner != nullptr) {
+      reactor_registry::end_waiters(*state_, op_end::closed);
+      static_cast<io_backend*>(state_->owner)->remove(*state_);
+    }
+    ::close(state_->fd);  // never retried: on Linux the descriptor is gone even on EINTR
+    state_->fd = -1;
+  }
+
+  bool is_open() const noexcept { return state_ && state_->fd >= 0; }
+  int fd() const noexcept { return state_ ? state_->fd : -1; }
+  fd_state* state() const noexcept { return state_.get(); }
+
+  /// Throws io_error(closed) unless open.
+  int checked_fd(const char* what) const {
+    if (!is_open()) {
+      throw io_error(io_errc::closed, std::string("netaio: ") + what + ": the socket is closed");
+    }
+    return state_->fd;
+  }
+
+ private:
+  std::unique_ptr<fd_state> state_;
+};
+
+enum class direction : unsigned char { read, write };
+
+/// CRTP base of socket operations. Derived provides
+/// `static bool perform(reactor_op*) noexcept` (true: finished, with error_
+/// set on failure) and an await_resume that calls end_or_throw() first.
+template <class Derived, direction Dir>
+class reactor_awaiter : protected reactor_op {
+ public:
+  explicit reactor_awaiter(fd_state* state) noexcept { state_ = state; }
+  /// Awaiters may be moved before they are awaited (e.g. into a helper
+  /// coroutine), never while pending.
+  reactor_awaiter(reactor_awaiter&& other) noexcept : reactor_op(other) {
+    NETAIO_ASSERT(other.state_ == nullptr || other.slot() != &other,
+                  "a socket operation was moved while pending");
+  }
+  reactor_awaiter& operator=(reactor_awaiter&&) = delete;
+  ~reactor_awaiter() {
+    if (state_ != nullptr && slot() == this) slot() = nullptr;
+  }
+
+  bool await_ready() const noexcept { return false; }
+
+  template <netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    if (!bind(h, &on_cancel)) return false;
+    perform_ = &Derived::perform;
+    if (state_ == nullptr || state_->fd < 0) {
+      end_ = op_end::closed;
+    } else if (state_->owner == nullptr || state_->owner->closed()) {
+      end_ = op_end::aborted;
+    } else if (slot() != nullptr) {
+      busy_ = true;
+    } else if (!perform_(this)) {
+      slot() = this;
+      return true;
+    }
+    finish_inline();
+    return false;
+  }
+
+ protected:
+  /// Throws for cancellation, a closed socket or a busy slot; after it, only
+  /// error_ (errno) remains to be looked at.
+  void end_or_throw(const char* what) const {
+    if (end_ == op_end::aborted) throw operation_cancelled{};
+    check();
+    if (end_ == op_end::closed) {
+      throw io_error(io_errc::closed, std::string("netaio: ") + what + ": the socket was closed");
+    }
+    if (busy_) {
+      throw io_error(io_errc::operation_pending,
+                     std::string("netaio: ") + what + ": another task is already " +
+                         (Dir == direction::read ? "reading from" : "writing to") + " this socket");
+    }
+  }
+  bool ended_early() const noexcept { return end_ != op_end::none || was_cancelled(); }
+
+ private:
+  reactor_op*& slot() noexcept { return Dir == direction::read ? state_->reader : state_->writer; }
+  static void on_cancel(wait_op* op) noexcept {
+    auto* self = static_cast<reactor_op*>(op);
+    reactor_op*& s = Dir == direction::read ? self->state_->reader : self->state_->writer;
+    if (s == self) s = nullptr;
+  }
+
+  bool busy_ = false;
+};
+
+/// Retries a syscall interrupted by a signal.
+template <class F>
+auto retry_eintr(F f) noexcept {
+  decltype(f()) r;
+  do {
+    r = f();
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
+inline bool would_block(int e) noexcept {
+  return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/socket_handle.hpp
+// ---- begin netaio/io/tcp_stream.hpp
+// tcp_stream: a connected TCP socket. Reads and writes are awaitable,
+// cancellable, and allocate nothing.
+
+// ---- begin netaio/io/detail/byte_range.hpp
+// Which buffers socket operations accept: any contiguous, sized range of
+// one-byte elements (std::vector<std::uint8_t>, std::string, std::span<std::byte>, ...).
+
+#include <cstdint>
+#include <ranges>
+#include <span>
+#include <type_traits>
+
+namespace netaio::inline v0::detail {
+
+template <class T>
+concept byte_like = sizeof(T) == 1 && std::is_trivially_copyable_v<T> &&
+                    !std::is_same_v<std::remove_cv_t<T>, bool>;
+
+template <class R>
+concept const_byte_range = std::ranges::contiguous_range<R> && std::ranges::sized_range<R> &&
+    byte_like<std::ranges::range_value_t<R>>;
+
+template <class R>
+concept mutable_byte_range = const_byte_range<R> &&
+    !std::is_const_v<std::remove_reference_t<std::ranges::range_reference_t<R>>>;
+
+template <mutable_byte_range R>
+std::span<std::uint8_t> writable_bytes(R&& r) noexcept {
+  return {reinterpret_cast<std::uint8_t*>(std::ranges::data(r)), std::ranges::size(r)};
+}
+template <const_byte_range R>
+std::span<const std::uint8_t> readable_bytes(R&& r) noexcept {
+  return {reinterpret_cast<const std::uint8_t*>(std::ranges::data(r)), std::ranges::size(r)};
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/byte_range.hpp
+// ---- begin netaio/io/detail/stream_ops.hpp
+// The awaitable operations of a connected stream socket. Each one is a
+// reactor_awaiter: no allocation, no coroutine frame of its own.
+
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace netaio::inline v0::detail {
+
+/// The state of a stream that outlives single operations: the descriptor,
+/// the peer, and bytes a cancelled read_exact had already taken from the
+/// kernel (handed to the next read first, so a cancellation loses nothing).
+struct stream_core {
+  socket_handle handle;
+  endpoint peer;
+  std::vector<std::uint8_t> unread;
+  std::size_t unread_pos = 0;
+
+  std::size_t take_unread(std::uint8_t* out, std::size_t n) noexcept {
+    std::size_t k = std::min(n, unread.size() - unread_pos);
+    if (k == 0) return 0;
+    std::memcpy(out, unread.data() + unread_pos, k);
+    unread_pos += k;
+    if (unread_pos == unread.size()) {
+      unread.clear();
+      unread_pos = 0;
+    }
+    return k;
+  }
+  void keep_unread(const std::uint8_t* data, std::size_t n) {
+    unread.insert(unread.begin() + static_cast<std::ptrdiff_t>(unread_pos), data, data + n);
+  }
+  bool has_unread() const noexcept { return unread_pos < unread.size(); }
+
+  /// Error context: "read with 1.2.3.4:5 (local 127.0.0.1:6)".
+  std::string context(const char* op) const {
+    if (!handle.is_open()) return describe(op, &peer, nullptr);
+    native_address n;
+    n.length = sizeof n.storage;
+    if (::getsockname(handle.fd(), n.get(), &n.length) != 0) return describe(op, &peer, nullptr);
+    endpoint local = from_native(n.get());
+    return describe(op, &peer, &local);
+  }
+};
+
+/// Reads what is there (at least one byte, or 0 at end of stream).
+class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::read> {
+ public:
+  read_some_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<read_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    if (self->core_->has_unread()) {
+      self->n_ = self->core_->take_unread(self->buf_.data(), self->buf_.size());
+      return true;
+    }
+    ssize_t r = retry_eintr(
+        [&] { return ::recv(self->state_->fd, self->buf_.data(), self->buf_.size(), 0); });
+    if (r >= 0) {
+      self->n_ = static_cast<std::size_t>(r);
+      return true;
+    }
+    if (would_block(errno)) return false;
+    self->error_ = errno;
+    return true;
+  }
+
+  /// Bytes read; 0 means the peer closed its side (or `buf` was empty).
+  std::size_t await_resume() const {
+    end_or_throw("read");
+    if (error_ != 0) throw_errno(error_, core_->context("read"));
+    return n_;
+  }
+
+ private:
+  stream_core* core_;
+  std::span<std::uint8_t> buf_;
+  std::size_t n_ = 0;
+};
+
+/// Fills the whole buffer. On end of stream: io_error end_of_stream (nothing
+/// read) or unexpected_eof (bytes_transferred() bytes of the buffer are
+/// valid). On cancellation the bytes already read go back to the stream.
+class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction::read> {
+ public:
+  read_exact_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<read_exact_awaiter*>(op);
+    std::uint8_t* p = self->buf_.data();
+    const std::size_t size = self->buf_.size();
+    self->filled_ += self->core_->take_unread(p + self->filled_, size - self->filled_);
+    while (self->filled_ < size) {
+      ssize_t r = retry_eintr(
+          [&] { return ::recv(self->state_->fd, p + self->filled_, size - self->filled_, 0); });
+      if (r > 0) {
+        self->filled_ += static_cast<std::size_t>(r);
+      } else if (r == 0) {
+        self->eof_ = true;
+        return true;
+      } else if (would_block(errno)) {
+        return false;
+      } else {
+        self->error_ = errno;
+        return true;
+      }
+    }
+    return true;
+  }
+
+  void await_resume() {
+    if (ended_early() && filled_ > 0) {
+      core_->keep_unread(buf_.data(), filled_);
+      filled_ = 0;
+    }
+    end_or_throw("read");
+    if (error_ != 0) throw_errno(error_, core_->context("read"), filled_);
+    if (eof_) {
+      const io_errc c = filled_ == 0 ? io_errc::end_of_stream : io_errc::unexpected_eof;
+      throw io_error(
+          c,
+          "netaio: " + core_->context("read") + ": " +
+              (filled_ == 0 ? std::string("the peer closed the stream")
+                            : "the peer closed the stream after " + std::to_string(filled_) +
+                                  " of " + std::to_string(buf_.size()) + " bytes"),
+          {}, filled_);
+    }
+  }
+
+ private:
+  stream_core* core_;
+  std::span<std::uint8_t> buf_;
+  std::size_t filled_ = 0;
+  bool eof_ = false;
+};
+
+/// Writes what the kernel takes now (at least one byte).
+class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction::write> {
+ public:
+  write_some_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<write_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    ssize_t r = retry_eintr([&] {
+      return ::send(self->state_->fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL);
+    });
+    if (r >= 0) {
+      self->n_ = static_cast<std::size_t>(r);
+      return true;
+    }
+    if (would_block(errno)) return false;
+    self->error_ = errno;
+    return true;
+  }
+
+  std::size_t await_resume() const {
+    end_or_throw("write");
+    if (error_ != 0) throw_errno(error_, core_->context("write"));
+    return n_;
+  }
+
+ private:
+  stream_core* core_;
+  std::span<const std::uint8_t> buf_;
+  std::size_t n_ = 0;
+};
+
+/// Writes every byte of one or more buffers (gathered with sendmsg), across
+/// partial writes and EAGAIN. No SIGPIPE: a closed peer is io_error.
+class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::write> {
+ public:
+  write_all_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), one_(buf), single_(true) {}
+  write_all_awaiter(stream_core& s, std::span<const std::span<const std::uint8_t>> bufs) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), bufs_(bufs) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<write_all_awaiter*>(op);
+    if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
+    constexpr std::size_t max_iov = 16;
+    for (;;) {
+      // Skip finished and empty buffers.
+      while (self->index_ < self->bufs_.size() &&
+             self->offset_ == self->bufs_[self->index_].size()) {
+        ++self->index_;
+        self->offset_ = 0;
+      }
+      if (self->index_ == self->bufs_.size()) return true;
+      iovec iov[max_iov];
+      std::size_t n = 0;
+      for (std::size_t i = self->index_; i < self->bufs_.size() && n < max_iov; ++i) {
+        std::size_t skip = i == self->index_ ? self->offset_ : 0;
+        auto b = self->bufs_[i].subspan(skip);
+        if (b.empty()) continue;
+        iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
+        iov[n].iov_len = b.size();
+        ++n;
+      }
+      msghdr msg{};
+      msg.msg_iov = iov;
+      msg.msg_iovlen = n;
+      ssize_t r = retry_eintr([&] { return ::sendmsg(self->state_->fd, &msg, MSG_NOSIGNAL); });
+      if (r < 0) {
+        if (would_block(errno)) return false;
+        self->error_ = errno;
+        return true;
+      }
+      auto left = static_cast<std::size_t>(r);
+      self->written_ += left;
+      while (left > 0) {
+        std::size_t room = self->bufs_[self->index_].size() - self->offset_;
+        if (left < room) {
+          self->offset_ += left;
+          left = 0;
+        } else {
+          left -= room;
+          ++self->index_;
+          self->offset_ = 0;
+        }
+      }
+    }
+  }
+
+  void await_resume() const {
+    end_or_throw("write");
+    if (error_ != 0) throw_errno(error_, core_->context("write"), written_);
+  }
+
+ private:
+  stream_core* core_;
+  std::span<const std::uint8_t> one_;
+  std::span<const std::span<const std::uint8_t>> bufs_;
+  bool single_ = false;  // bufs() is one_ (not stored as a span: the awaiter may move)
+  std::size_t index_ = 0;
+  std::size_t offset_ = 0;
+  std::size_t written_ = 0;
+};
+
+/// Connects a fresh socket: the first attempt runs at once; EINPROGRESS
+/// waits for writability, and SO_ERROR says how it ended.
+class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write> {
+ public:
+  connect_awaiter(stream_core& s, const native_address& to) noexcept
+      : reactor_awaiter(s.handle.state()), core_(&s), to_(to) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<connect_awaiter*>(op);
+    const int fd = self->state_->fd;
+    if (!self->started_) {
+      self->started_ = true;
+      if (::connect(fd, self->to_.get(), self->to_.length) == 0) return true;
+      if (errno == EINPROGRESS || errno == EINTR) return false;
+      self->error_ = errno;
+      return true;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) {
+      self->error_ = err;
+      return true;
+    }
+    // Writability without an error, yet not connected: a stale edge.
+    native_address peer;
+    peer.length = sizeof peer.storage;
+    if (::getpeername(fd, peer.get(), &peer.length) != 0) {
+      if (errno == ENOTCONN) return false;
+      self->error_ = errno;
+    }
+    return true;
+  }
+
+  void await_resume() const {
+    end_or_throw("connect");
+    if (error_ != 0) {
+      throw_errno(error_, describe("connect to " + core_->peer.to_string(), nullptr, nullptr));
+    }
+  }
+
+ private:
+  stream_core* core_;
+  native_address to_;
+  bool started_ = false;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/stream_ops.hpp
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// How to connect.
+struct connect_options {
+  /// Limit for the connection attempt; max() means none. Expiry is
+  /// io_error(timed_out), distinct from the caller's own cancellation.
+  std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max();
+  /// TCP_NODELAY (Nagle off): on by default, as message protocols want.
+  bool nodelay = true;
+  /// Local address to bind before connecting (e.g. a source port).
+  std::optional<endpoint> local{};
+};
+
+/// Which direction(s) shutdown() closes.
+enum class shutdown_how { receive = SHUT_RD, send = SHUT_WR, both = SHUT_RDWR };
+
+/// A connected TCP stream. Move-only; moving or destroying it while one of
+/// its operations is pending is not allowed. Operations must be awaited
+/// from tasks running on the io_context that opened it. At most one read
+/// and one write may be pending at a time (a second gets
+/// io_error(operation_pending)).
+class tcp_stream {
+ public:
+  tcp_stream() = default;
+  tcp_stream(tcp_stream&&) noexcept = default;
+  tcp_stream& operator=(tcp_stream&&) noexcept = default;
+
+  /// Adopts a connected, non-blocking descriptor (from accept).
+  tcp_stream(io_context& io, int fd, endpoint peer) {
+    core_.handle = detail::socket_handle(io, fd);
+    core_.peer = peer;
+  }
+
+  /// Connects to `to`. Throws io_error: refused, timed_out, unreachable, ...
+  static task<tcp_stream> connect(io_context& io, endpoint to, connect_options options = {}) {
+    tcp_stream s(io, detail::open_socket(to.family(), SOCK_STREAM, "socket"), to);
+    if (options.nodelay) s.set_nodelay(true);
+    if (options.local) {
+      detail::native_address l = detail::to_native(*options.local);
+      if (::bind(s.native_handle(), l.get(), l.length) != 0)
+        detail::throw_errno(errno, detail::describe("bind", &*options.local, nullptr));
+    }
+    const detail::native_address target = detail::to_native(to);
+    if (options.timeout == std::chrono::nanoseconds::max()) {
+      co_await detail::connect_awaiter(s.core_, target);
+    } else {
+      try {
+        co_await with_timeout(options.timeout, connect_attempt(s.core_, target));
+      } catch (const timed_out&) {
+        throw io_error(io_errc::timed_out, "netaio: connect to " + to.to_string() +
+                                               ": no connection within the time limit");
+      }
+    }
+    co_return s;
+  }
+
+  /// Reads at least one byte into `buf` (waiting if none is there); returns
+  /// how many, or 0 once the peer has closed its side.
+  template <detail::mutable_byte_range R>
+  detail::read_some_awaiter read_some(R&& buf) noexcept {
+    return {core_, detail::writable_bytes(buf)};
+  }
+  /// Fills all of `buf`. Throws io_error end_of_stream (peer closed before
+  /// the first byte) or unexpected_eof (after bytes_transferred() bytes).
+  /// If cancelled, the bytes it had read stay readable by the next read.
+  template <detail::mutable_byte_range R>
+  detail::read_exact_awaiter read_exact(R&& buf) noexcept {
+    return {core_, detail::writable_bytes(buf)};
+  }
+  /// Writes at least one byte of `buf`, waiting for room; returns how many.
+  template <detail::const_byte_range R>
+  detail::write_some_awaiter write_some(R&& buf) noexcept {
+    return {core_, detail::readable_bytes(buf)};
+  }
+  /// Writes all of `buf`, across partial writes. A cancelled write_all has
+  /// sent an unknown prefix: the stream's framing is then lost.
+  template <detail::const_byte_range R>
+  detail::write_all_awaiter write_all(R&& buf) noexcept {
+    return {core_, detail::readable_bytes(buf)};
+  }
+  /// Writes all of several buffers in order (one sendmsg where possible).
+  /// `bufs` must stay alive until the write completes.
+  detail::write_all_awaiter write_all(
+      std::span<const std::span<const std::uint8_t>> bufs) noexcept {
+    return {core_, bufs};
+  }
+
+  /// Closes one or both directions (send: the peer reads end of stream).
+  void shutdown(shutdown_how how = shutdown_how::send) {
+    int fd = core_.handle.checked_fd("shutdown");
+    if (::shutdown(fd, static_cast<int>(how)) != 0 && errno != ENOTCONN)
+      detail::throw_errno(errno, core_.context("shutdown"));
+  }
+  /// Closes the socket; pending operations end with io_error(closed).
+  void close() noexcept { core_.handle.close(); }
+  bool is_open() const noexcept { return core_.handle.is_open(); }
+
+  endpoint local_endpoint() const {
+    return detail::local_endpoint_of(core_.handle.checked_fd("local_endpoint"));
+  }
+  /// The peer, as connected to or accepted from (known even after a reset).
+  const endpoint& remote_endpoint() const noexcept { return core_.peer; }
+
+  void set_nodelay(bool on) {
+    detail::set_int_option(core_.handle.checked_fd("set_nodelay"), IPPROTO_TCP, TCP_NODELAY,
+                           on ? 1 : 0, "TCP_NODELAY");
+  }
+  bool nodelay() const {
+    return detail::get_int_option(core_.handle.checked_fd("nodelay"), IPPROTO_TCP, TCP_NODELAY,
+                                  "TCP_NODELAY") != 0;
+  }
+  /// Bytes a cancelled read_exact left for the next read.
+  std::size_t buffered() const noexcept { return core_.unread.size() - core_.unread_pos; }
+  int native_handle() const noexcept { return core_.handle.fd(); }
+
+ private:
+  static task<void> connect_attempt(detail::stream_core& core, detail::native_address to) {
+    co_await detail::connect_awaiter(core, to);
+  }
+
+  detail::stream_core core_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/io/tcp_stream.hpp
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// How to listen.
+struct listen_options {
+  int backlog = SOMAXCONN;
+  /// SO_REUSEADDR: rebind at once after a restart (TIME_WAIT connections).
+  bool reuse_address = true;
+  /// SO_REUSEPORT: several listeners (one per thread/io_context) on one
+  /// port; the kernel spreads incoming connections among them.
+  bool reuse_port = false;
+  /// For an IPv6 address: accept IPv6 only (no IPv4-mapped clients).
+  bool v6_only = true;
+  /// TCP_NODELAY for accepted streams (inherited from the listener).
+  bool nodelay = true;
+};
+
+namespace detail {
+class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
+ public:
+  accept_awaiter(io_context& io, socket_handle& h, const endpoint& local) noexcept
+      : reactor_awaiter(h.state()), io_(&io), local_(&local) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<accept_awaiter*>(op);
+    for (;;) {
+      self->peer_.length = sizeof self->peer_.storage;
+      int fd = ::accept4(self->state_->fd, self->peer_.get(), &self->peer_.length,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        self->fd_ = fd;
+        return true;
+      }
+      const int e = errno;
+      if (would_block(e)) return false;
+      // The connection died in the queue, or a signal: try the next one.
+      if (e == EINTR || e == ECONNABORTED || e == EPROTO) continue;
+      self->error_ = e;
+      return true;
+    }
+  }
+
+  tcp_stream await_resume() {
+    if (fd_ >= 0 && ended_early()) {
+      ::close(fd_);  // cannot happen today (completion wins), but never leak
+      fd_ = -1;
+    }
+    end_or_throw("accept");
+    if (error_ != 0) throw_errno(error_, describe("accept", nullptr, local_));
+    int fd = fd_;
+    fd_ = -1;
+    return tcp_stream(*io_, fd, from_native(peer_.get()));
+  }
+
+ private:
+  io_context* io_;
+  const endpoint* local_;
+  native_address peer_;
+  int fd_ = -1;
+};
+}  // namespace detail
+
+/// A listening TCP socket.
+class tcp_listener {
+ public:
+  tcp_listener() = default;
+  tcp_listener(tcp_listener&&) noexcept = default;
+  tcp_listener& operator=(tcp_listener&&) noexcept = default;
+
+  /// Binds to `at` (port 0: the kernel picks; see local_endpoint()) and
+  /// listens. Throws io_error: address_in_use, address_not_available, ...
+  static tcp_listener bind(io_context& io, const endpoint& at, listen_options options = {}) {
+    tcp_listener l;
+    l.io_ = &io;
+    l.handle_ = detail::socket_handle(io, detail::open_socket(at.family(), SOCK_STREAM, "socket"));
+    const int fd = l.handle_.fd();
+    if (options.reuse_address)
+      detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+    if (options.reuse_port) {
+#if defined(SO_REUSEPORT)
+      detail::set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+#else
+      throw io_error(io_errc::not_supported, "netaio: SO_REUSEPORT is not available here");
+#endif
+    }
+    if (at.address().is_v6())
+      detail::set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only ? 1 : 0, "IPV6_V6ONLY");
+    if (options.nodelay) detail::set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
+    const detail::native_address n = detail::to_native(at);
+    if (::bind(fd, n.get(), n.length) != 0)
+      detail::throw_errno(errno, detail::describe("bind", &at, nullptr));
+    if (::listen(fd, options.backlog) != 0)
+      detail::throw_errno(errno, detail::describe("listen", &at, nullptr));
+    l.local_ = detail::local_endpoint_of(fd);
+    return l;
+  }
+
+  /// Waits for the next connection. Throws io_error if the listener or the
+  /// process runs out of something (e.g. too_many_open_files); a
+  /// connection that died before it was accepted is skipped.
+  detail::accept_awaiter accept() noexcept {
+    return {*io_, handle_, local_};
+  }
+
+  /// The bound address, with the actual port when bound to port 0.
+  const endpoint& local_endpoint() const noexcept {
+    return local_;
+  }
+  void close() noexcept {
+    handle_.close();
+  }
+  bool is_open() const noexcept {
+    return handle_.is_open();
+  }
+  int native_handle() const noexcept {
+    return handle_.fd();
+  }
+
+ private:
+  io_context* io_ = nullptr;
+  detail::socket_handle handle_;
+  endpoint local_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/io/tcp_listener.hpp
+// ---- begin netaio/io/udp_socket.hpp
+// udp_socket: datagrams to and from any endpoint, plus multicast groups.
+
+// ---- begin netaio/io/detail/datagram_ops.hpp
+// The awaitable operations of a datagram socket.
+
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The largest UDP payload the protocol allows (65507 for IPv4, 65527 for IPv6).
+constexpr std::size_t max_udp_payload(ip_family f) noexcept {
+  return f == ip_family::v4 ? 65507 : 65527;
+}
+
+/// What receive_from got: the datagram's size (in the caller's buffer) and sender.
+struct received_datagram {
+  std::size_t size = 0;
+  endpoint from;
+};
+
+namespace detail {
+
+class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write> {
+ public:
+  send_to_awaiter(fd_state* s, ip_family family, std::span<const std::uint8_t> buf,
+                  const endpoint& to) noexcept
+      : reactor_awaiter(s), family_(family), buf_(buf), to_(to), native_(to_native(to)) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<send_to_awaiter*>(op);
+    if (self->buf_.size() > max_udp_payload(self->family_)) {
+      self->error_ = EMSGSIZE;
+      return true;
+    }
+    ssize_t r = retry_eintr([&] {
+      return ::sendto(self->state_->fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL,
+                      self->native_.get(), self->native_.length);
+    });
+    if (r >= 0) return true;
+    if (would_block(errno)) return false;
+    self->error_ = errno;
+    return true;
+  }
+
+  /// Bytes sent (the whole datagram).
+  std::size_t await_resume() const {
+    end_or_throw("send_to");
+    if (error_ == EMSGSIZE) {
+      throw io_error(io_errc::message_too_large,
+                     "netaio: send_to " + to_.to_string() + ": a datagram of " +
+                         std::to_string(buf_.size()) + " bytes is too large (UDP over " +
+                         (family_ == ip_family::v4 ? "IPv4" : "IPv6") + " allows at most " +
+                         std::to_string(max_udp_payload(family_)) + " bytes)",
+                     std::error_code(EMSGSIZE, std::system_category()));
+    }
+    if (error_ != 0) throw_errno(error_, describe("send_to", &to_, nullptr));
+    return buf_.size();
+  }
+
+ private:
+  ip_family family_;
+  std::span<const std::uint8_t> buf_;
+  endpoint to_;
+  native_address native_;
+};
+
+class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direction::read> {
+ public:
+  receive_from_awaiter(fd_state* s, std::span<std::uint8_t> buf) noexcept
+      : reactor_awaiter(s), buf_(buf) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<receive_from_awaiter*>(op);
+    iovec iov{self->buf_.data(), self->buf_.size()};
+    msghdr msg{};
+    self->from_.length = sizeof self->from_.storage;
+    msg.msg_name = self->from_.get();
+    msg.msg_namelen = self->from_.length;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    // MSG_TRUNC: the real length even when the buffer is shorter (Linux).
+    ssize_t r = retry_eintr([&] { return ::recvmsg(self->state_->fd, &msg, MSG_TRUNC); });
+    if (r >= 0) {
+      self->size_ = static_cast<std::size_t>(r);
+      self->truncated_ = (msg.msg_flags & MSG_TRUNC) != 0 || self->size_ > self->buf_.size();
+      return true;
+    }
+    if (would_block(errno)) return false;
+    self->error_ = errno;
+    return true;
+  }
+
+  received_datagram await_resume() const {
+    end_or_throw("receive_from");
+    if (error_ != 0) throw_errno(error_, "receive_from");
+    endpoint from = from_native(from_.get());
+    if (truncated_) {
+      throw io_error(io_errc::message_truncated,
+                     "netaio: receive_from " + from.to_string() + ": a datagram of " +
+                         std::to_string(size_) + " bytes did not fit the buffer of " +
+                         std::to_string(buf_.size()) + " bytes (the rest was discarded)",
+                     {}, buf_.size());
+    }
+    return {size_, from};
+  }
+
+ private:
+  std::span<std::uint8_t> buf_;
+  native_address from_;
+  std::size_t size_ = 0;
+  bool truncated_ = false;
+};
+
+}  // namespace detail
+}  // namespace netaio::inline v0
+// ---- end netaio/io/detail/datagram_ops.hpp
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// How to bind a UDP socket.
+struct udp_options {
+  /// SO_REUSEADDR: needed by several receivers of one multicast port.
+  bool reuse_address = false;
+  bool reuse_port = false;
+  /// For an IPv6 address: IPv6 only (no IPv4-mapped traffic).
+  bool v6_only = true;
+};
+
+/// The index of a network interface by name ("lo", "eth0"). Throws io_error.
+inline unsigned interface_index(std::string_view name) {
+  std::string n(name);
+  unsigned i = ::if_nametoindex(n.c_str());
+  if (i == 0) {
+    throw io_error(io_errc::invalid_address, "netaio: no network interface named '" + n + "'");
+  }
+  return i;
+}
+
+/// A UDP socket. Move-only; not moved or destroyed while an operation is
+/// pending. One receive and one send may be pending at a time.
+class udp_socket {
+ public:
+  udp_socket() = default;
+  udp_socket(udp_socket&&) noexcept = default;
+  udp_socket& operator=(udp_socket&&) noexcept = default;
+
+  /// A socket bound to `at` (port 0: the kernel picks). Throws io_error.
+  static udp_socket bind(io_context& io, const endpoint& at, udp_options options = {}) {
+    udp_socket s = open(io, at.family());
+    const int fd = s.handle_.fd();
+    if (options.reuse_address)
+      detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
+    if (options.reuse_port) {
+#if defined(SO_REUSEPORT)
+      detail::set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1, "SO_REUSEPORT");
+#else
+      throw io_error(io_errc::not_supported, "netaio: SO_REUSEPORT is not available here");
+#endif
+    }
+    if (at.address().is_v6())
+      detail::set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only ? 1 : 0, "IPV6_V6ONLY");
+    const detail::native_address n = detail::to_native(at);
+    if (::bind(fd, n.get(), n.length) != 0)
+      detail::throw_errno(errno, detail::describe("bind", &at, nullptr));
+    return s;
+  }
+  /// An unbound socket of `family` (bound to an ephemeral port by its first send).
+  static udp_socket open(io_context& io, ip_family family) {
+    udp_socket s;
+    s.family_ = family;
+    s.handle_ = detail::socket_handle(io, detail::open_socket(family, SOCK_DGRAM, "socket"));
+    return s;
+  }
+
+  /// Sends `buf` as one datagram to `to`. Throws io_error(message_too_large)
+  /// beyond max_udp_payload(family()).
+  template <detail::const_byte_range R>
+  detail::send_to_awaiter send_to(R&& buf, const endpoint& to) noexcept {
+    return {handle_.state(), family_, detail::readable_bytes(buf), to};
+  }
+  /// Receives one datagram into `buf`. A datagram longer than `buf` is
+  /// io_error(message_truncated) (the buffer holds its start; the rest is lost).
+  template <detail::mutable_byte_range R>
+  detail::receive_from_awaiter receive_from(R&& buf) noexcept {
+    return {handle_.state(), detail::writable_bytes(buf)};
+  }
+
+  /// Joins multicast `group` on interface `if_index` (0: the system's choice).
+  void join_group(const ip_address& group, unsigned if_index = 0) {
+    membership(group, if_index, nullptr, true);
+  }
+  /// Joins an IPv4 group on the interface that has local address `iface`.
+  void join_group(const ip_address& group, const ip_address& iface) {
+    membership(group, 0, &iface, true);
+  }
+  void leave_group(const ip_address& group, unsigned if_index = 0) {
+    membership(group, if_index, nullptr, false);
+  }
+  void leave_group(const ip_address& group, const ip_address& iface) {
+    membership(group, 0, &iface, false);
+  }
+
+  /// Whether this host's own members of a group receive what we send to it.
+  void set_multicast_loopback(bool on) {
+    if (family_ == ip_family::v4) {
+      option(IPPROTO_IP, IP_MULTICAST_LOOP, on ? 1 : 0, "IP_MULTICAST_LOOP");
+    } else {
+      option(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, on ? 1 : 0, "IPV6_MULTICAST_LOOP");
+    }
+  }
+  /// TTL (IPv4) or hop limit (IPv6) of multicast datagrams, 0..255.
+  void set_multicast_ttl(int hops) {
+    if (hops < 0 || hops > 255) {
+      throw io_error(io_errc::invalid_address,
+                     "netaio: multicast TTL must be 0..255, not " + std::to_string(hops));
+    }
+    if (family_ == ip_family::v4) {
+      option(IPPROTO_IP, IP_MULTICAST_TTL, hops, "IP_MULTICAST_TTL");
+    } else {
+      option(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, hops, "IPV6_MULTICAST_HOPS");
+    }
+  }
+  /// The interface multicast datagrams leave from, by index.
+  void set_multicast_interface(unsigned if_index) {
+    const int fd = handle_.checked_fd("set_multicast_interface");
+    int r;
+    if (family_ == ip_family::v4) {
+      ip_mreqn m{};
+      m.imr_ifindex = static_cast<int>(if_index);
+      r = ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
+    } else {
+      int i = static_cast<int>(if_index);
+      r = ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &i, sizeof i);
+    }
+    if (r != 0) detail::throw_errno(errno, "setsockopt(MULTICAST_IF)");
+  }
+  /// IPv4: the interface multicast datagrams leave from, by local address.
+  void set_multicast_interface(const ip_address& iface) {
+    require_v4(iface, "set_multicast_interface");
+    in_addr a{};
+    std::memcpy(&a, iface.data(), 4);
+    if (::setsockopt(handle_.checked_fd("set_multicast_interface"), IPPROTO_IP, IP_MULTICAST_IF, &a,
+                     sizeof a) != 0)
+      detail::throw_errno(errno, "setsockopt(IP_MULTICAST_IF)");
+  }
+  void set_broadcast(bool on) {
+    option(SOL_SOCKET, SO_BROADCAST, on ? 1 : 0, "SO_BROADCAST");
+  }
+
+  endpoint local_endpoint() const {
+    return detail::local_endpoint_of(handle_.checked_fd("local_endpoint"));
+  }
+  ip_family family() const noexcept {
+    return family_;
+  }
+  /// Closes the socket; pending operations end with io_error(closed).
+  void close() noexcept {
+    handle_.close();
+  }
+  bool is_open() const noexcept {
+    return handle_.is_open();
+  }
+  int native_handle() const noexcept {
+    return handle_.fd();
+  }
+
+ private:
+  void option(int level, int name, int value, const char* what) {
+    detail::set_int_option(handle_.checked_fd(what), level, name, value, what);
+  }
+  void require_v4(const ip_address& a, const char* what) const {
+    if (family_ != ip_family::v4 || !a.is_v4()) {
+      throw io_error(io_errc::invalid_address, std::string("netaio: ") + what +
+                                                   ": an interface address is IPv4 only; use an "
+                                                   "interface index for IPv6");
+    }
+  }
+  void membership(const ip_address& group, unsigned if_index, const ip_address* iface, bool join) {
+    const char* what = join ? "join_group" : "leave_group";
+    const int fd = handle_.checked_fd(what);
+    if (!group.is_multicast() || group.family() != family_) {
+      throw io_error(io_errc::invalid_address,
+                     std::string("netaio: ") + what + ": " + group.to_string() +
+                         " is not a multicast address of this socket's family");
+    }
+    int r;
+    if (family_ == ip_family::v4) {
+      ip_mreqn m{};
+      std::memcpy(&m.imr_multiaddr, group.data(), 4);
+      if (iface != nullptr) {
+        require_v4(*iface, what);
+        std::memcpy(&m.imr_address, iface->data(), 4);
+      }
+      m.imr_ifindex = static_cast<int>(if_index);
+      r = ::setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
+    } else {
+      if (iface != nullptr) require_v4(*iface, what);
+      ipv6_mreq m{};
+      std::memcpy(&m.ipv6mr_multiaddr, group.data(), 16);
+      m.ipv6mr_interface = if_index;
+      r = ::setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof m);
+    }
+    if (r != 0) {
+      detail::throw_errno(
+          errno, std::string(what) + " " + group.to_string() +
+                     (if_index != 0 ? " on interface " + std::to_string(if_index) : std::string()));
+    }
+  }
+
+  detail::socket_handle handle_;
+  ip_family family_ = ip_family::v4;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/io/udp_socket.hpp
 // ---- end netaio/io.hpp
 // ---- begin netaio/wire.hpp
 // The wire layer: bytes <-> messages. packify, crc32, header, auth fields,
@@ -2837,6 +4783,9 @@ inline byte_buffer pack(const value& v) {
 }  // namespace netaio::inline v0::packify
 // ---- end netaio/wire/packify/encode.hpp
 
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -2844,6 +4793,7 @@ inline byte_buffer pack(const value& v) {
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace netaio::inline v0 {
 
@@ -2898,8 +4848,51 @@ class auth_fields {
       d.emplace_back(packify::value(k), packify::value::bytes(v));
     return packify::value::dict(std::move(d));
   }
-  /// Appends the packify encoding.
-  void encode_to(byte_buffer& out) const { packify::pack_into(to_value(), out); }
+  /// Appends the packify encoding (as packify.pack of the dict, without
+  /// building packify values: this runs for every message sent).
+  void encode_to(byte_buffer& out) const {
+    namespace pf = packify::detail;
+    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
+    byte_buffer items;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
+    spans.reserve(fields_.size());
+    std::size_t longest = 0;
+    for (const auto& [k, v] : fields_) {
+      const std::size_t at = items.size();
+      const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
+      const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
+      const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
+      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
+      items.push_back(item_cat);
+      items.push_back(2);
+      pf::put_be(items, klen, pf::width_of(item_cat));
+      pf::put_be(items, vlen, pf::width_of(item_cat));
+      pf::put_sized(items, pf::type_str, as_bytes(k));
+      pf::put_sized(items, pf::type_bytes, v);
+      spans.emplace_back(at, items.size() - at);
+      longest = std::max(longest, items.size() - at);
+    }
+    // packify sorts a dict's packed items bytewise.
+    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
+      return std::lexicographical_compare(
+          items.begin() + static_cast<std::ptrdiff_t>(a.first),
+          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
+    });
+    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
+    const std::uint8_t cat = pf::category_for(spans.size());
+    const std::uint8_t item_cat = pf::category_for(longest);
+    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
+    out.push_back(item_cat);
+    pf::put_be(out, spans.size(), pf::width_of(cat));
+    for (const auto& sp : spans)
+      pf::put_be(out, sp.second, pf::width_of(item_cat));
+    for (const auto& sp : spans)
+      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
+                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
+  }
   /// The packify encoding.
   byte_buffer encode() const {
     byte_buffer out;
@@ -4117,8 +6110,8 @@ inline value_info validate(byte_view data, decode_options opts = {}) {
 // ---- begin netaio/plugins.hpp
 // The plugins layer: auth, cipher and peer plugins, and the bundled ones.
 
-// ---- begin netaio/plugins/auth_plugin.hpp
-// The auth plugin concept, and a type-erased auth plugin for handler tables.
+// ---- begin netaio/plugins/aead_cipher.hpp
+// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
 
 // ---- begin netaio/plugins/context.hpp
 // What a node tells its auth and cipher plugins about the other side.
@@ -4337,133 +6330,6 @@ struct plugin_context {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/context.hpp
-
-#include <concepts>
-#include <memory>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-namespace detail {
-
-template <class P, class M>
-concept has_templated_error = requires(const P& p) {
-  { p.template error<M>() } -> std::same_as<M>;
-};
-template <class P, class M>
-concept has_plain_error = requires(const P& p) {
-  { p.error() } -> std::convertible_to<M>;
-};
-
-}  // namespace detail
-
-/// Sets (make) and verifies (check) the auth fields of messages of protocol
-/// message type M, and makes the error response for a failed check (either a
-/// member template error<M>() or a plain error() convertible to M).
-/// check() must not throw for bad input; it returns false.
-template <class P, class M = message>
-concept auth_plugin = message_protocol<M> &&
-    requires(const P& p, typename M::auth_fields_t& a, const typename M::body_t& b,
-             const plugin_context& ctx) {
-  p.make(a, b, ctx);
-  { p.check(std::as_const(a), b, ctx) } -> std::same_as<bool>;
-  { P::is_peer_specific() } -> std::convertible_to<bool>;
-} &&(detail::has_templated_error<P, M> || detail::has_plain_error<P, M>);
-
-/// The error response of auth plugin `p` for message type M.
-template <class M, class P>
-requires auth_plugin<P, M> M auth_error_of(const P& p) {
-  if constexpr (detail::has_templated_error<P, M>) {
-    return p.template error<M>();
-  } else {
-    return M(p.error());
-  }
-}
-
-/// Any auth plugin for messages M, shared (copies refer to one plugin), or
-/// none. Handler tables store these.
-template <message_protocol M = message>
-class any_auth_plugin {
- public:
-  using auth_fields_t = typename M::auth_fields_t;
-  using body_t = typename M::body_t;
-
-  /// None.
-  any_auth_plugin() noexcept = default;
-  /// None.
-  any_auth_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
-  /// Owns `p`.
-  template <class P>
-  requires(!std::same_as<std::remove_cvref_t<P>, any_auth_plugin> &&
-           auth_plugin<std::remove_cvref_t<P>, M>)
-      any_auth_plugin(P&& p)  // NOLINT(google-explicit-constructor)
-      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
-  /// Shares `p`.
-  template <class P>
-  requires auth_plugin<P, M> any_auth_plugin(
-      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
-      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
-  void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
-    get().make(a, b, ctx);
-  }
-  bool check(const auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
-    return get().check(a, b, ctx);
-  }
-  M error() const { return get().error(); }
-  bool is_peer_specific() const { return get().is_peer_specific(); }
-
- private:
-  struct iface {
-    virtual ~iface() = default;
-    virtual void make(auth_fields_t&, const body_t&, const plugin_context&) const = 0;
-    virtual bool check(const auth_fields_t&, const body_t&, const plugin_context&) const = 0;
-    virtual M error() const = 0;
-    virtual bool is_peer_specific() const = 0;
-  };
-  template <class P>
-  struct model final : iface {
-    template <class Q>
-    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
-    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      p.make(a, b, c);
-    }
-    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      return p.check(a, b, c);
-    }
-    M error() const override { return auth_error_of<M>(p); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    P p;
-  };
-  template <class P>
-  struct shared_model final : iface {
-    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
-    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      p->make(a, b, c);
-    }
-    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      return p->check(a, b, c);
-    }
-    M error() const override { return auth_error_of<M>(*p); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    std::shared_ptr<P> p;
-  };
-  const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no auth plugin");
-    return *impl_;
-  }
-
-  std::shared_ptr<const iface> impl_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/auth_plugin.hpp
-// ---- begin netaio/plugins/box.hpp
-// X25519 keys from an Ed25519 seed and crypto_box sealing, as PyNaCl does them.
-
 // ---- begin netaio/plugins/crypto.hpp
 // The reference's symmetric constructions (netaio/crypto.py), on libsodium's SHA-256.
 
@@ -4738,6 +6604,432 @@ inline bool check_hmac(byte_view key, byte_view iv, byte_view message, byte_view
 
 }  // namespace netaio::inline v0::crypto
 // ---- end netaio/plugins/crypto.hpp
+// ---- begin netaio/plugins/detail/message_access.hpp
+// How the bundled plugins reach into any protocol's auth fields, bodies and
+// messages (the wire concepts fix less than the plugins need, so the few
+// extra operations are looked up here, with the default types' fast paths).
+
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0::detail {
+
+/// Field `key` of `a`, or nullptr.
+template <class A>
+const byte_buffer* find_field(const A& a, std::string_view key) {
+  if constexpr (requires {
+                  { a.find(key) } -> std::convertible_to<const byte_buffer*>;
+                }) {
+    return a.find(key);
+  } else {
+    const auto& f = a.fields();
+    auto it = f.find(std::string(key));
+    return it == f.end() ? nullptr : &it->second;
+  }
+}
+
+/// Sets field `key` of `a` to `v`.
+template <class A>
+void set_field(A& a, std::string_view key, byte_view v) {
+  if constexpr (requires { a.set(key, v); }) {
+    a.set(key, v);
+  } else {
+    a.fields().insert_or_assign(std::string(key), to_buffer(v));
+  }
+}
+
+/// The encoded body, as the reference's body.encode().
+template <class B>
+byte_buffer encode_body(const B& b) {
+  return b.encode();
+}
+
+/// Big-endian u16 of a uri length (the reference's uri_length.to_bytes(2, 'big')).
+inline std::array<std::uint8_t, 2> be16(std::size_t n) {
+  return {static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+}
+
+/// A message like `m` with body `b` and auth fields `a`, as the reference's
+/// message.prepare(body, message_type, auth_data).
+template <class Message>
+Message remake(const Message& m, typename Message::body_t b, typename Message::auth_fields_t a) {
+  return Message::prepare(std::move(b), m.header().message_type(), std::move(a));
+}
+
+/// The reference's randint(1, n - 1) for where a ciphertext of n >= 2 bytes
+/// is split into uri and content; `split` overrides it (tests, vectors), and
+/// its answer must be in [1, n - 1].
+inline std::size_t split_point(std::size_t n,
+                               const std::function<std::size_t(std::size_t)>& split) {
+  if (n < 2)
+    throw plugin_error("netaio: ciphertext of " + std::to_string(n) + " bytes cannot be split");
+  if (split) {
+    const std::size_t k = split(n);
+    if (k < 1 || k > n - 1) {
+      throw plugin_error("netaio: uri split " + std::to_string(k) + " is outside [1, " +
+                         std::to_string(n - 1) + "]");
+    }
+    return k;
+  }
+  ensure_sodium();
+  // A uri longer than 65535 bytes cannot be encoded; the reference would fail
+  // at encode time, we keep the split where it can be sent.
+  const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
+  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
+}
+
+/// Fills `out` from `random`, or from libsodium.
+inline void fill_random(std::span<std::uint8_t> out,
+                        const std::function<void(std::span<std::uint8_t>)>& random) {
+  if (random) {
+    random(out);
+  } else {
+    ensure_sodium();
+    randombytes_buf(out.data(), out.size());
+  }
+}
+
+/// Splits a decrypted "u16 uri_length | uri | content" plaintext; throws
+/// decryption_error when the length does not fit.
+inline std::pair<byte_view, byte_view> split_uri_plaintext(byte_view pt, const char* who) {
+  if (pt.size() < 2) {
+    throw decryption_error(std::string("netaio: ") + who + ": decrypted body too short");
+  }
+  const std::size_t n = (std::size_t{pt[0]} << 8) | pt[1];
+  if (n > pt.size() - 2) {
+    throw decryption_error(std::string("netaio: ") + who + ": decrypted uri length " +
+                           std::to_string(n) + " exceeds the body");
+  }
+  return {pt.subspan(2, n), pt.subspan(2 + n)};
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/plugins/detail/message_access.hpp
+
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Options of aead_cipher_plugin.
+struct aead_cipher_options {
+  /// Auth field carrying the 24-byte nonce.
+  std::string nonce_field = "aead_nonce";
+  /// Auth field listing (as a packify list of str) the auth fields bound into
+  /// the tag: every field present when the message was encrypted.
+  std::string bound_fields_field = "aead_bound";
+  /// Encrypt the uri (the wire uri is then empty) or leave it in the clear
+  /// (it is authenticated either way).
+  bool encrypt_uri = true;
+  /// Fills nonces; libsodium's randombytes_buf when empty.
+  std::function<void(std::span<std::uint8_t>)> random = {};
+};
+
+/// Encrypts the body with XChaCha20-Poly1305 and authenticates, with it, the
+/// message type, the uri and every auth field present at encryption time
+/// (an inner layer's fields included). Any change to those is rejected by
+/// decrypt() with decryption_error. Not wire-compatible with the reference,
+/// which has no such plugin: both ends must use it.
+class aead_cipher_plugin {
+ public:
+  /// Nonce length (random nonces are safe at this size).
+  static constexpr std::size_t nonce_size = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  /// Tag length added to each body.
+  static constexpr std::size_t tag_size = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+  /// The cipher key is derive_key(key, "xchacha20poly1305"), so one secret
+  /// can be shared with the reference's plugins without key reuse.
+  explicit aead_cipher_plugin(byte_view key, aead_cipher_options opts = {})
+      : key_(crypto::derive_key({key, as_bytes("xchacha20poly1305")})), opts_(std::move(opts)) {}
+  /// `key` as text (UTF-8).
+  explicit aead_cipher_plugin(std::string_view key, aead_cipher_options opts = {})
+      : aead_cipher_plugin(as_bytes(key), std::move(opts)) {}
+
+  /// A copy of `m` with its body sealed; adds the nonce and bound-fields fields.
+  template <message_protocol M>
+  M encrypt(const M& m, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    auto fields = m.auth_data();
+    erase_field(fields, opts_.nonce_field);
+    erase_field(fields, opts_.bound_fields_field);
+    packify::value::list_type names;
+    for (const auto& [name, value] : fields.fields()) {
+      (void)value;
+      names.emplace_back(std::string(name));
+    }
+    const byte_buffer bound = packify::pack(packify::value::list(std::move(names)));
+    detail::set_field(fields, opts_.bound_fields_field, bound);
+
+    const auto& b = m.body();
+    const byte_view uri = b.uri();
+    const byte_view content = b.content();
+    byte_buffer plain;
+    plain.reserve(2 + uri.size() + content.size());
+    if (opts_.encrypt_uri) {
+      const auto len = detail::be16(uri.size());
+      plain.insert(plain.end(), len.begin(), len.end());
+      plain.insert(plain.end(), uri.begin(), uri.end());
+    }
+    plain.insert(plain.end(), content.begin(), content.end());
+
+    std::array<std::uint8_t, nonce_size> nonce{};
+    detail::fill_random(nonce, opts_.random);
+    detail::set_field(fields, opts_.nonce_field, nonce);
+    const byte_view wire_uri = opts_.encrypt_uri ? byte_view{} : uri;
+    const byte_buffer ad = associated_data(m, wire_uri, fields, bound);
+
+    byte_buffer sealed(plain.size() + tag_size);
+    unsigned long long sealed_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.data(), &sealed_len, plain.data(),
+                                               plain.size(), ad.data(), ad.size(), nullptr,
+                                               nonce.data(), key_.data());
+    sodium_memzero(plain.data(), plain.size());
+    using body_t = typename M::body_t;
+    return detail::remake(m, body_t::prepare(sealed, wire_uri), std::move(fields));
+  }
+
+  /// A copy of `m` with its body opened. Throws decryption_error if anything
+  /// bound into the tag changed, or a field it needs is missing or malformed.
+  template <message_protocol M>
+  M decrypt(const M& m, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    const auto& fields = m.auth_data();
+    const byte_buffer* nonce = detail::find_field(fields, opts_.nonce_field);
+    const byte_buffer* bound = detail::find_field(fields, opts_.bound_fields_field);
+    if (!nonce || nonce->size() != nonce_size || !bound) {
+      throw decryption_error("netaio: AEAD cipher: nonce or bound-fields field missing");
+    }
+    const byte_view uri = m.body().uri();
+    const byte_view sealed = m.body().content();
+    if (opts_.encrypt_uri && !uri.empty()) {
+      throw decryption_error("netaio: AEAD cipher: clear uri on a uri-encrypting message");
+    }
+    if (sealed.size() < tag_size) throw decryption_error("netaio: AEAD cipher: body too short");
+    const byte_buffer ad = associated_data(m, uri, fields, *bound);
+    byte_buffer plain(sealed.size() - tag_size + 1);  // +1: data() never null
+    unsigned long long plain_len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plain_len, nullptr, sealed.data(),
+                                                   sealed.size(), ad.data(), ad.size(),
+                                                   nonce->data(), key_.data()) != 0) {
+      throw decryption_error("netaio: AEAD cipher: message not authentic");
+    }
+    plain.resize(static_cast<std::size_t>(plain_len));
+    using body_t = typename M::body_t;
+    if (opts_.encrypt_uri) {
+      const auto [plain_uri, plain_content] = detail::split_uri_plaintext(plain, "AEAD cipher");
+      return detail::remake(m, body_t::prepare(plain_content, plain_uri), m.auth_data());
+    }
+    return detail::remake(m, body_t::prepare(plain, uri), m.auth_data());
+  }
+
+  /// Not peer-specific: one key for every peer.
+  static constexpr bool is_peer_specific() noexcept { return false; }
+
+  const aead_cipher_options& options() const noexcept { return opts_; }
+
+ private:
+  template <class A>
+  static void erase_field(A& fields, const std::string& name) {
+    auto& f = fields.fields();
+    if (auto it = f.find(name); it != f.end()) f.erase(it);
+  }
+
+  // "netaio-aead-1" | type | u16 uri length | uri | u32 length | bound |
+  // packify dict of the bound fields (name -> value), the names read from
+  // `bound`. Every part has a fixed size or a length prefix, so different
+  // messages never share associated data.
+  template <class M, class A>
+  byte_buffer associated_data(const M& m, byte_view uri, const A& fields, byte_view bound) const {
+    packify::value names;
+    try {
+      names = packify::unpack(bound);
+    } catch (const wire_error&) {
+      throw decryption_error("netaio: AEAD cipher: bound-fields field is not packify");
+    }
+    if (!names.is(packify::kind::list)) {
+      throw decryption_error("netaio: AEAD cipher: bound-fields field is not a list");
+    }
+    packify::value::dict_type bound_pairs;
+    for (const auto& n : names.items()) {
+      if (!n.is(packify::kind::string)) {
+        throw decryption_error("netaio: AEAD cipher: bound field name is not a str");
+      }
+      const std::string& name = n.as_string();
+      if (name == opts_.nonce_field || name == opts_.bound_fields_field) {
+        throw decryption_error("netaio: AEAD cipher: bound field list names its own fields");
+      }
+      const byte_buffer* v = detail::find_field(fields, name);
+      if (!v) throw decryption_error("netaio: AEAD cipher: bound field '" + name + "' missing");
+      bound_pairs.emplace_back(packify::value(name), packify::value::bytes(*v));
+    }
+    static constexpr std::string_view domain = "netaio-aead-1";
+    byte_buffer ad(domain.begin(), domain.end());
+    ad.push_back(static_cast<std::uint8_t>(m.header().message_type()));
+    const auto len = detail::be16(uri.size());
+    ad.insert(ad.end(), len.begin(), len.end());
+    ad.insert(ad.end(), uri.begin(), uri.end());
+    const auto blen = static_cast<std::uint32_t>(bound.size());
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      ad.push_back(static_cast<std::uint8_t>(blen >> shift));
+    }
+    ad.insert(ad.end(), bound.begin(), bound.end());
+    packify::pack_into(packify::value::dict(std::move(bound_pairs)), ad);
+    return ad;
+  }
+
+  crypto::key32 key_;
+  aead_cipher_options opts_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/aead_cipher.hpp
+// ---- begin netaio/plugins/auth_plugin.hpp
+// The auth plugin concept, and a type-erased auth plugin for handler tables.
+
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+template <class P, class M>
+concept has_templated_error = requires(const P& p) {
+  { p.template error<M>() } -> std::same_as<M>;
+};
+template <class P, class M>
+concept has_plain_error = requires(const P& p) {
+  { p.error() } -> std::convertible_to<M>;
+};
+
+}  // namespace detail
+
+/// Sets (make) and verifies (check) the auth fields of messages of protocol
+/// message type M, and makes the error response for a failed check (either a
+/// member template error<M>() or a plain error() convertible to M).
+/// check() must not throw for bad input; it returns false.
+template <class P, class M = message>
+concept auth_plugin = message_protocol<M> &&
+    requires(const P& p, typename M::auth_fields_t& a, const typename M::body_t& b,
+             const plugin_context& ctx) {
+  p.make(a, b, ctx);
+  { p.check(std::as_const(a), b, ctx) } -> std::same_as<bool>;
+  { P::is_peer_specific() } -> std::convertible_to<bool>;
+} &&(detail::has_templated_error<P, M> || detail::has_plain_error<P, M>);
+
+/// The error response of auth plugin `p` for message type M.
+template <class M, class P>
+requires auth_plugin<P, M> M auth_error_of(const P& p) {
+  if constexpr (detail::has_templated_error<P, M>) {
+    return p.template error<M>();
+  } else {
+    return M(p.error());
+  }
+}
+
+/// Any auth plugin for messages M, shared (copies refer to one plugin), or
+/// none. Handler tables store these.
+template <message_protocol M = message>
+class any_auth_plugin {
+ public:
+  using auth_fields_t = typename M::auth_fields_t;
+  using body_t = typename M::body_t;
+
+  /// None.
+  any_auth_plugin() noexcept = default;
+  /// None.
+  any_auth_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  /// Owns `p`.
+  template <class P>
+  requires(!std::same_as<std::remove_cvref_t<P>, any_auth_plugin> &&
+           auth_plugin<std::remove_cvref_t<P>, M>)
+      any_auth_plugin(P&& p)  // NOLINT(google-explicit-constructor)
+      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
+  /// Shares `p`.
+  template <class P>
+  requires auth_plugin<P, M> any_auth_plugin(
+      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
+      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
+    get().make(a, b, ctx);
+  }
+  bool check(const auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
+    return get().check(a, b, ctx);
+  }
+  M error() const { return get().error(); }
+  bool is_peer_specific() const { return get().is_peer_specific(); }
+
+ private:
+  struct iface {
+    virtual ~iface() = default;
+    virtual void make(auth_fields_t&, const body_t&, const plugin_context&) const = 0;
+    virtual bool check(const auth_fields_t&, const body_t&, const plugin_context&) const = 0;
+    virtual M error() const = 0;
+    virtual bool is_peer_specific() const = 0;
+  };
+  template <class P>
+  struct model final : iface {
+    template <class Q>
+    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
+    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      p.make(a, b, c);
+    }
+    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      return p.check(a, b, c);
+    }
+    M error() const override { return auth_error_of<M>(p); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    P p;
+  };
+  template <class P>
+  struct shared_model final : iface {
+    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
+    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      p->make(a, b, c);
+    }
+    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      return p->check(a, b, c);
+    }
+    M error() const override { return auth_error_of<M>(*p); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    std::shared_ptr<P> p;
+  };
+  const iface& get() const {
+    if (!impl_) throw plugin_error("netaio: no auth plugin");
+    return *impl_;
+  }
+
+  std::shared_ptr<const iface> impl_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/auth_plugin.hpp
+// ---- begin netaio/plugins/box.hpp
+// X25519 keys from an Ed25519 seed and crypto_box sealing, as PyNaCl does them.
+
 
 #include <sodium.h>
 
@@ -4977,116 +7269,6 @@ class any_cipher_plugin {
 // ---- begin netaio/plugins/hmac_auth.hpp
 // The reference's HMACAuthPlugin, with opt-in replay protection.
 
-// ---- begin netaio/plugins/detail/message_access.hpp
-// How the bundled plugins reach into any protocol's auth fields, bodies and
-// messages (the wire concepts fix less than the plugins need, so the few
-// extra operations are looked up here, with the default types' fast paths).
-
-
-#include <sodium.h>
-
-#include <algorithm>
-#include <array>
-#include <cstdint>
-#include <functional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace netaio::inline v0::detail {
-
-/// Field `key` of `a`, or nullptr.
-template <class A>
-const byte_buffer* find_field(const A& a, std::string_view key) {
-  if constexpr (requires {
-                  { a.find(key) } -> std::convertible_to<const byte_buffer*>;
-                }) {
-    return a.find(key);
-  } else {
-    const auto& f = a.fields();
-    auto it = f.find(std::string(key));
-    return it == f.end() ? nullptr : &it->second;
-  }
-}
-
-/// Sets field `key` of `a` to `v`.
-template <class A>
-void set_field(A& a, std::string_view key, byte_view v) {
-  if constexpr (requires { a.set(key, v); }) {
-    a.set(key, v);
-  } else {
-    a.fields().insert_or_assign(std::string(key), to_buffer(v));
-  }
-}
-
-/// The encoded body, as the reference's body.encode().
-template <class B>
-byte_buffer encode_body(const B& b) {
-  return b.encode();
-}
-
-/// Big-endian u16 of a uri length (the reference's uri_length.to_bytes(2, 'big')).
-inline std::array<std::uint8_t, 2> be16(std::size_t n) {
-  return {static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
-}
-
-/// A message like `m` with body `b` and auth fields `a`, as the reference's
-/// message.prepare(body, message_type, auth_data).
-template <class Message>
-Message remake(const Message& m, typename Message::body_t b, typename Message::auth_fields_t a) {
-  return Message::prepare(std::move(b), m.header().message_type(), std::move(a));
-}
-
-/// The reference's randint(1, n - 1) for where a ciphertext of n >= 2 bytes
-/// is split into uri and content; `split` overrides it (tests, vectors), and
-/// its answer must be in [1, n - 1].
-inline std::size_t split_point(std::size_t n,
-                               const std::function<std::size_t(std::size_t)>& split) {
-  if (n < 2)
-    throw plugin_error("netaio: ciphertext of " + std::to_string(n) + " bytes cannot be split");
-  if (split) {
-    const std::size_t k = split(n);
-    if (k < 1 || k > n - 1) {
-      throw plugin_error("netaio: uri split " + std::to_string(k) + " is outside [1, " +
-                         std::to_string(n - 1) + "]");
-    }
-    return k;
-  }
-  ensure_sodium();
-  // A uri longer than 65535 bytes cannot be encoded; the reference would fail
-  // at encode time, we keep the split where it can be sent.
-  const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
-  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
-}
-
-/// Fills `out` from `random`, or from libsodium.
-inline void fill_random(std::span<std::uint8_t> out,
-                        const std::function<void(std::span<std::uint8_t>)>& random) {
-  if (random) {
-    random(out);
-  } else {
-    ensure_sodium();
-    randombytes_buf(out.data(), out.size());
-  }
-}
-
-/// Splits a decrypted "u16 uri_length | uri | content" plaintext; throws
-/// decryption_error when the length does not fit.
-inline std::pair<byte_view, byte_view> split_uri_plaintext(byte_view pt, const char* who) {
-  if (pt.size() < 2) {
-    throw decryption_error(std::string("netaio: ") + who + ": decrypted body too short");
-  }
-  const std::size_t n = (std::size_t{pt[0]} << 8) | pt[1];
-  if (n > pt.size() - 2) {
-    throw decryption_error(std::string("netaio: ") + who + ": decrypted uri length " +
-                           std::to_string(n) + " exceeds the body");
-  }
-  return {pt.subspan(2, n), pt.subspan(2 + n)};
-}
-
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/plugins/detail/message_access.hpp
 // ---- begin netaio/plugins/replay_guard.hpp
 // Opt-in replay protection for authenticated messages (beyond the reference).
 
@@ -5218,6 +7400,7 @@ class replay_guard {
 
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -5279,8 +7462,7 @@ class hmac_auth_plugin {
     }
     const auto* old_ts = detail::find_field(fields, opts_.ts_field);
     const std::array<std::uint8_t, 4> ts = old_ts ? ts4_from_bytes(*old_ts) : ts4_from_int(now());
-    const byte_buffer encoded = detail::encode_body(body);
-    const crypto::digest mac = crypto::hmac(secret_.view(), nonce, {byte_view(ts), encoded});
+    const crypto::digest mac = mac_of(nonce, ts, body);
     detail::set_field(fields, opts_.nonce_field, nonce);
     detail::set_field(fields, opts_.ts_field, ts);
     detail::set_field(fields, opts_.hmac_field, mac);
@@ -5295,8 +7477,9 @@ class hmac_auth_plugin {
     const auto* nonce = detail::find_field(fields, opts_.nonce_field);
     const auto* mac = detail::find_field(fields, opts_.hmac_field);
     if (!ts || !nonce || !mac) return false;
-    const byte_buffer encoded = detail::encode_body(body);
-    if (!crypto::check_hmac(secret_.view(), *nonce, {byte_view(*ts), encoded}, *mac)) {
+    const crypto::digest expected = mac_of(*nonce, *ts, body);
+    if (mac->size() != expected.size() ||
+        sodium_memcmp(expected.data(), mac->data(), expected.size()) != 0) {
       return false;
     }
     if (!guard_) return true;
@@ -5320,6 +7503,21 @@ class hmac_auth_plugin {
   const replay_guard* guard() const noexcept { return guard_.get(); }
 
  private:
+  // The reference's hmac(secret, nonce, ts || body.encode()); the default
+  // body is fed in pieces rather than encoded into a new buffer.
+  template <class Body>
+  crypto::digest mac_of(byte_view nonce, byte_view ts, const Body& body) const {
+    if constexpr (std::same_as<Body, netaio::body>) {
+      if (body.uri().size() > 0xffff)
+        throw wire_error(wire_errc::too_large, "uri longer than 65535");
+      const auto len = detail::be16(body.uri().size());
+      return crypto::hmac(secret_.view(), nonce,
+                          {ts, byte_view(len), byte_view(body.uri()), byte_view(body.content())});
+    } else {
+      const byte_buffer encoded = detail::encode_body(body);
+      return crypto::hmac(secret_.view(), nonce, {ts, byte_view(encoded)});
+    }
+  }
   std::int64_t now() const {
     if (opts_.clock) return opts_.clock();
     return std::chrono::duration_cast<std::chrono::seconds>(
