@@ -5,7 +5,7 @@
 # table ends the output. The last line is the ratios line:
 #   ratios: rtt_vs_asio=.. rtt_vs_raw=.. oneway_vs_asio=.. oneway_vs_raw=.. conn10k_vs_asio=.. cancel10k_ms=..
 # Environment: BENCH_SECONDS (per io run, default 2), BENCH_CONNS (default
-# 10000), BENCH_ROUNDS (io runs per implementation, best kept; default 2),
+# 10000), BENCH_ROUNDS (io runs per implementation, median kept; default 3),
 # BENCH_MIN_TIME (Google Benchmark min time, default 0.2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,4 +36,4 @@ gbench plugins/bench_plugins
 
 echo "==> io comparison"
 exec python3 benchmarks/io/run_io.py "$dir" --seconds "${BENCH_SECONDS:-2}" \
-  --conns "${BENCH_CONNS:-10000}" --rounds "${BENCH_ROUNDS:-2}"
+  --conns "${BENCH_CONNS:-10000}" --rounds "${BENCH_ROUNDS:-3}"

@@ -43,7 +43,7 @@ class Runner:
     def missing(self, scenario, impl):
         reasons = {
             "netaio": "bench_io_netaio was not built (the netaio io layer's TCP API is missing)",
-            "asio": "bench_io_asio was not built (asio.hpp, libasio-dev, not found)",
+            "asio": "bench_io_asio was not built (it needs asio.hpp, from libasio-dev)",
         }
         self.why[(scenario, impl)] = reasons.get(impl, impl + " was not built")
 
@@ -66,16 +66,23 @@ class Runner:
             return None
         return r
 
-    def best_of(self, scenario, impls):
-        """Interleaves the implementations, `rounds` times; keeps each one's best
-        (the run least disturbed by the rest of the machine)."""
-        best = {}
+    def median_of(self, scenario, impls, run=None):
+        """Interleaves the implementations, `rounds` times, and keeps each one's
+        median run: a shared machine makes single runs swing both ways."""
+        run = run or (lambda impl: self.run_one(scenario, impl))
+        runs = {impl: [] for impl in impls}
         for _ in range(self.rounds):
             for impl in impls:
-                r = self.run_one(scenario, impl)
-                if r is not None and (impl not in best or r["value"] > best[impl]["value"]):
-                    best[impl] = r
-        return best
+                r = run(impl)
+                if r is not None:
+                    runs[impl].append(r)
+        out = {}
+        for impl, rs in runs.items():
+            if rs:
+                rs.sort(key=lambda r: r["value"])
+                out[impl] = rs[(len(rs) - 1) // 2]
+                out[impl]["spread"] = "%s..%s" % (human(rs[0]), human(rs[-1]))
+        return out
 
     def start_server(self, impl, args, max_seconds):
         exe = self.exe(impl)
@@ -172,27 +179,23 @@ def main():
     ap.add_argument("build_dir")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--conns", type=int, default=10000)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     a = ap.parse_args()
     run = Runner(a.build_dir, a.seconds, a.conns, a.rounds)
     t0 = time.time()
 
-    print("io: round trips, one connection (%gs each, best of %d)" % (a.seconds, a.rounds),
+    print("io: round trips, one connection (%gs each, median of %d)" % (a.seconds, a.rounds),
           flush=True)
-    rtt = run.best_of("rtt", IMPLS)
+    rtt = run.median_of("rtt", IMPLS)
     print("io: one-way frames, one connection", flush=True)
-    oneway = run.best_of("oneway", IMPLS)
-    print("io: %d connections doing round trips (separate server process, best of %d)" % (
+    oneway = run.median_of("oneway", IMPLS)
+    print("io: %d connections doing round trips (separate server process, median of %d)" % (
         a.conns, a.rounds), flush=True)
-    conn = {}
-    for _ in range(a.rounds):
-        for impl in ("netaio", "asio"):
-            r = run.conn10k(impl)
-            if r is not None and (impl not in conn or r["value"] > conn[impl]["value"]):
-                conn[impl] = r
-    print("io: cancelling a scope of %d blocked connection tasks" % a.conns, flush=True)
-    cancel = run.cancel10k()
-    close = run.close10k()
+    conn = run.median_of("conn10k", ("netaio", "asio"), run.conn10k)
+    print("io: cancelling a scope of %d blocked connection tasks (median of %d)" % (
+        a.conns, a.rounds), flush=True)
+    cancel = run.median_of("cancel10k", ("netaio",), lambda impl: run.cancel10k()).get("netaio")
+    close = run.median_of("close10k", ("raw",), lambda impl: run.close10k()).get("raw")
 
     rows = [
         ("rtt, 1 conn", "rtt/s", rtt, ">=1.0x asio, >=0.9x raw"),
@@ -207,6 +210,11 @@ def main():
             name, unit, human(res.get("netaio")), human(res.get("asio")), human(res.get("raw")),
             fmt(ratio(res.get("netaio"), res.get("asio"))),
             fmt(ratio(res.get("netaio"), res.get("raw"))), goal))
+    if a.rounds > 1:
+        print("runs ranged over (min..max):")
+        for name, unit, res, goal in rows:
+            print("  %-16s %s" % (name, ", ".join("%s %s" % (impl, res[impl]["spread"])
+                                                  for impl in IMPLS if impl in res)))
     for impl in ("netaio", "asio"):
         r = conn.get(impl)
         if r is not None:
