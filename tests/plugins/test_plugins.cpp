@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <netaio/plugins.hpp>
 #include <netaio/wire/message.hpp>
+#include <netaio/wire/protocol.hpp>
 
 #include "plugins/support.hpp"
 
@@ -338,4 +339,52 @@ TEST_CASE("X25519 cipher plugin: peers encrypt to each other") {
       REQUIRE_THROWS_AS(bob.decrypt(t, from_alice), decryption_error);
     }
   }
+}
+
+namespace {
+
+enum class custom_types : std::uint8_t {
+  request_uri = 0,
+  respond_uri = 1,
+  create_uri = 2,
+  update_uri = 3,
+  delete_uri = 4,
+  subscribe_uri = 5,
+  unsubscribe_uri = 6,
+  publish_uri = 7,
+  notify_uri = 8,
+  advertise_peer = 9,
+  ok = 10,
+  confirm_subscribe = 11,
+  confirm_unsubscribe = 12,
+  peer_discovered = 13,
+  error = 20,
+  auth_error = 23,
+  not_found = 24,
+  not_permitted = 25,
+  disconnect = 30,
+  launch = 77,
+};
+using custom_message = protocol_for<custom_types>::message_t;
+
+}  // namespace
+
+static_assert(auth_plugin<hmac_auth_plugin, custom_message>);
+static_assert(cipher_plugin<sha256_stream_cipher_plugin, custom_message>);
+static_assert(cipher_plugin<aead_cipher_plugin, custom_message>);
+static_assert(cipher_plugin<x25519_cipher_plugin, custom_message>);
+
+TEST_CASE("plugins work with another protocol policy (custom message types)") {
+  const plugin_layer<custom_message> inner{nullptr, aead_cipher_plugin("k2")};
+  const plugin_layer<custom_message> outer{hmac_auth_plugin("s"), sha256_stream_cipher_plugin("k")};
+  const custom_message m = custom_message::prepare(
+      body::prepare(as_bytes("ignite"), as_bytes("rocket")), custom_types::launch);
+  custom_message sealed = seal_layers(m, inner, outer);
+  CHECK(sealed.type() == custom_types::launch);
+  const auto got = open_layers(custom_message::decode(sealed.encode()), inner, outer);
+  REQUIRE(got.message);
+  CHECK(got.message->body() == m.body());
+  CHECK(got.message->type() == custom_types::launch);
+  const custom_message e = outer.auth.error();
+  CHECK(e.type() == custom_types::auth_error);
 }

@@ -12,11 +12,13 @@
 #include <netaio/wire/concepts.hpp>
 #include <netaio/wire/helpers.hpp>
 #include <netaio/wire/message.hpp>
+#include <netaio/wire/wire_error.hpp>
 
 #include <sodium.h>
 
 #include <array>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -78,8 +80,7 @@ class hmac_auth_plugin {
     }
     const auto* old_ts = detail::find_field(fields, opts_.ts_field);
     const std::array<std::uint8_t, 4> ts = old_ts ? ts4_from_bytes(*old_ts) : ts4_from_int(now());
-    const byte_buffer encoded = detail::encode_body(body);
-    const crypto::digest mac = crypto::hmac(secret_.view(), nonce, {byte_view(ts), encoded});
+    const crypto::digest mac = mac_of(nonce, ts, body);
     detail::set_field(fields, opts_.nonce_field, nonce);
     detail::set_field(fields, opts_.ts_field, ts);
     detail::set_field(fields, opts_.hmac_field, mac);
@@ -94,8 +95,9 @@ class hmac_auth_plugin {
     const auto* nonce = detail::find_field(fields, opts_.nonce_field);
     const auto* mac = detail::find_field(fields, opts_.hmac_field);
     if (!ts || !nonce || !mac) return false;
-    const byte_buffer encoded = detail::encode_body(body);
-    if (!crypto::check_hmac(secret_.view(), *nonce, {byte_view(*ts), encoded}, *mac)) {
+    const crypto::digest expected = mac_of(*nonce, *ts, body);
+    if (mac->size() != expected.size() ||
+        sodium_memcmp(expected.data(), mac->data(), expected.size()) != 0) {
       return false;
     }
     if (!guard_) return true;
@@ -119,6 +121,21 @@ class hmac_auth_plugin {
   const replay_guard* guard() const noexcept { return guard_.get(); }
 
  private:
+  // The reference's hmac(secret, nonce, ts || body.encode()); the default
+  // body is fed in pieces rather than encoded into a new buffer.
+  template <class Body>
+  crypto::digest mac_of(byte_view nonce, byte_view ts, const Body& body) const {
+    if constexpr (std::same_as<Body, netaio::body>) {
+      if (body.uri().size() > 0xffff)
+        throw wire_error(wire_errc::too_large, "uri longer than 65535");
+      const auto len = detail::be16(body.uri().size());
+      return crypto::hmac(secret_.view(), nonce,
+                          {ts, byte_view(len), byte_view(body.uri()), byte_view(body.content())});
+    } else {
+      const byte_buffer encoded = detail::encode_body(body);
+      return crypto::hmac(secret_.view(), nonce, {ts, byte_view(encoded)});
+    }
+  }
   std::int64_t now() const {
     if (opts_.clock) return opts_.clock();
     return std::chrono::duration_cast<std::chrono::seconds>(
