@@ -110,8 +110,13 @@ TEST_CASE("SO_REUSEPORT shards accepts across listeners on several threads") {
   std::array<task_scope*, shards> scopes{};
   std::array<std::atomic<int>, shards> accepted{};
   std::vector<std::thread> servers;
+  // event_loop::post() wakes the loop after releasing its lock, so a loop
+  // must outlive the post() call even once the posted function ran
+  // (see /work/briefs/io-requests.md); the shards wait for this.
+  std::promise<void> posting_done;
+  std::shared_future<void> posted = posting_done.get_future().share();
   for (int i = 0; i < shards; ++i) {
-    servers.emplace_back([&, i] {
+    servers.emplace_back([&, i, posted] {
       io_context io;
       contexts[static_cast<std::size_t>(i)] = &io;
       io.run([](io_context& io, int i, std::promise<endpoint>& first,
@@ -135,6 +140,7 @@ TEST_CASE("SO_REUSEPORT shards accepts across listeners on several threads") {
       }(io, i, first_bound, port, ready[static_cast<std::size_t>(i)],
                                          scopes[static_cast<std::size_t>(i)],
                                          accepted[static_cast<std::size_t>(i)]));
+      posted.wait();
     });
   }
   for (auto& r : ready)
@@ -156,6 +162,7 @@ TEST_CASE("SO_REUSEPORT shards accepts across listeners on several threads") {
     task_scope* s = scopes[static_cast<std::size_t>(i)];
     contexts[static_cast<std::size_t>(i)]->post([s] { s->cancel(); });
   }
+  posting_done.set_value();
   for (auto& th : servers)
     th.join();
   int total = 0;
