@@ -71,8 +71,9 @@ namespace netaio::inline v0 {
 
 /// Thrown at a suspension point of a task whose cancellation was requested.
 /// Not derived from netaio::error, so `catch (const netaio::error&)` never
-/// swallows a cancellation by accident.
-class operation_cancelled : public std::exception {
+/// swallows a cancellation by accident. Final: the runtime recognises it by
+/// its exact type.
+class operation_cancelled final : public std::exception {
  public:
   const char* what() const noexcept override { return "netaio: operation cancelled"; }
 };
@@ -549,7 +550,12 @@ struct task_context {
 #include <exception>
 #include <memory>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
+
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
+#include <cxxabi.h>
+#endif
 
 // Live-frame counting for leak assertions; on by default in debug builds.
 #if !defined(NETAIO_TRACK_FRAMES)
@@ -568,6 +574,24 @@ class task;
 namespace detail {
 
 class promise_base;
+
+/// Inside a catch handler: is the exception in flight operation_cancelled?
+/// Asked once per failed task; the Itanium ABI answers without a rethrow,
+/// which matters when ten thousand tasks are cancelled at once.
+inline bool current_exception_is_cancellation() noexcept {
+#if defined(__GLIBCXX__) || defined(_LIBCPP_VERSION)
+  const std::type_info* type = abi::__cxa_current_exception_type();
+  return type != nullptr && *type == typeid(operation_cancelled);
+#else
+  try {
+    throw;
+  } catch (const operation_cancelled&) {
+    return true;
+  } catch (...) {
+    return false;
+  }
+#endif
+}
 
 #if NETAIO_TRACK_FRAMES
 inline std::atomic<long> live_frames_{0};
@@ -634,6 +658,7 @@ class promise_base {
   }
   void unhandled_exception() noexcept {
     exception_ = std::current_exception();
+    cancelled_ = current_exception_is_cancellation();
   }
 
   task_context* context_ = nullptr;
@@ -641,6 +666,7 @@ class promise_base {
   std::exception_ptr exception_;
   child_link link_;
   start_state state_ = start_state::not_started;
+  bool cancelled_ = false;  // exception_ is an operation_cancelled
 };
 
 /// Runs `child` inside `caller`'s await_suspend with context `ctx`. Returns
@@ -843,7 +869,9 @@ class event_loop {
         virtual_time_(options.virtual_time) {}
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
-  ~event_loop() = default;
+  ~event_loop() {
+    std::lock_guard lock(post_mutex_);  // let a post() in flight finish first
+  }
 
   /// Runs `t` to completion on this thread and returns its result (or
   /// rethrows its exception). Not reentrant.
@@ -853,11 +881,11 @@ class event_loop {
   /// Runs `fn` on the loop's thread soon. Safe from any thread; this is how
   /// other threads request cancellation (post a call to cancel()).
   void post(std::function<void()> fn) {
-    {
-      std::lock_guard lock(post_mutex_);
-      posted_.push_back(std::move(fn));
-      has_posted_.store(true, std::memory_order_release);
-    }
+    // Wake under the lock: the loop takes the same lock before it can run
+    // `fn`, so it cannot finish and be destroyed while wake() is running.
+    std::lock_guard lock(post_mutex_);
+    posted_.push_back(std::move(fn));
+    has_posted_.store(true, std::memory_order_release);
     backend_->wake();
   }
 
@@ -1175,7 +1203,7 @@ class deadline_awaiter : private timer_node {
     const bool outer_cancelled = Kind != deadline_kind::shield && ctx_.parent->token.cancelled();
     source_.unlink();
     auto& p = inner_.handle().promise();
-    const bool hit = fired_ && !outer_cancelled && p.exception_ && is_cancellation(p.exception_);
+    const bool hit = fired_ && !outer_cancelled && p.cancelled_;
     if constexpr (Kind == deadline_kind::move_on) {
       if constexpr (std::is_void_v<T>) {
         if (hit) return false;
@@ -1192,15 +1220,6 @@ class deadline_awaiter : private timer_node {
   }
 
  private:
-  static bool is_cancellation(const std::exception_ptr& e) noexcept {
-    try {
-      std::rethrow_exception(e);
-    } catch (const operation_cancelled&) {
-      return true;
-    } catch (...) {
-      return false;
-    }
-  }
   static void on_fire(timer_node* n) noexcept {
     auto* self = static_cast<deadline_awaiter*>(n);
     self->fired_ = true;
@@ -1669,28 +1688,18 @@ class task_scope : private detail::child_owner {
       self->head_ = l.next;
     }
     if (l.next != nullptr) l.next->prev = l.prev;
-    std::exception_ptr error = std::move(p.exception_);
-    child_error report{std::move(error), l.name, l.where};
+    const bool cancelled = p.cancelled_;
+    child_error report{std::move(p.exception_), l.name, l.where};
     h.destroy();  // the frame is gone before anyone can observe the child ended
     --self->live_;
-    if (report.error) self->record(report);
+    if (report.error) self->record(report, cancelled);
     if (self->live_ == 0) self->wake_joiners();
     return std::noop_coroutine();
   }
 
-  static bool is_cancellation(const std::exception_ptr& e) noexcept {
-    try {
-      std::rethrow_exception(e);
-    } catch (const operation_cancelled&) {
-      return true;
-    } catch (...) {
-      return false;
-    }
-  }
-
-  void record(const child_error& report) noexcept {
+  void record(const child_error& report, bool cancelled) noexcept {
     // A cancellation that this scope asked for is how children end, not a failure.
-    if (source_.cancelled() && is_cancellation(report.error)) return;
+    if (cancelled && source_.cancelled()) return;
     if (on_error_) {
       try {
         on_error_(report);

@@ -15,8 +15,9 @@ namespace netaio::inline v0 {
 
 /// Thrown at a suspension point of a task whose cancellation was requested.
 /// Not derived from netaio::error, so `catch (const netaio::error&)` never
-/// swallows a cancellation by accident.
-class operation_cancelled : public std::exception {
+/// swallows a cancellation by accident. Final: the runtime recognises it by
+/// its exact type.
+class operation_cancelled final : public std::exception {
  public:
   const char* what() const noexcept override { return "netaio: operation cancelled"; }
 };

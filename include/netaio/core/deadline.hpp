@@ -58,7 +58,7 @@ class deadline_awaiter : private timer_node {
     const bool outer_cancelled = Kind != deadline_kind::shield && ctx_.parent->token.cancelled();
     source_.unlink();
     auto& p = inner_.handle().promise();
-    const bool hit = fired_ && !outer_cancelled && p.exception_ && is_cancellation(p.exception_);
+    const bool hit = fired_ && !outer_cancelled && p.cancelled_;
     if constexpr (Kind == deadline_kind::move_on) {
       if constexpr (std::is_void_v<T>) {
         if (hit) return false;
@@ -75,15 +75,6 @@ class deadline_awaiter : private timer_node {
   }
 
  private:
-  static bool is_cancellation(const std::exception_ptr& e) noexcept {
-    try {
-      std::rethrow_exception(e);
-    } catch (const operation_cancelled&) {
-      return true;
-    } catch (...) {
-      return false;
-    }
-  }
   static void on_fire(timer_node* n) noexcept {
     auto* self = static_cast<deadline_awaiter*>(n);
     self->fired_ = true;

@@ -43,7 +43,9 @@ class event_loop {
         virtual_time_(options.virtual_time) {}
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
-  ~event_loop() = default;
+  ~event_loop() {
+    std::lock_guard lock(post_mutex_);  // let a post() in flight finish first
+  }
 
   /// Runs `t` to completion on this thread and returns its result (or
   /// rethrows its exception). Not reentrant.
@@ -53,11 +55,11 @@ class event_loop {
   /// Runs `fn` on the loop's thread soon. Safe from any thread; this is how
   /// other threads request cancellation (post a call to cancel()).
   void post(std::function<void()> fn) {
-    {
-      std::lock_guard lock(post_mutex_);
-      posted_.push_back(std::move(fn));
-      has_posted_.store(true, std::memory_order_release);
-    }
+    // Wake under the lock: the loop takes the same lock before it can run
+    // `fn`, so it cannot finish and be destroyed while wake() is running.
+    std::lock_guard lock(post_mutex_);
+    posted_.push_back(std::move(fn));
+    has_posted_.store(true, std::memory_order_release);
     backend_->wake();
   }
 

@@ -137,28 +137,18 @@ class task_scope : private detail::child_owner {
       self->head_ = l.next;
     }
     if (l.next != nullptr) l.next->prev = l.prev;
-    std::exception_ptr error = std::move(p.exception_);
-    child_error report{std::move(error), l.name, l.where};
+    const bool cancelled = p.cancelled_;
+    child_error report{std::move(p.exception_), l.name, l.where};
     h.destroy();  // the frame is gone before anyone can observe the child ended
     --self->live_;
-    if (report.error) self->record(report);
+    if (report.error) self->record(report, cancelled);
     if (self->live_ == 0) self->wake_joiners();
     return std::noop_coroutine();
   }
 
-  static bool is_cancellation(const std::exception_ptr& e) noexcept {
-    try {
-      std::rethrow_exception(e);
-    } catch (const operation_cancelled&) {
-      return true;
-    } catch (...) {
-      return false;
-    }
-  }
-
-  void record(const child_error& report) noexcept {
+  void record(const child_error& report, bool cancelled) noexcept {
     // A cancellation that this scope asked for is how children end, not a failure.
-    if (source_.cancelled() && is_cancellation(report.error)) return;
+    if (cancelled && source_.cancelled()) return;
     if (on_error_) {
       try {
         on_error_(report);
