@@ -57,6 +57,10 @@ run_config tsan clang++ -Db_sanitize=thread -Db_lundef=false -Dtest_suites=threa
   -Dcpp_args="$flags"
 run_config single g++ -Dtest_single_header=true -Dcpp_args="$flags" -Dexamples=false
 
+step "netaio as a Meson subproject"
+tests/subproject/check.sh build/subproject-check || status=1
+logs+=("build/subproject-check/results.json")
+
 if [ -x scripts/fuzz.sh ]; then
   step "fuzz targets (bounded)"
   scripts/fuzz.sh build/fuzz || status=1

@@ -1650,8 +1650,15 @@ class task_scope : private detail::child_owner {
   bool cancelled() const noexcept { return source_.cancelled(); }
   /// Children still alive.
   std::size_t size() const noexcept { return live_; }
+  /// The first failure (fail-fast policy), or null: what join() rethrows.
+  std::exception_ptr first_error() const noexcept { return first_error_; }
   /// Every failure seen so far (fail-fast policy), first one first.
-  const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+  std::vector<std::exception_ptr> errors() const {
+    std::vector<std::exception_ptr> all;
+    if (first_error_) all.push_back(first_error_);
+    all.insert(all.end(), more_errors_.begin(), more_errors_.end());
+    return all;
+  }
   /// The context children run in (their cancellation is this scope's).
   task_context& context() noexcept { return context_; }
   event_loop& loop() const noexcept { return *context_.loop; }
@@ -1713,11 +1720,15 @@ class task_scope : private detail::child_owner {
   }
 
   void fail(std::exception_ptr e) noexcept {
-    try {
-      errors_.push_back(std::move(e));
-    } catch (...) {
-      // Out of memory while recording: keep at least the fact of failure.
-      if (errors_.empty()) std::terminate();
+    // The first failure needs no allocation, so it is never lost; a later one
+    // may be, only if memory runs out while recording it.
+    if (!first_error_) {
+      first_error_ = std::move(e);
+    } else {
+      try {
+        more_errors_.push_back(std::move(e));
+      } catch (...) {
+      }
     }
     source_.cancel();
   }
@@ -1752,7 +1763,8 @@ class task_scope : private detail::child_owner {
   detail::child_link* head_ = nullptr;
   std::size_t live_ = 0;
   joiner* joiners_ = nullptr;
-  std::vector<std::exception_ptr> errors_;
+  std::exception_ptr first_error_;
+  std::vector<std::exception_ptr> more_errors_;
   error_handler on_error_;
   stuck_handler on_stuck_;
 };
@@ -1775,7 +1787,7 @@ class task_scope::join_awaiter : private detail::cancel_node {
   }
   void await_resume() {
     unregister();
-    if (!scope_->errors_.empty()) std::rethrow_exception(scope_->errors_.front());
+    if (scope_->first_error_) std::rethrow_exception(scope_->first_error_);
     if (caller_ != nullptr) caller_->token.throw_if_cancelled();
   }
 
@@ -1850,7 +1862,7 @@ class task_scope::stop_awaiter : private join_awaiter, private detail::timer_nod
   void await_resume() {
     if (armed()) scope_->loop().timers().erase(this);
     unregister();
-    if (!inside_ && !scope_->errors_.empty()) std::rethrow_exception(scope_->errors_.front());
+    if (!inside_ && scope_->first_error_) std::rethrow_exception(scope_->first_error_);
   }
 
  private:
@@ -2361,6 +2373,15 @@ struct fd_state {
   int fd = -1;
   reactor_op* reader = nullptr;
   reactor_op* writer = nullptr;
+  // Readiness as far as we know. Edge-triggered epoll reports each arrival
+  // of data (or room) once, so the backend sets a flag on every edge, waiter
+  // or not, and a stream operation clears it when a short transfer or EAGAIN
+  // shows the kernel buffer is drained (full). While a flag is clear, an
+  // operation waits for the next edge instead of making a syscall that
+  // would fail; an edge that comes in between is never lost, since it sets
+  // the flag before anything looks at it again.
+  bool readable = true;
+  bool writable = true;
   reactor_registry* owner = nullptr;  // null once the io_context is gone
   fd_state* prev = nullptr;           // in the owner's list
   fd_state* next = nullptr;
@@ -2547,8 +2568,14 @@ class epoll_backend final : public loop_backend, public reactor_registry {
         continue;
       }
       const std::uint32_t ev = events[i].events;
-      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) scheduled += run(s->reader);
-      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) scheduled += run(s->writer);
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        s->readable = true;
+        scheduled += run(s->reader);
+      }
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        s->writable = true;
+        scheduled += run(s->writer);
+      }
     }
     return scheduled;
   }
@@ -3084,13 +3111,19 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
       self->n_ = self->core_->take_unread(self->buf_.data(), self->buf_.size());
       return true;
     }
-    ssize_t r = retry_eintr(
-        [&] { return ::recv(self->state_->fd, self->buf_.data(), self->buf_.size(), 0); });
+    fd_state& s = *self->state_;
+    if (!s.readable) return false;  // drained since the last edge: wait for the next
+    ssize_t r = retry_eintr([&] { return ::recv(s.fd, self->buf_.data(), self->buf_.size(), 0); });
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
+      // A short read emptied the receive queue (0, end of stream, stays readable).
+      if (r > 0 && self->n_ < self->buf_.size()) s.readable = false;
       return true;
     }
-    if (would_block(errno)) return false;
+    if (would_block(errno)) {
+      s.readable = false;
+      return false;
+    }
     self->error_ = errno;
     return true;
   }
@@ -3121,15 +3154,19 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
     std::uint8_t* p = self->buf_.data();
     const std::size_t size = self->buf_.size();
     self->filled_ += self->core_->take_unread(p + self->filled_, size - self->filled_);
+    fd_state& s = *self->state_;
     while (self->filled_ < size) {
-      ssize_t r = retry_eintr(
-          [&] { return ::recv(self->state_->fd, p + self->filled_, size - self->filled_, 0); });
+      if (!s.readable) return false;
+      const std::size_t want = size - self->filled_;
+      ssize_t r = retry_eintr([&] { return ::recv(s.fd, p + self->filled_, want, 0); });
       if (r > 0) {
         self->filled_ += static_cast<std::size_t>(r);
+        if (static_cast<std::size_t>(r) < want) s.readable = false;
       } else if (r == 0) {
         self->eof_ = true;
         return true;
       } else if (would_block(errno)) {
+        s.readable = false;
         return false;
       } else {
         self->error_ = errno;
@@ -3174,14 +3211,19 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
-    ssize_t r = retry_eintr([&] {
-      return ::send(self->state_->fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL);
-    });
+    fd_state& s = *self->state_;
+    if (!s.writable) return false;  // the send buffer filled up since the last edge
+    ssize_t r = retry_eintr(
+        [&] { return ::send(s.fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL); });
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
+      if (self->n_ < self->buf_.size()) s.writable = false;
       return true;
     }
-    if (would_block(errno)) return false;
+    if (would_block(errno)) {
+      s.writable = false;
+      return false;
+    }
     self->error_ = errno;
     return true;
   }
@@ -3229,15 +3271,24 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
         iov[n].iov_len = b.size();
         ++n;
       }
+      fd_state& s = *self->state_;
+      if (!s.writable) return false;  // the send buffer filled up since the last edge
+      std::size_t want = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        want += iov[i].iov_len;
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = n;
-      ssize_t r = retry_eintr([&] { return ::sendmsg(self->state_->fd, &msg, MSG_NOSIGNAL); });
+      ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
       if (r < 0) {
-        if (would_block(errno)) return false;
+        if (would_block(errno)) {
+          s.writable = false;
+          return false;
+        }
         self->error_ = errno;
         return true;
       }
+      if (static_cast<std::size_t>(r) < want) s.writable = false;
       auto left = static_cast<std::size_t>(r);
       self->written_ += left;
       while (left > 0) {
@@ -3421,6 +3472,10 @@ class tcp_stream {
     int fd = core_.handle.checked_fd("shutdown");
     if (::shutdown(fd, static_cast<int>(how)) != 0 && errno != ENOTCONN)
       detail::throw_errno(errno, core_.context("shutdown"));
+    // The next read or write must ask the kernel (end of stream, EPIPE)
+    // rather than wait for an edge that a local shutdown may not bring.
+    core_.handle.state()->readable = true;
+    core_.handle.state()->writable = true;
   }
   /// Closes the socket; pending operations end with io_error(closed).
   void close() noexcept { core_.handle.close(); }

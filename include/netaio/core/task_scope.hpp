@@ -99,8 +99,15 @@ class task_scope : private detail::child_owner {
   bool cancelled() const noexcept { return source_.cancelled(); }
   /// Children still alive.
   std::size_t size() const noexcept { return live_; }
+  /// The first failure (fail-fast policy), or null: what join() rethrows.
+  std::exception_ptr first_error() const noexcept { return first_error_; }
   /// Every failure seen so far (fail-fast policy), first one first.
-  const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+  std::vector<std::exception_ptr> errors() const {
+    std::vector<std::exception_ptr> all;
+    if (first_error_) all.push_back(first_error_);
+    all.insert(all.end(), more_errors_.begin(), more_errors_.end());
+    return all;
+  }
   /// The context children run in (their cancellation is this scope's).
   task_context& context() noexcept { return context_; }
   event_loop& loop() const noexcept { return *context_.loop; }
@@ -162,11 +169,15 @@ class task_scope : private detail::child_owner {
   }
 
   void fail(std::exception_ptr e) noexcept {
-    try {
-      errors_.push_back(std::move(e));
-    } catch (...) {
-      // Out of memory while recording: keep at least the fact of failure.
-      if (errors_.empty()) std::terminate();
+    // The first failure needs no allocation, so it is never lost; a later one
+    // may be, only if memory runs out while recording it.
+    if (!first_error_) {
+      first_error_ = std::move(e);
+    } else {
+      try {
+        more_errors_.push_back(std::move(e));
+      } catch (...) {
+      }
     }
     source_.cancel();
   }
@@ -201,7 +212,8 @@ class task_scope : private detail::child_owner {
   detail::child_link* head_ = nullptr;
   std::size_t live_ = 0;
   joiner* joiners_ = nullptr;
-  std::vector<std::exception_ptr> errors_;
+  std::exception_ptr first_error_;
+  std::vector<std::exception_ptr> more_errors_;
   error_handler on_error_;
   stuck_handler on_stuck_;
 };
@@ -224,7 +236,7 @@ class task_scope::join_awaiter : private detail::cancel_node {
   }
   void await_resume() {
     unregister();
-    if (!scope_->errors_.empty()) std::rethrow_exception(scope_->errors_.front());
+    if (scope_->first_error_) std::rethrow_exception(scope_->first_error_);
     if (caller_ != nullptr) caller_->token.throw_if_cancelled();
   }
 
@@ -299,7 +311,7 @@ class task_scope::stop_awaiter : private join_awaiter, private detail::timer_nod
   void await_resume() {
     if (armed()) scope_->loop().timers().erase(this);
     unregister();
-    if (!inside_ && !scope_->errors_.empty()) std::rethrow_exception(scope_->errors_.front());
+    if (!inside_ && scope_->first_error_) std::rethrow_exception(scope_->first_error_);
   }
 
  private:
