@@ -343,28 +343,7 @@ TEST_CASE("X25519 cipher plugin: peers encrypt to each other") {
 
 namespace {
 
-enum class custom_types : std::uint8_t {
-  request_uri = 0,
-  respond_uri = 1,
-  create_uri = 2,
-  update_uri = 3,
-  delete_uri = 4,
-  subscribe_uri = 5,
-  unsubscribe_uri = 6,
-  publish_uri = 7,
-  notify_uri = 8,
-  advertise_peer = 9,
-  ok = 10,
-  confirm_subscribe = 11,
-  confirm_unsubscribe = 12,
-  peer_discovered = 13,
-  error = 20,
-  auth_error = 23,
-  not_found = 24,
-  not_permitted = 25,
-  disconnect = 30,
-  launch = 77,
-};
+enum class custom_types : std::uint8_t { NETAIO_DEFAULT_TYPES, launch = 77 };
 using custom_message = protocol_for<custom_types>::message_t;
 
 }  // namespace

@@ -63,28 +63,7 @@ static_assert(!body_type<int>);
 static_assert(!header_type<body>);
 static_assert(!auth_fields_type<body>);
 
-enum class my_types : std::uint8_t {
-  request_uri = 0,
-  respond_uri = 1,
-  create_uri = 2,
-  update_uri = 3,
-  delete_uri = 4,
-  subscribe_uri = 5,
-  unsubscribe_uri = 6,
-  publish_uri = 7,
-  notify_uri = 8,
-  advertise_peer = 9,
-  ok = 10,
-  confirm_subscribe = 11,
-  confirm_unsubscribe = 12,
-  peer_discovered = 13,
-  error = 20,
-  auth_error = 23,
-  not_found = 24,
-  not_permitted = 25,
-  disconnect = 30,
-  custom_1 = 50,
-};
+enum class my_types : std::uint8_t { NETAIO_DEFAULT_TYPES, custom_1 = 50 };
 using my_protocol = protocol_for<my_types>;
 using my_message = my_protocol::message_t;
 
