@@ -5,6 +5,8 @@
 #include <netaio/wire/message.hpp>
 #include <netaio/wire/protocol.hpp>
 
+#include "support/default_types.hpp"
+
 #include "plugins/support.hpp"
 
 #include <string>

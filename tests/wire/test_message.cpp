@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <netaio/wire.hpp>
 
+#include "support/default_types.hpp"
+
 #include <string>
 #include <unordered_set>
 

@@ -6,14 +6,9 @@
 
 #include <cstdint>
 
-using namespace netaio;
+#include "support/default_types.hpp"
 
-// NETAIO_DEFAULT_TYPES: the default enumerators, for declaring test enums.
-#define NETAIO_DEFAULT_TYPES                                                                   \
-  request_uri = 0, respond_uri = 1, create_uri = 2, update_uri = 3, delete_uri = 4,            \
-  subscribe_uri = 5, unsubscribe_uri = 6, publish_uri = 7, notify_uri = 8, advertise_peer = 9, \
-  ok = 10, confirm_subscribe = 11, confirm_unsubscribe = 12, peer_discovered = 13, error = 20, \
-  auth_error = 23, not_found = 24, not_permitted = 25, disconnect = 30
+using namespace netaio;
 
 namespace {
 
