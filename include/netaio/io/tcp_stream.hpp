@@ -111,6 +111,10 @@ class tcp_stream {
     int fd = core_.handle.checked_fd("shutdown");
     if (::shutdown(fd, static_cast<int>(how)) != 0 && errno != ENOTCONN)
       detail::throw_errno(errno, core_.context("shutdown"));
+    // The next read or write must ask the kernel (end of stream, EPIPE)
+    // rather than wait for an edge that a local shutdown may not bring.
+    core_.handle.state()->readable = true;
+    core_.handle.state()->writable = true;
   }
   /// Closes the socket; pending operations end with io_error(closed).
   void close() noexcept { core_.handle.close(); }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <netaio/wire/bytes.hpp>
+#include <netaio/wire/keys.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -11,8 +12,7 @@
 
 namespace netaio::inline v0 {
 
-/// A (host, port) a peer was seen at.
-using peer_address = std::pair<std::string, std::uint16_t>;
+// peer_address (a (host, port) pair) comes from wire/keys.hpp.
 
 /// A peer: its addresses, its id and its opaque data (encoded by the peer
 /// plugin), and when it was last heard from (seconds on the node's clock).

@@ -87,8 +87,16 @@ class epoll_backend final : public loop_backend, public reactor_registry {
         continue;
       }
       const std::uint32_t ev = events[i].events;
-      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) scheduled += run(s->reader);
-      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) scheduled += run(s->writer);
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_hup = true;
+      if (ev & (EPOLLHUP | EPOLLERR)) s->write_hup = true;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        s->readable = true;
+        scheduled += run(s->reader);
+      }
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        s->writable = true;
+        scheduled += run(s->writer);
+      }
     }
     return scheduled;
   }

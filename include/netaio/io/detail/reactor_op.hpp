@@ -20,6 +20,23 @@ struct fd_state {
   int fd = -1;
   reactor_op* reader = nullptr;
   reactor_op* writer = nullptr;
+  // Readiness as far as we know. Edge-triggered epoll reports each arrival
+  // of data (or room) once, so the backend sets a flag on every edge, waiter
+  // or not, and a stream operation clears it when a short transfer or EAGAIN
+  // shows the kernel buffer is drained (full). While a flag is clear, an
+  // operation waits for the next edge instead of making a syscall that
+  // would fail; an edge that comes in between is never lost, since it sets
+  // the flag before anything looks at it again.
+  bool readable = true;
+  bool writable = true;
+  // Sticky: the peer closed or the socket failed (EPOLLRDHUP/HUP/ERR). A
+  // short read may then be followed by end of stream or an error whose
+  // edge was already taken, so the flags above are no longer cleared.
+  bool read_hup = false;
+  bool write_hup = false;
+  /// Short transfers and EAGAIN call these.
+  void drained_read() noexcept { readable = read_hup; }
+  void drained_write() noexcept { writable = write_hup; }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
   fd_state* prev = nullptr;           // in the owner's list
   fd_state* next = nullptr;

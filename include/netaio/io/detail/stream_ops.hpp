@@ -65,13 +65,19 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
       self->n_ = self->core_->take_unread(self->buf_.data(), self->buf_.size());
       return true;
     }
-    ssize_t r = retry_eintr(
-        [&] { return ::recv(self->state_->fd, self->buf_.data(), self->buf_.size(), 0); });
+    fd_state& s = *self->state_;
+    if (!s.readable) return false;  // drained since the last edge: wait for the next
+    ssize_t r = retry_eintr([&] { return ::recv(s.fd, self->buf_.data(), self->buf_.size(), 0); });
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
+      // A short read emptied the receive queue (0, end of stream, stays readable).
+      if (r > 0 && self->n_ < self->buf_.size()) s.drained_read();
       return true;
     }
-    if (would_block(errno)) return false;
+    if (would_block(errno)) {
+      s.drained_read();
+      return false;
+    }
     self->error_ = errno;
     return true;
   }
@@ -102,15 +108,19 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
     std::uint8_t* p = self->buf_.data();
     const std::size_t size = self->buf_.size();
     self->filled_ += self->core_->take_unread(p + self->filled_, size - self->filled_);
+    fd_state& s = *self->state_;
     while (self->filled_ < size) {
-      ssize_t r = retry_eintr(
-          [&] { return ::recv(self->state_->fd, p + self->filled_, size - self->filled_, 0); });
+      if (!s.readable) return false;
+      const std::size_t want = size - self->filled_;
+      ssize_t r = retry_eintr([&] { return ::recv(s.fd, p + self->filled_, want, 0); });
       if (r > 0) {
         self->filled_ += static_cast<std::size_t>(r);
+        if (static_cast<std::size_t>(r) < want) s.drained_read();
       } else if (r == 0) {
         self->eof_ = true;
         return true;
       } else if (would_block(errno)) {
+        s.drained_read();
         return false;
       } else {
         self->error_ = errno;
@@ -155,14 +165,19 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
-    ssize_t r = retry_eintr([&] {
-      return ::send(self->state_->fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL);
-    });
+    fd_state& s = *self->state_;
+    if (!s.writable) return false;  // the send buffer filled up since the last edge
+    ssize_t r = retry_eintr(
+        [&] { return ::send(s.fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL); });
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
+      if (self->n_ < self->buf_.size()) s.drained_write();
       return true;
     }
-    if (would_block(errno)) return false;
+    if (would_block(errno)) {
+      s.drained_write();
+      return false;
+    }
     self->error_ = errno;
     return true;
   }
@@ -210,15 +225,24 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
         iov[n].iov_len = b.size();
         ++n;
       }
+      fd_state& s = *self->state_;
+      if (!s.writable) return false;  // the send buffer filled up since the last edge
+      std::size_t want = 0;
+      for (std::size_t i = 0; i < n; ++i)
+        want += iov[i].iov_len;
       msghdr msg{};
       msg.msg_iov = iov;
       msg.msg_iovlen = n;
-      ssize_t r = retry_eintr([&] { return ::sendmsg(self->state_->fd, &msg, MSG_NOSIGNAL); });
+      ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
       if (r < 0) {
-        if (would_block(errno)) return false;
+        if (would_block(errno)) {
+          s.drained_write();
+          return false;
+        }
         self->error_ = errno;
         return true;
       }
+      if (static_cast<std::size_t>(r) < want) s.drained_write();
       auto left = static_cast<std::size_t>(r);
       self->written_ += left;
       while (left > 0) {
