@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace netaio::inline v0::detail {
 
@@ -36,7 +37,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     }
     epoll_event ev{};
     ev.events = EPOLLIN;  // level-triggered: stays ready until drained
-    ev.data.ptr = nullptr;
+    ev.data.u64 = wake_token;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
       int e = errno;
       ::close(wakefd_);
@@ -55,17 +56,40 @@ class epoll_backend final : public loop_backend, public reactor_registry {
 
   /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
   void add(fd_state& s) {
+    // Room first, so that nothing below can fail after the kernel said yes.
+    if (free_.empty() && slots_.size() == slots_.capacity()) {
+      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
+      slots_.reserve(cap);
+      free_.reserve(cap);
+    }
+    const std::uint32_t index =
+        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
+    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = &s;
+    ev.data.u64 = (std::uint64_t{gen} << 32) | index;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) fail("epoll_ctl(ADD)");
+    if (index == slots_.size()) {
+      slots_.push_back({&s, 0});
+    } else {
+      free_.pop_back();
+      slots_[index].state = &s;
+    }
+    s.slot = index;
     link(s);
   }
-  /// Deregisters `s` (before its descriptor is closed).
+  /// Forgets `s`, which is about to be closed. No EPOLL_CTL_DEL: closing
+  /// the last descriptor of a socket takes it out of the epoll set, and
+  /// saves a syscall per socket. If the socket lives on elsewhere (a dup,
+  /// or a fork's child not yet at exec), its registration stays and may
+  /// still report events: they carry the slot's old generation and are
+  /// ignored.
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
-    epoll_event ev{};
-    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, &ev);
+    slot& e = slots_[s.slot];
+    e.state = nullptr;
+    ++e.gen;
+    free_.push_back(s.slot);  // never allocates: reserved in add()
     unlink(s);
   }
 
@@ -81,11 +105,16 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     if (n < 0) return 0;  // EINTR: the loop simply turns again
     std::size_t scheduled = 0;
     for (int i = 0; i < n; ++i) {
-      auto* s = static_cast<fd_state*>(events[i].data.ptr);
-      if (s == nullptr) {
+      const std::uint64_t token = events[i].data.u64;
+      if (token == wake_token) {
         drain_wake();
         continue;
       }
+      const auto index = static_cast<std::uint32_t>(token);
+      if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
+        continue;  // a socket closed here but still open elsewhere
+      fd_state* s = slots_[index].state;
+      if (s == nullptr) continue;
       const std::uint32_t ev = events[i].events;
       if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_hup = true;
       if (ev & (EPOLLHUP | EPOLLERR)) s->write_hup = true;
@@ -112,6 +141,14 @@ class epoll_backend final : public loop_backend, public reactor_registry {
 
  private:
   static constexpr int max_events = 128;
+  static constexpr std::uint64_t wake_token = ~std::uint64_t{0};
+
+  /// A registration: the socket's state and a generation that changes each
+  /// time the slot is freed, so a stale event can be told from a live one.
+  struct slot {
+    fd_state* state;
+    std::uint32_t gen;
+  };
 
   static std::size_t run(reactor_op*& slot) noexcept {
     reactor_op* op = slot;
@@ -137,6 +174,8 @@ class epoll_backend final : public loop_backend, public reactor_registry {
                    std::error_code(e, std::system_category()));
   }
 
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
   int epfd_ = -1;
   int wakefd_ = -1;
   std::atomic<bool> wake_pending_{false};

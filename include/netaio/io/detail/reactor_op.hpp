@@ -8,6 +8,7 @@
 #include <netaio/core/detail/wait_op.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace netaio::inline v0::detail {
 
@@ -38,6 +39,7 @@ struct fd_state {
   void drained_read() noexcept { readable = read_hup; }
   void drained_write() noexcept { writable = write_hup; }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
+  std::uint32_t slot = 0;             // the backend's registration slot
   fd_state* prev = nullptr;           // in the owner's list
   fd_state* next = nullptr;
 };
