@@ -47,14 +47,18 @@ class Runner:
         }
         self.why[(scenario, impl)] = reasons.get(impl, impl + " was not built")
 
-    def run_one(self, scenario, impl):
-        """One in-process scenario (rtt, oneway): two threads, one program."""
+    def run_one(self, scenario, impl, pin=None):
+        """One in-process scenario (rtt, oneway): two threads, one program;
+        with `pin`, both threads on that one CPU (taskset)."""
         exe = self.exe(impl)
         if exe is None:
             self.missing(scenario, impl)
             return None
+        cmd = [exe, scenario, str(self.seconds)]
+        if pin is not None:
+            cmd = ["taskset", "-c", str(pin)] + cmd
         try:
-            p = subprocess.run([exe, scenario, str(self.seconds)], capture_output=True, text=True,
+            p = subprocess.run(cmd, capture_output=True, text=True,
                                timeout=self.seconds + 40)
         except subprocess.TimeoutExpired:
             self.why[(scenario, impl)] = "timed out"
@@ -174,6 +178,17 @@ def human(r):
     return "%.1f" % v
 
 
+def last_allowed_cpu():
+    """A CPU this process may run on (the last one), or None without taskset."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    if not cpus or subprocess.run(["which", "taskset"], capture_output=True).returncode != 0:
+        return None
+    return cpus[-1]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("build_dir")
@@ -187,6 +202,13 @@ def main():
     print("io: round trips, one connection (%gs each, median of %d)" % (a.seconds, a.rounds),
           flush=True)
     rtt = run.median_of("rtt", IMPLS)
+    # Both ends on one CPU: the CPU cost of a round trip (syscalls, loop),
+    # free of the cross-CPU wake-up latency that dominates an idle machine.
+    pin = last_allowed_cpu()
+    rtt_pinned = {}
+    if pin is not None:
+        print("io: round trips, one connection, both ends on CPU %d" % pin, flush=True)
+        rtt_pinned = run.median_of("rtt", IMPLS, lambda impl: run.run_one("rtt", impl, pin))
     print("io: one-way frames, one connection", flush=True)
     oneway = run.median_of("oneway", IMPLS)
     print("io: %d connections doing round trips (separate server process, median of %d)" % (
@@ -199,6 +221,7 @@ def main():
 
     rows = [
         ("rtt, 1 conn", "rtt/s", rtt, ">=1.0x asio, >=0.9x raw"),
+        ("rtt, 1 CPU", "rtt/s", rtt_pinned, "(CPU cost per round trip)"),
         ("one-way, 1 conn", "frames/s", oneway, ">=1.0x asio, >=0.8x raw"),
         ("%d conns" % a.conns, "rtt/s", conn, ">=1.0x asio"),
     ]
@@ -213,6 +236,8 @@ def main():
     if a.rounds > 1:
         print("runs ranged over (min..max):")
         for name, unit, res, goal in rows:
+            if not res:
+                continue
             print("  %-16s %s" % (name, ", ".join("%s %s" % (impl, res[impl]["spread"])
                                                   for impl in IMPLS if impl in res)))
     for impl in ("netaio", "asio"):
