@@ -2361,6 +2361,7 @@ class endpoint {
 
 
 #include <cstddef>
+#include <cstdint>
 
 namespace netaio::inline v0::detail {
 
@@ -2382,7 +2383,16 @@ struct fd_state {
   // the flag before anything looks at it again.
   bool readable = true;
   bool writable = true;
+  // Sticky: the peer closed or the socket failed (EPOLLRDHUP/HUP/ERR). A
+  // short read may then be followed by end of stream or an error whose
+  // edge was already taken, so the flags above are no longer cleared.
+  bool read_hup = false;
+  bool write_hup = false;
+  /// Short transfers and EAGAIN call these.
+  void drained_read() noexcept { readable = read_hup; }
+  void drained_write() noexcept { writable = write_hup; }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
+  std::uint32_t slot = 0;             // the backend's registration slot
   fd_state* prev = nullptr;           // in the owner's list
   fd_state* next = nullptr;
 };
@@ -2498,6 +2508,7 @@ class reactor_registry {
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <vector>
 
 namespace netaio::inline v0::detail {
 
@@ -2517,7 +2528,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     }
     epoll_event ev{};
     ev.events = EPOLLIN;  // level-triggered: stays ready until drained
-    ev.data.ptr = nullptr;
+    ev.data.u64 = wake_token;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
       int e = errno;
       ::close(wakefd_);
@@ -2536,17 +2547,40 @@ class epoll_backend final : public loop_backend, public reactor_registry {
 
   /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
   void add(fd_state& s) {
+    // Room first, so that nothing below can fail after the kernel said yes.
+    if (free_.empty() && slots_.size() == slots_.capacity()) {
+      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
+      slots_.reserve(cap);
+      free_.reserve(cap);
+    }
+    const std::uint32_t index =
+        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
+    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.ptr = &s;
+    ev.data.u64 = (std::uint64_t{gen} << 32) | index;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) fail("epoll_ctl(ADD)");
+    if (index == slots_.size()) {
+      slots_.push_back({&s, 0});
+    } else {
+      free_.pop_back();
+      slots_[index].state = &s;
+    }
+    s.slot = index;
     link(s);
   }
-  /// Deregisters `s` (before its descriptor is closed).
+  /// Forgets `s`, which is about to be closed. No EPOLL_CTL_DEL: closing
+  /// the last descriptor of a socket takes it out of the epoll set, and
+  /// saves a syscall per socket. If the socket lives on elsewhere (a dup,
+  /// or a fork's child not yet at exec), its registration stays and may
+  /// still report events: they carry the slot's old generation and are
+  /// ignored.
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
-    epoll_event ev{};
-    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, s.fd, &ev);
+    slot& e = slots_[s.slot];
+    e.state = nullptr;
+    ++e.gen;
+    free_.push_back(s.slot);  // never allocates: reserved in add()
     unlink(s);
   }
 
@@ -2562,12 +2596,19 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     if (n < 0) return 0;  // EINTR: the loop simply turns again
     std::size_t scheduled = 0;
     for (int i = 0; i < n; ++i) {
-      auto* s = static_cast<fd_state*>(events[i].data.ptr);
-      if (s == nullptr) {
+      const std::uint64_t token = events[i].data.u64;
+      if (token == wake_token) {
         drain_wake();
         continue;
       }
+      const auto index = static_cast<std::uint32_t>(token);
+      if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
+        continue;  // a socket closed here but still open elsewhere
+      fd_state* s = slots_[index].state;
+      if (s == nullptr) continue;
       const std::uint32_t ev = events[i].events;
+      if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_hup = true;
+      if (ev & (EPOLLHUP | EPOLLERR)) s->write_hup = true;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         s->readable = true;
         scheduled += run(s->reader);
@@ -2591,6 +2632,14 @@ class epoll_backend final : public loop_backend, public reactor_registry {
 
  private:
   static constexpr int max_events = 128;
+  static constexpr std::uint64_t wake_token = ~std::uint64_t{0};
+
+  /// A registration: the socket's state and a generation that changes each
+  /// time the slot is freed, so a stale event can be told from a live one.
+  struct slot {
+    fd_state* state;
+    std::uint32_t gen;
+  };
 
   static std::size_t run(reactor_op*& slot) noexcept {
     reactor_op* op = slot;
@@ -2616,6 +2665,8 @@ class epoll_backend final : public loop_backend, public reactor_registry {
                    std::error_code(e, std::system_category()));
   }
 
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
   int epfd_ = -1;
   int wakefd_ = -1;
   std::atomic<bool> wake_pending_{false};
@@ -3117,11 +3168,11 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
       // A short read emptied the receive queue (0, end of stream, stays readable).
-      if (r > 0 && self->n_ < self->buf_.size()) s.readable = false;
+      if (r > 0 && self->n_ < self->buf_.size()) s.drained_read();
       return true;
     }
     if (would_block(errno)) {
-      s.readable = false;
+      s.drained_read();
       return false;
     }
     self->error_ = errno;
@@ -3161,12 +3212,12 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
       ssize_t r = retry_eintr([&] { return ::recv(s.fd, p + self->filled_, want, 0); });
       if (r > 0) {
         self->filled_ += static_cast<std::size_t>(r);
-        if (static_cast<std::size_t>(r) < want) s.readable = false;
+        if (static_cast<std::size_t>(r) < want) s.drained_read();
       } else if (r == 0) {
         self->eof_ = true;
         return true;
       } else if (would_block(errno)) {
-        s.readable = false;
+        s.drained_read();
         return false;
       } else {
         self->error_ = errno;
@@ -3217,11 +3268,11 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
         [&] { return ::send(s.fd, self->buf_.data(), self->buf_.size(), MSG_NOSIGNAL); });
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
-      if (self->n_ < self->buf_.size()) s.writable = false;
+      if (self->n_ < self->buf_.size()) s.drained_write();
       return true;
     }
     if (would_block(errno)) {
-      s.writable = false;
+      s.drained_write();
       return false;
     }
     self->error_ = errno;
@@ -3282,13 +3333,13 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
       if (r < 0) {
         if (would_block(errno)) {
-          s.writable = false;
+          s.drained_write();
           return false;
         }
         self->error_ = errno;
         return true;
       }
-      if (static_cast<std::size_t>(r) < want) s.writable = false;
+      if (static_cast<std::size_t>(r) < want) s.drained_write();
       auto left = static_cast<std::size_t>(r);
       self->written_ += left;
       while (left > 0) {
@@ -6192,8 +6243,7 @@ inline value_info validate(byte_view data, decode_options opts = {}) {
 
 namespace netaio::inline v0 {
 
-/// A (host, port) a peer was seen at.
-using peer_address = std::pair<std::string, std::uint16_t>;
+// peer_address (a (host, port) pair) comes from wire/keys.hpp.
 
 /// A peer: its addresses, its id and its opaque data (encoded by the peer
 /// plugin), and when it was last heard from (seconds on the node's clock).
