@@ -5,6 +5,14 @@
 // ---- begin netaio/netaio.hpp
 // netaio for C++: the umbrella header. Include this, or one layer's header.
 
+// ---- begin netaio/core.hpp
+// The coroutine runtime: tasks, scopes, cancellation, deadlines, the loop.
+
+// ---- begin netaio/core/cancellation.hpp
+// Cancellation sources, tokens and callbacks in the style of
+// std::inplace_stop_token: registering a callback links a node that lives in
+// the registrant, so it never allocates.
+
 // ---- begin netaio/detail/config.hpp
 // Library-wide configuration: version, assertions, platform selection.
 
@@ -52,14 +60,6 @@
 #endif
 #endif
 // ---- end netaio/detail/config.hpp
-// ---- begin netaio/core.hpp
-// The coroutine runtime: tasks, scopes, cancellation, deadlines, the loop.
-
-// ---- begin netaio/core/cancellation.hpp
-// Cancellation sources, tokens and callbacks in the style of
-// std::inplace_stop_token: registering a callback links a node that lives in
-// the registrant, so it never allocates.
-
 
 #include <exception>
 #include <functional>
@@ -4022,12 +4022,17 @@ class udp_socket {
 }  // namespace netaio::inline v0
 // ---- end netaio/io/udp_socket.hpp
 // ---- end netaio/io.hpp
-// ---- begin netaio/wire.hpp
-// The wire layer: bytes <-> messages. packify, crc32, header, auth fields,
-// body, message, message types, frame reader. No I/O.
+// ---- begin netaio/plugins.hpp
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
 
-// ---- begin netaio/wire/auth_fields.hpp
-// The default auth fields: a dict of str to bytes, packify-encoded.
+// ---- begin netaio/plugins/aead_cipher.hpp
+// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+
+// ---- begin netaio/plugins/context.hpp
+// What a node tells its auth and cipher plugins about the other side.
+
+// ---- begin netaio/plugins/peer.hpp
+// What a node knows of a peer (the reference's Peer).
 
 // ---- begin netaio/wire/bytes.hpp
 // Byte buffers and views used across the wire and plugin layers.
@@ -4056,9 +4061,17 @@ inline byte_buffer to_buffer(byte_view v) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/bytes.hpp
-// ---- begin netaio/wire/detail/auth_walk.hpp
-// Walks encoded auth fields (a packify dict of str to bytes) in place, checking
-// the shape and bounds without allocating: the frame reader's hot path.
+// ---- begin netaio/wire/keys.hpp
+// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
+// (type, uri) and type, most specific first.
+
+// ---- begin netaio/wire/concepts.hpp
+// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
+// MessageProtocol as concepts: a user type satisfying one works wherever the
+// default does.
+
+// ---- begin netaio/wire/body.hpp
+// The default body: u16 uri_length | uri | content.
 
 // ---- begin netaio/wire/detail/endian.hpp
 // Big-endian loads and stores (network byte order) without alignment or UB.
@@ -4102,112 +4115,6 @@ inline void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/wire/detail/endian.hpp
-// ---- begin netaio/wire/packify/detail/format.hpp
-// packify's format constants: a code byte is a length category (two high
-// bits) and a type (six low bits); lengths use 1, 2 or 4 bytes by category.
-
-
-#include <cstddef>
-#include <cstdint>
-
-namespace netaio::inline v0::packify::detail {
-
-inline constexpr std::uint8_t type_none = 0;
-inline constexpr std::uint8_t type_bytes = 1;
-inline constexpr std::uint8_t type_bytearray = 2;
-inline constexpr std::uint8_t type_str = 3;
-inline constexpr std::uint8_t type_int = 4;
-inline constexpr std::uint8_t type_neg_int = 5;
-inline constexpr std::uint8_t type_bool = 6;
-inline constexpr std::uint8_t type_float = 7;
-inline constexpr std::uint8_t type_decimal = 8;
-inline constexpr std::uint8_t type_list = 10;
-inline constexpr std::uint8_t type_set = 11;
-inline constexpr std::uint8_t type_tuple = 12;
-inline constexpr std::uint8_t type_dict = 13;
-inline constexpr std::uint8_t type_packable = 20;
-
-inline constexpr std::uint8_t length_mask = 0xc0;
-inline constexpr std::uint8_t type_mask = 0x3f;
-/// CAT0 has no length field: it marks ints of 2^32 and more (a size byte follows).
-inline constexpr std::uint8_t cat0 = 0x00;
-inline constexpr std::uint8_t cat1 = 0x40;
-inline constexpr std::uint8_t cat2 = 0x80;
-inline constexpr std::uint8_t cat3 = 0xc0;
-
-/// The category whose length field holds `n` (cat0 when none does).
-constexpr std::uint8_t category_for(std::uint64_t n) noexcept {
-  if (n < (1u << 8)) return cat1;
-  if (n < (1u << 16)) return cat2;
-  if (n < (std::uint64_t{1} << 32)) return cat3;
-  return cat0;
-}
-
-/// Bytes in the length field of category `cat` (0 for cat0).
-constexpr std::size_t width_of(std::uint8_t cat) noexcept {
-  switch (cat & length_mask) {
-    case cat1:
-      return 1;
-    case cat2:
-      return 2;
-    case cat3:
-      return 4;
-    default:
-      return 0;
-  }
-}
-
-inline void put_be(byte_buffer& out, std::uint64_t v, std::size_t width) {
-  for (std::size_t i = width; i-- > 0;)
-    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-}  // namespace netaio::inline v0::packify::detail
-// ---- end netaio/wire/packify/detail/format.hpp
-// ---- begin netaio/wire/packify/detail/utf8.hpp
-// Strict UTF-8 validation, as Python's decoder: no overlongs, no surrogates, max U+10FFFF.
-
-
-#include <cstddef>
-#include <cstdint>
-
-namespace netaio::inline v0::packify::detail {
-
-inline bool valid_utf8(byte_view s) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    const std::uint8_t c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    std::uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      if (c == 0xe0) lo = 0xa0;  // overlong
-      if (c == 0xed) hi = 0x9f;  // surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      if (c == 0xf0) lo = 0x90;  // overlong
-      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    if (s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (std::size_t k = 2; k < len; ++k)
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
-}  // namespace netaio::inline v0::packify::detail
-// ---- end netaio/wire/packify/detail/utf8.hpp
 // ---- begin netaio/wire/wire_error.hpp
 // The wire layer's error: one typed exception carrying a code.
 
@@ -4310,98 +4217,504 @@ class wire_error : public error {
 
 #include <cstddef>
 #include <cstdint>
-#include <string_view>
+#include <string>
+#include <utility>
 
-namespace netaio::inline v0::detail {
+namespace netaio::inline v0 {
 
-[[noreturn]] inline void bad_auth(const char* what) {
-  throw wire_error(wire_errc::bad_auth_fields, what);
-}
-
-struct container_head {
-  std::uint8_t type;
-  std::uint64_t count;
-  std::size_t item_width;
-  byte_view lengths;  // count * item_width bytes
-  byte_view area;     // the items, back to back (possibly followed by ignored bytes)
+/// A body's uri and content, viewed in place (in a receive buffer or a body).
+struct body_ref {
+  byte_view uri;
+  byte_view content;
 };
 
-inline container_head read_container(byte_view d, const char* what) {
-  namespace pf = packify::detail;
-  if (d.empty()) bad_auth(what);
-  const std::uint8_t cat = d[0] & pf::length_mask;
-  container_head h{};
-  h.type = d[0] & pf::type_mask;
-  const std::size_t w = pf::width_of(cat);
-  if (w == 0 || d.size() < 2 + w) bad_auth(what);
-  const std::uint8_t item_cat = d[1];
-  if ((item_cat & pf::type_mask) != 0 || item_cat == pf::cat0) bad_auth(what);
-  h.item_width = pf::width_of(item_cat);
-  h.count = load_be(d.data() + 2, w);
-  const byte_view body = d.subspan(2 + w);
-  if (h.count > body.size() / h.item_width) bad_auth(what);
-  const auto n = static_cast<std::size_t>(h.count);
-  h.lengths = body.first(n * h.item_width);
-  h.area = body.subspan(n * h.item_width);
-  return h;
+/// The room the reference keeps below 2^16 for a frame's header (9) and for IP
+/// encapsulation and other known overhead (104).
+inline constexpr std::size_t reserved_frame_overhead = 9 + 104;
+
+/// The largest uri + content prepare() accepts, given `overhead` more bytes
+/// (e.g. a cipher's): the reference requires uri + content < 2^16 - 113 - overhead.
+constexpr std::size_t max_body_payload(std::size_t overhead = 0) noexcept {
+  constexpr std::size_t room = 65536 - reserved_frame_overhead;
+  return overhead >= room ? 0 : room - overhead - 1;
 }
 
-/// Calls fn(item) for each item of a container, bounds-checked.
-template <class Fn>
-void for_each_item(const container_head& h, Fn&& fn) {
-  std::size_t off = 0;
-  for (std::size_t i = 0; i < h.count; ++i) {
-    const std::uint64_t len = load_be(h.lengths.data() + i * h.item_width, h.item_width);
-    if (len > h.area.size() - off) bad_auth("item past its container");
-    fn(h.area.subspan(off, static_cast<std::size_t>(len)));
-    off += static_cast<std::size_t>(len);
+/// The reference's Body.
+class body {
+ public:
+  body() = default;
+  /// A body of `uri` and `content` (no size check: see prepare()).
+  body(byte_buffer uri, byte_buffer content) : uri_(std::move(uri)), content_(std::move(content)) {}
+
+  /// A body of `content` and `uri`; throws wire_error(body_too_long) when
+  /// uri + content exceed max_body_payload(overhead), as the reference does.
+  static body prepare(byte_view content, byte_view uri = {}, std::size_t overhead = 0) {
+    if (content.size() + uri.size() > max_body_payload(overhead))
+      throw wire_error(wire_errc::body_too_long,
+                       "content + uri is " + std::to_string(content.size() + uri.size()) +
+                           " bytes, at most " + std::to_string(max_body_payload(overhead)) +
+                           " fit with overhead " + std::to_string(overhead));
+    return body(to_buffer(uri), to_buffer(content));
+  }
+
+  const byte_buffer& uri() const noexcept { return uri_; }
+  byte_buffer& uri() noexcept { return uri_; }
+  const byte_buffer& content() const noexcept { return content_; }
+  byte_buffer& content() noexcept { return content_; }
+  std::size_t uri_length() const noexcept { return uri_.size(); }
+
+  /// Views uri and content in encoded `data`; throws wire_error(uri_past_body)
+  /// when data is shorter than its uri length field says.
+  static body_ref parse(byte_view data) {
+    if (data.size() < 2)
+      throw wire_error(wire_errc::uri_past_body, "body has no room for its uri length");
+    const std::size_t n = detail::load_be16(data.data());
+    if (n > data.size() - 2)
+      throw wire_error(wire_errc::uri_past_body, "uri length " + std::to_string(n) +
+                                                     " but the body has " +
+                                                     std::to_string(data.size() - 2) + " bytes");
+    return {data.subspan(2, n), data.subspan(2 + n)};
+  }
+  static body decode(byte_view data) {
+    const body_ref r = parse(data);
+    return body(to_buffer(r.uri), to_buffer(r.content));
+  }
+
+  std::size_t encoded_size() const noexcept { return 2 + uri_.size() + content_.size(); }
+  /// Appends the encoding; throws wire_error(too_large) for a uri past 65535 bytes.
+  void encode_to(byte_buffer& out) const {
+    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
+    const std::size_t at = out.size();
+    out.resize(at + 2);
+    detail::store_be16(out.data() + at, static_cast<std::uint16_t>(uri_.size()));
+    out.insert(out.end(), uri_.begin(), uri_.end());
+    out.insert(out.end(), content_.begin(), content_.end());
+  }
+  byte_buffer encode() const {
+    byte_buffer out;
+    out.reserve(encoded_size());
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const body&, const body&) = default;
+
+ private:
+  byte_buffer uri_;
+  byte_buffer content_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/body.hpp
+// ---- begin netaio/wire/message_type.hpp
+// Message types: the reference's defaults, and the compile-time check that a
+// custom enum keeps them (same names, same values) and uses only 31..255 for its own.
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// The reference's MessageType values. Values 0..30 are reserved for these.
+enum class message_type : std::uint8_t {
+  request_uri = 0,
+  respond_uri = 1,
+  create_uri = 2,
+  update_uri = 3,
+  delete_uri = 4,
+  subscribe_uri = 5,
+  unsubscribe_uri = 6,
+  publish_uri = 7,
+  notify_uri = 8,
+  advertise_peer = 9,
+  ok = 10,
+  confirm_subscribe = 11,
+  confirm_unsubscribe = 12,
+  peer_discovered = 13,
+  error = 20,
+  auth_error = 23,
+  not_found = 24,
+  not_permitted = 25,
+  disconnect = 30,
+};
+
+/// The reference's name of a default message type ("" for others).
+constexpr std::string_view default_message_type_name(std::uint8_t v) noexcept {
+  switch (v) {
+    case 0:
+      return "REQUEST_URI";
+    case 1:
+      return "RESPOND_URI";
+    case 2:
+      return "CREATE_URI";
+    case 3:
+      return "UPDATE_URI";
+    case 4:
+      return "DELETE_URI";
+    case 5:
+      return "SUBSCRIBE_URI";
+    case 6:
+      return "UNSUBSCRIBE_URI";
+    case 7:
+      return "PUBLISH_URI";
+    case 8:
+      return "NOTIFY_URI";
+    case 9:
+      return "ADVERTISE_PEER";
+    case 10:
+      return "OK";
+    case 11:
+      return "CONFIRM_SUBSCRIBE";
+    case 12:
+      return "CONFIRM_UNSUBSCRIBE";
+    case 13:
+      return "PEER_DISCOVERED";
+    case 20:
+      return "ERROR";
+    case 23:
+      return "AUTH_ERROR";
+    case 24:
+      return "NOT_FOUND";
+    case 25:
+      return "NOT_PERMITTED";
+    case 30:
+      return "DISCONNECT";
+    default:
+      return "";
   }
 }
 
-/// The payload of a packify str/bytes/bytearray item.
-inline byte_view read_sized(byte_view d, bool want_str) {
-  namespace pf = packify::detail;
-  if (d.empty()) bad_auth("empty key or value");
-  const std::uint8_t type = d[0] & pf::type_mask;
-  const bool ok =
-      want_str ? type == pf::type_str : (type == pf::type_bytes || type == pf::type_bytearray);
-  if (!ok) bad_auth(want_str ? "key is not a str" : "value is not bytes");
-  const std::size_t w = pf::width_of(d[0]);
-  if (w == 0 || d.size() < 1 + w) bad_auth("truncated key or value");
-  const std::uint64_t len = load_be(d.data() + 1, w);
-  if (len > d.size() - 1 - w) bad_auth("truncated key or value");
-  const byte_view payload = d.subspan(1 + w, static_cast<std::size_t>(len));
-  if (want_str && !packify::detail::valid_utf8(payload)) bad_auth("key is not valid UTF-8");
-  return payload;
+/// Values at or below this are reserved for the default message types.
+inline constexpr std::uint8_t max_reserved_message_type = 30;
+
+namespace detail {
+
+/// True when V is a named enumerator of its enum. Reads the compiler's
+/// rendering of the template argument: a name ends the text after its last
+/// "::" or ")" with an identifier, an unnamed value (a cast) with a digit.
+template <auto V>
+constexpr bool enumerator_named() noexcept {
+  constexpr std::string_view s = __PRETTY_FUNCTION__;
+  constexpr std::size_t start = s.rfind("V = ");
+  if constexpr (start == std::string_view::npos) {
+    return false;
+  } else {
+    constexpr std::string_view tail = s.substr(start + 4);
+    constexpr std::string_view text = tail.substr(0, tail.find_first_of(";]"));
+    constexpr std::size_t cut = text.find_last_of(":)");
+    constexpr char c = cut == std::string_view::npos ? text[0] : text[cut + 1];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+  }
 }
 
-/// Calls fn(key, value) for each field of encoded auth fields, in encoded order.
-/// Throws wire_error(bad_auth_fields) unless `data` is a packify dict of str to bytes.
-template <class Fn>
-void for_each_auth_field(byte_view data, Fn&& fn) {
-  namespace pf = packify::detail;
-  const container_head dict = read_container(data, "auth fields are not a packify dict");
-  if (dict.type != pf::type_dict) bad_auth("auth fields are not a packify dict");
-  for_each_item(dict, [&](byte_view item) {
-    const container_head pair = read_container(item, "dict item is not a pair");
-    if ((pair.type != pf::type_tuple && pair.type != pf::type_list) || pair.count != 2)
-      bad_auth("dict item is not a pair");
-    byte_view parts[2];
-    std::size_t k = 0;
-    for_each_item(pair, [&](byte_view part) { parts[k++] = part; });
-    const byte_view key = read_sized(parts[0], true);
-    const byte_view val = read_sized(parts[1], false);
-    fn(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), val);
-  });
+template <class E, std::size_t... I>
+constexpr std::array<bool, sizeof...(I)> named_table(std::index_sequence<I...>) noexcept {
+  return {enumerator_named<static_cast<E>(I)>()...};
 }
 
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/wire/detail/auth_walk.hpp
-// ---- begin netaio/wire/packify/encode.hpp
-// packify encoding, byte for byte as the reference's pack().
+/// named_values<E>[v]: whether value v has a name in E (for enums on uint8_t).
+template <class E>
+inline constexpr std::array<bool, 256> named_values =
+    named_table<E>(std::make_index_sequence<256>{});
 
-// ---- begin netaio/wire/packify/value.hpp
-// packify's data model: a value users can build and inspect.
+template <class E>
+concept has_default_message_types = std::is_enum_v<E> && requires {
+  E::request_uri;
+  E::respond_uri;
+  E::create_uri;
+  E::update_uri;
+  E::delete_uri;
+  E::subscribe_uri;
+  E::unsubscribe_uri;
+  E::publish_uri;
+  E::notify_uri;
+  E::advertise_peer;
+  E::ok;
+  E::confirm_subscribe;
+  E::confirm_unsubscribe;
+  E::peer_discovered;
+  E::error;
+  E::auth_error;
+  E::not_found;
+  E::not_permitted;
+  E::disconnect;
+};
+
+template <class E>
+constexpr std::uint8_t u8(E e) noexcept {
+  return static_cast<std::uint8_t>(e);
+}
+
+template <class E>
+constexpr bool default_values_kept() noexcept {
+  return u8(E::request_uri) == 0 && u8(E::respond_uri) == 1 && u8(E::create_uri) == 2 &&
+         u8(E::update_uri) == 3 && u8(E::delete_uri) == 4 && u8(E::subscribe_uri) == 5 &&
+         u8(E::unsubscribe_uri) == 6 && u8(E::publish_uri) == 7 && u8(E::notify_uri) == 8 &&
+         u8(E::advertise_peer) == 9 && u8(E::ok) == 10 && u8(E::confirm_subscribe) == 11 &&
+         u8(E::confirm_unsubscribe) == 12 && u8(E::peer_discovered) == 13 && u8(E::error) == 20 &&
+         u8(E::auth_error) == 23 && u8(E::not_found) == 24 && u8(E::not_permitted) == 25 &&
+         u8(E::disconnect) == 30;
+}
+
+/// No custom enumerator in the reserved range 0..30.
+template <class E>
+constexpr bool reserved_range_clean() noexcept {
+  for (std::size_t v = 0; v <= max_reserved_message_type; ++v)
+    if (named_values<E>[v] && default_message_type_name(static_cast<std::uint8_t>(v)).empty())
+      return false;
+  return true;
+}
+
+}  // namespace detail
+
+/// A message-type enum: every default type with its value, any custom ones in
+/// 31..255 (an enum on std::uint8_t, so none can pass 255).
+template <class E>
+concept message_type_enum = detail::has_default_message_types<E> &&
+    std::same_as<std::underlying_type_t<E>, std::uint8_t> &&
+    detail::default_values_kept<E>() && detail::reserved_range_clean<E>();
+
+/// message_type_enum as a bool trait.
+template <class E>
+inline constexpr bool is_message_type_enum_v = message_type_enum<E>;
+
+/// Whether the byte `v` names a type of E (what decoding a header accepts).
+template <message_type_enum E>
+constexpr bool is_valid_message_type(std::uint8_t v) noexcept {
+  return detail::named_values<E>[v];
+}
+
+/// The reference's name of a default type, else "custom".
+template <message_type_enum E>
+constexpr std::string_view to_string(E t) noexcept {
+  const auto n = default_message_type_name(static_cast<std::uint8_t>(t));
+  return n.empty() ? std::string_view("custom") : n;
+}
+
+static_assert(message_type_enum<message_type>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/message_type.hpp
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0 {
+
+/// A fixed-size header naming a message type, the auth and body lengths and a checksum.
+template <class H>
+concept header_type = std::copyable<H> && message_type_enum<typename H::message_type_t> &&
+    std::constructible_from<H, typename H::message_type_t, std::size_t, std::size_t,
+                            std::uint32_t> &&
+    requires(const H ch, H h, byte_view v, byte_buffer& out, std::size_t n, std::uint32_t c) {
+  { H::header_length() } -> std::convertible_to<std::size_t>;
+  { H::decode(v) } -> std::same_as<H>;  // throws wire_error
+  { ch.message_type() } -> std::same_as<typename H::message_type_t>;
+  { ch.auth_length() } -> std::convertible_to<std::size_t>;
+  { ch.body_length() } -> std::convertible_to<std::size_t>;
+  { ch.checksum() } -> std::convertible_to<std::uint32_t>;
+  h.set_lengths(n, n, c);
+  ch.encode_to(out);
+  { ch.encode() } -> std::same_as<byte_buffer>;
+};
+
+/// Authentication fields carried between header and body.
+template <class A>
+concept auth_fields_type = std::copyable<A> && std::default_initializable<A> &&
+    requires(const A ca, byte_view v, byte_buffer& out) {
+  ca.fields();
+  { A::decode(v) } -> std::same_as<A>;  // throws wire_error
+  A::validate(v);                       // what decode checks, without allocating
+  ca.encode_to(out);
+  { ca.encode() } -> std::same_as<byte_buffer>;
+};
+
+/// A body with a uri and content.
+template <class B>
+concept body_type = std::copyable<B> &&
+    requires(const B cb, byte_view v, byte_buffer& out, std::size_t overhead) {
+  { B::prepare(v, v, overhead) } -> std::same_as<B>;  // (content, uri, overhead)
+  { B::parse(v) } -> std::same_as<body_ref>;          // views in place; throws wire_error
+  { B::decode(v) } -> std::same_as<B>;
+  { cb.uri() } -> std::convertible_to<byte_view>;
+  { cb.content() } -> std::convertible_to<byte_view>;
+  { cb.uri_length() } -> std::convertible_to<std::size_t>;
+  cb.encode_to(out);
+  { cb.encode() } -> std::same_as<byte_buffer>;
+};
+
+/// A message: header, auth fields and body, with the reference's operations.
+template <class M>
+concept message_protocol = std::copyable<M> && header_type<typename M::header_t> &&
+    auth_fields_type<typename M::auth_fields_t> && body_type<typename M::body_t> &&
+    requires(const M cm, M m, byte_view v, typename M::body_t b,
+             typename M::header_t::message_type_t t, typename M::auth_fields_t a) {
+  { cm.header() } -> std::convertible_to<const typename M::header_t&>;
+  { cm.auth_data() } -> std::convertible_to<const typename M::auth_fields_t&>;
+  { cm.body() } -> std::convertible_to<const typename M::body_t&>;
+  { cm.check() } -> std::same_as<bool>;
+  { m.encode() } -> std::same_as<byte_buffer>;
+  { cm.copy() } -> std::same_as<M>;
+  { M::prepare(b, t, a) } -> std::same_as<M>;
+  { M::decode(v) } -> std::same_as<M>;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/concepts.hpp
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
+/// plugins layer declares the same alias; the two declarations agree.)
+using peer_address = std::pair<std::string, std::uint16_t>;
+
+/// Hash of a peer_address (std::hash has none for pairs).
+struct peer_address_hash {
+  std::size_t operator()(const peer_address& a) const noexcept {
+    return std::hash<std::string>{}(a.first) * 31u + a.second;
+  }
+};
+
+/// Which of the reference's key tuples a handler key stands for.
+enum class key_shape : std::uint8_t {
+  type_uri_peer,  ///< (type, uri, address), address possibly None
+  type_uri,       ///< (type, uri)
+  type_only,      ///< type
+};
+
+/// A hashable handler key.
+template <message_type_enum MT>
+struct basic_handler_key {
+  key_shape shape = key_shape::type_only;
+  MT type{};
+  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
+  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
+
+  /// The key `type`.
+  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
+  /// The key (type, uri).
+  static basic_handler_key of(MT t, std::string_view uri) {
+    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
+  }
+  /// The key (type, uri, address).
+  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
+    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
+  }
+
+  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
+    if (a.shape != b.shape || a.type != b.type) return false;
+    if (a.shape == key_shape::type_only) return true;
+    if (a.uri != b.uri) return false;
+    return a.shape == key_shape::type_uri || a.peer == b.peer;
+  }
+};
+
+/// The default protocol's handler key.
+using handler_key = basic_handler_key<message_type>;
+
+/// The reference's keys_extractor: most specific first.
+template <message_protocol M>
+std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
+    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
+  using key = basic_handler_key<typename M::message_type_t>;
+  const byte_view u = msg.body().uri();
+  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
+  const auto t = msg.header().message_type();
+  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
+}
+
+}  // namespace netaio::inline v0
+
+template <class MT>
+struct std::hash<netaio::basic_handler_key<MT>> {
+  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
+    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
+    if (k.shape == netaio::key_shape::type_only) return h;
+    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
+    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
+      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
+    return h;
+  }
+};
+// ---- end netaio/wire/keys.hpp
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+// peer_address (a (host, port) pair) comes from wire/keys.hpp.
+
+/// A peer: its addresses, its id and its opaque data (encoded by the peer
+/// plugin), and when it was last heard from (seconds on the node's clock).
+struct peer {
+  std::set<peer_address> addrs;
+  std::optional<byte_buffer> id;
+  std::optional<byte_buffer> data;
+  std::int64_t last_rx = 0;
+
+  /// Records that the peer was heard from at `now`, replacing its data if given.
+  void update(std::int64_t now, std::optional<byte_buffer> new_data = std::nullopt) {
+    if (new_data) data = std::move(new_data);
+    last_rx = now;
+  }
+  /// True once more than `timeout` seconds have passed since last_rx.
+  bool timed_out(std::int64_t now, std::int64_t timeout = 60) const noexcept {
+    return now - last_rx > timeout;
+  }
+
+  friend bool operator==(const peer&, const peer&) = default;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/peer.hpp
+// ---- begin netaio/plugins/peer_plugin.hpp
+// The peer plugin concept, a non-owning handle to any peer plugin, and the
+// reference's default peer plugin.
+
+// ---- begin netaio/plugins/error.hpp
+// Errors raised by the plugins layer.
+
+
+namespace netaio::inline v0 {
+
+/// A plugin could not do its work: bad configuration, a missing field, a
+/// missing peer key, or input it cannot process.
+class plugin_error : public error {
+ public:
+  using error::error;
+};
+
+/// Ciphertext failed authentication or could not be decrypted; the message
+/// must be dropped.
+class decryption_error : public plugin_error {
+ public:
+  using plugin_error::plugin_error;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/error.hpp
+// ---- begin netaio/wire/packify.hpp
+// packify: the reference's serialization format (k98kurz/packify), byte for byte.
 
 // ---- begin netaio/wire/packify/big_int.hpp
 // packify's integers: arbitrary precision as sign and big-endian magnitude.
@@ -4523,6 +4836,122 @@ struct big_int {
 
 }  // namespace netaio::inline v0::packify
 // ---- end netaio/wire/packify/big_int.hpp
+// ---- begin netaio/wire/packify/decode.hpp
+// packify decoding, bounds-checked everywhere: what the reference's unpack()
+// accepts decodes to the same value; anything else is a wire_error.
+
+// ---- begin netaio/wire/packify/detail/format.hpp
+// packify's format constants: a code byte is a length category (two high
+// bits) and a type (six low bits); lengths use 1, 2 or 4 bytes by category.
+
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::packify::detail {
+
+inline constexpr std::uint8_t type_none = 0;
+inline constexpr std::uint8_t type_bytes = 1;
+inline constexpr std::uint8_t type_bytearray = 2;
+inline constexpr std::uint8_t type_str = 3;
+inline constexpr std::uint8_t type_int = 4;
+inline constexpr std::uint8_t type_neg_int = 5;
+inline constexpr std::uint8_t type_bool = 6;
+inline constexpr std::uint8_t type_float = 7;
+inline constexpr std::uint8_t type_decimal = 8;
+inline constexpr std::uint8_t type_list = 10;
+inline constexpr std::uint8_t type_set = 11;
+inline constexpr std::uint8_t type_tuple = 12;
+inline constexpr std::uint8_t type_dict = 13;
+inline constexpr std::uint8_t type_packable = 20;
+
+inline constexpr std::uint8_t length_mask = 0xc0;
+inline constexpr std::uint8_t type_mask = 0x3f;
+/// CAT0 has no length field: it marks ints of 2^32 and more (a size byte follows).
+inline constexpr std::uint8_t cat0 = 0x00;
+inline constexpr std::uint8_t cat1 = 0x40;
+inline constexpr std::uint8_t cat2 = 0x80;
+inline constexpr std::uint8_t cat3 = 0xc0;
+
+/// The category whose length field holds `n` (cat0 when none does).
+constexpr std::uint8_t category_for(std::uint64_t n) noexcept {
+  if (n < (1u << 8)) return cat1;
+  if (n < (1u << 16)) return cat2;
+  if (n < (std::uint64_t{1} << 32)) return cat3;
+  return cat0;
+}
+
+/// Bytes in the length field of category `cat` (0 for cat0).
+constexpr std::size_t width_of(std::uint8_t cat) noexcept {
+  switch (cat & length_mask) {
+    case cat1:
+      return 1;
+    case cat2:
+      return 2;
+    case cat3:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+inline void put_be(byte_buffer& out, std::uint64_t v, std::size_t width) {
+  for (std::size_t i = width; i-- > 0;)
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+}  // namespace netaio::inline v0::packify::detail
+// ---- end netaio/wire/packify/detail/format.hpp
+// ---- begin netaio/wire/packify/detail/utf8.hpp
+// Strict UTF-8 validation, as Python's decoder: no overlongs, no surrogates, max U+10FFFF.
+
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::packify::detail {
+
+inline bool valid_utf8(byte_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const std::uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    if (s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace netaio::inline v0::packify::detail
+// ---- end netaio/wire/packify/detail/utf8.hpp
+// ---- begin netaio/wire/packify/encode.hpp
+// packify encoding, byte for byte as the reference's pack().
+
+// ---- begin netaio/wire/packify/value.hpp
+// packify's data model: a value users can build and inspect.
+
 
 #include <bit>
 #include <concepts>
@@ -4899,1094 +5328,6 @@ inline byte_buffer pack(const value& v) {
 // ---- end netaio/wire/packify/encode.hpp
 
 #include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <initializer_list>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace netaio::inline v0 {
-
-/// Authentication data carried before a message's body (the reference's AuthFields).
-class auth_fields {
- public:
-  using map_type = std::map<std::string, byte_buffer, std::less<>>;
-
-  auth_fields() = default;
-  explicit auth_fields(map_type fields) : fields_(std::move(fields)) {}
-  auth_fields(std::initializer_list<map_type::value_type> init) : fields_(init) {}
-
-  const map_type& fields() const noexcept { return fields_; }
-  map_type& fields() noexcept { return fields_; }
-
-  /// The field `key`, or nullptr.
-  const byte_buffer* find(std::string_view key) const {
-    auto it = fields_.find(key);
-    return it == fields_.end() ? nullptr : &it->second;
-  }
-  /// Sets field `key` to `value`.
-  void set(std::string_view key, byte_view value) {
-    fields_.insert_or_assign(std::string(key), to_buffer(value));
-  }
-  bool empty() const noexcept { return fields_.empty(); }
-
-  /// Decodes packify-encoded fields; throws wire_error(bad_auth_fields) unless
-  /// `data` is a packify dict of str to bytes (a repeated key: the last wins).
-  static auth_fields decode(byte_view data) {
-    auth_fields a;
-    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) { a.set(k, v); });
-    return a;
-  }
-  /// Checks what decode() checks, without allocating.
-  static void validate(byte_view data) {
-    detail::for_each_auth_field(data, [](std::string_view, byte_view) {});
-  }
-  /// Finds field `key` in encoded fields without decoding them (views into `data`).
-  static std::optional<byte_view> find_in(byte_view data, std::string_view key) {
-    std::optional<byte_view> found;
-    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) {
-      if (k == key) found = v;
-    });
-    return found;
-  }
-
-  /// The fields as a packify value (a dict of str to bytes).
-  packify::value to_value() const {
-    packify::value::dict_type d;
-    d.reserve(fields_.size());
-    for (const auto& [k, v] : fields_)
-      d.emplace_back(packify::value(k), packify::value::bytes(v));
-    return packify::value::dict(std::move(d));
-  }
-  /// Appends the packify encoding (as packify.pack of the dict, without
-  /// building packify values: this runs for every message sent).
-  void encode_to(byte_buffer& out) const {
-    namespace pf = packify::detail;
-    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
-    byte_buffer items;
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
-    spans.reserve(fields_.size());
-    std::size_t longest = 0;
-    for (const auto& [k, v] : fields_) {
-      const std::size_t at = items.size();
-      const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
-      const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
-      const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
-      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
-      items.push_back(item_cat);
-      items.push_back(2);
-      pf::put_be(items, klen, pf::width_of(item_cat));
-      pf::put_be(items, vlen, pf::width_of(item_cat));
-      pf::put_sized(items, pf::type_str, as_bytes(k));
-      pf::put_sized(items, pf::type_bytes, v);
-      spans.emplace_back(at, items.size() - at);
-      longest = std::max(longest, items.size() - at);
-    }
-    // packify sorts a dict's packed items bytewise.
-    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
-      return std::lexicographical_compare(
-          items.begin() + static_cast<std::ptrdiff_t>(a.first),
-          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
-    });
-    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
-      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
-    const std::uint8_t cat = pf::category_for(spans.size());
-    const std::uint8_t item_cat = pf::category_for(longest);
-    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
-    out.push_back(item_cat);
-    pf::put_be(out, spans.size(), pf::width_of(cat));
-    for (const auto& sp : spans)
-      pf::put_be(out, sp.second, pf::width_of(item_cat));
-    for (const auto& sp : spans)
-      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
-                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
-  }
-  /// The packify encoding.
-  byte_buffer encode() const {
-    byte_buffer out;
-    encode_to(out);
-    return out;
-  }
-
-  friend bool operator==(const auth_fields&, const auth_fields&) = default;
-
- private:
-  map_type fields_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/auth_fields.hpp
-// ---- begin netaio/wire/body.hpp
-// The default body: u16 uri_length | uri | content.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// A body's uri and content, viewed in place (in a receive buffer or a body).
-struct body_ref {
-  byte_view uri;
-  byte_view content;
-};
-
-/// The room the reference keeps below 2^16 for a frame's header (9) and for IP
-/// encapsulation and other known overhead (104).
-inline constexpr std::size_t reserved_frame_overhead = 9 + 104;
-
-/// The largest uri + content prepare() accepts, given `overhead` more bytes
-/// (e.g. a cipher's): the reference requires uri + content < 2^16 - 113 - overhead.
-constexpr std::size_t max_body_payload(std::size_t overhead = 0) noexcept {
-  constexpr std::size_t room = 65536 - reserved_frame_overhead;
-  return overhead >= room ? 0 : room - overhead - 1;
-}
-
-/// The reference's Body.
-class body {
- public:
-  body() = default;
-  /// A body of `uri` and `content` (no size check: see prepare()).
-  body(byte_buffer uri, byte_buffer content) : uri_(std::move(uri)), content_(std::move(content)) {}
-
-  /// A body of `content` and `uri`; throws wire_error(body_too_long) when
-  /// uri + content exceed max_body_payload(overhead), as the reference does.
-  static body prepare(byte_view content, byte_view uri = {}, std::size_t overhead = 0) {
-    if (content.size() + uri.size() > max_body_payload(overhead))
-      throw wire_error(wire_errc::body_too_long,
-                       "content + uri is " + std::to_string(content.size() + uri.size()) +
-                           " bytes, at most " + std::to_string(max_body_payload(overhead)) +
-                           " fit with overhead " + std::to_string(overhead));
-    return body(to_buffer(uri), to_buffer(content));
-  }
-
-  const byte_buffer& uri() const noexcept { return uri_; }
-  byte_buffer& uri() noexcept { return uri_; }
-  const byte_buffer& content() const noexcept { return content_; }
-  byte_buffer& content() noexcept { return content_; }
-  std::size_t uri_length() const noexcept { return uri_.size(); }
-
-  /// Views uri and content in encoded `data`; throws wire_error(uri_past_body)
-  /// when data is shorter than its uri length field says.
-  static body_ref parse(byte_view data) {
-    if (data.size() < 2)
-      throw wire_error(wire_errc::uri_past_body, "body has no room for its uri length");
-    const std::size_t n = detail::load_be16(data.data());
-    if (n > data.size() - 2)
-      throw wire_error(wire_errc::uri_past_body, "uri length " + std::to_string(n) +
-                                                     " but the body has " +
-                                                     std::to_string(data.size() - 2) + " bytes");
-    return {data.subspan(2, n), data.subspan(2 + n)};
-  }
-  static body decode(byte_view data) {
-    const body_ref r = parse(data);
-    return body(to_buffer(r.uri), to_buffer(r.content));
-  }
-
-  std::size_t encoded_size() const noexcept { return 2 + uri_.size() + content_.size(); }
-  /// Appends the encoding; throws wire_error(too_large) for a uri past 65535 bytes.
-  void encode_to(byte_buffer& out) const {
-    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
-    const std::size_t at = out.size();
-    out.resize(at + 2);
-    detail::store_be16(out.data() + at, static_cast<std::uint16_t>(uri_.size()));
-    out.insert(out.end(), uri_.begin(), uri_.end());
-    out.insert(out.end(), content_.begin(), content_.end());
-  }
-  byte_buffer encode() const {
-    byte_buffer out;
-    out.reserve(encoded_size());
-    encode_to(out);
-    return out;
-  }
-
-  friend bool operator==(const body&, const body&) = default;
-
- private:
-  byte_buffer uri_;
-  byte_buffer content_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/body.hpp
-// ---- begin netaio/wire/concepts.hpp
-// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
-// MessageProtocol as concepts: a user type satisfying one works wherever the
-// default does.
-
-// ---- begin netaio/wire/message_type.hpp
-// Message types: the reference's defaults, and the compile-time check that a
-// custom enum keeps them (same names, same values) and uses only 31..255 for its own.
-
-#include <array>
-#include <concepts>
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// The reference's MessageType values. Values 0..30 are reserved for these.
-enum class message_type : std::uint8_t {
-  request_uri = 0,
-  respond_uri = 1,
-  create_uri = 2,
-  update_uri = 3,
-  delete_uri = 4,
-  subscribe_uri = 5,
-  unsubscribe_uri = 6,
-  publish_uri = 7,
-  notify_uri = 8,
-  advertise_peer = 9,
-  ok = 10,
-  confirm_subscribe = 11,
-  confirm_unsubscribe = 12,
-  peer_discovered = 13,
-  error = 20,
-  auth_error = 23,
-  not_found = 24,
-  not_permitted = 25,
-  disconnect = 30,
-};
-
-/// The reference's name of a default message type ("" for others).
-constexpr std::string_view default_message_type_name(std::uint8_t v) noexcept {
-  switch (v) {
-    case 0:
-      return "REQUEST_URI";
-    case 1:
-      return "RESPOND_URI";
-    case 2:
-      return "CREATE_URI";
-    case 3:
-      return "UPDATE_URI";
-    case 4:
-      return "DELETE_URI";
-    case 5:
-      return "SUBSCRIBE_URI";
-    case 6:
-      return "UNSUBSCRIBE_URI";
-    case 7:
-      return "PUBLISH_URI";
-    case 8:
-      return "NOTIFY_URI";
-    case 9:
-      return "ADVERTISE_PEER";
-    case 10:
-      return "OK";
-    case 11:
-      return "CONFIRM_SUBSCRIBE";
-    case 12:
-      return "CONFIRM_UNSUBSCRIBE";
-    case 13:
-      return "PEER_DISCOVERED";
-    case 20:
-      return "ERROR";
-    case 23:
-      return "AUTH_ERROR";
-    case 24:
-      return "NOT_FOUND";
-    case 25:
-      return "NOT_PERMITTED";
-    case 30:
-      return "DISCONNECT";
-    default:
-      return "";
-  }
-}
-
-/// Values at or below this are reserved for the default message types.
-inline constexpr std::uint8_t max_reserved_message_type = 30;
-
-namespace detail {
-
-/// True when V is a named enumerator of its enum. Reads the compiler's
-/// rendering of the template argument: a name ends the text after its last
-/// "::" or ")" with an identifier, an unnamed value (a cast) with a digit.
-template <auto V>
-constexpr bool enumerator_named() noexcept {
-  constexpr std::string_view s = __PRETTY_FUNCTION__;
-  constexpr std::size_t start = s.rfind("V = ");
-  if constexpr (start == std::string_view::npos) {
-    return false;
-  } else {
-    constexpr std::string_view tail = s.substr(start + 4);
-    constexpr std::string_view text = tail.substr(0, tail.find_first_of(";]"));
-    constexpr std::size_t cut = text.find_last_of(":)");
-    constexpr char c = cut == std::string_view::npos ? text[0] : text[cut + 1];
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-  }
-}
-
-template <class E, std::size_t... I>
-constexpr std::array<bool, sizeof...(I)> named_table(std::index_sequence<I...>) noexcept {
-  return {enumerator_named<static_cast<E>(I)>()...};
-}
-
-/// named_values<E>[v]: whether value v has a name in E (for enums on uint8_t).
-template <class E>
-inline constexpr std::array<bool, 256> named_values =
-    named_table<E>(std::make_index_sequence<256>{});
-
-template <class E>
-concept has_default_message_types = std::is_enum_v<E> && requires {
-  E::request_uri;
-  E::respond_uri;
-  E::create_uri;
-  E::update_uri;
-  E::delete_uri;
-  E::subscribe_uri;
-  E::unsubscribe_uri;
-  E::publish_uri;
-  E::notify_uri;
-  E::advertise_peer;
-  E::ok;
-  E::confirm_subscribe;
-  E::confirm_unsubscribe;
-  E::peer_discovered;
-  E::error;
-  E::auth_error;
-  E::not_found;
-  E::not_permitted;
-  E::disconnect;
-};
-
-template <class E>
-constexpr std::uint8_t u8(E e) noexcept {
-  return static_cast<std::uint8_t>(e);
-}
-
-template <class E>
-constexpr bool default_values_kept() noexcept {
-  return u8(E::request_uri) == 0 && u8(E::respond_uri) == 1 && u8(E::create_uri) == 2 &&
-         u8(E::update_uri) == 3 && u8(E::delete_uri) == 4 && u8(E::subscribe_uri) == 5 &&
-         u8(E::unsubscribe_uri) == 6 && u8(E::publish_uri) == 7 && u8(E::notify_uri) == 8 &&
-         u8(E::advertise_peer) == 9 && u8(E::ok) == 10 && u8(E::confirm_subscribe) == 11 &&
-         u8(E::confirm_unsubscribe) == 12 && u8(E::peer_discovered) == 13 && u8(E::error) == 20 &&
-         u8(E::auth_error) == 23 && u8(E::not_found) == 24 && u8(E::not_permitted) == 25 &&
-         u8(E::disconnect) == 30;
-}
-
-/// No custom enumerator in the reserved range 0..30.
-template <class E>
-constexpr bool reserved_range_clean() noexcept {
-  for (std::size_t v = 0; v <= max_reserved_message_type; ++v)
-    if (named_values<E>[v] && default_message_type_name(static_cast<std::uint8_t>(v)).empty())
-      return false;
-  return true;
-}
-
-}  // namespace detail
-
-/// A message-type enum: every default type with its value, any custom ones in
-/// 31..255 (an enum on std::uint8_t, so none can pass 255).
-template <class E>
-concept message_type_enum = detail::has_default_message_types<E> &&
-    std::same_as<std::underlying_type_t<E>, std::uint8_t> &&
-    detail::default_values_kept<E>() && detail::reserved_range_clean<E>();
-
-/// message_type_enum as a bool trait.
-template <class E>
-inline constexpr bool is_message_type_enum_v = message_type_enum<E>;
-
-/// Whether the byte `v` names a type of E (what decoding a header accepts).
-template <message_type_enum E>
-constexpr bool is_valid_message_type(std::uint8_t v) noexcept {
-  return detail::named_values<E>[v];
-}
-
-/// The reference's name of a default type, else "custom".
-template <message_type_enum E>
-constexpr std::string_view to_string(E t) noexcept {
-  const auto n = default_message_type_name(static_cast<std::uint8_t>(t));
-  return n.empty() ? std::string_view("custom") : n;
-}
-
-static_assert(message_type_enum<message_type>);
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/message_type.hpp
-
-#include <concepts>
-#include <cstddef>
-#include <cstdint>
-
-namespace netaio::inline v0 {
-
-/// A fixed-size header naming a message type, the auth and body lengths and a checksum.
-template <class H>
-concept header_type = std::copyable<H> && message_type_enum<typename H::message_type_t> &&
-    std::constructible_from<H, typename H::message_type_t, std::size_t, std::size_t,
-                            std::uint32_t> &&
-    requires(const H ch, H h, byte_view v, byte_buffer& out, std::size_t n, std::uint32_t c) {
-  { H::header_length() } -> std::convertible_to<std::size_t>;
-  { H::decode(v) } -> std::same_as<H>;  // throws wire_error
-  { ch.message_type() } -> std::same_as<typename H::message_type_t>;
-  { ch.auth_length() } -> std::convertible_to<std::size_t>;
-  { ch.body_length() } -> std::convertible_to<std::size_t>;
-  { ch.checksum() } -> std::convertible_to<std::uint32_t>;
-  h.set_lengths(n, n, c);
-  ch.encode_to(out);
-  { ch.encode() } -> std::same_as<byte_buffer>;
-};
-
-/// Authentication fields carried between header and body.
-template <class A>
-concept auth_fields_type = std::copyable<A> && std::default_initializable<A> &&
-    requires(const A ca, byte_view v, byte_buffer& out) {
-  ca.fields();
-  { A::decode(v) } -> std::same_as<A>;  // throws wire_error
-  A::validate(v);                       // what decode checks, without allocating
-  ca.encode_to(out);
-  { ca.encode() } -> std::same_as<byte_buffer>;
-};
-
-/// A body with a uri and content.
-template <class B>
-concept body_type = std::copyable<B> &&
-    requires(const B cb, byte_view v, byte_buffer& out, std::size_t overhead) {
-  { B::prepare(v, v, overhead) } -> std::same_as<B>;  // (content, uri, overhead)
-  { B::parse(v) } -> std::same_as<body_ref>;          // views in place; throws wire_error
-  { B::decode(v) } -> std::same_as<B>;
-  { cb.uri() } -> std::convertible_to<byte_view>;
-  { cb.content() } -> std::convertible_to<byte_view>;
-  { cb.uri_length() } -> std::convertible_to<std::size_t>;
-  cb.encode_to(out);
-  { cb.encode() } -> std::same_as<byte_buffer>;
-};
-
-/// A message: header, auth fields and body, with the reference's operations.
-template <class M>
-concept message_protocol = std::copyable<M> && header_type<typename M::header_t> &&
-    auth_fields_type<typename M::auth_fields_t> && body_type<typename M::body_t> &&
-    requires(const M cm, M m, byte_view v, typename M::body_t b,
-             typename M::header_t::message_type_t t, typename M::auth_fields_t a) {
-  { cm.header() } -> std::convertible_to<const typename M::header_t&>;
-  { cm.auth_data() } -> std::convertible_to<const typename M::auth_fields_t&>;
-  { cm.body() } -> std::convertible_to<const typename M::body_t&>;
-  { cm.check() } -> std::same_as<bool>;
-  { m.encode() } -> std::same_as<byte_buffer>;
-  { cm.copy() } -> std::same_as<M>;
-  { M::prepare(b, t, a) } -> std::same_as<M>;
-  { M::decode(v) } -> std::same_as<M>;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/concepts.hpp
-// ---- begin netaio/wire/crc32.hpp
-// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
-
-
-#include <zlib.h>
-
-#include <climits>
-#include <cstdint>
-
-namespace netaio::inline v0 {
-
-/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
-inline std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
-  uLong c = seed;
-  const Bytef* p = data.data();
-  std::size_t n = data.size();
-  // zlib takes uInt lengths; feed huge inputs in pieces.
-  while (n > 0) {
-    const uInt chunk = n > UINT_MAX ? UINT_MAX : static_cast<uInt>(n);
-    c = ::crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return static_cast<std::uint32_t>(c);
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/crc32.hpp
-// ---- begin netaio/wire/frame_reader.hpp
-// The incremental frame reader: parses frames in place at the front of a
-// receive buffer. No allocation per frame; never throws for bad input.
-
-// ---- begin netaio/wire/detail/frame_parse.hpp
-// Parsing one frame in place: shared by the frame reader and message decode.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// One frame parsed in place: views into the buffer it was parsed from.
-template <header_type H>
-struct basic_frame {
-  H header{};
-  byte_view auth;     ///< encoded auth fields (checked)
-  byte_view body;     ///< encoded body
-  byte_view uri;      ///< the body's uri
-  byte_view content;  ///< the body's content
-  byte_view bytes;    ///< the whole frame
-  std::size_t size() const noexcept { return bytes.size(); }
-};
-
-namespace detail {
-
-enum class frame_scan : std::uint8_t { complete, incomplete };
-
-/// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
-/// (the frame's size once the header is in, else the header's) or complete with
-/// `out` filled; throws wire_error for a malformed frame. Checks in the
-/// reference's order: header (type), auth fields, body, checksum.
-template <header_type H, auth_fields_type A, body_type B>
-frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
-                      std::size_t& needed) {
-  const std::size_t hl = H::header_length();
-  if (buf.size() < hl) {
-    needed = hl;
-    return frame_scan::incomplete;
-  }
-  const H h = H::decode(buf.first(hl));
-  const std::size_t auth_len = h.auth_length();
-  const std::size_t body_len = h.body_length();
-  const std::size_t total = hl + auth_len + body_len;
-  if (total > max_frame)
-    throw wire_error(wire_errc::frame_too_large, "frame of " + std::to_string(total) +
-                                                     " bytes, at most " +
-                                                     std::to_string(max_frame) + " allowed");
-  if (buf.size() < total) {
-    needed = total;
-    return frame_scan::incomplete;
-  }
-  const byte_view auth = buf.subspan(hl, auth_len);
-  const byte_view body = buf.subspan(hl + auth_len, body_len);
-  A::validate(auth);
-  const body_ref parts = B::parse(body);
-  const std::uint32_t sum = crc32(body);
-  if (sum != static_cast<std::uint32_t>(h.checksum()))
-    throw wire_error(wire_errc::checksum_mismatch, "header says " + std::to_string(h.checksum()) +
-                                                       ", body has " + std::to_string(sum));
-  out.header = h;
-  out.auth = auth;
-  out.body = body;
-  out.uri = parts.uri;
-  out.content = parts.content;
-  out.bytes = buf.first(total);
-  needed = total;
-  return frame_scan::complete;
-}
-
-/// Parses `data` as exactly one frame (a datagram); throws wire_error, with
-/// lengths_past_frame when the header's lengths disagree with the data's size.
-template <header_type H, auth_fields_type A, body_type B>
-basic_frame<H> parse_exact_frame(byte_view data) {
-  basic_frame<H> f;
-  std::size_t needed = 0;
-  if (scan_frame<H, A, B>(data, SIZE_MAX, f, needed) == frame_scan::incomplete) {
-    if (data.size() < H::header_length())
-      throw wire_error(wire_errc::header_too_short,
-                       std::to_string(data.size()) + " bytes is less than a header");
-    throw wire_error(wire_errc::lengths_past_frame, "header announces " + std::to_string(needed) +
-                                                        " bytes, frame has " +
-                                                        std::to_string(data.size()));
-  }
-  if (f.size() != data.size())
-    throw wire_error(wire_errc::trailing_bytes,
-                     std::to_string(data.size() - f.size()) + " bytes after the frame");
-  return f;
-}
-
-}  // namespace detail
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/detail/frame_parse.hpp
-// ---- begin netaio/wire/protocol.hpp
-// The protocol policy: header, auth fields and body types (and the message and
-// message-type enum they imply) bundled for the layers above.
-
-// ---- begin netaio/wire/header.hpp
-// The default header: 9 bytes, u8 type | u16 auth_length | u16 body_length | u32 crc32(body).
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// The reference's Header, for message-type enum MT.
-template <message_type_enum MT>
-class basic_header {
- public:
-  using message_type_t = MT;
-
-  /// Encoded size in bytes.
-  static constexpr std::size_t header_length() noexcept { return 9; }
-
-  basic_header() = default;
-  /// Throws wire_error(too_large) when a length passes 65535.
-  basic_header(MT type, std::size_t auth_length, std::size_t body_length, std::uint32_t checksum)
-      : type_(type) {
-    set_lengths(auth_length, body_length, checksum);
-  }
-
-  MT message_type() const noexcept { return type_; }
-  void set_message_type(MT t) noexcept { type_ = t; }
-  std::uint16_t auth_length() const noexcept { return auth_length_; }
-  std::uint16_t body_length() const noexcept { return body_length_; }
-  std::uint32_t checksum() const noexcept { return checksum_; }
-  /// Sets lengths and checksum; throws wire_error(too_large) past 65535.
-  void set_lengths(std::size_t auth_length, std::size_t body_length, std::uint32_t checksum) {
-    if (auth_length > 0xffff || body_length > 0xffff)
-      throw wire_error(wire_errc::too_large,
-                       "auth or body length " + std::to_string(std::max(auth_length, body_length)) +
-                           " does not fit the header's u16");
-    auth_length_ = static_cast<std::uint16_t>(auth_length);
-    body_length_ = static_cast<std::uint16_t>(body_length);
-    checksum_ = checksum;
-  }
-
-  /// Decodes the first 9 bytes of `data` (more are ignored, as by the reference).
-  /// Throws wire_error: header_too_short, unknown_message_type.
-  static basic_header decode(byte_view data) {
-    if (data.size() < header_length())
-      throw wire_error(wire_errc::header_too_short,
-                       std::to_string(data.size()) + " bytes, a header has 9");
-    if (!is_valid_message_type<MT>(data[0]))
-      throw wire_error(wire_errc::unknown_message_type,
-                       "message type " + std::to_string(data[0]) + " is not defined");
-    basic_header h;
-    h.type_ = static_cast<MT>(data[0]);
-    h.auth_length_ = detail::load_be16(data.data() + 1);
-    h.body_length_ = detail::load_be16(data.data() + 3);
-    h.checksum_ = detail::load_be32(data.data() + 5);
-    return h;
-  }
-
-  /// Writes the 9 bytes at `p`.
-  void encode_into(std::uint8_t* p) const noexcept {
-    p[0] = static_cast<std::uint8_t>(type_);
-    detail::store_be16(p + 1, auth_length_);
-    detail::store_be16(p + 3, body_length_);
-    detail::store_be32(p + 5, checksum_);
-  }
-  /// Appends the 9 bytes to `out`.
-  void encode_to(byte_buffer& out) const {
-    const std::size_t at = out.size();
-    out.resize(at + header_length());
-    encode_into(out.data() + at);
-  }
-  byte_buffer encode() const {
-    byte_buffer out;
-    encode_to(out);
-    return out;
-  }
-
-  friend bool operator==(const basic_header&, const basic_header&) = default;
-
- private:
-  MT type_ = MT::request_uri;
-  std::uint16_t auth_length_ = 0;
-  std::uint16_t body_length_ = 0;
-  std::uint32_t checksum_ = 0;
-};
-
-/// The default header.
-using header = basic_header<message_type>;
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/header.hpp
-// ---- begin netaio/wire/message.hpp
-// Messages: header, auth fields and body, with the reference's prepare,
-// encode (which fills lengths and checksum), decode, check and copy.
-
-
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// The reference's Message for header H, auth fields A and body B.
-template <header_type H, auth_fields_type A, body_type B>
-class basic_message {
- public:
-  using header_t = H;
-  using auth_fields_t = A;
-  using body_t = B;
-  using message_type_t = typename H::message_type_t;
-
-  basic_message() = default;
-  basic_message(H header, A auth_data, B body)
-      : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
-
-  /// A message of `body`, with lengths and checksum filled in.
-  static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
-    const byte_buffer b = body.encode();
-    H h(type, auth_data.encode().size(), b.size(), crc32(b));
-    return basic_message(std::move(h), std::move(auth_data), std::move(body));
-  }
-
-  const H& header() const noexcept { return header_; }
-  H& header() noexcept { return header_; }
-  const A& auth_data() const noexcept { return auth_; }
-  A& auth_data() noexcept { return auth_; }
-  const B& body() const noexcept { return body_; }
-  B& body() noexcept { return body_; }
-  message_type_t type() const noexcept { return header_.message_type(); }
-
-  /// The header's checksum matches the body.
-  bool check() const {
-    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
-  }
-
-  /// Appends the frame to `out`, first setting the header's lengths and checksum.
-  void encode_to(byte_buffer& out) {
-    const std::size_t start = out.size();
-    out.resize(start + H::header_length());
-    auth_.encode_to(out);
-    const std::size_t body_at = out.size();
-    body_.encode_to(out);
-    const byte_view b(out.data() + body_at, out.size() - body_at);
-    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
-    byte_buffer h;
-    header_.encode_to(h);
-    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
-  }
-  /// The frame, after setting the header's lengths and checksum.
-  byte_buffer encode() {
-    byte_buffer out;
-    encode_to(out);
-    return out;
-  }
-
-  /// Decodes exactly one frame; throws wire_error (checksum_mismatch, ...).
-  static basic_message decode(byte_view data) {
-    return from_frame(detail::parse_exact_frame<H, A, B>(data));
-  }
-  /// An owned message from a frame parsed in place.
-  static basic_message from_frame(const basic_frame<H>& f) {
-    return basic_message(f.header, A::decode(f.auth), B::decode(f.body));
-  }
-
-  /// A deep copy made as the reference makes it: decode(encode()).
-  basic_message copy() const {
-    basic_message tmp = *this;
-    return decode(tmp.encode());
-  }
-
-  friend bool operator==(const basic_message&, const basic_message&) = default;
-
- private:
-  H header_{};
-  A auth_{};
-  B body_{};
-};
-
-/// The default message.
-using message = basic_message<header, auth_fields, body>;
-
-static_assert(message_protocol<message>);
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/message.hpp
-
-namespace netaio::inline v0 {
-
-/// A wire protocol: which header, auth fields and body make its messages.
-template <header_type H = header, auth_fields_type A = auth_fields, body_type B = body>
-struct protocol {
-  using header_t = H;
-  using auth_fields_t = A;
-  using body_t = B;
-  using message_type_t = typename H::message_type_t;
-  using message_t = basic_message<H, A, B>;
-};
-
-/// The reference's protocol.
-using default_protocol = protocol<>;
-
-/// The default protocol with a custom message-type enum.
-template <message_type_enum MT>
-using protocol_for = protocol<basic_header<MT>, auth_fields, body>;
-
-/// A protocol policy.
-template <class P>
-concept protocol_policy =
-    header_type<typename P::header_t> && auth_fields_type<typename P::auth_fields_t> &&
-    body_type<typename P::body_t> && message_protocol<typename P::message_t>;
-
-static_assert(protocol_policy<default_protocol>);
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/protocol.hpp
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// What parsing the front of a buffer found.
-enum class frame_status : std::uint8_t {
-  complete,    ///< a whole, valid frame: see frame
-  incomplete,  ///< more bytes needed: see needed
-  malformed,   ///< a bad frame: see error; the stream cannot be resynchronised
-};
-
-/// The outcome of basic_frame_reader::parse.
-template <protocol_policy P>
-struct frame_result {
-  frame_status status = frame_status::incomplete;
-  /// complete: the frame's size (bytes to consume). incomplete: bytes the
-  /// buffer must hold before parsing again (the frame's size once its header
-  /// is in, else the header's size).
-  std::size_t needed = 0;
-  /// malformed: why.
-  wire_errc error{};
-  /// malformed: what the check said (a static string; no allocation).
-  const char* what = "";
-  /// complete: the frame, viewing the parsed buffer.
-  basic_frame<typename P::header_t> frame{};
-
-  explicit operator bool() const noexcept { return status == frame_status::complete; }
-  /// Throws wire_error when malformed.
-  void throw_if_malformed() const {
-    if (status == frame_status::malformed) throw wire_error(error, what);
-  }
-  /// The frame as an owned message (complete results only).
-  typename P::message_t to_message() const { return P::message_t::from_frame(frame); }
-};
-
-/// Largest frame the default header can describe.
-inline constexpr std::size_t max_default_frame_size = 9 + 0xffff + 0xffff;
-
-/// Parses frames of protocol P from the front of a receive buffer.
-template <protocol_policy P = default_protocol>
-class basic_frame_reader {
- public:
-  using frame_t = basic_frame<typename P::header_t>;
-  using result_t = frame_result<P>;
-
-  /// Frames larger than `max_frame_size` are malformed (frame_too_large).
-  explicit basic_frame_reader(std::size_t max_frame_size = max_default_frame_size) noexcept
-      : max_frame_size_(max_frame_size) {}
-
-  std::size_t max_frame_size() const noexcept { return max_frame_size_; }
-
-  /// Parses the frame at the front of `buffer`. A complete frame's views point
-  /// into `buffer`: consume result.needed bytes once done with it.
-  result_t parse(byte_view buffer) const noexcept {
-    result_t r;
-    try {
-      const auto s =
-          detail::scan_frame<typename P::header_t, typename P::auth_fields_t, typename P::body_t>(
-              buffer, max_frame_size_, r.frame, r.needed);
-      r.status =
-          s == detail::frame_scan::complete ? frame_status::complete : frame_status::incomplete;
-    } catch (const wire_error& e) {
-      r.status = frame_status::malformed;
-      r.error = e.code();
-      r.what = static_what(e.code());
-      r.frame = frame_t{};
-    } catch (...) {
-      // A custom header/body threw something else (e.g. bad_alloc): report, never escape.
-      r.status = frame_status::malformed;
-      r.error = wire_errc::too_large;
-      r.what = "unexpected exception while parsing a frame";
-      r.frame = frame_t{};
-    }
-    return r;
-  }
-
- private:
-  static const char* static_what(wire_errc c) noexcept { return to_string(c).data(); }
-
-  std::size_t max_frame_size_;
-};
-
-/// The default protocol's frame reader.
-using frame_reader = basic_frame_reader<>;
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/frame_reader.hpp
-// ---- begin netaio/wire/helpers.hpp
-// The reference's message helpers: respond-uri, ok, error (classified),
-// not found and not permitted.
-
-
-#include <string_view>
-
-namespace netaio::inline v0 {
-
-/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
-/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
-template <message_type_enum MT = message_type>
-constexpr MT classify_error(std::string_view text) noexcept {
-  if (text.find("not found") != std::string_view::npos) return MT::not_found;
-  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
-  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
-  return MT::error;
-}
-
-namespace detail {
-inline std::string_view as_text(byte_view b) noexcept {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-}  // namespace detail
-
-/// A RESPOND_URI message.
-template <message_protocol M = message>
-M make_respond_uri_msg(byte_view content, byte_view uri) {
-  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
-}
-
-/// An OK message.
-template <message_protocol M = message>
-M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
-}
-
-/// An error message with uri "ERROR", typed by classify_error().
-template <message_protocol M = message>
-M make_error_msg(std::string_view text) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
-                    classify_error<typename M::message_type_t>(text));
-}
-/// An error message with uri "ERROR", typed by classify_error().
-template <message_protocol M = message>
-M make_error_msg(byte_view text) {
-  return make_error_msg<M>(detail::as_text(text));
-}
-
-/// A NOT_FOUND message.
-template <message_protocol M = message>
-M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
-}
-/// A NOT_FOUND message.
-template <message_protocol M = message>
-M make_not_found_msg(byte_view text, byte_view uri = {}) {
-  return make_not_found_msg<M>(detail::as_text(text), uri);
-}
-
-/// A NOT_PERMITTED message.
-template <message_protocol M = message>
-M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
-}
-/// A NOT_PERMITTED message.
-template <message_protocol M = message>
-M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
-  return make_not_permitted_msg<M>(detail::as_text(text), uri);
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/helpers.hpp
-// ---- begin netaio/wire/keys.hpp
-// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
-// (type, uri) and type, most specific first.
-
-
-#include <array>
-#include <compare>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
-/// plugins layer declares the same alias; the two declarations agree.)
-using peer_address = std::pair<std::string, std::uint16_t>;
-
-/// Hash of a peer_address (std::hash has none for pairs).
-struct peer_address_hash {
-  std::size_t operator()(const peer_address& a) const noexcept {
-    return std::hash<std::string>{}(a.first) * 31u + a.second;
-  }
-};
-
-/// Which of the reference's key tuples a handler key stands for.
-enum class key_shape : std::uint8_t {
-  type_uri_peer,  ///< (type, uri, address), address possibly None
-  type_uri,       ///< (type, uri)
-  type_only,      ///< type
-};
-
-/// A hashable handler key.
-template <message_type_enum MT>
-struct basic_handler_key {
-  key_shape shape = key_shape::type_only;
-  MT type{};
-  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
-  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
-
-  /// The key `type`.
-  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
-  /// The key (type, uri).
-  static basic_handler_key of(MT t, std::string_view uri) {
-    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
-  }
-  /// The key (type, uri, address).
-  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
-    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
-  }
-
-  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
-    if (a.shape != b.shape || a.type != b.type) return false;
-    if (a.shape == key_shape::type_only) return true;
-    if (a.uri != b.uri) return false;
-    return a.shape == key_shape::type_uri || a.peer == b.peer;
-  }
-};
-
-/// The default protocol's handler key.
-using handler_key = basic_handler_key<message_type>;
-
-/// The reference's keys_extractor: most specific first.
-template <message_protocol M>
-std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
-    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
-  using key = basic_handler_key<typename M::message_type_t>;
-  const byte_view u = msg.body().uri();
-  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
-  const auto t = msg.header().message_type();
-  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
-}
-
-}  // namespace netaio::inline v0
-
-template <class MT>
-struct std::hash<netaio::basic_handler_key<MT>> {
-  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
-    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
-    if (k.shape == netaio::key_shape::type_only) return h;
-    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
-    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
-      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
-    return h;
-  }
-};
-// ---- end netaio/wire/keys.hpp
-// ---- begin netaio/wire/packify.hpp
-// packify: the reference's serialization format (k98kurz/packify), byte for byte.
-
-// ---- begin netaio/wire/packify/decode.hpp
-// packify decoding, bounds-checked everywhere: what the reference's unpack()
-// accepts decodes to the same value; anything else is a wire_error.
-
-
-#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -6221,79 +5562,6 @@ inline value_info validate(byte_view data, decode_options opts = {}) {
 }  // namespace netaio::inline v0::packify
 // ---- end netaio/wire/packify/decode.hpp
 // ---- end netaio/wire/packify.hpp
-// ---- end netaio/wire.hpp
-// ---- begin netaio/plugins.hpp
-// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
-
-// ---- begin netaio/plugins/aead_cipher.hpp
-// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
-
-// ---- begin netaio/plugins/context.hpp
-// What a node tells its auth and cipher plugins about the other side.
-
-// ---- begin netaio/plugins/peer.hpp
-// What a node knows of a peer (the reference's Peer).
-
-
-#include <cstdint>
-#include <optional>
-#include <set>
-#include <string>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-// peer_address (a (host, port) pair) comes from wire/keys.hpp.
-
-/// A peer: its addresses, its id and its opaque data (encoded by the peer
-/// plugin), and when it was last heard from (seconds on the node's clock).
-struct peer {
-  std::set<peer_address> addrs;
-  std::optional<byte_buffer> id;
-  std::optional<byte_buffer> data;
-  std::int64_t last_rx = 0;
-
-  /// Records that the peer was heard from at `now`, replacing its data if given.
-  void update(std::int64_t now, std::optional<byte_buffer> new_data = std::nullopt) {
-    if (new_data) data = std::move(new_data);
-    last_rx = now;
-  }
-  /// True once more than `timeout` seconds have passed since last_rx.
-  bool timed_out(std::int64_t now, std::int64_t timeout = 60) const noexcept {
-    return now - last_rx > timeout;
-  }
-
-  friend bool operator==(const peer&, const peer&) = default;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/peer.hpp
-// ---- begin netaio/plugins/peer_plugin.hpp
-// The peer plugin concept, a non-owning handle to any peer plugin, and the
-// reference's default peer plugin.
-
-// ---- begin netaio/plugins/error.hpp
-// Errors raised by the plugins layer.
-
-
-namespace netaio::inline v0 {
-
-/// A plugin could not do its work: bad configuration, a missing field, a
-/// missing peer key, or input it cannot process.
-class plugin_error : public error {
- public:
-  using error::error;
-};
-
-/// Ciphertext failed authentication or could not be decrypted; the message
-/// must be dropped.
-class decryption_error : public plugin_error {
- public:
-  using plugin_error::plugin_error;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/error.hpp
 
 #include <concepts>
 #include <optional>
@@ -7017,6 +6285,532 @@ class aead_cipher_plugin {
 // ---- begin netaio/plugins/auth_plugin.hpp
 // The auth plugin concept, and a type-erased auth plugin for handler tables.
 
+// ---- begin netaio/wire/message.hpp
+// Messages: header, auth fields and body, with the reference's prepare,
+// encode (which fills lengths and checksum), decode, check and copy.
+
+// ---- begin netaio/wire/auth_fields.hpp
+// The default auth fields: a dict of str to bytes, packify-encoded.
+
+// ---- begin netaio/wire/detail/auth_walk.hpp
+// Walks encoded auth fields (a packify dict of str to bytes) in place, checking
+// the shape and bounds without allocating: the frame reader's hot path.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace netaio::inline v0::detail {
+
+[[noreturn]] inline void bad_auth(const char* what) {
+  throw wire_error(wire_errc::bad_auth_fields, what);
+}
+
+struct container_head {
+  std::uint8_t type;
+  std::uint64_t count;
+  std::size_t item_width;
+  byte_view lengths;  // count * item_width bytes
+  byte_view area;     // the items, back to back (possibly followed by ignored bytes)
+};
+
+inline container_head read_container(byte_view d, const char* what) {
+  namespace pf = packify::detail;
+  if (d.empty()) bad_auth(what);
+  const std::uint8_t cat = d[0] & pf::length_mask;
+  container_head h{};
+  h.type = d[0] & pf::type_mask;
+  const std::size_t w = pf::width_of(cat);
+  if (w == 0 || d.size() < 2 + w) bad_auth(what);
+  const std::uint8_t item_cat = d[1];
+  if ((item_cat & pf::type_mask) != 0 || item_cat == pf::cat0) bad_auth(what);
+  h.item_width = pf::width_of(item_cat);
+  h.count = load_be(d.data() + 2, w);
+  const byte_view body = d.subspan(2 + w);
+  if (h.count > body.size() / h.item_width) bad_auth(what);
+  const auto n = static_cast<std::size_t>(h.count);
+  h.lengths = body.first(n * h.item_width);
+  h.area = body.subspan(n * h.item_width);
+  return h;
+}
+
+/// Calls fn(item) for each item of a container, bounds-checked.
+template <class Fn>
+void for_each_item(const container_head& h, Fn&& fn) {
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < h.count; ++i) {
+    const std::uint64_t len = load_be(h.lengths.data() + i * h.item_width, h.item_width);
+    if (len > h.area.size() - off) bad_auth("item past its container");
+    fn(h.area.subspan(off, static_cast<std::size_t>(len)));
+    off += static_cast<std::size_t>(len);
+  }
+}
+
+/// The payload of a packify str/bytes/bytearray item.
+inline byte_view read_sized(byte_view d, bool want_str) {
+  namespace pf = packify::detail;
+  if (d.empty()) bad_auth("empty key or value");
+  const std::uint8_t type = d[0] & pf::type_mask;
+  const bool ok =
+      want_str ? type == pf::type_str : (type == pf::type_bytes || type == pf::type_bytearray);
+  if (!ok) bad_auth(want_str ? "key is not a str" : "value is not bytes");
+  const std::size_t w = pf::width_of(d[0]);
+  if (w == 0 || d.size() < 1 + w) bad_auth("truncated key or value");
+  const std::uint64_t len = load_be(d.data() + 1, w);
+  if (len > d.size() - 1 - w) bad_auth("truncated key or value");
+  const byte_view payload = d.subspan(1 + w, static_cast<std::size_t>(len));
+  if (want_str && !packify::detail::valid_utf8(payload)) bad_auth("key is not valid UTF-8");
+  return payload;
+}
+
+/// Calls fn(key, value) for each field of encoded auth fields, in encoded order.
+/// Throws wire_error(bad_auth_fields) unless `data` is a packify dict of str to bytes.
+template <class Fn>
+void for_each_auth_field(byte_view data, Fn&& fn) {
+  namespace pf = packify::detail;
+  const container_head dict = read_container(data, "auth fields are not a packify dict");
+  if (dict.type != pf::type_dict) bad_auth("auth fields are not a packify dict");
+  for_each_item(dict, [&](byte_view item) {
+    const container_head pair = read_container(item, "dict item is not a pair");
+    if ((pair.type != pf::type_tuple && pair.type != pf::type_list) || pair.count != 2)
+      bad_auth("dict item is not a pair");
+    byte_view parts[2];
+    std::size_t k = 0;
+    for_each_item(pair, [&](byte_view part) { parts[k++] = part; });
+    const byte_view key = read_sized(parts[0], true);
+    const byte_view val = read_sized(parts[1], false);
+    fn(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), val);
+  });
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/wire/detail/auth_walk.hpp
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Authentication data carried before a message's body (the reference's AuthFields).
+class auth_fields {
+ public:
+  using map_type = std::map<std::string, byte_buffer, std::less<>>;
+
+  auth_fields() = default;
+  explicit auth_fields(map_type fields) : fields_(std::move(fields)) {}
+  auth_fields(std::initializer_list<map_type::value_type> init) : fields_(init) {}
+
+  const map_type& fields() const noexcept { return fields_; }
+  map_type& fields() noexcept { return fields_; }
+
+  /// The field `key`, or nullptr.
+  const byte_buffer* find(std::string_view key) const {
+    auto it = fields_.find(key);
+    return it == fields_.end() ? nullptr : &it->second;
+  }
+  /// Sets field `key` to `value`.
+  void set(std::string_view key, byte_view value) {
+    fields_.insert_or_assign(std::string(key), to_buffer(value));
+  }
+  bool empty() const noexcept { return fields_.empty(); }
+
+  /// Decodes packify-encoded fields; throws wire_error(bad_auth_fields) unless
+  /// `data` is a packify dict of str to bytes (a repeated key: the last wins).
+  static auth_fields decode(byte_view data) {
+    auth_fields a;
+    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) { a.set(k, v); });
+    return a;
+  }
+  /// Checks what decode() checks, without allocating.
+  static void validate(byte_view data) {
+    detail::for_each_auth_field(data, [](std::string_view, byte_view) {});
+  }
+  /// Finds field `key` in encoded fields without decoding them (views into `data`).
+  static std::optional<byte_view> find_in(byte_view data, std::string_view key) {
+    std::optional<byte_view> found;
+    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) {
+      if (k == key) found = v;
+    });
+    return found;
+  }
+
+  /// The fields as a packify value (a dict of str to bytes).
+  packify::value to_value() const {
+    packify::value::dict_type d;
+    d.reserve(fields_.size());
+    for (const auto& [k, v] : fields_)
+      d.emplace_back(packify::value(k), packify::value::bytes(v));
+    return packify::value::dict(std::move(d));
+  }
+  /// Appends the packify encoding (as packify.pack of the dict, without
+  /// building packify values: this runs for every message sent).
+  void encode_to(byte_buffer& out) const {
+    namespace pf = packify::detail;
+    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
+    byte_buffer items;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
+    spans.reserve(fields_.size());
+    std::size_t longest = 0;
+    for (const auto& [k, v] : fields_) {
+      const std::size_t at = items.size();
+      const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
+      const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
+      const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
+      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
+      items.push_back(item_cat);
+      items.push_back(2);
+      pf::put_be(items, klen, pf::width_of(item_cat));
+      pf::put_be(items, vlen, pf::width_of(item_cat));
+      pf::put_sized(items, pf::type_str, as_bytes(k));
+      pf::put_sized(items, pf::type_bytes, v);
+      spans.emplace_back(at, items.size() - at);
+      longest = std::max(longest, items.size() - at);
+    }
+    // packify sorts a dict's packed items bytewise.
+    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
+      return std::lexicographical_compare(
+          items.begin() + static_cast<std::ptrdiff_t>(a.first),
+          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
+    });
+    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
+    const std::uint8_t cat = pf::category_for(spans.size());
+    const std::uint8_t item_cat = pf::category_for(longest);
+    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
+    out.push_back(item_cat);
+    pf::put_be(out, spans.size(), pf::width_of(cat));
+    for (const auto& sp : spans)
+      pf::put_be(out, sp.second, pf::width_of(item_cat));
+    for (const auto& sp : spans)
+      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
+                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
+  }
+  /// The packify encoding.
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const auth_fields&, const auth_fields&) = default;
+
+ private:
+  map_type fields_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/auth_fields.hpp
+// ---- begin netaio/wire/crc32.hpp
+// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
+
+
+#include <zlib.h>
+
+#include <climits>
+#include <cstdint>
+
+namespace netaio::inline v0 {
+
+/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
+inline std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
+  uLong c = seed;
+  const Bytef* p = data.data();
+  std::size_t n = data.size();
+  // zlib takes uInt lengths; feed huge inputs in pieces.
+  while (n > 0) {
+    const uInt chunk = n > UINT_MAX ? UINT_MAX : static_cast<uInt>(n);
+    c = ::crc32(c, p, chunk);
+    p += chunk;
+    n -= chunk;
+  }
+  return static_cast<std::uint32_t>(c);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/crc32.hpp
+// ---- begin netaio/wire/detail/frame_parse.hpp
+// Parsing one frame in place: shared by the frame reader and message decode.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// One frame parsed in place: views into the buffer it was parsed from.
+template <header_type H>
+struct basic_frame {
+  H header{};
+  byte_view auth;     ///< encoded auth fields (checked)
+  byte_view body;     ///< encoded body
+  byte_view uri;      ///< the body's uri
+  byte_view content;  ///< the body's content
+  byte_view bytes;    ///< the whole frame
+  std::size_t size() const noexcept { return bytes.size(); }
+};
+
+namespace detail {
+
+enum class frame_scan : std::uint8_t { complete, incomplete };
+
+/// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
+/// (the frame's size once the header is in, else the header's) or complete with
+/// `out` filled; throws wire_error for a malformed frame. Checks in the
+/// reference's order: header (type), auth fields, body, checksum.
+template <header_type H, auth_fields_type A, body_type B>
+frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
+                      std::size_t& needed) {
+  const std::size_t hl = H::header_length();
+  if (buf.size() < hl) {
+    needed = hl;
+    return frame_scan::incomplete;
+  }
+  const H h = H::decode(buf.first(hl));
+  const std::size_t auth_len = h.auth_length();
+  const std::size_t body_len = h.body_length();
+  const std::size_t total = hl + auth_len + body_len;
+  if (total > max_frame)
+    throw wire_error(wire_errc::frame_too_large, "frame of " + std::to_string(total) +
+                                                     " bytes, at most " +
+                                                     std::to_string(max_frame) + " allowed");
+  if (buf.size() < total) {
+    needed = total;
+    return frame_scan::incomplete;
+  }
+  const byte_view auth = buf.subspan(hl, auth_len);
+  const byte_view body = buf.subspan(hl + auth_len, body_len);
+  A::validate(auth);
+  const body_ref parts = B::parse(body);
+  const std::uint32_t sum = crc32(body);
+  if (sum != static_cast<std::uint32_t>(h.checksum()))
+    throw wire_error(wire_errc::checksum_mismatch, "header says " + std::to_string(h.checksum()) +
+                                                       ", body has " + std::to_string(sum));
+  out.header = h;
+  out.auth = auth;
+  out.body = body;
+  out.uri = parts.uri;
+  out.content = parts.content;
+  out.bytes = buf.first(total);
+  needed = total;
+  return frame_scan::complete;
+}
+
+/// Parses `data` as exactly one frame (a datagram); throws wire_error, with
+/// lengths_past_frame when the header's lengths disagree with the data's size.
+template <header_type H, auth_fields_type A, body_type B>
+basic_frame<H> parse_exact_frame(byte_view data) {
+  basic_frame<H> f;
+  std::size_t needed = 0;
+  if (scan_frame<H, A, B>(data, SIZE_MAX, f, needed) == frame_scan::incomplete) {
+    if (data.size() < H::header_length())
+      throw wire_error(wire_errc::header_too_short,
+                       std::to_string(data.size()) + " bytes is less than a header");
+    throw wire_error(wire_errc::lengths_past_frame, "header announces " + std::to_string(needed) +
+                                                        " bytes, frame has " +
+                                                        std::to_string(data.size()));
+  }
+  if (f.size() != data.size())
+    throw wire_error(wire_errc::trailing_bytes,
+                     std::to_string(data.size() - f.size()) + " bytes after the frame");
+  return f;
+}
+
+}  // namespace detail
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/detail/frame_parse.hpp
+// ---- begin netaio/wire/header.hpp
+// The default header: 9 bytes, u8 type | u16 auth_length | u16 body_length | u32 crc32(body).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The reference's Header, for message-type enum MT.
+template <message_type_enum MT>
+class basic_header {
+ public:
+  using message_type_t = MT;
+
+  /// Encoded size in bytes.
+  static constexpr std::size_t header_length() noexcept { return 9; }
+
+  basic_header() = default;
+  /// Throws wire_error(too_large) when a length passes 65535.
+  basic_header(MT type, std::size_t auth_length, std::size_t body_length, std::uint32_t checksum)
+      : type_(type) {
+    set_lengths(auth_length, body_length, checksum);
+  }
+
+  MT message_type() const noexcept { return type_; }
+  void set_message_type(MT t) noexcept { type_ = t; }
+  std::uint16_t auth_length() const noexcept { return auth_length_; }
+  std::uint16_t body_length() const noexcept { return body_length_; }
+  std::uint32_t checksum() const noexcept { return checksum_; }
+  /// Sets lengths and checksum; throws wire_error(too_large) past 65535.
+  void set_lengths(std::size_t auth_length, std::size_t body_length, std::uint32_t checksum) {
+    if (auth_length > 0xffff || body_length > 0xffff)
+      throw wire_error(wire_errc::too_large,
+                       "auth or body length " + std::to_string(std::max(auth_length, body_length)) +
+                           " does not fit the header's u16");
+    auth_length_ = static_cast<std::uint16_t>(auth_length);
+    body_length_ = static_cast<std::uint16_t>(body_length);
+    checksum_ = checksum;
+  }
+
+  /// Decodes the first 9 bytes of `data` (more are ignored, as by the reference).
+  /// Throws wire_error: header_too_short, unknown_message_type.
+  static basic_header decode(byte_view data) {
+    if (data.size() < header_length())
+      throw wire_error(wire_errc::header_too_short,
+                       std::to_string(data.size()) + " bytes, a header has 9");
+    if (!is_valid_message_type<MT>(data[0]))
+      throw wire_error(wire_errc::unknown_message_type,
+                       "message type " + std::to_string(data[0]) + " is not defined");
+    basic_header h;
+    h.type_ = static_cast<MT>(data[0]);
+    h.auth_length_ = detail::load_be16(data.data() + 1);
+    h.body_length_ = detail::load_be16(data.data() + 3);
+    h.checksum_ = detail::load_be32(data.data() + 5);
+    return h;
+  }
+
+  /// Writes the 9 bytes at `p`.
+  void encode_into(std::uint8_t* p) const noexcept {
+    p[0] = static_cast<std::uint8_t>(type_);
+    detail::store_be16(p + 1, auth_length_);
+    detail::store_be16(p + 3, body_length_);
+    detail::store_be32(p + 5, checksum_);
+  }
+  /// Appends the 9 bytes to `out`.
+  void encode_to(byte_buffer& out) const {
+    const std::size_t at = out.size();
+    out.resize(at + header_length());
+    encode_into(out.data() + at);
+  }
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const basic_header&, const basic_header&) = default;
+
+ private:
+  MT type_ = MT::request_uri;
+  std::uint16_t auth_length_ = 0;
+  std::uint16_t body_length_ = 0;
+  std::uint32_t checksum_ = 0;
+};
+
+/// The default header.
+using header = basic_header<message_type>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/header.hpp
+
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// The reference's Message for header H, auth fields A and body B.
+template <header_type H, auth_fields_type A, body_type B>
+class basic_message {
+ public:
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+
+  basic_message() = default;
+  basic_message(H header, A auth_data, B body)
+      : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
+
+  /// A message of `body`, with lengths and checksum filled in.
+  static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
+    const byte_buffer b = body.encode();
+    H h(type, auth_data.encode().size(), b.size(), crc32(b));
+    return basic_message(std::move(h), std::move(auth_data), std::move(body));
+  }
+
+  const H& header() const noexcept { return header_; }
+  H& header() noexcept { return header_; }
+  const A& auth_data() const noexcept { return auth_; }
+  A& auth_data() noexcept { return auth_; }
+  const B& body() const noexcept { return body_; }
+  B& body() noexcept { return body_; }
+  message_type_t type() const noexcept { return header_.message_type(); }
+
+  /// The header's checksum matches the body.
+  bool check() const {
+    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
+  }
+
+  /// Appends the frame to `out`, first setting the header's lengths and checksum.
+  void encode_to(byte_buffer& out) {
+    const std::size_t start = out.size();
+    out.resize(start + H::header_length());
+    auth_.encode_to(out);
+    const std::size_t body_at = out.size();
+    body_.encode_to(out);
+    const byte_view b(out.data() + body_at, out.size() - body_at);
+    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+    byte_buffer h;
+    header_.encode_to(h);
+    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
+  }
+  /// The frame, after setting the header's lengths and checksum.
+  byte_buffer encode() {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  /// Decodes exactly one frame; throws wire_error (checksum_mismatch, ...).
+  static basic_message decode(byte_view data) {
+    return from_frame(detail::parse_exact_frame<H, A, B>(data));
+  }
+  /// An owned message from a frame parsed in place.
+  static basic_message from_frame(const basic_frame<H>& f) {
+    return basic_message(f.header, A::decode(f.auth), B::decode(f.body));
+  }
+
+  /// A deep copy made as the reference makes it: decode(encode()).
+  basic_message copy() const {
+    basic_message tmp = *this;
+    return decode(tmp.encode());
+  }
+
+  friend bool operator==(const basic_message&, const basic_message&) = default;
+
+ private:
+  H header_{};
+  A auth_{};
+  B body_{};
+};
+
+/// The default message.
+using message = basic_message<header, auth_fields, body>;
+
+static_assert(message_protocol<message>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/message.hpp
 
 #include <concepts>
 #include <memory>
@@ -7509,6 +7303,79 @@ class replay_guard {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/replay_guard.hpp
+// ---- begin netaio/wire/helpers.hpp
+// The reference's message helpers: respond-uri, ok, error (classified),
+// not found and not permitted.
+
+
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
+/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
+template <message_type_enum MT = message_type>
+constexpr MT classify_error(std::string_view text) noexcept {
+  if (text.find("not found") != std::string_view::npos) return MT::not_found;
+  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
+  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
+  return MT::error;
+}
+
+namespace detail {
+inline std::string_view as_text(byte_view b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+}  // namespace detail
+
+/// A RESPOND_URI message.
+template <message_protocol M = message>
+M make_respond_uri_msg(byte_view content, byte_view uri) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
+}
+
+/// An OK message.
+template <message_protocol M = message>
+M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
+}
+
+/// An error message with uri "ERROR", typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(std::string_view text) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
+                    classify_error<typename M::message_type_t>(text));
+}
+/// An error message with uri "ERROR", typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(byte_view text) {
+  return make_error_msg<M>(detail::as_text(text));
+}
+
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
+}
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(byte_view text, byte_view uri = {}) {
+  return make_not_found_msg<M>(detail::as_text(text), uri);
+}
+
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
+}
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
+  return make_not_permitted_msg<M>(detail::as_text(text), uri);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/helpers.hpp
 
 #include <sodium.h>
 
@@ -7999,5 +7866,138 @@ class x25519_cipher_plugin {
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/x25519_cipher.hpp
 // ---- end netaio/plugins.hpp
+// ---- begin netaio/wire.hpp
+// The wire layer: bytes <-> messages. packify, crc32, header, auth fields,
+// body, message, message types, frame reader. No I/O.
+
+// ---- begin netaio/wire/frame_reader.hpp
+// The incremental frame reader: parses frames in place at the front of a
+// receive buffer. No allocation per frame; never throws for bad input.
+
+// ---- begin netaio/wire/protocol.hpp
+// The protocol policy: header, auth fields and body types (and the message and
+// message-type enum they imply) bundled for the layers above.
+
+
+namespace netaio::inline v0 {
+
+/// A wire protocol: which header, auth fields and body make its messages.
+template <header_type H = header, auth_fields_type A = auth_fields, body_type B = body>
+struct protocol {
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+  using message_t = basic_message<H, A, B>;
+};
+
+/// The reference's protocol.
+using default_protocol = protocol<>;
+
+/// The default protocol with a custom message-type enum.
+template <message_type_enum MT>
+using protocol_for = protocol<basic_header<MT>, auth_fields, body>;
+
+/// A protocol policy.
+template <class P>
+concept protocol_policy =
+    header_type<typename P::header_t> && auth_fields_type<typename P::auth_fields_t> &&
+    body_type<typename P::body_t> && message_protocol<typename P::message_t>;
+
+static_assert(protocol_policy<default_protocol>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/protocol.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// What parsing the front of a buffer found.
+enum class frame_status : std::uint8_t {
+  complete,    ///< a whole, valid frame: see frame
+  incomplete,  ///< more bytes needed: see needed
+  malformed,   ///< a bad frame: see error; the stream cannot be resynchronised
+};
+
+/// The outcome of basic_frame_reader::parse.
+template <protocol_policy P>
+struct frame_result {
+  frame_status status = frame_status::incomplete;
+  /// complete: the frame's size (bytes to consume). incomplete: bytes the
+  /// buffer must hold before parsing again (the frame's size once its header
+  /// is in, else the header's size).
+  std::size_t needed = 0;
+  /// malformed: why.
+  wire_errc error{};
+  /// malformed: what the check said (a static string; no allocation).
+  const char* what = "";
+  /// complete: the frame, viewing the parsed buffer.
+  basic_frame<typename P::header_t> frame{};
+
+  explicit operator bool() const noexcept { return status == frame_status::complete; }
+  /// Throws wire_error when malformed.
+  void throw_if_malformed() const {
+    if (status == frame_status::malformed) throw wire_error(error, what);
+  }
+  /// The frame as an owned message (complete results only).
+  typename P::message_t to_message() const { return P::message_t::from_frame(frame); }
+};
+
+/// Largest frame the default header can describe.
+inline constexpr std::size_t max_default_frame_size = 9 + 0xffff + 0xffff;
+
+/// Parses frames of protocol P from the front of a receive buffer.
+template <protocol_policy P = default_protocol>
+class basic_frame_reader {
+ public:
+  using frame_t = basic_frame<typename P::header_t>;
+  using result_t = frame_result<P>;
+
+  /// Frames larger than `max_frame_size` are malformed (frame_too_large).
+  explicit basic_frame_reader(std::size_t max_frame_size = max_default_frame_size) noexcept
+      : max_frame_size_(max_frame_size) {}
+
+  std::size_t max_frame_size() const noexcept { return max_frame_size_; }
+
+  /// Parses the frame at the front of `buffer`. A complete frame's views point
+  /// into `buffer`: consume result.needed bytes once done with it.
+  result_t parse(byte_view buffer) const noexcept {
+    result_t r;
+    try {
+      const auto s =
+          detail::scan_frame<typename P::header_t, typename P::auth_fields_t, typename P::body_t>(
+              buffer, max_frame_size_, r.frame, r.needed);
+      r.status =
+          s == detail::frame_scan::complete ? frame_status::complete : frame_status::incomplete;
+    } catch (const wire_error& e) {
+      r.status = frame_status::malformed;
+      r.error = e.code();
+      r.what = static_what(e.code());
+      r.frame = frame_t{};
+    } catch (...) {
+      // A custom header/body threw something else (e.g. bad_alloc): report, never escape.
+      r.status = frame_status::malformed;
+      r.error = wire_errc::too_large;
+      r.what = "unexpected exception while parsing a frame";
+      r.frame = frame_t{};
+    }
+    return r;
+  }
+
+ private:
+  static const char* static_what(wire_errc c) noexcept { return to_string(c).data(); }
+
+  std::size_t max_frame_size_;
+};
+
+/// The default protocol's frame reader.
+using frame_reader = basic_frame_reader<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/frame_reader.hpp
+// ---- end netaio/wire.hpp
 // ---- end netaio/netaio.hpp
 #endif  // NETAIO_SINGLE_INCLUDE_NETAIO_HPP

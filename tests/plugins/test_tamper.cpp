@@ -66,7 +66,8 @@ TEST_CASE("HMAC: every flipped byte is rejected, except the uncovered message ty
   // a flip that still names a valid type passes (7 ^ 1 = 6, UNSUBSCRIBE_URI).
   // The AEAD plugin closes this.
   CHECK_FALSE(accepted.empty());
-  for (std::size_t i : accepted) CHECK(i == 0);
+  for (std::size_t i : accepted)
+    CHECK(i == 0);
 }
 
 TEST_CASE("HMAC over the stream cipher: every flipped byte but the type is rejected") {
