@@ -3,6 +3,7 @@
 #include <netaio/wire/message.hpp>
 
 #include "report.hpp"
+#include "support/hex.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -21,36 +22,11 @@ namespace {
 
 using netaio::byte_buffer;
 using netaio::byte_view;
-
-byte_buffer unhex(std::string_view s) {
-  auto nib = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    throw std::invalid_argument("bad hex digit");
-  };
-  if (s.size() % 2) throw std::invalid_argument("odd hex length");
-  byte_buffer out;
-  out.reserve(s.size() / 2);
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    out.push_back(static_cast<std::uint8_t>(nib(s[i]) * 16 + nib(s[i + 1])));
-  }
-  return out;
-}
-
-template <class Bytes>
-std::string hex(const Bytes& b) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string s;
-  for (std::uint8_t x : b) {
-    s += digits[x >> 4];
-    s += digits[x & 15];
-  }
-  return s;
-}
+using test::from_hex;
+using test::to_hex;
 
 byte_buffer hex_at(const nlohmann::json& v, const char* key) {
-  return unhex(v.at(key).get<std::string>());
+  return from_hex(v.at(key).get<std::string>());
 }
 
 /// Compares and reports; returns true when equal.
@@ -109,15 +85,16 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
   each(root, r, "derive_key", [](const nlohmann::json& v, checker& c) {
     std::vector<byte_buffer> parts;
     for (const auto& p : v.at("parts"))
-      parts.push_back(unhex(p.get<std::string>()));
+      parts.push_back(from_hex(p.get<std::string>()));
     const std::vector<byte_view> views(parts.begin(), parts.end());
-    c.eq("key", hex(crypto::derive_key(views)), v.at("key").get<std::string>());
+    c.eq("key", to_hex(crypto::derive_key(views)), v.at("key").get<std::string>());
   });
 
   each(root, r, "keystream", [](const nlohmann::json& v, checker& c) {
     c.eq("stream",
-         hex(crypto::keystream(hex_at(v, "key"), hex_at(v, "iv"), v.at("length").get<std::size_t>(),
-                               v.at("start").get<std::size_t>())),
+         to_hex(crypto::keystream(hex_at(v, "key"), hex_at(v, "iv"),
+                                  v.at("length").get<std::size_t>(),
+                                  v.at("start").get<std::size_t>())),
          v.at("stream").get<std::string>());
   });
 
@@ -125,7 +102,7 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     const auto key = hex_at(v, "key");
     const auto iv = hex_at(v, "iv");
     const auto msg = hex_at(v, "message");
-    c.eq("mac", hex(crypto::hmac(key, iv, byte_view(msg))), v.at("mac").get<std::string>());
+    c.eq("mac", to_hex(crypto::hmac(key, iv, byte_view(msg))), v.at("mac").get<std::string>());
     c.truth("check_hmac rejects the reference's mac",
             crypto::check_hmac(key, iv, byte_view(msg), hex_at(v, "mac")));
   });
@@ -142,11 +119,11 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     plugin.make(m.auth_data(), m.body());
     for (const auto& [name, value] : v.at("auth_fields").items()) {
       const byte_buffer* got = m.auth_data().find(name);
-      c.eq("auth field " + name, got ? hex(*got) : std::string("<missing>"),
+      c.eq("auth field " + name, got ? to_hex(*got) : std::string("<missing>"),
            value.get<std::string>());
     }
     c.truth("auth field count", m.auth_data().fields().size() == v.at("auth_fields").size());
-    c.eq("encoded", hex(m.encode()), hex(frame));
+    c.eq("encoded", to_hex(m.encode()), to_hex(frame));
     const message back = message::decode(frame);
     c.truth("check() disagrees with the reference",
             plugin.check(back.auth_data(), back.body()) == v.at("check").get<bool>());
@@ -166,10 +143,11 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     const message plain = message::prepare(
         body::prepare(hex_at(v, "plain_content"), hex_at(v, "plain_uri")), type_of_frame(frame));
     message enc = plugin.encrypt(plain);
-    c.eq("encrypted", hex(enc.encode()), hex(frame));
+    c.eq("encrypted", to_hex(enc.encode()), to_hex(frame));
     const message dec = plugin.decrypt(message::decode(frame));
-    c.eq("decrypted uri", hex(dec.body().uri()), v.at("plain_uri").get<std::string>());
-    c.eq("decrypted content", hex(dec.body().content()), v.at("plain_content").get<std::string>());
+    c.eq("decrypted uri", to_hex(dec.body().uri()), v.at("plain_uri").get<std::string>());
+    c.eq("decrypted content", to_hex(dec.body().content()),
+         v.at("plain_content").get<std::string>());
   });
 
   each(root, r, "peer_plugin", [](const nlohmann::json& v, checker& c) {
@@ -178,15 +156,16 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     p.id = hex_at(v, "id");
     p.data = hex_at(v, "data");
     const byte_buffer packed = pp.pack(p);
-    c.eq("packed", hex(packed), v.at("packed").get<std::string>());
+    c.eq("packed", to_hex(packed), v.at("packed").get<std::string>());
     const peer back = pp.unpack(hex_at(v, "packed"));
     c.truth("unpacked id", back.id == p.id);
     c.truth("unpacked data", back.data == p.data);
-    c.eq("re-encoded data", hex(pp.encode_data(pp.parse_data(p))), v.at("data").get<std::string>());
+    c.eq("re-encoded data", to_hex(pp.encode_data(pp.parse_data(p))),
+         v.at("data").get<std::string>());
     c.truth("validate", pp.validate(back));
     message adv =
         message::prepare(body::prepare(packed, as_bytes("netaio")), message_type::advertise_peer);
-    c.eq("advertise frame", hex(adv.encode()), v.at("advertise_frame").get<std::string>());
+    c.eq("advertise frame", to_hex(adv.encode()), v.at("advertise_frame").get<std::string>());
   });
 
   each(root, r, "x25519", [](const nlohmann::json& v, checker& c) {
@@ -194,15 +173,15 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     const auto seed_b = hex_at(v, "seed_b");
     const auto kp_a = crypto::box_keypair::from_seed(seed_a);
     const auto kp_b = crypto::box_keypair::from_seed(seed_b);
-    c.eq("vkey_a", hex(kp_a.verify_key()), v.at("vkey_a").get<std::string>());
-    c.eq("pubkey_a", hex(kp_a.public_key_bytes()), v.at("pubkey_a").get<std::string>());
-    c.eq("pubkey_b", hex(kp_b.public_key_bytes()), v.at("pubkey_b").get<std::string>());
+    c.eq("vkey_a", to_hex(kp_a.verify_key()), v.at("vkey_a").get<std::string>());
+    c.eq("pubkey_a", to_hex(kp_a.public_key_bytes()), v.at("pubkey_a").get<std::string>());
+    c.eq("pubkey_b", to_hex(kp_b.public_key_bytes()), v.at("pubkey_b").get<std::string>());
     const auto nonce = hex_at(v, "nonce");
     crypto::box_nonce n{};
     if (nonce.size() != n.size()) throw std::invalid_argument("nonce is not 24 bytes");
     std::copy(nonce.begin(), nonce.end(), n.begin());
     const auto plain = hex_at(v, "plaintext");
-    c.eq("box", hex(crypto::box_seal(kp_a.secret_key(), kp_b.public_key_bytes(), plain, n)),
+    c.eq("box", to_hex(crypto::box_seal(kp_a.secret_key(), kp_b.public_key_bytes(), plain, n)),
          v.at("box").get<std::string>());
 
     // The same through the plugins: a's plugin boxes to peer b, b's opens from peer a.
@@ -219,9 +198,9 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     const x25519_cipher_plugin plugin_b(seed_b);
     const message m = message::prepare(body::prepare(plain), message_type::publish_uri);
     const message enc = plugin_a.encrypt(m, {.remote = &peer_b, .peer_plugin = pp});
-    c.eq("plugin box", hex(enc.body().content()), v.at("box").get<std::string>());
+    c.eq("plugin box", to_hex(enc.body().content()), v.at("box").get<std::string>());
     const message dec = plugin_b.decrypt(enc, {.remote = &peer_a, .peer_plugin = pp});
-    c.eq("plugin plaintext", hex(dec.body().content()), v.at("plaintext").get<std::string>());
+    c.eq("plugin plaintext", to_hex(dec.body().content()), v.at("plaintext").get<std::string>());
   });
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "report.hpp"
+#include "support/hex.hpp"
 
 namespace conformance {
 namespace {
@@ -13,32 +14,8 @@ namespace {
 using json = nlohmann::json;
 using netaio::byte_buffer;
 using netaio::packify::value;
-
-byte_buffer from_hex(const std::string& s) {
-  if (s.size() % 2 != 0) throw std::runtime_error("odd-length hex");
-  byte_buffer b;
-  b.reserve(s.size() / 2);
-  for (std::size_t i = 0; i < s.size(); i += 2) {
-    auto nib = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      throw std::runtime_error("bad hex digit");
-    };
-    b.push_back(static_cast<std::uint8_t>(nib(s[i]) * 16 + nib(s[i + 1])));
-  }
-  return b;
-}
-
-std::string to_hex(netaio::byte_view b) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (auto c : b) {
-    s.push_back(d[c >> 4]);
-    s.push_back(d[c & 15]);
-  }
-  return s;
-}
+using test::from_hex;
+using test::to_hex;
 
 std::string short_hex(netaio::byte_view b) {
   std::string s = to_hex(b);

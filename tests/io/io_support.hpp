@@ -11,8 +11,12 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <exception>
 #include <functional>
 #include <optional>
+#include <span>
+#include <string>
 #include <vector>
 
 namespace test {
@@ -67,6 +71,30 @@ inline netaio::task<full_listener> make_full_listener(netaio::io_context& io) {
   }
   FAIL("the accept queue never filled");
   co_return f;
+}
+
+/// Echoes everything `s` receives until end of stream.
+inline netaio::task<void> echo_one(netaio::tcp_stream s) {
+  std::array<std::uint8_t, 4096> buf;
+  for (;;) {
+    std::size_t n = co_await s.read_some(buf);
+    if (n == 0) break;
+    co_await s.write_all(std::span(buf.data(), n));
+  }
+}
+
+/// Awaits `op` and records how it ended: "done", "cancelled" or the error.
+template <class Op>
+netaio::task<void> record(Op op, std::string& outcome) {
+  try {
+    co_await std::move(op);
+    outcome = "done";
+  } catch (const netaio::operation_cancelled&) {
+    outcome = "cancelled";
+    throw;
+  } catch (const std::exception& e) {
+    outcome = e.what();
+  }
 }
 
 }  // namespace test

@@ -16,23 +16,10 @@
 using namespace netaio;
 using namespace std::chrono_literals;
 
+using test::record;
 namespace {
 
 const endpoint local_v4 = endpoint::parse("127.0.0.1:0");
-
-/// Awaits `op` and records how it ended: "done", "cancelled" or the error.
-template <class Op>
-task<void> record(Op op, std::string& outcome) {
-  try {
-    co_await std::move(op);
-    outcome = "done";
-  } catch (const operation_cancelled&) {
-    outcome = "cancelled";
-    throw;
-  } catch (const std::exception& e) {
-    outcome = e.what();
-  }
-}
 
 /// As record(), but a cancellation the scope did not ask for is an outcome,
 /// not a failure of the scope.

@@ -16,18 +16,10 @@
 using namespace netaio;
 using namespace std::chrono_literals;
 
+using test::echo_one;
 namespace {
 
 const endpoint local_v4 = endpoint::parse("127.0.0.1:0");
-
-task<void> echo_one(tcp_stream s) {
-  std::array<std::uint8_t, 4096> buf;
-  for (;;) {
-    std::size_t n = co_await s.read_some(buf);
-    if (n == 0) break;
-    co_await s.write_all(std::span(buf.data(), n));
-  }
-}
 
 task<void> echo_server(tcp_listener& l, int connections) {
   task_scope scope{co_await this_context()};

@@ -17,16 +17,10 @@
 using namespace netaio;
 using namespace std::chrono_literals;
 
-namespace {
+#include "io_support.hpp"
 
-task<void> echo_one(tcp_stream s) {
-  std::array<std::uint8_t, 4096> buf;
-  for (;;) {
-    std::size_t n = co_await s.read_some(buf);
-    if (n == 0) break;
-    co_await s.write_all(std::span(buf.data(), n));
-  }
-}
+using test::echo_one;
+namespace {
 
 task<int> echo_client(io_context& io, endpoint to, int id, int rounds) {
   auto c = co_await tcp_stream::connect(io, to);

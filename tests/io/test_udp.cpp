@@ -15,6 +15,7 @@
 using namespace netaio;
 using namespace std::chrono_literals;
 
+using test::record;
 namespace {
 
 template <class Body>
@@ -26,17 +27,6 @@ void run_io(Body body) {
     CHECK(io.registered_descriptors() == 0);
   }
   CHECK(fds.delta() == 0);
-}
-
-template <class Op>
-task<void> record(Op op, std::string& outcome) {
-  try {
-    co_await std::move(op);
-    outcome = "done";
-  } catch (const operation_cancelled&) {
-    outcome = "cancelled";
-    throw;
-  }
 }
 
 /// A multicast-capable interface's index, or 0.

@@ -10,36 +10,36 @@
 
 using namespace netaio;
 using plugins_test::bytes_of;
-using plugins_test::hex;
-using plugins_test::unhex;
 using plugins_test::vectors;
+using test::from_hex;
+using test::to_hex;
 
 TEST_CASE("derive_key matches the reference vectors") {
   for (const auto& v : vectors().at("derive_key")) {
     std::vector<byte_buffer> parts;
     for (const auto& p : v.at("parts"))
-      parts.push_back(unhex(p.get<std::string>()));
+      parts.push_back(from_hex(p.get<std::string>()));
     std::vector<byte_view> views(parts.begin(), parts.end());
-    CHECK(hex(crypto::derive_key(views)) == v.at("key").get<std::string>());
+    CHECK(to_hex(crypto::derive_key(views)) == v.at("key").get<std::string>());
   }
 }
 
 TEST_CASE("keystream matches the reference vectors, including offsets") {
   for (const auto& v : vectors().at("keystream")) {
-    const auto key = unhex(v.at("key").get<std::string>());
-    const auto iv = unhex(v.at("iv").get<std::string>());
+    const auto key = from_hex(v.at("key").get<std::string>());
+    const auto iv = from_hex(v.at("iv").get<std::string>());
     const auto length = v.at("length").get<std::size_t>();
     const auto start = v.at("start").get<std::size_t>();
-    CHECK(hex(crypto::keystream(key, iv, length, start)) == v.at("stream").get<std::string>());
+    CHECK(to_hex(crypto::keystream(key, iv, length, start)) == v.at("stream").get<std::string>());
     // An offset stream is the tail of the stream from zero.
     const auto whole = crypto::keystream(key, iv, start + length);
-    CHECK(hex(byte_view(whole).subspan(start)) == v.at("stream").get<std::string>());
+    CHECK(to_hex(byte_view(whole).subspan(start)) == v.at("stream").get<std::string>());
   }
 }
 
 TEST_CASE("symcrypt XORs with the keystream and is its own inverse") {
   const auto key = bytes_of("k");
-  const auto iv = unhex("000102030405060708090a0b0c0d0e0f");
+  const auto iv = from_hex("000102030405060708090a0b0c0d0e0f");
   for (std::size_t n : {0u, 1u, 31u, 32u, 33u, 64u, 1000u}) {
     byte_buffer plain(n);
     for (std::size_t i = 0; i < n; ++i)
@@ -54,11 +54,11 @@ TEST_CASE("symcrypt XORs with the keystream and is its own inverse") {
 
 TEST_CASE("hmac matches the reference vectors; check_hmac accepts them") {
   for (const auto& v : vectors().at("hmac")) {
-    const auto key = unhex(v.at("key").get<std::string>());
-    const auto iv = unhex(v.at("iv").get<std::string>());
-    const auto msg = unhex(v.at("message").get<std::string>());
-    const auto mac = unhex(v.at("mac").get<std::string>());
-    CHECK(hex(crypto::hmac(key, iv, byte_view(msg))) == v.at("mac").get<std::string>());
+    const auto key = from_hex(v.at("key").get<std::string>());
+    const auto iv = from_hex(v.at("iv").get<std::string>());
+    const auto msg = from_hex(v.at("message").get<std::string>());
+    const auto mac = from_hex(v.at("mac").get<std::string>());
+    CHECK(to_hex(crypto::hmac(key, iv, byte_view(msg))) == v.at("mac").get<std::string>());
     CHECK(crypto::check_hmac(key, iv, byte_view(msg), mac));
   }
 }
@@ -92,17 +92,17 @@ TEST_CASE("check_hmac rejects a wrong mac, a flipped bit, a wrong length, a wron
 
 TEST_CASE("X25519 keys and boxes match PyNaCl's") {
   for (const auto& v : vectors().at("x25519")) {
-    const auto a = crypto::box_keypair::from_seed(unhex(v.at("seed_a").get<std::string>()));
-    const auto b = crypto::box_keypair::from_seed(unhex(v.at("seed_b").get<std::string>()));
-    CHECK(hex(a.verify_key()) == v.at("vkey_a").get<std::string>());
-    CHECK(hex(a.public_key_bytes()) == v.at("pubkey_a").get<std::string>());
-    CHECK(hex(b.public_key_bytes()) == v.at("pubkey_b").get<std::string>());
-    const auto n = unhex(v.at("nonce").get<std::string>());
+    const auto a = crypto::box_keypair::from_seed(from_hex(v.at("seed_a").get<std::string>()));
+    const auto b = crypto::box_keypair::from_seed(from_hex(v.at("seed_b").get<std::string>()));
+    CHECK(to_hex(a.verify_key()) == v.at("vkey_a").get<std::string>());
+    CHECK(to_hex(a.public_key_bytes()) == v.at("pubkey_a").get<std::string>());
+    CHECK(to_hex(b.public_key_bytes()) == v.at("pubkey_b").get<std::string>());
+    const auto n = from_hex(v.at("nonce").get<std::string>());
     crypto::box_nonce nonce{};
     std::copy(n.begin(), n.end(), nonce.begin());
-    const auto plain = unhex(v.at("plaintext").get<std::string>());
+    const auto plain = from_hex(v.at("plaintext").get<std::string>());
     const auto boxed = crypto::box_seal(a.secret_key(), b.public_key_bytes(), plain, nonce);
-    CHECK(hex(boxed) == v.at("box").get<std::string>());
+    CHECK(to_hex(boxed) == v.at("box").get<std::string>());
     CHECK(crypto::box_open(b.secret_key(), a.public_key_bytes(), boxed) == plain);
   }
 }
@@ -141,5 +141,5 @@ TEST_CASE("secret_array wipes a moved-from key") {
   for (auto x : k)
     all_zero = all_zero && x == 0;  // NOLINT(bugprone-use-after-move)
   CHECK(all_zero);
-  CHECK(hex(moved) == hex(crypto::derive_key({bytes_of("x")})));
+  CHECK(to_hex(moved) == to_hex(crypto::derive_key({bytes_of("x")})));
 }

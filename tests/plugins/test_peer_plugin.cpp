@@ -6,9 +6,9 @@
 
 using namespace netaio;
 using plugins_test::bytes_of;
-using plugins_test::hex;
-using plugins_test::unhex;
 using plugins_test::vectors;
+using test::from_hex;
+using test::to_hex;
 
 TEST_CASE("default peer plugin: the reference's round trip") {
   default_peer_plugin pp;
@@ -28,10 +28,10 @@ TEST_CASE("default peer plugin matches the reference's packed peers") {
   default_peer_plugin pp;
   for (const auto& v : vectors().at("peer_plugin")) {
     peer p;
-    p.id = unhex(v.at("id").get<std::string>());
-    p.data = unhex(v.at("data").get<std::string>());
-    CHECK(hex(pp.pack(p)) == v.at("packed").get<std::string>());
-    const peer back = pp.unpack(unhex(v.at("packed").get<std::string>()));
+    p.id = from_hex(v.at("id").get<std::string>());
+    p.data = from_hex(v.at("data").get<std::string>());
+    CHECK(to_hex(pp.pack(p)) == v.at("packed").get<std::string>());
+    const peer back = pp.unpack(from_hex(v.at("packed").get<std::string>()));
     CHECK(back.id == p.id);
     CHECK(back.data == p.data);
     CHECK(back.addrs.empty());

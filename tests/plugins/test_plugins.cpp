@@ -13,7 +13,7 @@
 
 using namespace netaio;
 using plugins_test::bytes_of;
-using plugins_test::hex;
+using test::to_hex;
 
 namespace {
 
@@ -88,15 +88,15 @@ TEST_CASE("HMAC auth plugin: nonce and ts reuse rules") {
                       byte_buffer{0x00, 0x00, 0x00, 0x00, 0x01, 0x02});  // 6 bytes, value fits
     auth.make(m.auth_data(), m.body());
     CHECK(*m.auth_data().find("nonce") == nonce);
-    CHECK(hex(*m.auth_data().find("ts")) == "00000102");
+    CHECK(to_hex(*m.auth_data().find("ts")) == "00000102");
     CHECK(auth.check(m.auth_data(), m.body()));
   }
   SUBCASE("a nonce of another length is replaced; a missing ts is the clock's") {
     message m = make_message("x", "y");
     m.auth_data().set("nonce", bytes_of("short"));
     auth.make(m.auth_data(), m.body());
-    CHECK(hex(*m.auth_data().find("nonce")) == "0102030405060708090a0b0c0d0e0f10");
-    CHECK(hex(*m.auth_data().find("ts")) == "6553f100");
+    CHECK(to_hex(*m.auth_data().find("nonce")) == "0102030405060708090a0b0c0d0e0f10");
+    CHECK(to_hex(*m.auth_data().find("ts")) == "6553f100");
     CHECK(auth.check(m.auth_data(), m.body()));
   }
   SUBCASE("a ts that does not fit 4 bytes is an error") {

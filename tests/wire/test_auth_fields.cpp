@@ -5,16 +5,13 @@
 
 #include <string>
 
+#include "support/hex.hpp"
+
 using namespace netaio;
 using packify::value;
+using test::from_hex;
 
 namespace {
-byte_buffer hex(std::string_view s) {
-  byte_buffer b;
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2)
-    b.push_back(static_cast<std::uint8_t>(std::stoi(std::string(s.substr(i, 2)), nullptr, 16)));
-  return b;
-}
 wire_errc decode_error(const byte_buffer& b) {
   try {
     (void)auth_fields::decode(b);
@@ -28,10 +25,10 @@ wire_errc decode_error(const byte_buffer& b) {
 
 TEST_CASE("auth fields encode as the reference (sorted packed pairs)") {
   const auth_fields a{
-      {"ts", hex("73dea5ea")},
-      {"nonce", hex("01dcb5602c4410f06a07a2cde001f773")},
-      {"hmac", hex("c5a98568d58993b899a68e05dffc2ad25e2ac63494ae3f1c8f58861e45e2a535")}};
-  const byte_buffer expected = hex(
+      {"ts", from_hex("73dea5ea")},
+      {"nonce", from_hex("01dcb5602c4410f06a07a2cde001f773")},
+      {"hmac", from_hex("c5a98568d58993b899a68e05dffc2ad25e2ac63494ae3f1c8f58861e45e2a535")}};
+  const byte_buffer expected = from_hex(
       "4d40030f2d1e4c4002040643027473410473dea5ea4c400206224304686d61634120c5a98568d58993b899a68e"
       "05dffc2ad25e2ac63494ae3f1c8f58861e45e2a5354c4002071243056e6f6e6365411001dcb5602c4410f06a07"
       "a2cde001f773");
@@ -40,7 +37,7 @@ TEST_CASE("auth fields encode as the reference (sorted packed pairs)") {
   CHECK_NOTHROW(auth_fields::validate(expected));
   const auto ts = auth_fields::find_in(expected, "ts");
   REQUIRE(ts.has_value());
-  CHECK(to_buffer(*ts) == hex("73dea5ea"));
+  CHECK(to_buffer(*ts) == from_hex("73dea5ea"));
   CHECK_FALSE(auth_fields::find_in(expected, "nope").has_value());
   REQUIRE(a.find("nonce") != nullptr);
   CHECK(a.find("x") == nullptr);
@@ -48,36 +45,36 @@ TEST_CASE("auth fields encode as the reference (sorted packed pairs)") {
 
 TEST_CASE("empty auth fields are an empty dict") {
   const auth_fields a;
-  CHECK(a.encode() == hex("4d4000"));
-  CHECK(auth_fields::decode(hex("4d4000")).empty());
+  CHECK(a.encode() == from_hex("4d4000"));
+  CHECK(auth_fields::decode(from_hex("4d4000")).empty());
 }
 
 TEST_CASE("auth fields: only a dict of str to bytes decodes") {
   // The reference cannot decode an empty auth section either.
   CHECK(decode_error({}) == wire_errc::bad_auth_fields);
-  CHECK(decode_error(hex("ff")) == wire_errc::bad_auth_fields);
+  CHECK(decode_error(from_hex("ff")) == wire_errc::bad_auth_fields);
   CHECK(decode_error(packify::pack(value::list())) == wire_errc::bad_auth_fields);
   CHECK(decode_error(packify::pack(value::dict({{value("k"), value(1)}}))) ==
         wire_errc::bad_auth_fields);
-  CHECK(decode_error(packify::pack(value::dict({{value(1), value::bytes(hex("00"))}}))) ==
+  CHECK(decode_error(packify::pack(value::dict({{value(1), value::bytes(from_hex("00"))}}))) ==
         wire_errc::bad_auth_fields);
-  CHECK(decode_error(hex("4d40ff")) == wire_errc::bad_auth_fields);
-  CHECK(decode_error(hex("4d400105")) == wire_errc::bad_auth_fields);
-  CHECK(decode_error(hex("4d4001034c4001")) == wire_errc::bad_auth_fields);
+  CHECK(decode_error(from_hex("4d40ff")) == wire_errc::bad_auth_fields);
+  CHECK(decode_error(from_hex("4d400105")) == wire_errc::bad_auth_fields);
+  CHECK(decode_error(from_hex("4d4001034c4001")) == wire_errc::bad_auth_fields);
   // Non-UTF-8 key.
-  byte_buffer bad = packify::pack(value::dict({{value("k"), value::bytes(hex("00"))}}));
+  byte_buffer bad = packify::pack(value::dict({{value("k"), value::bytes(from_hex("00"))}}));
   for (auto& c : bad)
     if (c == 'k') c = 0xff;
   CHECK(decode_error(bad) == wire_errc::bad_auth_fields);
   // bytearray values are accepted as bytes.
-  const auto a =
-      auth_fields::decode(packify::pack(value::dict({{value("k"), value::bytearray(hex("01"))}})));
-  CHECK(*a.find("k") == hex("01"));
+  const auto a = auth_fields::decode(
+      packify::pack(value::dict({{value("k"), value::bytearray(from_hex("01"))}})));
+  CHECK(*a.find("k") == from_hex("01"));
 }
 
 TEST_CASE("auth fields agree with the generic packify decoder") {
   auth_fields a;
-  a.set("a", hex("0102"));
+  a.set("a", from_hex("0102"));
   a.set("bb", byte_buffer(300, 7));
   const value v = packify::unpack(a.encode());
   REQUIRE(v.type() == packify::kind::dict);

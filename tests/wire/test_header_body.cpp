@@ -6,15 +6,12 @@
 
 #include <string>
 
+#include "support/hex.hpp"
+
 using namespace netaio;
+using test::from_hex;
 
 namespace {
-byte_buffer hex(std::string_view s) {
-  byte_buffer b;
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2)
-    b.push_back(static_cast<std::uint8_t>(std::stoi(std::string(s.substr(i, 2)), nullptr, 16)));
-  return b;
-}
 wire_errc error_of(auto&& fn) {
   try {
     fn();
@@ -28,23 +25,23 @@ wire_errc error_of(auto&& fn) {
 TEST_CASE("header: 9 big-endian bytes") {
   const header h(message_type::ok, 30639, 26588, 577542173);
   CHECK(header::header_length() == 9);
-  CHECK(h.encode() == hex("0a77af67dc226c981d"));
-  const header d = header::decode(hex("0a77af67dc226c981d"));
+  CHECK(h.encode() == from_hex("0a77af67dc226c981d"));
+  const header d = header::decode(from_hex("0a77af67dc226c981d"));
   CHECK(d == h);
   CHECK(d.message_type() == message_type::ok);
   CHECK(d.auth_length() == 30639);
   CHECK(d.body_length() == 26588);
   CHECK(d.checksum() == 577542173u);
   // Extra bytes are ignored, as by the reference.
-  CHECK(header::decode(hex("0a77af67dc226c981dffff")) == h);
+  CHECK(header::decode(from_hex("0a77af67dc226c981dffff")) == h);
 }
 
 TEST_CASE("header: errors") {
-  CHECK(error_of([] { (void)header::decode(hex("0a77af67dc226c98")); }) ==
+  CHECK(error_of([] { (void)header::decode(from_hex("0a77af67dc226c98")); }) ==
         wire_errc::header_too_short);
-  CHECK(error_of([] { (void)header::decode(hex("0e0000000000000000")); }) ==
+  CHECK(error_of([] { (void)header::decode(from_hex("0e0000000000000000")); }) ==
         wire_errc::unknown_message_type);
-  CHECK(error_of([] { (void)header::decode(hex("ff0000000000000000")); }) ==
+  CHECK(error_of([] { (void)header::decode(from_hex("ff0000000000000000")); }) ==
         wire_errc::unknown_message_type);
   CHECK(error_of([] { header h(message_type::ok, 65536, 0, 0); }) == wire_errc::too_large);
   header h;
@@ -54,7 +51,7 @@ TEST_CASE("header: errors") {
 
 TEST_CASE("body: u16 uri length, uri, content") {
   const body b = body::prepare(as_bytes("test"), as_bytes("echo"));
-  CHECK(b.encode() == hex("00046563686f74657374"));
+  CHECK(b.encode() == from_hex("00046563686f74657374"));
   CHECK(b.encoded_size() == 10);
   CHECK(crc32(b.encode()) == 2597129574u);
   CHECK(b.uri_length() == 4);
@@ -63,8 +60,8 @@ TEST_CASE("body: u16 uri length, uri, content") {
   const body_ref r = body::parse(b.encode());
   CHECK(r.uri.size() == 4);
   CHECK(r.content.size() == 4);
-  CHECK(body::prepare({}, {}).encode() == hex("0000"));
-  CHECK(crc32(hex("0000")) == 1104745215u);
+  CHECK(body::prepare({}, {}).encode() == from_hex("0000"));
+  CHECK(crc32(from_hex("0000")) == 1104745215u);
 }
 
 TEST_CASE("body: the reference's size limit on prepare") {
@@ -83,8 +80,8 @@ TEST_CASE("body: the reference's size limit on prepare") {
 }
 
 TEST_CASE("body: uri past the body") {
-  CHECK(error_of([] { (void)body::parse(hex("00")); }) == wire_errc::uri_past_body);
+  CHECK(error_of([] { (void)body::parse(from_hex("00")); }) == wire_errc::uri_past_body);
   CHECK(error_of([] { (void)body::parse({}); }) == wire_errc::uri_past_body);
-  CHECK(error_of([] { (void)body::decode(hex("000561")); }) == wire_errc::uri_past_body);
-  CHECK_NOTHROW(body::decode(hex("000161")));
+  CHECK(error_of([] { (void)body::decode(from_hex("000561")); }) == wire_errc::uri_past_body);
+  CHECK_NOTHROW(body::decode(from_hex("000161")));
 }

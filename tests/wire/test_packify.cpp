@@ -7,23 +7,19 @@
 #include <limits>
 #include <string>
 
+#include "support/hex.hpp"
+
 using namespace netaio;
 using packify::big_int;
 using packify::kind;
 using packify::value;
+using test::from_hex;
 
 namespace {
 
-byte_buffer hex(std::string_view s) {
-  byte_buffer b;
-  for (std::size_t i = 0; i + 1 < s.size(); i += 2)
-    b.push_back(static_cast<std::uint8_t>(std::stoi(std::string(s.substr(i, 2)), nullptr, 16)));
-  return b;
-}
-
 void check_round_trip(const value& v, std::string_view expected_hex) {
   const byte_buffer packed = packify::pack(v);
-  CHECK(packed == hex(expected_hex));
+  CHECK(packed == from_hex(expected_hex));
   CHECK(packify::unpack(packed) == v);
   CHECK(packify::validate(packed).type == v.type());
 }
@@ -61,8 +57,8 @@ TEST_CASE("packify scalars") {
   check_round_trip(value(0.5), "073fe0000000000000");
   check_round_trip(value(std::string("ts")), "43027473");
   check_round_trip(value(""), "4300");
-  check_round_trip(value::bytes(hex("00")), "410100");
-  check_round_trip(value::bytearray(hex("0102")), "42020102");
+  check_round_trip(value::bytes(from_hex("00")), "410100");
+  check_round_trip(value::bytearray(from_hex("0102")), "42020102");
 }
 
 TEST_CASE("packify ints pick the smallest length category") {
@@ -100,9 +96,9 @@ TEST_CASE("packify big ints: decimal text, 255-byte limit") {
   // Leading zeros in a user-built magnitude do not change the encoding.
   big_int padded;
   padded.magnitude = {0, 0, 1};
-  CHECK(packify::pack(value(padded)) == hex("4401"));
+  CHECK(packify::pack(value(padded)) == from_hex("4401"));
   // Negative zero decodes as zero.
-  CHECK(packify::unpack(hex("4500")) == value(0));
+  CHECK(packify::unpack(from_hex("4500")) == value(0));
 }
 
 TEST_CASE("packify floats keep their bits") {
@@ -118,37 +114,37 @@ TEST_CASE("packify containers") {
   check_round_trip(value::list(), "4a4000");
   check_round_trip(value::set(), "4b4000");
   check_round_trip(value::dict(), "4d4000");
-  check_round_trip(value::list({value(1), value("a"), value::bytes(hex("62")), value()}),
+  check_round_trip(value::list({value(1), value("a"), value::bytes(from_hex("62")), value()}),
                    "4a400402030301440143016141016200");
 }
 
 TEST_CASE("packify sorts sets and dicts by packed bytes") {
-  const value s =
-      value::set({value::bytes(hex("7a7a")), value::bytes(hex("79")), value::bytes(hex("78"))});
-  CHECK(packify::pack(s) == hex("4b400303030441017841017941027a7a"));
+  const value s = value::set(
+      {value::bytes(from_hex("7a7a")), value::bytes(from_hex("79")), value::bytes(from_hex("78"))});
+  CHECK(packify::pack(s) == from_hex("4b400303030441017841017941027a7a"));
   // Duplicates vanish as in a Python set.
   const value dup = value::set({value(1), value(1)});
   CHECK(packify::pack(dup) == packify::pack(value::set({value(1)})));
 
   const value d =
-      value::dict({{value("ts"), value::bytes(hex("73dea5ea"))},
-                   {value("nonce"), value::bytes(hex("01dcb5602c4410f06a07a2cde001f773"))}});
+      value::dict({{value("ts"), value::bytes(from_hex("73dea5ea"))},
+                   {value("nonce"), value::bytes(from_hex("01dcb5602c4410f06a07a2cde001f773"))}});
   const value d2 =
-      value::dict({{value("nonce"), value::bytes(hex("01dcb5602c4410f06a07a2cde001f773"))},
-                   {value("ts"), value::bytes(hex("73dea5ea"))}});
+      value::dict({{value("nonce"), value::bytes(from_hex("01dcb5602c4410f06a07a2cde001f773"))},
+                   {value("ts"), value::bytes(from_hex("73dea5ea"))}});
   CHECK(packify::pack(d) == packify::pack(d2));
   // A repeated key: the last assignment wins.
   const value rep = value::dict({{value("k"), value(1)}, {value("k"), value(2)}});
   CHECK(packify::pack(rep) == packify::pack(value::dict({{value("k"), value(2)}})));
   const value decoded = packify::unpack(packify::pack(d));
   REQUIRE(decoded.find("ts") != nullptr);
-  CHECK(decoded.find("ts")->as_bytes() == hex("73dea5ea"));
+  CHECK(decoded.find("ts")->as_bytes() == from_hex("73dea5ea"));
   CHECK(decoded.find("missing") == nullptr);
 }
 
 TEST_CASE("packify decoding drops duplicates as Python does") {
   // set {1, 1} written by hand (two equal items).
-  const value s = packify::unpack(hex("4b4002020244014401"));
+  const value s = packify::unpack(from_hex("4b4002020244014401"));
   CHECK(s.items().size() == 1);
   // dict with key "k" twice: the last wins.
   const byte_buffer a = packify::pack(value::tuple({value("k"), value(1)}));
@@ -178,31 +174,31 @@ TEST_CASE("packify accessors reject the wrong kind") {
 
 TEST_CASE("packify decoding rejects malformed input with a typed error") {
   CHECK(decode_error({}) == wire_errc::truncated);
-  CHECK(decode_error(hex("06")) == wire_errc::truncated);
-  CHECK(decode_error(hex("060100")) == wire_errc::trailing_bytes);
-  CHECK(decode_error(hex("07000000")) == wire_errc::truncated);
-  CHECK(decode_error(hex("84ff")) == wire_errc::truncated);
-  CHECK(decode_error(hex("0405010000")) == wire_errc::truncated);
-  CHECK(decode_error(hex("4105")) == wire_errc::truncated);
-  CHECK(decode_error(hex("0100")) == wire_errc::bad_length_category);
-  CHECK(decode_error(hex("4302c328")) == wire_errc::invalid_utf8);
-  CHECK(decode_error(hex("4303eda080")) == wire_errc::invalid_utf8);  // a surrogate
-  CHECK(decode_error(hex("4302c080")) == wire_errc::invalid_utf8);    // overlong
-  CHECK(decode_error(hex("48013")) == wire_errc::truncated);
-  CHECK(decode_error(hex("480131")) == wire_errc::unsupported_type);      // Decimal('1')
-  CHECK(decode_error(hex("5401010000")) == wire_errc::unsupported_type);  // Packable
-  CHECK(decode_error(hex("09")) == wire_errc::unknown_type);
-  CHECK(decode_error(hex("3f")) == wire_errc::unknown_type);
-  CHECK(decode_error(hex("0a4000")) == wire_errc::bad_length_category);
-  CHECK(decode_error(hex("4a0000")) == wire_errc::bad_length_category);
-  CHECK(decode_error(hex("4a4100")) == wire_errc::bad_length_category);
-  CHECK(decode_error(hex("4a40ff")) == wire_errc::truncated);
-  CHECK(decode_error(hex("4a400105")) == wire_errc::truncated);
-  CHECK(decode_error(hex("4a400100")) == wire_errc::truncated);  // an empty item
-  CHECK(decode_error(hex("ca40ffffffff01")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("06")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("060100")) == wire_errc::trailing_bytes);
+  CHECK(decode_error(from_hex("07000000")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("84ff")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("0405010000")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("4105")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("0100")) == wire_errc::bad_length_category);
+  CHECK(decode_error(from_hex("4302c328")) == wire_errc::invalid_utf8);
+  CHECK(decode_error(from_hex("4303eda080")) == wire_errc::invalid_utf8);  // a surrogate
+  CHECK(decode_error(from_hex("4302c080")) == wire_errc::invalid_utf8);    // overlong
+  CHECK(decode_error(from_hex("4801")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("480131")) == wire_errc::unsupported_type);      // Decimal('1')
+  CHECK(decode_error(from_hex("5401010000")) == wire_errc::unsupported_type);  // Packable
+  CHECK(decode_error(from_hex("09")) == wire_errc::unknown_type);
+  CHECK(decode_error(from_hex("3f")) == wire_errc::unknown_type);
+  CHECK(decode_error(from_hex("0a4000")) == wire_errc::bad_length_category);
+  CHECK(decode_error(from_hex("4a0000")) == wire_errc::bad_length_category);
+  CHECK(decode_error(from_hex("4a4100")) == wire_errc::bad_length_category);
+  CHECK(decode_error(from_hex("4a40ff")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("4a400105")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("4a400100")) == wire_errc::truncated);  // an empty item
+  CHECK(decode_error(from_hex("ca40ffffffff01")) == wire_errc::truncated);
   // set of a list; dict keyed by a list; dict item that is not a pair.
-  CHECK(decode_error(hex("4b4001034a4000")) == wire_errc::unhashable);
-  CHECK(decode_error(hex("4b4001034240")) == wire_errc::truncated);
+  CHECK(decode_error(from_hex("4b4001034a4000")) == wire_errc::unhashable);
+  CHECK(decode_error(from_hex("4b4001034240")) == wire_errc::truncated);
   CHECK(decode_error(dict_of(value::tuple({value::list(), value(1)}))) == wire_errc::unhashable);
   CHECK(decode_error(dict_of(value(1))) == wire_errc::bad_dict_item);
   CHECK(decode_error(dict_of(value::tuple({value(1)}))) == wire_errc::bad_dict_item);
@@ -217,7 +213,7 @@ TEST_CASE("packify decoding rejects malformed input with a typed error") {
 }
 
 TEST_CASE("packify decoding bounds nesting depth") {
-  byte_buffer nested = hex("4a4000");
+  byte_buffer nested = from_hex("4a4000");
   for (int i = 0; i < 100; ++i) {
     byte_buffer outer = {0x4a, 0x40, 0x01, static_cast<std::uint8_t>(nested.size())};
     if (nested.size() > 255) break;
@@ -234,6 +230,6 @@ TEST_CASE("packify decoding bounds nesting depth") {
 }
 
 TEST_CASE("packify ignores bytes after a value, as the reference does") {
-  CHECK(packify::unpack(hex("4401ffff")) == value(1));
-  CHECK(packify::unpack(hex("00ff")) == value());
+  CHECK(packify::unpack(from_hex("4401ffff")) == value(1));
+  CHECK(packify::unpack(from_hex("00ff")) == value());
 }
