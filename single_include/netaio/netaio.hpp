@@ -897,8 +897,6 @@ class event_loop {
   /// Queues a suspended coroutine to be resumed by the loop.
   void schedule(std::coroutine_handle<> h) { ready_.push(h); }
   detail::timer_queue& timers() noexcept { return timers_; }
-  /// The context of tasks started by run(): never cancelled.
-  task_context& root_context() noexcept { return root_; }
 
  protected:
   /// For io_context: a loop whose blocking wait is the given backend.
