@@ -9,5 +9,8 @@
 #include <netaio/core/queue.hpp>
 #include <netaio/core/sleep.hpp>
 #include <netaio/core/task.hpp>
+#include <netaio/core/task_handle.hpp>
+#include <netaio/core/task_name.hpp>
 #include <netaio/core/task_scope.hpp>
 #include <netaio/core/when_all.hpp>
+#include <netaio/core/with_scope.hpp>

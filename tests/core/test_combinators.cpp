@@ -75,8 +75,10 @@ TEST_CASE("when_any returns the first finisher after the losers are destroyed") 
   auto body = [&]() -> task<std::size_t> {
     auto w = co_await when_any(after(5s, 1), after(2s, 2), after(9s, 3));
     alive_after = test::lifetime_counter::alive;
-    CHECK(std::get<1>(w) == 2);
-    co_return w.index();
+    CHECK(w.get<1>() == 2);
+    CHECK(!w.get<0>());  // losers that did not complete have no value
+    CHECK(!w.get<2>());
+    co_return w.first;
   };
   CHECK(loop.run(body()) == 1);
   CHECK(alive_after == 0);

@@ -76,28 +76,48 @@ TEST_CASE("join completes only after every child's frame is destroyed") {
   CHECK(test::run_virtual(body()) == 5);
 }
 
-TEST_CASE("fail-fast: the first error cancels siblings and join rethrows it, others kept") {
+TEST_CASE("fail-fast: the first error cancels siblings; join throws every failure") {
   event_loop loop({.virtual_time = true});
   int cancelled = 0;
   async_event never;
-  task_scope* seen = nullptr;
   auto body = [&]() -> task<std::string> {
     task_scope scope{co_await this_context()};
-    seen = &scope;
     scope.spawn(wait_forever(never, cancelled));
     scope.spawn(fail_after(1s, "first"));
     scope.spawn(fail_after(1s, "second"));  // same instant, fails after the first
     try {
       co_await scope.join();
-    } catch (const std::runtime_error& e) {
+    } catch (const task_group_error& e) {
       CHECK(scope.errors().size() == 2);
-      co_return e.what();
+      REQUIRE(e.errors().size() == 2);  // both reachable from what was thrown, first first
+      std::string order;
+      for (const auto& p : e.errors()) {
+        try {
+          std::rethrow_exception(p);
+        } catch (const std::runtime_error& x) {
+          order += x.what();
+        }
+      }
+      co_return order;
     }
-    co_return "join did not throw";
+    co_return "join did not throw a task_group_error";
   };
-  CHECK(loop.run(body()) == "first");
-  CHECK(cancelled == 1);
+  CHECK(loop.run(body()) == "firstsecond");
+  CHECK(cancelled == 1);  // the sibling was cancelled, not counted as a failure
   CHECK(test::elapsed(loop) == 1s);
+}
+
+TEST_CASE("fail-fast: a single failure is rethrown as itself") {
+  async_event never;
+  int cancelled = 0;
+  auto body = [&]() -> task<void> {
+    task_scope scope{co_await this_context()};
+    scope.spawn(wait_forever(never, cancelled));
+    scope.spawn(fail_after(1s, "only"));
+    co_await scope.join();
+  };
+  CHECK_THROWS_WITH_AS(test::run_virtual(body()), "only", std::runtime_error);
+  CHECK(cancelled == 1);
 }
 
 TEST_CASE("supervising policy reports each failure and keeps the rest running") {
@@ -297,6 +317,7 @@ TEST_CASE("stop() names a child that ignores cancellation once the grace period 
   async_event release;
   std::vector<std::string> stuck_names;
   std::chrono::nanoseconds reported_at{-1};
+  std::chrono::nanoseconds stopped_at{-1};
   auto wait_release = [&]() -> task<void> { co_await release.wait(); };
   auto stubborn = [&]() -> task<void> {
     // A user callback blocking in an uncancellable wait.
@@ -307,7 +328,7 @@ TEST_CASE("stop() names a child that ignores cancellation once the grace period 
     workers.on_stuck([&](std::span<const stuck_task> stuck) {
       reported_at = test::elapsed(loop);
       for (const auto& s : stuck)
-        stuck_names.push_back(s.name);
+        stuck_names.push_back(std::string(s.name));
     });
     workers.spawn(stubborn(), "stubborn-handler");
     workers.spawn(sleep_task(100s), "polite");
@@ -318,11 +339,13 @@ TEST_CASE("stop() names a child that ignores cancellation once the grace period 
     };
     releaser.spawn(child_4());
     co_await workers.stop(2s);
+    stopped_at = test::elapsed(loop);  // a bound: the stuck frame was destroyed
     co_await releaser.join();
   };
   loop.run(body());
   CHECK(stuck_names == std::vector<std::string>{"stubborn-handler"});
   CHECK(reported_at == 2s);
+  CHECK(stopped_at == 2s);
   CHECK(test::elapsed(loop) == 10s);
 }
 

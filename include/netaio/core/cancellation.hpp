@@ -47,7 +47,23 @@ class cancel_source {
   explicit cancel_source(cancel_token parent) noexcept;
   cancel_source(const cancel_source&) = delete;
   cancel_source& operator=(const cancel_source&) = delete;
-  ~cancel_source() { unlink(); }
+  /// Sources that follow this one are set free (they become roots): an
+  /// object that outlives the task it was created in must not keep a
+  /// pointer into that task's frame.
+  ~cancel_source() {
+    unlink();
+    while (head_ != nullptr) {
+      detail::cancel_node* n = head_;
+      remove(n);
+      if (n->invoke_ == &parent_link::forward) {
+        auto* link = static_cast<parent_link*>(n);
+        link->parent = nullptr;
+        if (link->self->on_parent_gone_ != nullptr) {
+          link->self->on_parent_gone_(link->self->on_parent_gone_arg_);
+        }
+      }
+    }
+  }
 
   /// Requests cancellation; runs every registered callback once, in
   /// registration order. Idempotent. Returns true on the first call.
@@ -71,6 +87,11 @@ class cancel_source {
   void link(cancel_token parent) noexcept;
   /// Stops following the parent, if any.
   void unlink() noexcept;
+  /// Calls `fn(arg)` if the parent is destroyed while this source follows it.
+  void on_parent_gone(void (*fn)(void*) noexcept, void* arg) noexcept {
+    on_parent_gone_ = fn;
+    on_parent_gone_arg_ = arg;
+  }
 
   // Used by cancel_callback and awaiters; not for users.
   bool add(detail::cancel_node* n) noexcept {
@@ -105,11 +126,18 @@ class cancel_source {
   struct parent_link : detail::cancel_node {
     cancel_source* self = nullptr;
     cancel_source* parent = nullptr;
+    static void forward(detail::cancel_node* n) noexcept {
+      auto* link = static_cast<parent_link*>(n);
+      link->parent = nullptr;  // the parent already removed this node
+      link->self->cancel();
+    }
   };
 
   detail::cancel_node* head_ = nullptr;
   detail::cancel_node* tail_ = nullptr;
   parent_link parent_;
+  void (*on_parent_gone_)(void*) noexcept = nullptr;
+  void* on_parent_gone_arg_ = nullptr;
   bool cancelled_ = false;
 };
 
@@ -150,11 +178,7 @@ inline void cancel_source::link(cancel_token parent) noexcept {
   }
   parent_.self = this;
   parent_.parent = p;
-  parent_.invoke_ = [](detail::cancel_node* n) noexcept {
-    auto* link = static_cast<parent_link*>(n);
-    link->parent = nullptr;  // the parent already removed this node
-    link->self->cancel();
-  };
+  parent_.invoke_ = &parent_link::forward;
   p->add(&parent_);
 }
 

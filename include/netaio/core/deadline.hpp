@@ -1,6 +1,8 @@
 // Deadlines: with_timeout, move_on_after and shield. Each runs a task in a
 // child context with its own cancel_source and timer, both held in the
-// awaiter, so a deadline allocates nothing.
+// awaiter, so a deadline around a task allocates nothing. Any other
+// awaitable (an event wait, a queue pop, a socket operation) is wrapped in a
+// task first (one frame).
 #pragma once
 
 #include <netaio/core/cancellation.hpp>
@@ -14,6 +16,7 @@
 #include <exception>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace netaio::inline v0 {
 
@@ -37,19 +40,20 @@ class deadline_awaiter : private timer_node {
 
   bool await_ready() const noexcept { return false; }
   template <netaio_promise P>
-  bool await_suspend(std::coroutine_handle<P> caller) {
+  void await_suspend(std::coroutine_handle<P> caller) {
+    check_unstarted(inner_.handle(), "awaiting");
     task_context* parent = caller.promise().context_;
     // An inner deadline follows the outer cancellation, so it can shorten but
     // never extend an outer one; a shield follows nothing but its own limit.
     if constexpr (Kind != deadline_kind::shield) source_.link(parent->token);
-    ctx_ = task_context{parent->loop, source_.token(), parent};
+    ctx_ = task_context{parent->loop, source_.token(), parent, nullptr};
     if (limit_ != loop_duration::max()) {
       deadline = saturating_add(parent->loop->now(), limit_);
       fire = &on_fire;
       parent->loop->timers().push(this);
     }
     auto h = inner_.handle();
-    return start_nested(h, h.promise(), caller, &ctx_);
+    h.promise().start_awaited(h, caller, &ctx_, parent);
   }
 
   decltype(auto) await_resume() {
@@ -88,12 +92,34 @@ class deadline_awaiter : private timer_node {
   bool fired_ = false;
 };
 
-template <class Rep, class Period>
-loop_duration to_limit(std::chrono::duration<Rep, Period> d) noexcept {
-  using big = std::chrono::duration<long double, std::nano>;
-  if (big(d) >= big(loop_duration::max())) return loop_duration::max();
-  if (d <= d.zero()) return loop_duration::zero();
-  return std::chrono::duration_cast<loop_duration>(d);
+/// The awaiter an awaitable gives (through operator co_await, if it has one).
+template <class A>
+decltype(auto) get_awaiter(A&& a) {
+  if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
+    return std::forward<A>(a).operator co_await();
+  } else {
+    return std::forward<A>(a);
+  }
+}
+
+template <class A>
+using await_result_t = decltype(get_awaiter(std::declval<A>()).await_resume());
+
+/// Something a netaio task can co_await, other than a task.
+template <class A>
+concept plain_awaitable = !is_task<std::remove_cvref_t<A>>::value && requires(A && a) {
+  get_awaiter(std::forward<A>(a)).await_ready();
+  get_awaiter(std::forward<A>(a)).await_resume();
+};
+
+/// Moves the awaitable into a task's frame, so it lives as long as the wait.
+template <class A>
+task<await_result_t<A>> as_task(A a) {
+  if constexpr (std::is_void_v<await_result_t<A>>) {
+    co_await std::move(a);
+  } else {
+    co_return co_await std::move(a);
+  }
 }
 
 }  // namespace detail
@@ -105,6 +131,13 @@ detail::deadline_awaiter<T, detail::deadline_kind::throw_timeout> with_timeout(
     std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
   return {std::move(t), detail::to_limit(limit)};
 }
+/// with_timeout around any awaitable: an event wait, a queue pop, a socket
+/// operation, a task_handle's join.
+template <class A, class Rep, class Period>
+requires detail::plain_awaitable<A>
+auto with_timeout(std::chrono::duration<Rep, Period> limit, A&& a) {
+  return with_timeout(limit, detail::as_task<std::remove_cvref_t<A>>(std::forward<A>(a)));
+}
 
 /// Runs `t`, cancelling it after `limit`. Gives std::optional<T> (bool for
 /// void): empty/false if the limit ended it.
@@ -112,6 +145,12 @@ template <class T, class Rep, class Period>
 detail::deadline_awaiter<T, detail::deadline_kind::move_on> move_on_after(
     std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
   return {std::move(t), detail::to_limit(limit)};
+}
+/// move_on_after around any awaitable.
+template <class A, class Rep, class Period>
+requires detail::plain_awaitable<A>
+auto move_on_after(std::chrono::duration<Rep, Period> limit, A&& a) {
+  return move_on_after(limit, detail::as_task<std::remove_cvref_t<A>>(std::forward<A>(a)));
 }
 
 /// Runs `t` shielded from outer cancellation — for cleanup that must still
@@ -121,6 +160,12 @@ template <class T, class Rep, class Period>
 detail::deadline_awaiter<T, detail::deadline_kind::shield> shield(
     std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
   return {std::move(t), detail::to_limit(limit)};
+}
+/// shield around any awaitable.
+template <class A, class Rep, class Period>
+requires detail::plain_awaitable<A>
+auto shield(std::chrono::duration<Rep, Period> limit, A&& a) {
+  return shield(limit, detail::as_task<std::remove_cvref_t<A>>(std::forward<A>(a)));
 }
 
 }  // namespace netaio::inline v0

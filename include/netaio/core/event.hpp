@@ -14,7 +14,9 @@ class async_event {
   explicit async_event(bool initially_set = false) noexcept : set_(initially_set) {}
   async_event(const async_event&) = delete;
   async_event& operator=(const async_event&) = delete;
-  ~async_event() { NETAIO_ASSERT(head_ == nullptr, "async_event destroyed with waiters"); }
+  ~async_event() {
+    if (head_ != nullptr) detail::fatal("async_event destroyed while tasks wait on it");
+  }
 
   /// Wakes every waiter; idempotent.
   void set() noexcept;
@@ -31,10 +33,14 @@ class async_event {
 class async_event::awaiter : private detail::wait_op {
  public:
   explicit awaiter(async_event& ev) noexcept : event_(&ev) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  awaiter(awaiter&&) = default;
+  awaiter& operator=(awaiter&&) = delete;
+  ~awaiter() { abandon(); }
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     if (event_->set_) {
       finish_inline();
       return false;

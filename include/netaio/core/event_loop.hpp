@@ -21,6 +21,14 @@
 
 namespace netaio::inline v0 {
 
+namespace detail {
+/// A scope's entry in its loop's list of scopes (for task_scope::dump).
+struct loop_scope_node {
+  loop_scope_node* prev_scope = nullptr;
+  loop_scope_node* next_scope = nullptr;
+};
+}  // namespace detail
+
 /// How a loop keeps time.
 struct loop_options {
   /// Virtual time for tests: starts at zero, and whenever every task is
@@ -59,7 +67,10 @@ class event_loop {
     // `fn`, so it cannot finish and be destroyed while wake() is running.
     std::lock_guard lock(post_mutex_);
     posted_.push_back(std::move(fn));
-    has_posted_.store(true, std::memory_order_release);
+    // seq_cst pairs with the backend clearing its wake-pending flag before
+    // the loop looks here again: either the loop sees this post, or the
+    // wake below finds the flag clear and really wakes it.
+    has_posted_.store(true, std::memory_order_seq_cst);
     backend_->wake();
   }
 
@@ -68,9 +79,49 @@ class event_loop {
   bool virtual_time() const noexcept { return virtual_time_; }
 
   // --- for awaitables and backends -------------------------------------
-  /// Queues a suspended coroutine to be resumed by the loop.
-  void schedule(std::coroutine_handle<> h) { ready_.push(h); }
+  /// Queues a suspended coroutine of the task running in `ctx` to be
+  /// resumed by the loop.
+  void schedule(std::coroutine_handle<> h, task_context* ctx) {
+    // While frames under `dying_` are being destroyed, nothing of theirs
+    // may be queued (it would be resumed after its frame is gone).
+    if (dying_ != nullptr && ctx != nullptr && ctx->is_within(dying_)) return;
+    ready_.push({h, ctx});
+  }
   detail::timer_queue& timers() noexcept { return timers_; }
+
+  /// The context of the task running now on this loop, or null between tasks.
+  task_context* current_context() const noexcept {
+    task_context* c = detail::running_.current;
+    return c != nullptr && c->loop == this ? c : nullptr;
+  }
+
+  /// For task_scope: frames of tasks within `ctx` are about to be destroyed
+  /// (the end of a stop's grace period). Drops their queued resumptions and
+  /// refuses new ones until end_teardown(). Returns false if a teardown is
+  /// already running (the outer one covers this one).
+  bool begin_teardown(task_context* ctx) noexcept {
+    if (dying_ != nullptr) return false;
+    dying_ = ctx;
+    ready_.blank_if([ctx](const detail::ready_item& it) {
+      return it.context != nullptr && it.context->is_within(ctx);
+    });
+    return true;
+  }
+  void end_teardown() noexcept { dying_ = nullptr; }
+
+  /// Every task_scope on this loop (task_scope::dump walks them).
+  void add_scope(detail::loop_scope_node* n) noexcept {
+    n->prev_scope = nullptr;
+    n->next_scope = scopes_;
+    if (scopes_ != nullptr) scopes_->prev_scope = n;
+    scopes_ = n;
+  }
+  void remove_scope(detail::loop_scope_node* n) noexcept {
+    (n->prev_scope != nullptr ? n->prev_scope->next_scope : scopes_) = n->next_scope;
+    if (n->next_scope != nullptr) n->next_scope->prev_scope = n->prev_scope;
+  }
+  const detail::loop_scope_node* scopes() const noexcept { return scopes_; }
+  bool in_teardown() const noexcept { return dying_ != nullptr; }
 
  protected:
   /// For io_context: a loop whose blocking wait is the given backend.
@@ -79,7 +130,7 @@ class event_loop {
 
  private:
   void run_posted() {
-    if (!has_posted_.load(std::memory_order_acquire)) return;
+    if (!has_posted_.load(std::memory_order_seq_cst)) return;
     std::vector<std::function<void()>> batch;
     {
       std::lock_guard lock(post_mutex_);
@@ -100,11 +151,13 @@ class event_loop {
   // (unless `root` has finished: then run() returns at once).
   void turn(std::coroutine_handle<> root) {
     run_posted();
-    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n)
-      ready_.pop().resume();
+    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+      detail::ready_item it = ready_.pop();
+      if (it.handle) detail::drive(it.handle, it.context);
+    }
     if (root.done()) return;
     fire_due_timers();
-    if (!ready_.empty() || has_posted_.load(std::memory_order_acquire)) {
+    if (!ready_.empty() || has_posted_.load(std::memory_order_seq_cst)) {
       // Busy: still look at I/O now and then so it is never starved.
       if (++busy_turns_ % 16 == 0) backend_->wait(duration::zero());
       return;
@@ -114,7 +167,7 @@ class event_loop {
       backend_->wait(duration{-1});
     } else if (virtual_time_) {
       if (backend_->wait(duration::zero()) == 0 && ready_.empty() &&
-          !has_posted_.load(std::memory_order_acquire)) {
+          !has_posted_.load(std::memory_order_seq_cst)) {
         virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
       }
     } else {
@@ -131,6 +184,8 @@ class event_loop {
   std::atomic<bool> has_posted_{false};
   cancel_source root_source_;
   task_context root_{this, root_source_.token(), nullptr};
+  task_context* dying_ = nullptr;
+  detail::loop_scope_node* scopes_ = nullptr;
   time_point virtual_now_{};
   unsigned busy_turns_ = 0;
   bool virtual_time_ = false;
@@ -145,10 +200,11 @@ T event_loop::run(task<T> t) {
     bool& flag;
     ~reset() { flag = false; }
   } guard{running_};
+  detail::check_unstarted(t.handle(), "running");
   auto h = t.handle();
   h.promise().context_ = &root_;
-  h.promise().state_ = detail::start_state::suspended;  // a root: nobody to resume
-  schedule(h);
+  h.promise().started_ = true;  // a root: nobody to resume
+  schedule(h, &root_);
   while (!h.done())
     turn(h);
   return h.promise().result();

@@ -34,8 +34,9 @@ class async_queue {
   async_queue(const async_queue&) = delete;
   async_queue& operator=(const async_queue&) = delete;
   ~async_queue() {
-    NETAIO_ASSERT(pushers_.head == nullptr && poppers_.head == nullptr,
-                  "async_queue destroyed with waiters");
+    if (pushers_.head != nullptr || poppers_.head != nullptr) {
+      detail::fatal("async_queue destroyed while tasks wait on it");
+    }
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -133,10 +134,14 @@ template <class T>
 class async_queue<T>::push_awaiter : private detail::wait_op {
  public:
   push_awaiter(async_queue& q, T value) : queue_(&q), value_(std::move(value)) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  push_awaiter(push_awaiter&&) = default;
+  push_awaiter& operator=(push_awaiter&&) = delete;
+  ~push_awaiter() { abandon(); }
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     if (queue_->closed_ || queue_->try_push_inline(value_)) {
       closed_ = queue_->closed_;
       finish_inline();
@@ -168,10 +173,14 @@ template <class T>
 class async_queue<T>::pop_awaiter : private detail::wait_op {
  public:
   explicit pop_awaiter(async_queue& q) noexcept : queue_(&q) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  pop_awaiter(pop_awaiter&&) = default;
+  pop_awaiter& operator=(pop_awaiter&&) = delete;
+  ~pop_awaiter() { abandon(); }
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     if (queue_->size_ > 0) {
       value_ = queue_->take();
       queue_->refill_from_pusher();

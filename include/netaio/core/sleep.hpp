@@ -16,6 +16,16 @@ inline loop_time saturating_add(loop_time t, loop_duration d) noexcept {
   return t + d;
 }
 
+/// Any duration as the loop's, saturating: hours::max() or 300 years mean
+/// "as long as the clock can say", never a negative overflow.
+template <class Rep, class Period>
+loop_duration to_limit(std::chrono::duration<Rep, Period> d) noexcept {
+  using big = std::chrono::duration<long double, std::nano>;
+  if (big(d) >= big(loop_duration::max())) return loop_duration::max();
+  if (d <= d.zero()) return loop_duration::zero();
+  return std::chrono::duration_cast<loop_duration>(d);
+}
+
 class sleep_awaiter : private wait_op, private timer_node {
  public:
   /// A relative sleep resolves its deadline against the loop's clock when it
@@ -24,10 +34,15 @@ class sleep_awaiter : private wait_op, private timer_node {
       : delay_(delay), relative_(relative) {
     this->deadline = deadline;
   }
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  sleep_awaiter(sleep_awaiter&&) = default;
+  sleep_awaiter& operator=(sleep_awaiter&&) = delete;
+  ~sleep_awaiter() { abandon(); }
+
   bool await_ready() const noexcept { return false; }
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     event_loop& l = loop();
     if (relative_) deadline = saturating_add(l.now(), delay_);
     fire = &on_fire;
@@ -48,12 +63,12 @@ class sleep_awaiter : private wait_op, private timer_node {
 
 }  // namespace detail
 
-/// Suspends the current task for `d` of loop time; cancellable.
+/// Suspends the current task for `d` of loop time; cancellable. Durations
+/// too long for the clock saturate (a sleep of hours::max() never ends on
+/// its own).
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
-  auto ns = std::chrono::duration_cast<detail::loop_duration>(d);
-  if (ns < detail::loop_duration::zero()) ns = detail::loop_duration::zero();
-  return detail::sleep_awaiter{{}, ns, true};
+  return detail::sleep_awaiter{{}, detail::to_limit(d), true};
 }
 
 /// Suspends the current task until the loop's clock reaches `t`; cancellable.

@@ -2,13 +2,14 @@
 // the one task that awaits it.
 #pragma once
 
-#include <netaio/core/source_location.hpp>
+#include <netaio/core/error.hpp>
 #include <netaio/core/task_context.hpp>
 #include <netaio/detail/config.hpp>
 
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <type_traits>
@@ -59,27 +60,59 @@ inline bool current_exception_is_cancellation() noexcept {
 inline std::atomic<long> live_frames_{0};
 #endif
 
-/// Something that owns spawned children (a task_scope): told when one ends.
-struct child_owner {
-  std::coroutine_handle<> (*child_done_)(child_owner*, promise_base&,
-                                         std::coroutine_handle<>) noexcept = nullptr;
+/// Ends the program with a message: for misuse that cannot be reported as
+/// an exception (in a destructor or a noexcept path), in every build mode.
+[[noreturn]] inline void fatal(const char* what) noexcept {
+  std::fprintf(stderr, "netaio: fatal: %s\n", what);
+  std::terminate();
+}
+
+/// Told when a spawned task ends (a task_scope's record of the child).
+struct child_hook {
+  std::coroutine_handle<> (*done)(child_hook*, promise_base&,
+                                  std::coroutine_handle<>) noexcept = nullptr;
 };
 
-/// Membership of a spawned task in its owner's list of children.
-struct child_link {
-  child_link* prev = nullptr;
-  child_link* next = nullptr;
-  child_owner* owner = nullptr;
-  const char* name = nullptr;
-  source_location where;
+/// What the loop on this thread is running. Awaiting a task does not resume
+/// it from inside the awaiter (the native stack would grow with every level
+/// of nesting, and g++ below -O2 does not turn symmetric transfer into a
+/// tail call); it hands the child to the driver loop below, which resumes it
+/// next. A finishing task hands its awaiter back the same way. So chains of
+/// awaits, nested or sequential, run at constant stack depth whatever the
+/// compiler and optimisation level.
+struct running_state {
+  std::coroutine_handle<> next;
+  task_context* next_context = nullptr;
+  task_context* current = nullptr;  // the context of the task running now
+  bool driving = false;
 };
+inline constinit thread_local running_state running_{};
 
-/// How the task relates to the one that started it. A child that finishes
-/// while still inside its awaiter's await_suspend (inline) must not resume
-/// the awaiter recursively; the awaiter simply does not suspend. That keeps
-/// long chains of synchronously completing awaits at constant stack depth
-/// whether or not the compiler turns symmetric transfer into a tail call.
-enum class start_state : std::uint8_t { not_started, inline_running, inline_done, suspended };
+/// Resumes `h` (in context `ctx`) and whatever it hands over to, until
+/// everything suspends.
+inline void drive(std::coroutine_handle<> h, task_context* ctx) {
+  running_state& r = running_;
+  const bool outer = r.driving;
+  task_context* const saved = r.current;
+  r.driving = true;
+  for (;;) {
+    r.current = ctx;
+    h.resume();
+    if (!r.next) break;
+    h = std::exchange(r.next, {});
+    ctx = r.next_context;
+  }
+  r.current = saved;
+  r.driving = outer;
+}
+
+/// Hands `h` to the driver to run as soon as the current coroutine suspends.
+inline void run_next(std::coroutine_handle<> h, task_context* ctx) noexcept {
+  running_state& r = running_;
+  if (!r.driving) fatal("a netaio task was resumed outside its event loop");
+  r.next = h;
+  r.next_context = ctx;
+}
 
 class promise_base {
  public:
@@ -101,12 +134,8 @@ class promise_base {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       promise_base& p = h.promise();
-      if (p.link_.owner != nullptr) return p.link_.owner->child_done_(p.link_.owner, p, h);
-      if (p.state_ == start_state::inline_running) {
-        p.state_ = start_state::inline_done;
-        return std::noop_coroutine();
-      }
-      if (p.continuation_) return p.continuation_;
+      if (p.child_ != nullptr) return p.child_->done(p.child_, p, h);
+      if (p.continuation_) run_next(p.continuation_, p.continuation_context_);
       return std::noop_coroutine();
     }
     void await_resume() const noexcept {}
@@ -123,26 +152,25 @@ class promise_base {
     cancelled_ = current_exception_is_cancellation();
   }
 
+  /// Starts this (not yet started) task as the awaited child of the task
+  /// whose context is `caller_context`, running in `context`.
+  void start_awaited(std::coroutine_handle<> self, std::coroutine_handle<> caller,
+                     task_context* context, task_context* caller_context) noexcept {
+    context_ = context;
+    continuation_ = caller;
+    continuation_context_ = caller_context;
+    started_ = true;
+    run_next(self, context);
+  }
+
   task_context* context_ = nullptr;
+  task_context* continuation_context_ = nullptr;
   std::coroutine_handle<> continuation_;
   std::exception_ptr exception_;
-  child_link link_;
-  start_state state_ = start_state::not_started;
+  child_hook* child_ = nullptr;  // set while owned by a task_scope
+  bool started_ = false;
   bool cancelled_ = false;  // exception_ is an operation_cancelled
 };
-
-/// Runs `child` inside `caller`'s await_suspend with context `ctx`. Returns
-/// whether the caller must suspend (false: the child already finished).
-inline bool start_nested(std::coroutine_handle<> child, promise_base& child_promise,
-                         std::coroutine_handle<> caller, task_context* ctx) {
-  child_promise.context_ = ctx;
-  child_promise.continuation_ = caller;
-  child_promise.state_ = start_state::inline_running;
-  child.resume();
-  if (child_promise.state_ == start_state::inline_done) return false;
-  child_promise.state_ = start_state::suspended;
-  return true;
-}
 
 template <class P>
 concept netaio_promise = std::is_base_of_v<promise_base, P>;
@@ -193,11 +221,24 @@ class task_promise<void> final : public promise_base {
   }
 };
 
+/// Throws invalid_task unless `h` is a task that has not started yet.
+template <class H>
+void check_unstarted(H h, const char* what) {
+  if (!h) {
+    throw invalid_task(std::string("netaio: ") + what +
+                       " an empty task (moved from, already awaited or spawned, or default-made)");
+  }
+  if (h.promise().started_) {
+    throw invalid_task(std::string("netaio: ") + what + " a task that has already started");
+  }
+}
+
 }  // namespace detail
 
 /// A lazy coroutine: it starts when awaited (or spawned into a task_scope),
 /// runs on the awaiting task's loop under its cancellation, and hands its
-/// result or exception back. Move-only; one awaiter.
+/// result or exception back. Move-only; awaited at most once: awaiting
+/// consumes it, and awaiting it again throws invalid_task.
 template <class T>
 class [[nodiscard]] task {
  public:
@@ -219,23 +260,35 @@ class [[nodiscard]] task {
   task& operator=(const task&) = delete;
   ~task() { destroy(); }
 
-  /// False for a default-constructed or moved-from task.
+  /// False for a default-constructed, moved-from, awaited or spawned task.
   bool valid() const noexcept { return static_cast<bool>(handle_); }
-  bool done() const noexcept { return handle_ && handle_.done(); }
 
-  struct awaiter {
-    handle_type h;
-    bool await_ready() const noexcept { return h.done(); }
-    template <detail::netaio_promise P>
-    bool await_suspend(std::coroutine_handle<P> caller) {
-      return detail::start_nested(h, h.promise(), caller, caller.promise().context_);
+  /// Owns the frame for the duration of the co_await expression.
+  class awaiter {
+   public:
+    explicit awaiter(handle_type h) noexcept : h_(h) {}
+    awaiter(awaiter&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+    awaiter& operator=(awaiter&&) = delete;
+    ~awaiter() {
+      if (h_) h_.destroy();
     }
-    decltype(auto) await_resume() { return h.promise().result(); }
+    bool await_ready() const noexcept { return false; }
+    template <detail::netaio_promise P>
+    void await_suspend(std::coroutine_handle<P> caller) noexcept {
+      task_context* ctx = caller.promise().context_;
+      h_.promise().start_awaited(h_, caller, ctx, ctx);
+    }
+    decltype(auto) await_resume() { return h_.promise().result(); }
+
+   private:
+    handle_type h_;
   };
 
-  awaiter operator co_await() && noexcept {
-    NETAIO_ASSERT(handle_, "awaiting an empty task");
-    return awaiter{handle_};
+  /// Consumes the task. Throws invalid_task if it is empty (moved from or
+  /// awaited before) or was started some other way.
+  awaiter operator co_await() && {
+    detail::check_unstarted(handle_, "awaiting");
+    return awaiter{std::exchange(handle_, {})};
   }
 
   /// Gives up ownership of the coroutine (used by task_scope and the loop).
@@ -244,11 +297,7 @@ class [[nodiscard]] task {
 
  private:
   void destroy() noexcept {
-    if (handle_) {
-      NETAIO_ASSERT(handle_.promise().state_ == detail::start_state::not_started || handle_.done(),
-                    "a task was destroyed while it was running");
-      handle_.destroy();
-    }
+    if (handle_) handle_.destroy();
   }
   handle_type handle_;
 };
@@ -277,6 +326,11 @@ struct context_awaiter {
   }
   task_context& await_resume() const noexcept { return *ctx; }
 };
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
 }  // namespace detail
 
 /// `co_await this_context()` gives the current task's context (its loop,

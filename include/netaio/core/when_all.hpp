@@ -30,15 +30,15 @@ task<void> store_result(task<T> t, std::optional<non_void_t<T>>& out) {
   }
 }
 
-template <std::size_t I, class T, class Result>
-task<void> race_one(task<T> t, std::optional<Result>& winner, task_scope& scope) {
+template <std::size_t I, class T, class Slots>
+task<void> race_one(task<T> t, Slots& slots, std::optional<std::size_t>& first, task_scope& scope) {
   if constexpr (std::is_void_v<T>) {
     co_await std::move(t);
-    if (!winner) winner.emplace(std::in_place_index<I>);
+    std::get<I>(slots).emplace();
   } else {
-    auto v = co_await std::move(t);
-    if (!winner) winner.emplace(std::in_place_index<I>, std::move(v));
+    std::get<I>(slots).emplace(co_await std::move(t));
   }
+  if (!first) first = I;
   scope.cancel();  // the first finisher wins; the rest are cancelled and joined
 }
 
@@ -79,22 +79,37 @@ task<std::vector<detail::non_void_t<T>>> when_all(std::vector<task<T>> tasks) {
   co_return out;
 }
 
-/// Runs every task concurrently until the first one finishes; cancels the
-/// others and joins them before returning. The variant's index says which
-/// task won (std::monostate stands for void). A failure is rethrown.
+/// What when_any gives: which task finished first, and the result of every
+/// task that completed — a loser that completed in the same turn as the
+/// winner (two queue pops, say) keeps its value instead of losing it.
 template <class... Ts>
-task<std::variant<detail::non_void_t<Ts>...>> when_any(task<Ts>... tasks) {
-  using result = std::variant<detail::non_void_t<Ts>...>;
-  std::optional<result> winner;
+struct when_any_result {
+  std::size_t first = 0;
+  std::tuple<std::optional<detail::non_void_t<Ts>>...> completed;
+
+  /// The result of task I, if it completed.
+  template <std::size_t I>
+  auto& get() noexcept {
+    return std::get<I>(completed);
+  }
+};
+
+/// Runs every task concurrently until the first one finishes; cancels the
+/// others and joins them before returning. A failure is rethrown.
+template <class... Ts>
+task<when_any_result<Ts...>> when_any(task<Ts>... tasks) {
+  when_any_result<Ts...> out;
+  std::optional<std::size_t> first;
   {
     task_scope scope{co_await this_context()};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (scope.spawn(detail::race_one<I>(std::move(tasks), winner, scope)), ...);
+      (scope.spawn(detail::race_one<I>(std::move(tasks), out.completed, first, scope)), ...);
     }
     (std::index_sequence_for<Ts...>{});
     co_await scope.join();
   }
-  co_return std::move(*winner);
+  out.first = *first;
+  co_return out;
 }
 
 }  // namespace netaio::inline v0

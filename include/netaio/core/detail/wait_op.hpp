@@ -17,22 +17,25 @@ class wait_op : public cancel_node {
   enum class status : std::uint8_t { pending, done, cancelled };
 
   /// Binds to the awaiting task. Returns false, without registering, when its
-  /// cancellation was already requested (level-triggered): the caller must then
-  /// not suspend, and check() throws. `on_cancel` unlinks the op from whatever
-  /// it waits in; the task is then resumed with operation_cancelled.
+  /// cancellation was already requested (level-triggered): the task is then
+  /// queued to resume with operation_cancelled, and the caller's
+  /// await_suspend must return true (suspend). Going through the loop even
+  /// then is what keeps a task that catches operation_cancelled in a loop
+  /// from starving every other task and timer. `on_cancel` unlinks the op
+  /// from whatever it waits in.
   template <netaio_promise P>
-  bool bind(std::coroutine_handle<P> h, void (*on_cancel)(wait_op*) noexcept) noexcept {
-    task_context* ctx = h.promise().context_;
+  bool bind(std::coroutine_handle<P> h, void (*on_cancel)(wait_op*) noexcept) {
+    ctx_ = h.promise().context_;
     handle_ = h;
-    loop_ = ctx->loop;
-    if (ctx->token.cancelled()) {
+    on_cancel_ = on_cancel;
+    if (ctx_->token.cancelled()) {
       status_ = status::cancelled;
+      loop().schedule(handle_, ctx_);
       return false;
     }
     status_ = status::pending;
-    on_cancel_ = on_cancel;
     invoke_ = &wait_op::cancelled_thunk;
-    source_ = ctx->token.source();
+    source_ = ctx_->token.source();
     if (source_ != nullptr) source_->add(this);
     return true;
   }
@@ -42,7 +45,7 @@ class wait_op : public cancel_node {
     if (status_ != status::pending) return;
     status_ = status::done;
     unregister();
-    loop_->schedule(handle_);
+    loop().schedule(handle_, ctx_);
   }
 
   /// The awaited thing was already there after bind(): the task does not
@@ -58,9 +61,22 @@ class wait_op : public cancel_node {
   }
   bool pending() const noexcept { return status_ == status::pending; }
   bool was_cancelled() const noexcept { return status_ == status::cancelled; }
-  event_loop& loop() const noexcept { return *loop_; }
+  event_loop& loop() const noexcept { return *ctx_->loop; }
+  task_context* context() const noexcept { return ctx_; }
 
   ~wait_op() { unregister(); }
+
+ protected:
+  /// For destructors of awaiters: a pending op whose frame is being
+  /// destroyed (the end of a stop's grace period) leaves whatever it waits
+  /// in, so nothing points at it afterwards. Each awaiter calls this from
+  /// its own destructor, while its members are still alive.
+  void abandon() noexcept {
+    if (status_ != status::pending || ctx_ == nullptr) return;
+    status_ = status::cancelled;
+    unregister();
+    if (on_cancel_ != nullptr) on_cancel_(this);
+  }
 
  private:
   void unregister() noexcept {
@@ -74,11 +90,11 @@ class wait_op : public cancel_node {
     op->source_ = nullptr;  // the source already unlinked us
     op->status_ = status::cancelled;
     op->on_cancel_(op);
-    op->loop_->schedule(op->handle_);
+    op->loop().schedule(op->handle_, op->ctx_);
   }
 
   std::coroutine_handle<> handle_;
-  event_loop* loop_ = nullptr;
+  task_context* ctx_ = nullptr;
   cancel_source* source_ = nullptr;
   void (*on_cancel_)(wait_op*) noexcept = nullptr;
   status status_ = status::pending;

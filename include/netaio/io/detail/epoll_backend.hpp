@@ -131,7 +131,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   }
 
   void wake() noexcept override {
-    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
     std::uint64_t one = 1;
     ssize_t r;
     do {
@@ -158,13 +158,20 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     return 1;
   }
 
+  // Drain first, then clear the flag. The other order loses wake-ups for
+  // good: a wake() landing between the two writes the eventfd, the read
+  // swallows it, and the flag stays set, so every later wake() returns
+  // without writing while the loop sleeps. In this order a wake() that
+  // lands before the clear finds the flag set and writes nothing, which is
+  // safe: the loop, having cleared the flag (seq_cst, like the post's
+  // store), looks for posted work before it blocks again.
   void drain_wake() noexcept {
-    wake_pending_.store(false, std::memory_order_release);
     std::uint64_t v;
     ssize_t r;
     do {
       r = ::read(wakefd_, &v, sizeof v);
     } while (r < 0 && errno == EINTR);
+    wake_pending_.store(false, std::memory_order_seq_cst);
   }
 
   [[noreturn]] static void fail(const char* what) {

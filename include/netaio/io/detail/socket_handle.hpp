@@ -91,8 +91,8 @@ class reactor_awaiter : protected reactor_op {
   bool await_ready() const noexcept { return false; }
 
   template <netaio_promise P>
-  bool await_suspend(std::coroutine_handle<P> h) noexcept {
-    if (!bind(h, &on_cancel)) return false;
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &on_cancel)) return true;
     perform_ = &Derived::perform;
     if (state_ == nullptr || state_->fd < 0) {
       end_ = op_end::closed;
