@@ -130,15 +130,22 @@ class task_scope : private detail::loop_scope_node {
     auto h = t.release();
     return attach(h, h.promise(), std::move(name), where);
   }
-  /// Calls `f(args...)` and runs the task it returns as a child, keeping `f`
-  /// and the arguments alive (moved into the child) until it ends: the safe
-  /// way to spawn a lambda with captures.
-  template <class F, class... Args>
-  requires detail::task_factory<F, Args...> task_handle spawn(F&& f, Args&&... args) {
-    return spawn_call(task_name{}, source_location{}, std::forward<F>(f),
+  /// Calls `f()` and runs the task it returns as a child, keeping `f` alive
+  /// (moved into the child) until it ends: the safe way to spawn a lambda
+  /// with captures, where `spawn(lambda())` would leave the coroutine with a
+  /// dangling closure once the temporary lambda is gone.
+  template <class F>
+  requires detail::task_factory<F> task_handle
+  spawn(F&& f, task_name name = {}, source_location where = source_location::current()) {
+    return spawn_call(std::move(name), where, std::forward<F>(f));
+  }
+  /// The callable form with arguments (moved into the child too).
+  template <class F, class A, class... Args>
+  requires detail::task_factory<F, A, Args...> task_handle spawn(F&& f, A&& a, Args&&... args) {
+    return spawn_call(task_name{}, source_location{}, std::forward<F>(f), std::forward<A>(a),
                       std::forward<Args>(args)...);
   }
-  /// The callable form, named.
+  /// The callable form with arguments, named.
   template <class F, class... Args>
   requires detail::task_factory<F, Args...> task_handle spawn(task_name name, F&& f,
                                                               Args&&... args) {
@@ -463,8 +470,9 @@ inline task_scope::~task_scope() {
 class task_scope::join_awaiter : private detail::cancel_node {
  public:
   explicit join_awaiter(task_scope& s) noexcept : scope_(&s) {}
-  join_awaiter(const join_awaiter&) = delete;
-  join_awaiter& operator=(const join_awaiter&) = delete;
+  // Movable until awaited (e.g. into shield's task), never after.
+  join_awaiter(join_awaiter&&) = default;
+  join_awaiter& operator=(join_awaiter&&) = delete;
   ~join_awaiter() {
     unregister();
     if (self_.woken) {

@@ -1,0 +1,151 @@
+// Misuse must be a typed error or a terminate with a message in every build
+// mode. This file is built twice: as is, and with -DNDEBUG, where asserts
+// vanish and only real checks remain.
+#include <netaio/core.hpp>
+
+#include <doctest/doctest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+#include "support/run.hpp"
+
+using namespace netaio;
+using namespace std::chrono_literals;
+
+namespace {
+
+task<int> answer() {
+  co_await yield();
+  co_return 42;
+}
+
+/// Runs `f` in a child process; true if it ended by SIGABRT (std::terminate).
+template <class F>
+bool terminates(F f) {
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    std::signal(SIGABRT, SIG_DFL);  // not doctest's crash handler
+    (void)std::freopen("/dev/null", "w", stderr);
+    f();
+    _exit(0);
+  }
+  int status = 0;
+  REQUIRE(waitpid(pid, &status, 0) == pid);
+  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+}
+
+}  // namespace
+
+TEST_CASE("awaiting a task twice throws invalid_task") {
+  auto body = []() -> task<void> {
+    task<int> t = answer();
+    CHECK(co_await std::move(t) == 42);
+    CHECK(!t.valid());
+    CHECK_THROWS_AS(co_await std::move(t), invalid_task);
+  };
+  test::run_virtual(body());
+}
+
+TEST_CASE("two tasks awaiting one task: the second gets invalid_task") {
+  event_loop loop({.virtual_time = true});
+  task<int> shared = answer();
+  int first = 0;
+  bool second_refused = false;
+  auto body = [&]() -> task<void> {
+    task_scope s{loop};
+    s.spawn([&]() -> task<void> { first = co_await std::move(shared); });
+    s.spawn([&]() -> task<void> {
+      try {
+        (void)co_await std::move(shared);
+      } catch (const invalid_task&) {
+        second_refused = true;
+      }
+    });
+    co_await s.join();
+  };
+  loop.run(body());
+  CHECK(first == 42);
+  CHECK(second_refused);
+}
+
+TEST_CASE("spawning an empty, moved-from or already-run task throws invalid_task") {
+  auto body = []() -> task<void> {
+    task_scope s{co_await this_context()};
+    task<int> t = answer();
+    task<int> other = std::move(t);
+    CHECK_THROWS_AS(s.spawn(std::move(t)), invalid_task);  // moved from
+    CHECK_THROWS_AS(s.spawn(task<void>{}), invalid_task);  // default-made
+    (void)co_await std::move(other);
+    CHECK_THROWS_AS(s.spawn(std::move(other)), invalid_task);  // already ran
+    co_await s.join();
+  };
+  test::run_virtual(body());
+}
+
+TEST_CASE("awaiting a moved-from task throws invalid_task") {
+  auto body = []() -> task<void> {
+    task<int> t = answer();
+    task<int> u = std::move(t);
+    CHECK_THROWS_AS(co_await std::move(t), invalid_task);
+    CHECK(co_await std::move(u) == 42);
+    CHECK_THROWS_AS(co_await with_timeout(1s, std::move(t)), invalid_task);
+  };
+  test::run_virtual(body());
+}
+
+TEST_CASE("running an empty task throws invalid_task") {
+  event_loop loop;
+  CHECK_THROWS_AS(loop.run(task<void>{}), invalid_task);
+}
+
+TEST_CASE("destroying a scope with live children terminates, in every build mode") {
+  CHECK(terminates([] {
+    event_loop loop({.virtual_time = true});
+    auto body = [&]() -> task<void> {
+      task_scope scope{loop};
+      scope.spawn([]() -> task<void> { co_await sleep_for(1h); });
+      co_await yield();
+      // Leaving without join: the scope is destroyed with a live child.
+    };
+    loop.run(body());
+  }));
+}
+
+TEST_CASE("an exception between spawn and stop: with_scope joins, so no terminate") {
+  CHECK(!terminates([] {
+    event_loop loop({.virtual_time = true});
+    auto body = []() -> task<void> {
+      co_await with_scope([](task_scope& scope) -> task<void> {
+        scope.spawn([]() -> task<void> { co_await sleep_for(1h); }, "fetcher");
+        co_await sleep_for(1s);
+        throw std::runtime_error("between spawn and stop");
+      });
+    };
+    try {
+      loop.run(body());
+    } catch (const std::runtime_error&) {
+    }
+  }));
+}
+
+TEST_CASE("destroying an event or a queue that tasks wait on terminates") {
+  CHECK(terminates([] {
+    event_loop loop({.virtual_time = true});
+    auto body = []() -> task<void> {
+      auto ev = std::make_unique<async_event>();
+      co_await with_scope([&](task_scope& s) -> task<void> {
+        s.spawn([&]() -> task<void> { co_await ev->wait(); });
+        co_await yield();
+        ev.reset();
+      });
+    };
+    loop.run(body());
+  }));
+}
