@@ -6567,7 +6567,10 @@ enum class frame_scan : std::uint8_t { complete, incomplete };
 /// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
 /// (the frame's size once the header is in, else the header's) or complete with
 /// `out` filled; throws wire_error for a malformed frame. Checks in the
-/// reference's order: header (type), auth fields, body, checksum.
+/// reference's order: header (type), auth fields, body, checksum. When the
+/// whole frame is in `buf` and it still fails (auth fields, body, checksum),
+/// `needed` is its size on the throw too: its framing is intact, so a stream
+/// can skip it; otherwise (bad header, too large) `needed` is left untouched.
 template <header_type H, auth_fields_type A, body_type B>
 frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
                       std::size_t& needed) {
@@ -6590,6 +6593,7 @@ frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
   }
   const byte_view auth = buf.subspan(hl, auth_len);
   const byte_view body = buf.subspan(hl + auth_len, body_len);
+  needed = total;
   A::validate(auth);
   const body_ref parts = B::parse(body);
   const std::uint32_t sum = crc32(body);
@@ -6602,7 +6606,6 @@ frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
   out.uri = parts.uri;
   out.content = parts.content;
   out.bytes = buf.first(total);
-  needed = total;
   return frame_scan::complete;
 }
 
@@ -6722,6 +6725,8 @@ using header = basic_header<message_type>;
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/header.hpp
 
+#include <algorithm>
+#include <cstddef>
 #include <utility>
 
 namespace netaio::inline v0 {
@@ -6759,21 +6764,20 @@ class basic_message {
     return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
   }
 
-  /// Appends the frame to `out`, first setting the header's lengths and checksum.
-  void encode_to(byte_buffer& out) {
-    const std::size_t start = out.size();
-    out.resize(start + H::header_length());
-    auth_.encode_to(out);
-    const std::size_t body_at = out.size();
-    body_.encode_to(out);
-    const byte_view b(out.data() + body_at, out.size() - body_at);
-    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
-    byte_buffer h;
-    header_.encode_to(h);
-    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
-  }
+  /// Appends the frame to `out`, first setting the header's lengths and
+  /// checksum (as the reference's encode does).
+  void encode_to(byte_buffer& out) { header_ = encode_with(header_, out); }
+  /// Appends the frame to `out` with the lengths and checksum it needs,
+  /// leaving this message's header as it is.
+  void encode_to(byte_buffer& out) const { (void)encode_with(header_, out); }
   /// The frame, after setting the header's lengths and checksum.
   byte_buffer encode() {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+  /// The frame, with the lengths and checksum it needs.
+  byte_buffer encode() const {
     byte_buffer out;
     encode_to(out);
     return out;
@@ -6789,14 +6793,37 @@ class basic_message {
   }
 
   /// A deep copy made as the reference makes it: decode(encode()).
-  basic_message copy() const {
-    basic_message tmp = *this;
-    return decode(tmp.encode());
-  }
+  basic_message copy() const { return decode(encode()); }
 
   friend bool operator==(const basic_message&, const basic_message&) = default;
 
  private:
+  /// Appends the frame with header `h` given the right lengths and checksum,
+  /// and returns that header. If it throws (a section too long for the
+  /// header), `out` is as it was: a caller batching frames keeps the others.
+  H encode_with(H h, byte_buffer& out) const {
+    const std::size_t start = out.size();
+    try {
+      out.resize(start + H::header_length());
+      auth_.encode_to(out);
+      const std::size_t body_at = out.size();
+      body_.encode_to(out);
+      const byte_view b(out.data() + body_at, out.size() - body_at);
+      h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+      // Encoded past the end, then moved into place: no temporary buffer, so
+      // a reused `out` costs no allocation per frame.
+      const std::size_t end = out.size();
+      h.encode_to(out);
+      std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
+                out.begin() + static_cast<std::ptrdiff_t>(start));
+      out.resize(end);
+    } catch (...) {
+      out.resize(start);
+      throw;
+    }
+    return h;
+  }
+
   H header_{};
   A auth_{};
   B body_{};
@@ -7338,16 +7365,17 @@ M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
   return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
 }
 
-/// An error message with uri "ERROR", typed by classify_error().
+/// An error message with `uri` ("ERROR" unless given, as the reference's
+/// make_error_msg(msg, uri)), typed by classify_error().
 template <message_protocol M = message>
-M make_error_msg(std::string_view text) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
+M make_error_msg(std::string_view text, byte_view uri = as_bytes("ERROR")) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0),
                     classify_error<typename M::message_type_t>(text));
 }
-/// An error message with uri "ERROR", typed by classify_error().
+/// An error message with `uri` ("ERROR" unless given), typed by classify_error().
 template <message_protocol M = message>
-M make_error_msg(byte_view text) {
-  return make_error_msg<M>(detail::as_text(text));
+M make_error_msg(byte_view text, byte_view uri = as_bytes("ERROR")) {
+  return make_error_msg<M>(detail::as_text(text), uri);
 }
 
 /// A NOT_FOUND message.
@@ -7917,7 +7945,7 @@ namespace netaio::inline v0 {
 enum class frame_status : std::uint8_t {
   complete,    ///< a whole, valid frame: see frame
   incomplete,  ///< more bytes needed: see needed
-  malformed,   ///< a bad frame: see error; the stream cannot be resynchronised
+  malformed,   ///< a bad frame: see error, and needed for whether it can be skipped
 };
 
 /// The outcome of basic_frame_reader::parse.
@@ -7926,7 +7954,12 @@ struct frame_result {
   frame_status status = frame_status::incomplete;
   /// complete: the frame's size (bytes to consume). incomplete: bytes the
   /// buffer must hold before parsing again (the frame's size once its header
-  /// is in, else the header's size).
+  /// is in, else the header's size). malformed: the bad frame's size when its
+  /// framing is intact (checksum mismatch, bad auth fields, uri past body):
+  /// consume that many bytes and the next frame follows, as the reference
+  /// answers "invalid message" and keeps reading; 0 when the frame's extent
+  /// cannot be trusted or is past the limit (unknown message type, frame too
+  /// large): the stream cannot be resynchronised.
   std::size_t needed = 0;
   /// malformed: why.
   wire_errc error{};
@@ -7936,6 +7969,8 @@ struct frame_result {
   basic_frame<typename P::header_t> frame{};
 
   explicit operator bool() const noexcept { return status == frame_status::complete; }
+  /// A malformed frame whose size is known: consume `needed` bytes to go on.
+  bool skippable() const noexcept { return status == frame_status::malformed && needed != 0; }
   /// Throws wire_error when malformed.
   void throw_if_malformed() const {
     if (status == frame_status::malformed) throw wire_error(error, what);
@@ -7961,7 +7996,8 @@ class basic_frame_reader {
   std::size_t max_frame_size() const noexcept { return max_frame_size_; }
 
   /// Parses the frame at the front of `buffer`. A complete frame's views point
-  /// into `buffer`: consume result.needed bytes once done with it.
+  /// into `buffer`: consume result.needed bytes once done with it (and so for
+  /// a skippable() malformed one).
   result_t parse(byte_view buffer) const noexcept {
     result_t r;
     try {
@@ -7981,6 +8017,7 @@ class basic_frame_reader {
       r.error = wire_errc::too_large;
       r.what = "unexpected exception while parsing a frame";
       r.frame = frame_t{};
+      r.needed = 0;  // not the frame's fault: nothing says it may be skipped
     }
     return r;
   }
