@@ -4020,17 +4020,17 @@ class udp_socket {
 }  // namespace netaio::inline v0
 // ---- end netaio/io/udp_socket.hpp
 // ---- end netaio/io.hpp
-// ---- begin netaio/plugins.hpp
-// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+// ---- begin netaio/node.hpp
+// The node layer: what a netaio program is written with.
 
-// ---- begin netaio/plugins/aead_cipher.hpp
-// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+// ---- begin netaio/node/peer_address.hpp
+// Between the io layer's endpoints and the (host, port) peer addresses that
+// handler keys and peers carry (the reference keys peers by asyncio's
+// peername tuple).
 
-// ---- begin netaio/plugins/context.hpp
-// What a node tells its auth and cipher plugins about the other side.
-
-// ---- begin netaio/plugins/peer.hpp
-// What a node knows of a peer (the reference's Peer).
+// ---- begin netaio/wire/keys.hpp
+// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
+// (type, uri) and type, most specific first.
 
 // ---- begin netaio/wire/bytes.hpp
 // Byte buffers and views used across the wire and plugin layers.
@@ -4059,10 +4059,6 @@ inline byte_buffer to_buffer(byte_view v) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/bytes.hpp
-// ---- begin netaio/wire/keys.hpp
-// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
-// (type, uri) and type, most specific first.
-
 // ---- begin netaio/wire/concepts.hpp
 // The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
 // MessageProtocol as concepts: a user type satisfying one works wherever the
@@ -4651,6 +4647,56 @@ struct std::hash<netaio::basic_handler_key<MT>> {
   }
 };
 // ---- end netaio/wire/keys.hpp
+
+#include <optional>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The peer address of `ep`: its address as text and its port, e.g.
+/// ("127.0.0.1", 8888) or ("::1", 8888). IPv6 addresses are in the compact
+/// form, without brackets; a scope is its interface index ("fe80::1%2"), so
+/// no lookup is made (Python writes the interface's name; peer addresses
+/// never travel, so only the local node sees the difference). An IPv4-mapped
+/// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
+inline peer_address to_peer_address(const endpoint& ep) {
+  return {ep.address().to_string(), ep.port()};
+}
+
+/// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or
+/// IPv6 address (with an optional %scope, by index or name) or "localhost".
+inline std::optional<endpoint> try_to_endpoint(const peer_address& a) {
+  const std::optional<ip_address> ip = ip_address::try_parse(a.first);
+  if (!ip) return std::nullopt;
+  return endpoint{*ip, a.second};
+}
+
+/// The endpoint `a` names. Throws io_error: invalid_address, or
+/// needs_resolution for a host name (DNS names are not resolved).
+inline endpoint to_endpoint(const peer_address& a) {
+  try {
+    return endpoint{ip_address::parse(a.first), a.second};
+  } catch (const io_error& e) {
+    throw io_error(e.errc(), std::string(e.what()) + " (peer address (" + a.first + ", " +
+                                 std::to_string(a.second) + "))");
+  }
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peer_address.hpp
+// ---- end netaio/node.hpp
+// ---- begin netaio/plugins.hpp
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+
+// ---- begin netaio/plugins/aead_cipher.hpp
+// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+
+// ---- begin netaio/plugins/context.hpp
+// What a node tells its auth and cipher plugins about the other side.
+
+// ---- begin netaio/plugins/peer.hpp
+// What a node knows of a peer (the reference's Peer).
+
 
 #include <cstdint>
 #include <optional>
@@ -5694,18 +5740,26 @@ static_assert(peer_plugin<default_peer_plugin>);
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/peer_plugin.hpp
 
+#include <memory>
+
 namespace netaio::inline v0 {
 
 /// The reference's optional (node, peer, peer_plugin) arguments. Every field
 /// may be empty; a plugin that needs one that is missing throws plugin_error
 /// (cipher) or fails the check (auth).
+///
+/// The peers are shared and const: a context built for a message keeps its
+/// peers alive however long the message is in flight, even if the node
+/// forgets the peer meanwhile. Owners replace a peer's entry to update it
+/// rather than change it in place, so a context sees the peer as it was.
 struct plugin_context {
   /// The peer the message goes to or came from.
-  const peer* remote = nullptr;
-  /// The node's peer plugin, to parse the peer's data.
+  std::shared_ptr<const peer> remote{};
+  /// The node's peer plugin, to parse the peer's data. Non-owning: the node
+  /// that builds contexts owns its peer plugin and outlives them.
   peer_plugin_ref peer_plugin{};
   /// This node's own peer entry (the reference's node.local_peer).
-  const peer* local = nullptr;
+  std::shared_ptr<const peer> local{};
 };
 
 }  // namespace netaio::inline v0
