@@ -76,7 +76,7 @@ void bm_x25519_cipher(benchmark::State& state) {
   self.id = byte_buffer{1};
   self.data =
       pp.encode_data(packify::value::dict({{"pubkey", packify::value::bytes(c.public_key())}}));
-  const plugin_context ctx{.remote = &self, .peer_plugin = pp};
+  const plugin_context ctx{.remote = std::make_shared<const peer>(self), .peer_plugin = pp};
   run_cipher(state, c, ctx, ctx);
 }
 BENCHMARK(bm_x25519_cipher)->Arg(64)->Arg(1024)->Arg(16 * 1024)->Arg(60 * 1024);

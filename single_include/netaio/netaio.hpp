@@ -1978,7 +1978,8 @@ task<std::variant<detail::non_void_t<Ts>...>> when_any(task<Ts>... tasks) {
 // ---- end netaio/core/when_all.hpp
 // ---- end netaio/core.hpp
 // ---- begin netaio/io.hpp
-// The io layer: io_context (the reactor loop), addresses, TCP and UDP sockets.
+// The io layer: io_context (the reactor loop), addresses, TCP and UDP sockets,
+// signals (signal_set, where the platform has it).
 
 // ---- begin netaio/io/address.hpp
 // IP addresses and endpoints (address + port): parsed from and printed as
@@ -2745,8 +2746,16 @@ class io_context : private detail::io_backend_holder, public event_loop {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/io/io_context.hpp
-// ---- begin netaio/io/tcp_listener.hpp
-// tcp_listener: a bound, listening TCP socket whose accept() is awaitable.
+// ---- begin netaio/io/signal_set.hpp
+// signal_set: POSIX signals as an awaitable on the reactor (signalfd on
+// Linux), so a program stops on SIGTERM from a task rather than from a
+// sigwait thread. Other platforms have no signal_set yet
+// (NETAIO_HAS_SIGNAL_SET is 0 there); their backends' equivalents come later.
+
+
+#if defined(__linux__)
+
+#define NETAIO_HAS_SIGNAL_SET 1
 
 // ---- begin netaio/io/detail/socket_handle.hpp
 // socket_handle owns a descriptor and its registration with an io_context;
@@ -3056,6 +3065,188 @@ inline bool would_block(int e) noexcept {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/socket_handle.hpp
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <ctime>
+#include <initializer_list>
+#include <span>
+#include <stdexcept>
+#include <string>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+/// Per thread: how many live signal_sets wait for each signal, and whether
+/// the last one to go must unblock it (it was not blocked before the first).
+/// Counting, rather than each set restoring the mask it found, makes sets
+/// with signals in common correct whatever order they are destroyed in.
+struct thread_signal_claims {
+  std::uint32_t count[NSIG] = {};
+  bool unblock[NSIG] = {};
+};
+inline thread_signal_claims& signal_claims() noexcept {
+  thread_local thread_signal_claims claims;
+  return claims;
+}
+
+/// co_await signal_set::wait(): reads one signalfd_siginfo.
+class signal_wait_awaiter : public reactor_awaiter<signal_wait_awaiter, direction::read> {
+ public:
+  explicit signal_wait_awaiter(fd_state* state) noexcept : reactor_awaiter(state) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<signal_wait_awaiter*>(op);
+    fd_state& s = *self->state_;
+    if (!s.readable) return false;  // drained since the last edge: wait for the next signal
+    signalfd_siginfo info;
+    const ssize_t r = retry_eintr([&] { return ::read(s.fd, &info, sizeof info); });
+    if (r == static_cast<ssize_t>(sizeof info)) {
+      self->signo_ = static_cast<int>(info.ssi_signo);
+      return true;  // readable stays set: another signal may be queued
+    }
+    if (r < 0 && would_block(errno)) {
+      s.drained_read();
+      return false;
+    }
+    self->error_ = r < 0 ? errno : EIO;  // a short read never happens on signalfd
+    return true;
+  }
+
+  /// The signal's number.
+  int await_resume() const {
+    end_or_throw("wait for a signal");
+    if (error_ != 0) throw_errno(error_, "wait for a signal");
+    return signo_;
+  }
+
+ private:
+  int signo_ = 0;
+};
+
+}  // namespace detail
+
+/// A set of signals to await on an io_context (Asio's name). Construction
+/// blocks the signals for the calling thread, so they queue for the set
+/// instead of running their handlers or default actions; destruction (or
+/// close()) unblocks those that were not blocked before. Signals of the set
+/// that arrived and were not waited for are dropped with it, as by Asio:
+/// unblocked, most would end the process.
+///
+/// A signal sent to the process is taken by any thread that does not block
+/// it; in a program with threads, create the set before starting them (they
+/// inherit the mask) or block the signals in each. Create and destroy the set
+/// on its io_context's thread. Not copyable or movable.
+class signal_set {
+ public:
+  /// Waits for `signals` on `io`. Throws std::invalid_argument for a number
+  /// that is not a signal or cannot be caught (SIGKILL, SIGSTOP), io_error
+  /// if the descriptor cannot be made.
+  signal_set(io_context& io, std::initializer_list<int> signals)
+      : signal_set(io, std::span<const int>(signals.begin(), signals.size())) {}
+  signal_set(io_context& io, std::span<const int> signals) : thread_(::pthread_self()) {
+    ::sigemptyset(&set_);
+    for (int s : signals) {
+      if (s <= 0 || s >= NSIG || s == SIGKILL || s == SIGSTOP) {
+        throw std::invalid_argument(
+            "netaio: signal_set: " + std::to_string(s) +
+            (s == SIGKILL || s == SIGSTOP ? " cannot be caught" : " is not a signal number"));
+      }
+      ::sigaddset(&set_, s);
+    }
+    sigset_t before;
+    if (const int e = ::pthread_sigmask(SIG_BLOCK, &set_, &before); e != 0)
+      detail::throw_errno(e, "signal_set: pthread_sigmask");
+    claim(before);
+    try {
+      const int fd = ::signalfd(-1, &set_, SFD_NONBLOCK | SFD_CLOEXEC);
+      if (fd < 0) detail::throw_errno(errno, "signal_set: signalfd");
+      handle_ = detail::socket_handle(io, fd);
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  signal_set(const signal_set&) = delete;
+  signal_set& operator=(const signal_set&) = delete;
+  ~signal_set() { close(); }
+
+  /// Waits for one of the signals; gives its number. Cancellable like every
+  /// io operation; one wait at a time (a second gets io_error(operation_pending)).
+  /// After close(), io_error(closed).
+  detail::signal_wait_awaiter wait() noexcept {
+    return detail::signal_wait_awaiter(handle_.state());
+  }
+
+  /// Whether `signo` is one of the set's signals.
+  bool contains(int signo) const noexcept {
+    return signo > 0 && signo < NSIG && ::sigismember(&set_, signo) == 1;
+  }
+
+  /// Ends a pending wait with io_error(closed), unblocks what construction
+  /// blocked, and closes the descriptor. Idempotent.
+  void close() noexcept {
+    release();
+    handle_.close();
+  }
+  bool is_open() const noexcept { return handle_.is_open(); }
+
+ private:
+  void claim(const sigset_t& before) noexcept {
+    detail::thread_signal_claims& c = detail::signal_claims();
+    for (int s = 1; s < NSIG; ++s) {
+      if (::sigismember(&set_, s) != 1) continue;
+      if (c.count[s]++ == 0) c.unblock[s] = ::sigismember(&before, s) != 1;
+    }
+    claimed_ = true;
+  }
+
+  void release() noexcept {
+    if (!claimed_) return;
+    claimed_ = false;
+    NETAIO_ASSERT(::pthread_equal(thread_, ::pthread_self()) != 0,
+                  "a signal_set was closed on another thread than the one it blocked signals in");
+    detail::thread_signal_claims& c = detail::signal_claims();
+    sigset_t unblock;
+    ::sigemptyset(&unblock);
+    bool any = false;
+    for (int s = 1; s < NSIG; ++s) {
+      if (::sigismember(&set_, s) != 1) continue;
+      if (--c.count[s] == 0 && c.unblock[s]) {
+        ::sigaddset(&unblock, s);
+        any = true;
+      }
+    }
+    if (!any) return;
+    const timespec now{0, 0};
+    while (::sigtimedwait(&unblock, nullptr, &now) > 0 || errno == EINTR) {
+    }
+    ::pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
+  }
+
+  detail::socket_handle handle_;
+  sigset_t set_;
+  pthread_t thread_;
+  bool claimed_ = false;
+};
+
+}  // namespace netaio::inline v0
+
+#else
+
+#define NETAIO_HAS_SIGNAL_SET 0
+
+#endif
+// ---- end netaio/io/signal_set.hpp
+// ---- begin netaio/io/tcp_listener.hpp
+// tcp_listener: a bound, listening TCP socket whose accept() is awaitable.
+
 // ---- begin netaio/io/tcp_stream.hpp
 // tcp_stream: a connected TCP socket. Reads and writes are awaitable,
 // cancellable, and allocate nothing.
@@ -3094,6 +3285,12 @@ std::span<const std::uint8_t> readable_bytes(R&& r) noexcept {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/byte_range.hpp
+// ---- begin netaio/io/detail/read_into.hpp
+// A stream read driven by a sink that decides when it has enough: the
+// syscall loop of a framing layer, run on each readiness edge inside the
+// reactor, so a frame that arrives in many pieces resumes its task once and
+// no coroutine frame is made per frame.
+
 // ---- begin netaio/io/detail/stream_ops.hpp
 // The awaitable operations of a connected stream socket. Each one is a
 // reactor_awaiter: no allocation, no coroutine frame of its own.
@@ -3419,6 +3616,81 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/stream_ops.hpp
 
+#include <sys/socket.h>
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace netaio::inline v0::detail {
+
+/// Where read_into puts bytes. prepare(): room for the next read (empty:
+/// stop now; the sink knows why). commit(n): n bytes were written at the
+/// start of that room (0: end of stream); true to stop. Neither may throw:
+/// they run inside the reactor.
+template <class S>
+concept read_sink = requires(S& s, std::size_t n) {
+  { s.prepare() }
+  noexcept->std::same_as<std::span<std::uint8_t>>;
+  { s.commit(n) }
+  noexcept->std::same_as<bool>;
+};
+
+/// Reads into a sink until it says stop, end of stream, or an error. Bytes
+/// committed belong to the sink at once, so a cancelled read loses none.
+template <read_sink S>
+class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction::read> {
+  using base = reactor_awaiter<read_into_awaiter<S>, direction::read>;
+
+ public:
+  read_into_awaiter(stream_core& s, S& sink) noexcept
+      : base(s.handle.state()), core_(&s), sink_(&sink) {}
+
+  static bool perform(reactor_op* op) noexcept {
+    auto* self = static_cast<read_into_awaiter*>(op);
+    fd_state& s = *self->state_;
+    for (;;) {
+      const std::span<std::uint8_t> room = self->sink_->prepare();
+      if (room.empty()) return true;
+      if (self->core_->has_unread()) {  // left by a cancelled read_exact: first in line
+        const std::size_t n = self->core_->take_unread(room.data(), room.size());
+        if (self->sink_->commit(n)) return true;
+        continue;
+      }
+      if (!s.readable) return false;  // drained since the last edge: wait for the next
+      const ssize_t r = retry_eintr([&] { return ::recv(s.fd, room.data(), room.size(), 0); });
+      if (r > 0) {
+        const auto n = static_cast<std::size_t>(r);
+        if (n < room.size()) s.drained_read();  // a short read emptied the receive queue
+        if (self->sink_->commit(n)) return true;
+      } else if (r == 0) {
+        (void)self->sink_->commit(0);
+        return true;
+      } else if (would_block(errno)) {
+        s.drained_read();
+        return false;
+      } else {
+        self->error_ = errno;
+        return true;
+      }
+    }
+  }
+
+  /// Throws operation_cancelled, io_error; what was read is in the sink.
+  void await_resume() const {
+    this->end_or_throw("read");
+    if (this->error_ != 0) throw_errno(this->error_, core_->context("read"));
+  }
+
+ private:
+  stream_core* core_;
+  S* sink_;
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/read_into.hpp
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -3497,6 +3769,14 @@ class tcp_stream {
   template <detail::mutable_byte_range R>
   detail::read_exact_awaiter read_exact(R&& buf) noexcept {
     return {core_, detail::writable_bytes(buf)};
+  }
+  /// Reads into `sink` until it says it has enough (see detail::read_sink),
+  /// resuming the task once however many reads that takes. For framing
+  /// layers (node/framed_stream.hpp); bytes committed to the sink stay
+  /// there if the read is cancelled.
+  template <detail::read_sink S>
+  detail::read_into_awaiter<S> read_into(S& sink) noexcept {
+    return {core_, sink};
   }
   /// Writes at least one byte of `buf`, waiting for room; returns how many.
   template <detail::const_byte_range R>
@@ -4020,17 +4300,14 @@ class udp_socket {
 }  // namespace netaio::inline v0
 // ---- end netaio/io/udp_socket.hpp
 // ---- end netaio/io.hpp
-// ---- begin netaio/plugins.hpp
-// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+// ---- begin netaio/node.hpp
+// The node layer: what a netaio program is written with.
 
-// ---- begin netaio/plugins/aead_cipher.hpp
-// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
-
-// ---- begin netaio/plugins/context.hpp
-// What a node tells its auth and cipher plugins about the other side.
-
-// ---- begin netaio/plugins/peer.hpp
-// What a node knows of a peer (the reference's Peer).
+// ---- begin netaio/node/framed_stream.hpp
+// framed_stream: whole netaio frames over a tcp_stream. Frames are parsed in
+// place in a receive buffer that compacts and grows up to the largest frame
+// allowed; a read that spans many packets resumes its task once; frames are
+// written from one reused buffer, or gathered from several.
 
 // ---- begin netaio/wire/bytes.hpp
 // Byte buffers and views used across the wire and plugin layers.
@@ -4059,14 +4336,12 @@ inline byte_buffer to_buffer(byte_view v) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/bytes.hpp
-// ---- begin netaio/wire/keys.hpp
-// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
-// (type, uri) and type, most specific first.
+// ---- begin netaio/wire/frame_reader.hpp
+// The incremental frame reader: parses frames in place at the front of a
+// receive buffer. No allocation per frame; never throws for bad input.
 
-// ---- begin netaio/wire/concepts.hpp
-// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
-// MessageProtocol as concepts: a user type satisfying one works wherever the
-// default does.
+// ---- begin netaio/wire/detail/frame_parse.hpp
+// Parsing one frame in place: shared by the frame reader and message decode.
 
 // ---- begin netaio/wire/body.hpp
 // The default body: u16 uri_length | uri | content.
@@ -4304,6 +4579,11 @@ class body {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/body.hpp
+// ---- begin netaio/wire/concepts.hpp
+// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
+// MessageProtocol as concepts: a user type satisfying one works wherever the
+// default does.
+
 // ---- begin netaio/wire/message_type.hpp
 // Message types: the reference's defaults, and the compile-time check that a
 // custom enum keeps them (same names, same values) and uses only 31..255 for its own.
@@ -4565,154 +4845,337 @@ concept message_protocol = std::copyable<M> && header_type<typename M::header_t>
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/concepts.hpp
+// ---- begin netaio/wire/crc32.hpp
+// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
 
-#include <array>
-#include <compare>
-#include <cstddef>
+
+#include <zlib.h>
+
+#include <climits>
 #include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
 
 namespace netaio::inline v0 {
 
-/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
-/// plugins layer declares the same alias; the two declarations agree.)
-using peer_address = std::pair<std::string, std::uint16_t>;
-
-/// Hash of a peer_address (std::hash has none for pairs).
-struct peer_address_hash {
-  std::size_t operator()(const peer_address& a) const noexcept {
-    return std::hash<std::string>{}(a.first) * 31u + a.second;
+/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
+inline std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
+  uLong c = seed;
+  const Bytef* p = data.data();
+  std::size_t n = data.size();
+  // zlib takes uInt lengths; feed huge inputs in pieces.
+  while (n > 0) {
+    const uInt chunk = n > UINT_MAX ? UINT_MAX : static_cast<uInt>(n);
+    c = ::crc32(c, p, chunk);
+    p += chunk;
+    n -= chunk;
   }
-};
-
-/// Which of the reference's key tuples a handler key stands for.
-enum class key_shape : std::uint8_t {
-  type_uri_peer,  ///< (type, uri, address), address possibly None
-  type_uri,       ///< (type, uri)
-  type_only,      ///< type
-};
-
-/// A hashable handler key.
-template <message_type_enum MT>
-struct basic_handler_key {
-  key_shape shape = key_shape::type_only;
-  MT type{};
-  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
-  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
-
-  /// The key `type`.
-  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
-  /// The key (type, uri).
-  static basic_handler_key of(MT t, std::string_view uri) {
-    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
-  }
-  /// The key (type, uri, address).
-  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
-    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
-  }
-
-  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
-    if (a.shape != b.shape || a.type != b.type) return false;
-    if (a.shape == key_shape::type_only) return true;
-    if (a.uri != b.uri) return false;
-    return a.shape == key_shape::type_uri || a.peer == b.peer;
-  }
-};
-
-/// The default protocol's handler key.
-using handler_key = basic_handler_key<message_type>;
-
-/// The reference's keys_extractor: most specific first.
-template <message_protocol M>
-std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
-    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
-  using key = basic_handler_key<typename M::message_type_t>;
-  const byte_view u = msg.body().uri();
-  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
-  const auto t = msg.header().message_type();
-  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
+  return static_cast<std::uint32_t>(c);
 }
 
 }  // namespace netaio::inline v0
+// ---- end netaio/wire/crc32.hpp
 
-template <class MT>
-struct std::hash<netaio::basic_handler_key<MT>> {
-  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
-    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
-    if (k.shape == netaio::key_shape::type_only) return h;
-    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
-    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
-      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
-    return h;
-  }
-};
-// ---- end netaio/wire/keys.hpp
-
+#include <cstddef>
 #include <cstdint>
-#include <optional>
-#include <set>
 #include <string>
-#include <utility>
 
 namespace netaio::inline v0 {
 
-// peer_address (a (host, port) pair) comes from wire/keys.hpp.
+/// One frame parsed in place: views into the buffer it was parsed from.
+template <header_type H>
+struct basic_frame {
+  H header{};
+  byte_view auth;     ///< encoded auth fields (checked)
+  byte_view body;     ///< encoded body
+  byte_view uri;      ///< the body's uri
+  byte_view content;  ///< the body's content
+  byte_view bytes;    ///< the whole frame
+  std::size_t size() const noexcept { return bytes.size(); }
+};
 
-/// A peer: its addresses, its id and its opaque data (encoded by the peer
-/// plugin), and when it was last heard from (seconds on the node's clock).
-struct peer {
-  std::set<peer_address> addrs;
-  std::optional<byte_buffer> id;
-  std::optional<byte_buffer> data;
-  std::int64_t last_rx = 0;
+namespace detail {
 
-  /// Records that the peer was heard from at `now`, replacing its data if given.
-  void update(std::int64_t now, std::optional<byte_buffer> new_data = std::nullopt) {
-    if (new_data) data = std::move(new_data);
-    last_rx = now;
+enum class frame_scan : std::uint8_t { complete, incomplete };
+
+/// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
+/// (the frame's size once the header is in, else the header's) or complete with
+/// `out` filled; throws wire_error for a malformed frame. Checks in the
+/// reference's order: header (type), auth fields, body, checksum. When the
+/// whole frame is in `buf` and it still fails (auth fields, body, checksum),
+/// `needed` is its size on the throw too: its framing is intact, so a stream
+/// can skip it; otherwise (bad header, too large) `needed` is left untouched.
+template <header_type H, auth_fields_type A, body_type B>
+frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
+                      std::size_t& needed) {
+  const std::size_t hl = H::header_length();
+  if (buf.size() < hl) {
+    needed = hl;
+    return frame_scan::incomplete;
   }
-  /// True once more than `timeout` seconds have passed since last_rx.
-  bool timed_out(std::int64_t now, std::int64_t timeout = 60) const noexcept {
-    return now - last_rx > timeout;
+  const H h = H::decode(buf.first(hl));
+  const std::size_t auth_len = h.auth_length();
+  const std::size_t body_len = h.body_length();
+  const std::size_t total = hl + auth_len + body_len;
+  if (total > max_frame)
+    throw wire_error(wire_errc::frame_too_large, "frame of " + std::to_string(total) +
+                                                     " bytes, at most " +
+                                                     std::to_string(max_frame) + " allowed");
+  if (buf.size() < total) {
+    needed = total;
+    return frame_scan::incomplete;
   }
+  const byte_view auth = buf.subspan(hl, auth_len);
+  const byte_view body = buf.subspan(hl + auth_len, body_len);
+  needed = total;
+  A::validate(auth);
+  const body_ref parts = B::parse(body);
+  const std::uint32_t sum = crc32(body);
+  if (sum != static_cast<std::uint32_t>(h.checksum()))
+    throw wire_error(wire_errc::checksum_mismatch, "header says " + std::to_string(h.checksum()) +
+                                                       ", body has " + std::to_string(sum));
+  out.header = h;
+  out.auth = auth;
+  out.body = body;
+  out.uri = parts.uri;
+  out.content = parts.content;
+  out.bytes = buf.first(total);
+  return frame_scan::complete;
+}
 
-  friend bool operator==(const peer&, const peer&) = default;
-};
+/// Parses `data` as exactly one frame (a datagram); throws wire_error, with
+/// lengths_past_frame when the header's lengths disagree with the data's size.
+template <header_type H, auth_fields_type A, body_type B>
+basic_frame<H> parse_exact_frame(byte_view data) {
+  basic_frame<H> f;
+  std::size_t needed = 0;
+  if (scan_frame<H, A, B>(data, SIZE_MAX, f, needed) == frame_scan::incomplete) {
+    if (data.size() < H::header_length())
+      throw wire_error(wire_errc::header_too_short,
+                       std::to_string(data.size()) + " bytes is less than a header");
+    throw wire_error(wire_errc::lengths_past_frame, "header announces " + std::to_string(needed) +
+                                                        " bytes, frame has " +
+                                                        std::to_string(data.size()));
+  }
+  if (f.size() != data.size())
+    throw wire_error(wire_errc::trailing_bytes,
+                     std::to_string(data.size() - f.size()) + " bytes after the frame");
+  return f;
+}
 
+}  // namespace detail
 }  // namespace netaio::inline v0
-// ---- end netaio/plugins/peer.hpp
-// ---- begin netaio/plugins/peer_plugin.hpp
-// The peer plugin concept, a non-owning handle to any peer plugin, and the
-// reference's default peer plugin.
+// ---- end netaio/wire/detail/frame_parse.hpp
+// ---- begin netaio/wire/protocol.hpp
+// The protocol policy: header, auth fields and body types (and the message and
+// message-type enum they imply) bundled for the layers above.
 
-// ---- begin netaio/plugins/error.hpp
-// Errors raised by the plugins layer.
+// ---- begin netaio/wire/auth_fields.hpp
+// The default auth fields: a dict of str to bytes, packify-encoded.
+
+// ---- begin netaio/wire/detail/auth_walk.hpp
+// Walks encoded auth fields (a packify dict of str to bytes) in place, checking
+// the shape and bounds without allocating: the frame reader's hot path.
+
+// ---- begin netaio/wire/packify/detail/format.hpp
+// packify's format constants: a code byte is a length category (two high
+// bits) and a type (six low bits); lengths use 1, 2 or 4 bytes by category.
 
 
-namespace netaio::inline v0 {
+#include <cstddef>
+#include <cstdint>
 
-/// A plugin could not do its work: bad configuration, a missing field, a
-/// missing peer key, or input it cannot process.
-class plugin_error : public error {
- public:
-  using error::error;
+namespace netaio::inline v0::packify::detail {
+
+inline constexpr std::uint8_t type_none = 0;
+inline constexpr std::uint8_t type_bytes = 1;
+inline constexpr std::uint8_t type_bytearray = 2;
+inline constexpr std::uint8_t type_str = 3;
+inline constexpr std::uint8_t type_int = 4;
+inline constexpr std::uint8_t type_neg_int = 5;
+inline constexpr std::uint8_t type_bool = 6;
+inline constexpr std::uint8_t type_float = 7;
+inline constexpr std::uint8_t type_decimal = 8;
+inline constexpr std::uint8_t type_list = 10;
+inline constexpr std::uint8_t type_set = 11;
+inline constexpr std::uint8_t type_tuple = 12;
+inline constexpr std::uint8_t type_dict = 13;
+inline constexpr std::uint8_t type_packable = 20;
+
+inline constexpr std::uint8_t length_mask = 0xc0;
+inline constexpr std::uint8_t type_mask = 0x3f;
+/// CAT0 has no length field: it marks ints of 2^32 and more (a size byte follows).
+inline constexpr std::uint8_t cat0 = 0x00;
+inline constexpr std::uint8_t cat1 = 0x40;
+inline constexpr std::uint8_t cat2 = 0x80;
+inline constexpr std::uint8_t cat3 = 0xc0;
+
+/// The category whose length field holds `n` (cat0 when none does).
+constexpr std::uint8_t category_for(std::uint64_t n) noexcept {
+  if (n < (1u << 8)) return cat1;
+  if (n < (1u << 16)) return cat2;
+  if (n < (std::uint64_t{1} << 32)) return cat3;
+  return cat0;
+}
+
+/// Bytes in the length field of category `cat` (0 for cat0).
+constexpr std::size_t width_of(std::uint8_t cat) noexcept {
+  switch (cat & length_mask) {
+    case cat1:
+      return 1;
+    case cat2:
+      return 2;
+    case cat3:
+      return 4;
+    default:
+      return 0;
+  }
+}
+
+inline void put_be(byte_buffer& out, std::uint64_t v, std::size_t width) {
+  for (std::size_t i = width; i-- > 0;)
+    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+}  // namespace netaio::inline v0::packify::detail
+// ---- end netaio/wire/packify/detail/format.hpp
+// ---- begin netaio/wire/packify/detail/utf8.hpp
+// Strict UTF-8 validation, as Python's decoder: no overlongs, no surrogates, max U+10FFFF.
+
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::packify::detail {
+
+inline bool valid_utf8(byte_view s) noexcept {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  while (i < n) {
+    const std::uint8_t c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t len;
+    std::uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
+    } else {
+      return false;
+    }
+    if (n - i < len) return false;
+    if (s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < len; ++k)
+      if ((s[i + k] & 0xc0) != 0x80) return false;
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace netaio::inline v0::packify::detail
+// ---- end netaio/wire/packify/detail/utf8.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace netaio::inline v0::detail {
+
+[[noreturn]] inline void bad_auth(const char* what) {
+  throw wire_error(wire_errc::bad_auth_fields, what);
+}
+
+struct container_head {
+  std::uint8_t type;
+  std::uint64_t count;
+  std::size_t item_width;
+  byte_view lengths;  // count * item_width bytes
+  byte_view area;     // the items, back to back (possibly followed by ignored bytes)
 };
 
-/// Ciphertext failed authentication or could not be decrypted; the message
-/// must be dropped.
-class decryption_error : public plugin_error {
- public:
-  using plugin_error::plugin_error;
-};
+inline container_head read_container(byte_view d, const char* what) {
+  namespace pf = packify::detail;
+  if (d.empty()) bad_auth(what);
+  const std::uint8_t cat = d[0] & pf::length_mask;
+  container_head h{};
+  h.type = d[0] & pf::type_mask;
+  const std::size_t w = pf::width_of(cat);
+  if (w == 0 || d.size() < 2 + w) bad_auth(what);
+  const std::uint8_t item_cat = d[1];
+  if ((item_cat & pf::type_mask) != 0 || item_cat == pf::cat0) bad_auth(what);
+  h.item_width = pf::width_of(item_cat);
+  h.count = load_be(d.data() + 2, w);
+  const byte_view body = d.subspan(2 + w);
+  if (h.count > body.size() / h.item_width) bad_auth(what);
+  const auto n = static_cast<std::size_t>(h.count);
+  h.lengths = body.first(n * h.item_width);
+  h.area = body.subspan(n * h.item_width);
+  return h;
+}
 
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/error.hpp
-// ---- begin netaio/wire/packify.hpp
-// packify: the reference's serialization format (k98kurz/packify), byte for byte.
+/// Calls fn(item) for each item of a container, bounds-checked.
+template <class Fn>
+void for_each_item(const container_head& h, Fn&& fn) {
+  std::size_t off = 0;
+  for (std::size_t i = 0; i < h.count; ++i) {
+    const std::uint64_t len = load_be(h.lengths.data() + i * h.item_width, h.item_width);
+    if (len > h.area.size() - off) bad_auth("item past its container");
+    fn(h.area.subspan(off, static_cast<std::size_t>(len)));
+    off += static_cast<std::size_t>(len);
+  }
+}
+
+/// The payload of a packify str/bytes/bytearray item.
+inline byte_view read_sized(byte_view d, bool want_str) {
+  namespace pf = packify::detail;
+  if (d.empty()) bad_auth("empty key or value");
+  const std::uint8_t type = d[0] & pf::type_mask;
+  const bool ok =
+      want_str ? type == pf::type_str : (type == pf::type_bytes || type == pf::type_bytearray);
+  if (!ok) bad_auth(want_str ? "key is not a str" : "value is not bytes");
+  const std::size_t w = pf::width_of(d[0]);
+  if (w == 0 || d.size() < 1 + w) bad_auth("truncated key or value");
+  const std::uint64_t len = load_be(d.data() + 1, w);
+  if (len > d.size() - 1 - w) bad_auth("truncated key or value");
+  const byte_view payload = d.subspan(1 + w, static_cast<std::size_t>(len));
+  if (want_str && !packify::detail::valid_utf8(payload)) bad_auth("key is not valid UTF-8");
+  return payload;
+}
+
+/// Calls fn(key, value) for each field of encoded auth fields, in encoded order.
+/// Throws wire_error(bad_auth_fields) unless `data` is a packify dict of str to bytes.
+template <class Fn>
+void for_each_auth_field(byte_view data, Fn&& fn) {
+  namespace pf = packify::detail;
+  const container_head dict = read_container(data, "auth fields are not a packify dict");
+  if (dict.type != pf::type_dict) bad_auth("auth fields are not a packify dict");
+  for_each_item(dict, [&](byte_view item) {
+    const container_head pair = read_container(item, "dict item is not a pair");
+    if ((pair.type != pf::type_tuple && pair.type != pf::type_list) || pair.count != 2)
+      bad_auth("dict item is not a pair");
+    byte_view parts[2];
+    std::size_t k = 0;
+    for_each_item(pair, [&](byte_view part) { parts[k++] = part; });
+    const byte_view key = read_sized(parts[0], true);
+    const byte_view val = read_sized(parts[1], false);
+    fn(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), val);
+  });
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/wire/detail/auth_walk.hpp
+// ---- begin netaio/wire/packify/encode.hpp
+// packify encoding, byte for byte as the reference's pack().
+
+// ---- begin netaio/wire/packify/value.hpp
+// packify's data model: a value users can build and inspect.
 
 // ---- begin netaio/wire/packify/big_int.hpp
 // packify's integers: arbitrary precision as sign and big-endian magnitude.
@@ -4834,122 +5297,6 @@ struct big_int {
 
 }  // namespace netaio::inline v0::packify
 // ---- end netaio/wire/packify/big_int.hpp
-// ---- begin netaio/wire/packify/decode.hpp
-// packify decoding, bounds-checked everywhere: what the reference's unpack()
-// accepts decodes to the same value; anything else is a wire_error.
-
-// ---- begin netaio/wire/packify/detail/format.hpp
-// packify's format constants: a code byte is a length category (two high
-// bits) and a type (six low bits); lengths use 1, 2 or 4 bytes by category.
-
-
-#include <cstddef>
-#include <cstdint>
-
-namespace netaio::inline v0::packify::detail {
-
-inline constexpr std::uint8_t type_none = 0;
-inline constexpr std::uint8_t type_bytes = 1;
-inline constexpr std::uint8_t type_bytearray = 2;
-inline constexpr std::uint8_t type_str = 3;
-inline constexpr std::uint8_t type_int = 4;
-inline constexpr std::uint8_t type_neg_int = 5;
-inline constexpr std::uint8_t type_bool = 6;
-inline constexpr std::uint8_t type_float = 7;
-inline constexpr std::uint8_t type_decimal = 8;
-inline constexpr std::uint8_t type_list = 10;
-inline constexpr std::uint8_t type_set = 11;
-inline constexpr std::uint8_t type_tuple = 12;
-inline constexpr std::uint8_t type_dict = 13;
-inline constexpr std::uint8_t type_packable = 20;
-
-inline constexpr std::uint8_t length_mask = 0xc0;
-inline constexpr std::uint8_t type_mask = 0x3f;
-/// CAT0 has no length field: it marks ints of 2^32 and more (a size byte follows).
-inline constexpr std::uint8_t cat0 = 0x00;
-inline constexpr std::uint8_t cat1 = 0x40;
-inline constexpr std::uint8_t cat2 = 0x80;
-inline constexpr std::uint8_t cat3 = 0xc0;
-
-/// The category whose length field holds `n` (cat0 when none does).
-constexpr std::uint8_t category_for(std::uint64_t n) noexcept {
-  if (n < (1u << 8)) return cat1;
-  if (n < (1u << 16)) return cat2;
-  if (n < (std::uint64_t{1} << 32)) return cat3;
-  return cat0;
-}
-
-/// Bytes in the length field of category `cat` (0 for cat0).
-constexpr std::size_t width_of(std::uint8_t cat) noexcept {
-  switch (cat & length_mask) {
-    case cat1:
-      return 1;
-    case cat2:
-      return 2;
-    case cat3:
-      return 4;
-    default:
-      return 0;
-  }
-}
-
-inline void put_be(byte_buffer& out, std::uint64_t v, std::size_t width) {
-  for (std::size_t i = width; i-- > 0;)
-    out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-
-}  // namespace netaio::inline v0::packify::detail
-// ---- end netaio/wire/packify/detail/format.hpp
-// ---- begin netaio/wire/packify/detail/utf8.hpp
-// Strict UTF-8 validation, as Python's decoder: no overlongs, no surrogates, max U+10FFFF.
-
-
-#include <cstddef>
-#include <cstdint>
-
-namespace netaio::inline v0::packify::detail {
-
-inline bool valid_utf8(byte_view s) noexcept {
-  std::size_t i = 0;
-  const std::size_t n = s.size();
-  while (i < n) {
-    const std::uint8_t c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t len;
-    std::uint8_t lo = 0x80, hi = 0xbf;  // allowed range of the second byte
-    if (c >= 0xc2 && c <= 0xdf) {
-      len = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      if (c == 0xe0) lo = 0xa0;  // overlong
-      if (c == 0xed) hi = 0x9f;  // surrogates
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      if (c == 0xf0) lo = 0x90;  // overlong
-      if (c == 0xf4) hi = 0x8f;  // past U+10FFFF
-    } else {
-      return false;
-    }
-    if (n - i < len) return false;
-    if (s[i + 1] < lo || s[i + 1] > hi) return false;
-    for (std::size_t k = 2; k < len; ++k)
-      if ((s[i + k] & 0xc0) != 0x80) return false;
-    i += len;
-  }
-  return true;
-}
-
-}  // namespace netaio::inline v0::packify::detail
-// ---- end netaio/wire/packify/detail/utf8.hpp
-// ---- begin netaio/wire/packify/encode.hpp
-// packify encoding, byte for byte as the reference's pack().
-
-// ---- begin netaio/wire/packify/value.hpp
-// packify's data model: a value users can build and inspect.
-
 
 #include <bit>
 #include <concepts>
@@ -5326,6 +5673,993 @@ inline byte_buffer pack(const value& v) {
 // ---- end netaio/wire/packify/encode.hpp
 
 #include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Authentication data carried before a message's body (the reference's AuthFields).
+class auth_fields {
+ public:
+  using map_type = std::map<std::string, byte_buffer, std::less<>>;
+
+  auth_fields() = default;
+  explicit auth_fields(map_type fields) : fields_(std::move(fields)) {}
+  auth_fields(std::initializer_list<map_type::value_type> init) : fields_(init) {}
+
+  const map_type& fields() const noexcept { return fields_; }
+  map_type& fields() noexcept { return fields_; }
+
+  /// The field `key`, or nullptr.
+  const byte_buffer* find(std::string_view key) const {
+    auto it = fields_.find(key);
+    return it == fields_.end() ? nullptr : &it->second;
+  }
+  /// Sets field `key` to `value`.
+  void set(std::string_view key, byte_view value) {
+    fields_.insert_or_assign(std::string(key), to_buffer(value));
+  }
+  bool empty() const noexcept { return fields_.empty(); }
+
+  /// Decodes packify-encoded fields; throws wire_error(bad_auth_fields) unless
+  /// `data` is a packify dict of str to bytes (a repeated key: the last wins).
+  static auth_fields decode(byte_view data) {
+    auth_fields a;
+    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) { a.set(k, v); });
+    return a;
+  }
+  /// Checks what decode() checks, without allocating.
+  static void validate(byte_view data) {
+    detail::for_each_auth_field(data, [](std::string_view, byte_view) {});
+  }
+  /// Finds field `key` in encoded fields without decoding them (views into `data`).
+  static std::optional<byte_view> find_in(byte_view data, std::string_view key) {
+    std::optional<byte_view> found;
+    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) {
+      if (k == key) found = v;
+    });
+    return found;
+  }
+
+  /// The fields as a packify value (a dict of str to bytes).
+  packify::value to_value() const {
+    packify::value::dict_type d;
+    d.reserve(fields_.size());
+    for (const auto& [k, v] : fields_)
+      d.emplace_back(packify::value(k), packify::value::bytes(v));
+    return packify::value::dict(std::move(d));
+  }
+  /// Appends the packify encoding (as packify.pack of the dict, without
+  /// building packify values: this runs for every message sent).
+  void encode_to(byte_buffer& out) const {
+    namespace pf = packify::detail;
+    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
+    byte_buffer items;
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
+    spans.reserve(fields_.size());
+    std::size_t longest = 0;
+    for (const auto& [k, v] : fields_) {
+      const std::size_t at = items.size();
+      const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
+      const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
+      const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
+      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
+      items.push_back(item_cat);
+      items.push_back(2);
+      pf::put_be(items, klen, pf::width_of(item_cat));
+      pf::put_be(items, vlen, pf::width_of(item_cat));
+      pf::put_sized(items, pf::type_str, as_bytes(k));
+      pf::put_sized(items, pf::type_bytes, v);
+      spans.emplace_back(at, items.size() - at);
+      longest = std::max(longest, items.size() - at);
+    }
+    // packify sorts a dict's packed items bytewise.
+    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
+      return std::lexicographical_compare(
+          items.begin() + static_cast<std::ptrdiff_t>(a.first),
+          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first),
+          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
+    });
+    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
+    const std::uint8_t cat = pf::category_for(spans.size());
+    const std::uint8_t item_cat = pf::category_for(longest);
+    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
+    out.push_back(item_cat);
+    pf::put_be(out, spans.size(), pf::width_of(cat));
+    for (const auto& sp : spans)
+      pf::put_be(out, sp.second, pf::width_of(item_cat));
+    for (const auto& sp : spans)
+      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
+                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
+  }
+  /// The packify encoding.
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const auth_fields&, const auth_fields&) = default;
+
+ private:
+  map_type fields_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/auth_fields.hpp
+// ---- begin netaio/wire/header.hpp
+// The default header: 9 bytes, u8 type | u16 auth_length | u16 body_length | u32 crc32(body).
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The reference's Header, for message-type enum MT.
+template <message_type_enum MT>
+class basic_header {
+ public:
+  using message_type_t = MT;
+
+  /// Encoded size in bytes.
+  static constexpr std::size_t header_length() noexcept { return 9; }
+
+  basic_header() = default;
+  /// Throws wire_error(too_large) when a length passes 65535.
+  basic_header(MT type, std::size_t auth_length, std::size_t body_length, std::uint32_t checksum)
+      : type_(type) {
+    set_lengths(auth_length, body_length, checksum);
+  }
+
+  MT message_type() const noexcept { return type_; }
+  void set_message_type(MT t) noexcept { type_ = t; }
+  std::uint16_t auth_length() const noexcept { return auth_length_; }
+  std::uint16_t body_length() const noexcept { return body_length_; }
+  std::uint32_t checksum() const noexcept { return checksum_; }
+  /// Sets lengths and checksum; throws wire_error(too_large) past 65535.
+  void set_lengths(std::size_t auth_length, std::size_t body_length, std::uint32_t checksum) {
+    if (auth_length > 0xffff || body_length > 0xffff)
+      throw wire_error(wire_errc::too_large,
+                       "auth or body length " + std::to_string(std::max(auth_length, body_length)) +
+                           " does not fit the header's u16");
+    auth_length_ = static_cast<std::uint16_t>(auth_length);
+    body_length_ = static_cast<std::uint16_t>(body_length);
+    checksum_ = checksum;
+  }
+
+  /// Decodes the first 9 bytes of `data` (more are ignored, as by the reference).
+  /// Throws wire_error: header_too_short, unknown_message_type.
+  static basic_header decode(byte_view data) {
+    if (data.size() < header_length())
+      throw wire_error(wire_errc::header_too_short,
+                       std::to_string(data.size()) + " bytes, a header has 9");
+    if (!is_valid_message_type<MT>(data[0]))
+      throw wire_error(wire_errc::unknown_message_type,
+                       "message type " + std::to_string(data[0]) + " is not defined");
+    basic_header h;
+    h.type_ = static_cast<MT>(data[0]);
+    h.auth_length_ = detail::load_be16(data.data() + 1);
+    h.body_length_ = detail::load_be16(data.data() + 3);
+    h.checksum_ = detail::load_be32(data.data() + 5);
+    return h;
+  }
+
+  /// Writes the 9 bytes at `p`.
+  void encode_into(std::uint8_t* p) const noexcept {
+    p[0] = static_cast<std::uint8_t>(type_);
+    detail::store_be16(p + 1, auth_length_);
+    detail::store_be16(p + 3, body_length_);
+    detail::store_be32(p + 5, checksum_);
+  }
+  /// Appends the 9 bytes to `out`.
+  void encode_to(byte_buffer& out) const {
+    const std::size_t at = out.size();
+    out.resize(at + header_length());
+    encode_into(out.data() + at);
+  }
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  friend bool operator==(const basic_header&, const basic_header&) = default;
+
+ private:
+  MT type_ = MT::request_uri;
+  std::uint16_t auth_length_ = 0;
+  std::uint16_t body_length_ = 0;
+  std::uint32_t checksum_ = 0;
+};
+
+/// The default header.
+using header = basic_header<message_type>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/header.hpp
+// ---- begin netaio/wire/message.hpp
+// Messages: header, auth fields and body, with the reference's prepare,
+// encode (which fills lengths and checksum), decode, check and copy.
+
+
+#include <algorithm>
+#include <cstddef>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// The reference's Message for header H, auth fields A and body B.
+template <header_type H, auth_fields_type A, body_type B>
+class basic_message {
+ public:
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+
+  basic_message() = default;
+  basic_message(H header, A auth_data, B body)
+      : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
+
+  /// A message of `body`, with lengths and checksum filled in.
+  static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
+    const byte_buffer b = body.encode();
+    H h(type, auth_data.encode().size(), b.size(), crc32(b));
+    return basic_message(std::move(h), std::move(auth_data), std::move(body));
+  }
+
+  const H& header() const noexcept { return header_; }
+  H& header() noexcept { return header_; }
+  const A& auth_data() const noexcept { return auth_; }
+  A& auth_data() noexcept { return auth_; }
+  const B& body() const noexcept { return body_; }
+  B& body() noexcept { return body_; }
+  message_type_t type() const noexcept { return header_.message_type(); }
+
+  /// The header's checksum matches the body.
+  bool check() const {
+    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
+  }
+
+  /// Appends the frame to `out`, first setting the header's lengths and
+  /// checksum (as the reference's encode does).
+  void encode_to(byte_buffer& out) { header_ = encode_with(header_, out); }
+  /// Appends the frame to `out` with the lengths and checksum it needs,
+  /// leaving this message's header as it is.
+  void encode_to(byte_buffer& out) const { (void)encode_with(header_, out); }
+  /// The frame, after setting the header's lengths and checksum.
+  byte_buffer encode() {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+  /// The frame, with the lengths and checksum it needs.
+  byte_buffer encode() const {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+
+  /// Decodes exactly one frame; throws wire_error (checksum_mismatch, ...).
+  static basic_message decode(byte_view data) {
+    return from_frame(detail::parse_exact_frame<H, A, B>(data));
+  }
+  /// An owned message from a frame parsed in place.
+  static basic_message from_frame(const basic_frame<H>& f) {
+    return basic_message(f.header, A::decode(f.auth), B::decode(f.body));
+  }
+
+  /// A deep copy made as the reference makes it: decode(encode()).
+  basic_message copy() const { return decode(encode()); }
+
+  friend bool operator==(const basic_message&, const basic_message&) = default;
+
+ private:
+  /// Appends the frame with header `h` given the right lengths and checksum,
+  /// and returns that header. If it throws (a section too long for the
+  /// header), `out` is as it was: a caller batching frames keeps the others.
+  H encode_with(H h, byte_buffer& out) const {
+    const std::size_t start = out.size();
+    try {
+      out.resize(start + H::header_length());
+      auth_.encode_to(out);
+      const std::size_t body_at = out.size();
+      body_.encode_to(out);
+      const byte_view b(out.data() + body_at, out.size() - body_at);
+      h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+      // Encoded past the end, then moved into place: no temporary buffer, so
+      // a reused `out` costs no allocation per frame.
+      const std::size_t end = out.size();
+      h.encode_to(out);
+      std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
+                out.begin() + static_cast<std::ptrdiff_t>(start));
+      out.resize(end);
+    } catch (...) {
+      out.resize(start);
+      throw;
+    }
+    return h;
+  }
+
+  H header_{};
+  A auth_{};
+  B body_{};
+};
+
+/// The default message.
+using message = basic_message<header, auth_fields, body>;
+
+static_assert(message_protocol<message>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/message.hpp
+
+namespace netaio::inline v0 {
+
+/// A wire protocol: which header, auth fields and body make its messages.
+template <header_type H = header, auth_fields_type A = auth_fields, body_type B = body>
+struct protocol {
+  using header_t = H;
+  using auth_fields_t = A;
+  using body_t = B;
+  using message_type_t = typename H::message_type_t;
+  using message_t = basic_message<H, A, B>;
+};
+
+/// The reference's protocol.
+using default_protocol = protocol<>;
+
+/// The default protocol with a custom message-type enum.
+template <message_type_enum MT>
+using protocol_for = protocol<basic_header<MT>, auth_fields, body>;
+
+/// A protocol policy.
+template <class P>
+concept protocol_policy =
+    header_type<typename P::header_t> && auth_fields_type<typename P::auth_fields_t> &&
+    body_type<typename P::body_t> && message_protocol<typename P::message_t>;
+
+static_assert(protocol_policy<default_protocol>);
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/protocol.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// What parsing the front of a buffer found.
+enum class frame_status : std::uint8_t {
+  complete,    ///< a whole, valid frame: see frame
+  incomplete,  ///< more bytes needed: see needed
+  malformed,   ///< a bad frame: see error, and needed for whether it can be skipped
+};
+
+/// The outcome of basic_frame_reader::parse.
+template <protocol_policy P>
+struct frame_result {
+  frame_status status = frame_status::incomplete;
+  /// complete: the frame's size (bytes to consume). incomplete: bytes the
+  /// buffer must hold before parsing again (the frame's size once its header
+  /// is in, else the header's size). malformed: the bad frame's size when its
+  /// framing is intact (checksum mismatch, bad auth fields, uri past body):
+  /// consume that many bytes and the next frame follows, as the reference
+  /// answers "invalid message" and keeps reading; 0 when the frame's extent
+  /// cannot be trusted or is past the limit (unknown message type, frame too
+  /// large): the stream cannot be resynchronised.
+  std::size_t needed = 0;
+  /// malformed: why.
+  wire_errc error{};
+  /// malformed: what the check said (a static string; no allocation).
+  const char* what = "";
+  /// complete: the frame, viewing the parsed buffer.
+  basic_frame<typename P::header_t> frame{};
+
+  explicit operator bool() const noexcept { return status == frame_status::complete; }
+  /// A malformed frame whose size is known: consume `needed` bytes to go on.
+  bool skippable() const noexcept { return status == frame_status::malformed && needed != 0; }
+  /// Throws wire_error when malformed.
+  void throw_if_malformed() const {
+    if (status == frame_status::malformed) throw wire_error(error, what);
+  }
+  /// The frame as an owned message (complete results only).
+  typename P::message_t to_message() const { return P::message_t::from_frame(frame); }
+};
+
+/// Largest frame the default header can describe.
+inline constexpr std::size_t max_default_frame_size = 9 + 0xffff + 0xffff;
+
+/// Parses frames of protocol P from the front of a receive buffer.
+template <protocol_policy P = default_protocol>
+class basic_frame_reader {
+ public:
+  using frame_t = basic_frame<typename P::header_t>;
+  using result_t = frame_result<P>;
+
+  /// Frames larger than `max_frame_size` are malformed (frame_too_large).
+  explicit basic_frame_reader(std::size_t max_frame_size = max_default_frame_size) noexcept
+      : max_frame_size_(max_frame_size) {}
+
+  std::size_t max_frame_size() const noexcept { return max_frame_size_; }
+
+  /// Parses the frame at the front of `buffer`. A complete frame's views point
+  /// into `buffer`: consume result.needed bytes once done with it (and so for
+  /// a skippable() malformed one).
+  result_t parse(byte_view buffer) const noexcept {
+    result_t r;
+    try {
+      const auto s =
+          detail::scan_frame<typename P::header_t, typename P::auth_fields_t, typename P::body_t>(
+              buffer, max_frame_size_, r.frame, r.needed);
+      r.status =
+          s == detail::frame_scan::complete ? frame_status::complete : frame_status::incomplete;
+    } catch (const wire_error& e) {
+      r.status = frame_status::malformed;
+      r.error = e.code();
+      r.what = static_what(e.code());
+      r.frame = frame_t{};
+    } catch (...) {
+      // A custom header/body threw something else (e.g. bad_alloc): report, never escape.
+      r.status = frame_status::malformed;
+      r.error = wire_errc::too_large;
+      r.what = "unexpected exception while parsing a frame";
+      r.frame = frame_t{};
+      r.needed = 0;  // not the frame's fault: nothing says it may be skipped
+    }
+    return r;
+  }
+
+ private:
+  static const char* static_what(wire_errc c) noexcept { return to_string(c).data(); }
+
+  std::size_t max_frame_size_;
+};
+
+/// The default protocol's frame reader.
+using frame_reader = basic_frame_reader<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/frame_reader.hpp
+
+#include <algorithm>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <optional>
+#include <span>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// How a framed stream's read_frame() ended.
+enum class frame_read_status : std::uint8_t {
+  frame,          ///< a whole, valid frame
+  malformed,      ///< a bad frame: see error, and skipped() for whether reading goes on
+  end_of_stream,  ///< the peer closed the stream between frames
+  truncated,      ///< the peer closed the stream in the middle of a frame
+};
+
+/// What read_frame() gives.
+template <protocol_policy P = default_protocol>
+struct basic_frame_read {
+  frame_read_status status = frame_read_status::end_of_stream;
+  /// frame: the frame, viewing the stream's receive buffer; valid until the
+  /// next read_frame() (or the stream's destruction).
+  basic_frame<typename P::header_t> frame{};
+  /// malformed: why, and a static description (no allocation).
+  wire_errc error{};
+  const char* what = "";
+  /// frame: its size. malformed: the bytes skipped, 0 if the frame could not
+  /// be delimited. truncated: the bytes of the unfinished frame received.
+  std::size_t size = 0;
+
+  explicit operator bool() const noexcept { return status == frame_read_status::frame; }
+  /// A malformed frame that was skipped: the next read_frame() reads the
+  /// frame after it (the reference answers "invalid message" and goes on).
+  /// A malformed frame that was not (unknown type, too large) ends the read
+  /// side: every later read_frame() gives it again; close the connection.
+  bool skipped() const noexcept { return status == frame_read_status::malformed && size != 0; }
+  /// The frame as an owned message (status frame only).
+  typename P::message_t to_message() const { return P::message_t::from_frame(frame); }
+};
+
+/// Limits of a framed stream.
+struct framed_stream_options {
+  /// Larger frames are malformed (frame_too_large), found from the header
+  /// alone. The receive buffer never grows past max(this, initial_buffer).
+  std::size_t max_frame_size = max_default_frame_size;
+  /// The receive buffer's first size (allocated at the first read); it
+  /// doubles when a frame needs more.
+  std::size_t initial_buffer = 16 * 1024;
+};
+
+/// Frames of protocol P over a tcp_stream it owns. One read_frame() and one
+/// write at a time (as for the stream); not to be moved or destroyed while
+/// one is pending. Once its buffer has grown to the frames it sees, reading
+/// allocates nothing per frame.
+template <protocol_policy P = default_protocol>
+class basic_framed_stream {
+ public:
+  using message_t = typename P::message_t;
+  using read_result = basic_frame_read<P>;
+
+  basic_framed_stream() = default;
+  explicit basic_framed_stream(tcp_stream stream, framed_stream_options options = {})
+      : stream_(std::move(stream)),
+        reader_(options.max_frame_size),
+        initial_(std::max<std::size_t>(options.initial_buffer, 1)),
+        bound_(std::max(options.max_frame_size, initial_)) {}
+  basic_framed_stream(basic_framed_stream&&) noexcept = default;
+  basic_framed_stream& operator=(basic_framed_stream&&) noexcept = default;
+
+  class read_awaiter;
+  class write_awaiter;
+
+  /// The next frame, a malformed one (skipped when it can be), or the end of
+  /// the stream. Throws operation_cancelled (nothing received is lost: the
+  /// next read_frame() starts with it) and io_error (reset, ...).
+  read_awaiter read_frame() noexcept { return read_awaiter(*this); }
+
+  /// Encodes `m` (lengths and checksum computed; `m` unchanged) into the
+  /// stream's write buffer and writes it. Throws wire_error at once if `m`
+  /// cannot be encoded, io_error(operation_pending) if a write is pending.
+  /// A cancelled write has sent an unknown prefix: close the stream.
+  write_awaiter write_frame(const message_t& m) {
+    return encode_and_write(std::span<const message_t>(&m, 1));
+  }
+  /// Encodes every message of `ms` into one buffer and writes it at once.
+  write_awaiter write_frames(std::span<const message_t> ms) { return encode_and_write(ms); }
+  /// Writes frames already encoded, gathered (one sendmsg where possible).
+  /// `frames` and what it views must stay alive until the write completes.
+  detail::write_all_awaiter write_encoded(std::span<const byte_view> frames) noexcept {
+    return stream_.write_all(frames);
+  }
+
+  tcp_stream& stream() noexcept { return stream_; }
+  const tcp_stream& stream() const noexcept { return stream_; }
+  /// Closes the stream; pending operations end with io_error(closed).
+  void close() noexcept { stream_.close(); }
+  bool is_open() const noexcept { return stream_.is_open(); }
+
+  /// Bytes received and not yet handed out as (or skipped with) a frame.
+  std::size_t buffered() const noexcept { return end_ - begin_ - handed_; }
+  /// The receive buffer's size now.
+  std::size_t buffer_capacity() const noexcept { return cap_; }
+  std::size_t max_frame_size() const noexcept { return reader_.max_frame_size(); }
+
+ private:
+  /// What read_into fills: forwards to the stream (a member, so it cannot
+  /// name private members from the sink concept's context).
+  struct sink {
+    basic_framed_stream* self = nullptr;
+    std::span<std::uint8_t> prepare() noexcept { return self->prepare(); }
+    bool commit(std::size_t n) noexcept { return self->commit(n); }
+  };
+
+  /// Drops the frame handed out last; true when the buffer already decides
+  /// the result (no read needed).
+  bool start_read() noexcept {
+    begin_ += handed_;
+    handed_ = 0;
+    if (begin_ == end_) begin_ = end_ = 0;  // the cheap compaction, most of the time
+    return settle();
+  }
+
+  byte_view unparsed() const noexcept {
+    if (!buf_) return {};  // before the first read
+    return {buf_.get() + begin_, end_ - begin_};
+  }
+
+  /// Parses the front of the buffer; true when result_ is decided.
+  bool settle() noexcept {
+    if (poisoned_) {
+      result_ = *poisoned_;
+      return true;
+    }
+    const auto r = reader_.parse(unparsed());
+    switch (r.status) {
+      case frame_status::complete:
+        result_ = {frame_read_status::frame, r.frame, {}, "", r.needed};
+        handed_ = r.needed;
+        return true;
+      case frame_status::malformed:
+        result_ = {frame_read_status::malformed, {}, r.error, r.what, r.needed};
+        if (r.skippable()) {
+          begin_ += r.needed;
+        } else {
+          poisoned_ = result_;
+        }
+        return true;
+      case frame_status::incomplete:
+        break;
+    }
+    needed_ = r.needed;
+    if (!eof_) return false;
+    const std::size_t have = end_ - begin_;
+    result_ = {have == 0 ? frame_read_status::end_of_stream : frame_read_status::truncated,
+               {},
+               {},
+               "",
+               have};
+    return true;
+  }
+
+  /// Room for the frame at the front to arrive: compacts or grows first
+  /// when it would not fit. Empty (and alloc_failed_) if growing failed.
+  std::span<std::uint8_t> prepare() noexcept {
+    const std::size_t have = end_ - begin_;
+    const std::size_t want = std::max(needed_, have + 1);  // needed_ <= max frame: parse checked
+    if (cap_ < want) {
+      if (!grow(want)) return {};
+    } else if (begin_ > 0 && (begin_ + want > cap_ || cap_ - end_ < cap_ / 4)) {
+      // Move the partial frame to the front: less than one frame is copied,
+      // and reads stay large.
+      std::memmove(buf_.get(), buf_.get() + begin_, have);
+      begin_ = 0;
+      end_ = have;
+    }
+    return {buf_.get() + end_, cap_ - end_};
+  }
+
+  bool grow(std::size_t want) noexcept {
+    const std::size_t have = end_ - begin_;
+    const std::size_t cap = std::min(std::max({want, cap_ * 2, initial_}), std::max(bound_, want));
+    try {
+      auto bigger = std::make_unique_for_overwrite<std::uint8_t[]>(cap);
+      if (have > 0) std::memcpy(bigger.get(), buf_.get() + begin_, have);
+      buf_ = std::move(bigger);
+    } catch (...) {
+      alloc_failed_ = true;
+      return false;
+    }
+    cap_ = cap;
+    begin_ = 0;
+    end_ = have;
+    return true;
+  }
+
+  bool commit(std::size_t n) noexcept {
+    if (n == 0) eof_ = true;
+    end_ += n;
+    return settle();
+  }
+
+  read_result finish_read() {
+    if (alloc_failed_) {
+      alloc_failed_ = false;
+      throw std::bad_alloc();
+    }
+    return result_;
+  }
+
+  write_awaiter encode_and_write(std::span<const message_t> ms) {
+    if (writing_) {
+      throw io_error(io_errc::operation_pending,
+                     "netaio: write_frame: another frame write to this stream is pending");
+    }
+    wbuf_.clear();
+    try {
+      for (const message_t& m : ms)
+        m.encode_to(wbuf_);
+    } catch (...) {
+      wbuf_.clear();
+      throw;
+    }
+    writing_ = true;
+    return write_awaiter(stream_.write_all(std::span<const std::uint8_t>(wbuf_)), writing_);
+  }
+
+  tcp_stream stream_;
+  basic_frame_reader<P> reader_{};
+  std::size_t initial_ = framed_stream_options{}.initial_buffer;
+  std::size_t bound_ = max_default_frame_size;
+  std::unique_ptr<std::uint8_t[]> buf_;
+  std::size_t cap_ = 0;
+  std::size_t begin_ = 0;   // the first byte not yet handed out or skipped
+  std::size_t end_ = 0;     // one past the last byte received
+  std::size_t handed_ = 0;  // the frame handed out last, dropped at the next read
+  std::size_t needed_ = 0;  // what the frame at the front needs, from the last parse
+  read_result result_{};
+  std::optional<read_result> poisoned_;  // a malformed frame that cannot be skipped
+  bool eof_ = false;
+  bool alloc_failed_ = false;
+  bool writing_ = false;
+  sink sink_{};
+  byte_buffer wbuf_;
+};
+
+/// co_await read_frame(): no suspension when the buffer already holds the
+/// answer; otherwise one read_into that resumes the task once.
+template <protocol_policy P>
+class basic_framed_stream<P>::read_awaiter {
+ public:
+  explicit read_awaiter(basic_framed_stream& s) noexcept : s_(&s) {}
+
+  bool await_ready() noexcept { return s_->start_read(); }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    s_->sink_.self = s_;  // the stream may have moved since the last read
+    inner_.emplace(s_->stream_.read_into(s_->sink_));
+    return inner_->await_suspend(h);
+  }
+  read_result await_resume() {
+    if (inner_) inner_->await_resume();  // cancellation, io errors: bytes stay buffered
+    return s_->finish_read();
+  }
+
+ private:
+  basic_framed_stream* s_;
+  std::optional<detail::read_into_awaiter<sink>> inner_;
+};
+
+/// co_await write_frame(m): the stream's write, releasing its buffer after.
+template <protocol_policy P>
+class basic_framed_stream<P>::write_awaiter {
+ public:
+  write_awaiter(detail::write_all_awaiter inner, bool& writing) noexcept
+      : inner_(std::move(inner)), writing_(&writing) {}
+  write_awaiter(write_awaiter&& other) noexcept
+      : inner_(std::move(other.inner_)), writing_(std::exchange(other.writing_, nullptr)) {}
+  write_awaiter& operator=(write_awaiter&&) = delete;
+  ~write_awaiter() { release(); }
+
+  bool await_ready() const noexcept { return false; }
+  template <class Promise>
+  bool await_suspend(std::coroutine_handle<Promise> h) noexcept {
+    return inner_.await_suspend(h);
+  }
+  void await_resume() {
+    release();
+    inner_.await_resume();
+  }
+
+ private:
+  void release() noexcept {
+    if (writing_ != nullptr) *std::exchange(writing_, nullptr) = false;
+  }
+
+  detail::write_all_awaiter inner_;
+  bool* writing_;
+};
+
+/// The default protocol's framed stream.
+using framed_stream = basic_framed_stream<>;
+/// The default protocol's read_frame() result.
+using frame_read = basic_frame_read<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/framed_stream.hpp
+// ---- begin netaio/node/peer_address.hpp
+// Between the io layer's endpoints and the (host, port) peer addresses that
+// handler keys and peers carry (the reference keys peers by asyncio's
+// peername tuple).
+
+// ---- begin netaio/wire/keys.hpp
+// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
+// (type, uri) and type, most specific first.
+
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
+/// plugins layer declares the same alias; the two declarations agree.)
+using peer_address = std::pair<std::string, std::uint16_t>;
+
+/// Hash of a peer_address (std::hash has none for pairs).
+struct peer_address_hash {
+  std::size_t operator()(const peer_address& a) const noexcept {
+    return std::hash<std::string>{}(a.first) * 31u + a.second;
+  }
+};
+
+/// Which of the reference's key tuples a handler key stands for.
+enum class key_shape : std::uint8_t {
+  type_uri_peer,  ///< (type, uri, address), address possibly None
+  type_uri,       ///< (type, uri)
+  type_only,      ///< type
+};
+
+/// A hashable handler key.
+template <message_type_enum MT>
+struct basic_handler_key {
+  key_shape shape = key_shape::type_only;
+  MT type{};
+  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
+  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
+
+  /// The key `type`.
+  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
+  /// The key (type, uri).
+  static basic_handler_key of(MT t, std::string_view uri) {
+    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
+  }
+  /// The key (type, uri, address).
+  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
+    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
+  }
+
+  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
+    if (a.shape != b.shape || a.type != b.type) return false;
+    if (a.shape == key_shape::type_only) return true;
+    if (a.uri != b.uri) return false;
+    return a.shape == key_shape::type_uri || a.peer == b.peer;
+  }
+};
+
+/// The default protocol's handler key.
+using handler_key = basic_handler_key<message_type>;
+
+/// The reference's keys_extractor: most specific first.
+template <message_protocol M>
+std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
+    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
+  using key = basic_handler_key<typename M::message_type_t>;
+  const byte_view u = msg.body().uri();
+  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
+  const auto t = msg.header().message_type();
+  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
+}
+
+}  // namespace netaio::inline v0
+
+template <class MT>
+struct std::hash<netaio::basic_handler_key<MT>> {
+  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
+    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
+    if (k.shape == netaio::key_shape::type_only) return h;
+    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
+    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
+      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
+    return h;
+  }
+};
+// ---- end netaio/wire/keys.hpp
+
+#include <optional>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The peer address of `ep`: its address as text and its port, e.g.
+/// ("127.0.0.1", 8888) or ("::1", 8888). IPv6 addresses are in the compact
+/// form, without brackets; a scope is its interface index ("fe80::1%2"), so
+/// no lookup is made (Python writes the interface's name; peer addresses
+/// never travel, so only the local node sees the difference). An IPv4-mapped
+/// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
+inline peer_address to_peer_address(const endpoint& ep) {
+  return {ep.address().to_string(), ep.port()};
+}
+
+/// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or
+/// IPv6 address (with an optional %scope, by index or name) or "localhost".
+inline std::optional<endpoint> try_to_endpoint(const peer_address& a) {
+  const std::optional<ip_address> ip = ip_address::try_parse(a.first);
+  if (!ip) return std::nullopt;
+  return endpoint{*ip, a.second};
+}
+
+/// The endpoint `a` names. Throws io_error: invalid_address, or
+/// needs_resolution for a host name (DNS names are not resolved).
+inline endpoint to_endpoint(const peer_address& a) {
+  try {
+    return endpoint{ip_address::parse(a.first), a.second};
+  } catch (const io_error& e) {
+    throw io_error(e.errc(), std::string(e.what()) + " (peer address (" + a.first + ", " +
+                                 std::to_string(a.second) + "))");
+  }
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peer_address.hpp
+// ---- end netaio/node.hpp
+// ---- begin netaio/plugins.hpp
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+
+// ---- begin netaio/plugins/aead_cipher.hpp
+// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+
+// ---- begin netaio/plugins/context.hpp
+// What a node tells its auth and cipher plugins about the other side.
+
+// ---- begin netaio/plugins/peer.hpp
+// What a node knows of a peer (the reference's Peer).
+
+
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+// peer_address (a (host, port) pair) comes from wire/keys.hpp.
+
+/// A peer: its addresses, its id and its opaque data (encoded by the peer
+/// plugin), and when it was last heard from (seconds on the node's clock).
+struct peer {
+  std::set<peer_address> addrs;
+  std::optional<byte_buffer> id;
+  std::optional<byte_buffer> data;
+  std::int64_t last_rx = 0;
+
+  /// Records that the peer was heard from at `now`, replacing its data if given.
+  void update(std::int64_t now, std::optional<byte_buffer> new_data = std::nullopt) {
+    if (new_data) data = std::move(new_data);
+    last_rx = now;
+  }
+  /// True once more than `timeout` seconds have passed since last_rx.
+  bool timed_out(std::int64_t now, std::int64_t timeout = 60) const noexcept {
+    return now - last_rx > timeout;
+  }
+
+  friend bool operator==(const peer&, const peer&) = default;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/peer.hpp
+// ---- begin netaio/plugins/peer_plugin.hpp
+// The peer plugin concept, a non-owning handle to any peer plugin, and the
+// reference's default peer plugin.
+
+// ---- begin netaio/plugins/error.hpp
+// Errors raised by the plugins layer.
+
+
+namespace netaio::inline v0 {
+
+/// A plugin could not do its work: bad configuration, a missing field, a
+/// missing peer key, or input it cannot process.
+class plugin_error : public error {
+ public:
+  using error::error;
+};
+
+/// Ciphertext failed authentication or could not be decrypted; the message
+/// must be dropped.
+class decryption_error : public plugin_error {
+ public:
+  using plugin_error::plugin_error;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/error.hpp
+// ---- begin netaio/wire/packify.hpp
+// packify: the reference's serialization format (k98kurz/packify), byte for byte.
+
+// ---- begin netaio/wire/packify/decode.hpp
+// packify decoding, bounds-checked everywhere: what the reference's unpack()
+// accepts decodes to the same value; anything else is a wire_error.
+
+
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -5694,18 +7028,26 @@ static_assert(peer_plugin<default_peer_plugin>);
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/peer_plugin.hpp
 
+#include <memory>
+
 namespace netaio::inline v0 {
 
 /// The reference's optional (node, peer, peer_plugin) arguments. Every field
 /// may be empty; a plugin that needs one that is missing throws plugin_error
 /// (cipher) or fails the check (auth).
+///
+/// The peers are shared and const: a context built for a message keeps its
+/// peers alive however long the message is in flight, even if the node
+/// forgets the peer meanwhile. Owners replace a peer's entry to update it
+/// rather than change it in place, so a context sees the peer as it was.
 struct plugin_context {
   /// The peer the message goes to or came from.
-  const peer* remote = nullptr;
-  /// The node's peer plugin, to parse the peer's data.
+  std::shared_ptr<const peer> remote{};
+  /// The node's peer plugin, to parse the peer's data. Non-owning: the node
+  /// that builds contexts owns its peer plugin and outlives them.
   peer_plugin_ref peer_plugin{};
   /// This node's own peer entry (the reference's node.local_peer).
-  const peer* local = nullptr;
+  std::shared_ptr<const peer> local{};
 };
 
 }  // namespace netaio::inline v0
@@ -6283,532 +7625,6 @@ class aead_cipher_plugin {
 // ---- begin netaio/plugins/auth_plugin.hpp
 // The auth plugin concept, and a type-erased auth plugin for handler tables.
 
-// ---- begin netaio/wire/message.hpp
-// Messages: header, auth fields and body, with the reference's prepare,
-// encode (which fills lengths and checksum), decode, check and copy.
-
-// ---- begin netaio/wire/auth_fields.hpp
-// The default auth fields: a dict of str to bytes, packify-encoded.
-
-// ---- begin netaio/wire/detail/auth_walk.hpp
-// Walks encoded auth fields (a packify dict of str to bytes) in place, checking
-// the shape and bounds without allocating: the frame reader's hot path.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string_view>
-
-namespace netaio::inline v0::detail {
-
-[[noreturn]] inline void bad_auth(const char* what) {
-  throw wire_error(wire_errc::bad_auth_fields, what);
-}
-
-struct container_head {
-  std::uint8_t type;
-  std::uint64_t count;
-  std::size_t item_width;
-  byte_view lengths;  // count * item_width bytes
-  byte_view area;     // the items, back to back (possibly followed by ignored bytes)
-};
-
-inline container_head read_container(byte_view d, const char* what) {
-  namespace pf = packify::detail;
-  if (d.empty()) bad_auth(what);
-  const std::uint8_t cat = d[0] & pf::length_mask;
-  container_head h{};
-  h.type = d[0] & pf::type_mask;
-  const std::size_t w = pf::width_of(cat);
-  if (w == 0 || d.size() < 2 + w) bad_auth(what);
-  const std::uint8_t item_cat = d[1];
-  if ((item_cat & pf::type_mask) != 0 || item_cat == pf::cat0) bad_auth(what);
-  h.item_width = pf::width_of(item_cat);
-  h.count = load_be(d.data() + 2, w);
-  const byte_view body = d.subspan(2 + w);
-  if (h.count > body.size() / h.item_width) bad_auth(what);
-  const auto n = static_cast<std::size_t>(h.count);
-  h.lengths = body.first(n * h.item_width);
-  h.area = body.subspan(n * h.item_width);
-  return h;
-}
-
-/// Calls fn(item) for each item of a container, bounds-checked.
-template <class Fn>
-void for_each_item(const container_head& h, Fn&& fn) {
-  std::size_t off = 0;
-  for (std::size_t i = 0; i < h.count; ++i) {
-    const std::uint64_t len = load_be(h.lengths.data() + i * h.item_width, h.item_width);
-    if (len > h.area.size() - off) bad_auth("item past its container");
-    fn(h.area.subspan(off, static_cast<std::size_t>(len)));
-    off += static_cast<std::size_t>(len);
-  }
-}
-
-/// The payload of a packify str/bytes/bytearray item.
-inline byte_view read_sized(byte_view d, bool want_str) {
-  namespace pf = packify::detail;
-  if (d.empty()) bad_auth("empty key or value");
-  const std::uint8_t type = d[0] & pf::type_mask;
-  const bool ok =
-      want_str ? type == pf::type_str : (type == pf::type_bytes || type == pf::type_bytearray);
-  if (!ok) bad_auth(want_str ? "key is not a str" : "value is not bytes");
-  const std::size_t w = pf::width_of(d[0]);
-  if (w == 0 || d.size() < 1 + w) bad_auth("truncated key or value");
-  const std::uint64_t len = load_be(d.data() + 1, w);
-  if (len > d.size() - 1 - w) bad_auth("truncated key or value");
-  const byte_view payload = d.subspan(1 + w, static_cast<std::size_t>(len));
-  if (want_str && !packify::detail::valid_utf8(payload)) bad_auth("key is not valid UTF-8");
-  return payload;
-}
-
-/// Calls fn(key, value) for each field of encoded auth fields, in encoded order.
-/// Throws wire_error(bad_auth_fields) unless `data` is a packify dict of str to bytes.
-template <class Fn>
-void for_each_auth_field(byte_view data, Fn&& fn) {
-  namespace pf = packify::detail;
-  const container_head dict = read_container(data, "auth fields are not a packify dict");
-  if (dict.type != pf::type_dict) bad_auth("auth fields are not a packify dict");
-  for_each_item(dict, [&](byte_view item) {
-    const container_head pair = read_container(item, "dict item is not a pair");
-    if ((pair.type != pf::type_tuple && pair.type != pf::type_list) || pair.count != 2)
-      bad_auth("dict item is not a pair");
-    byte_view parts[2];
-    std::size_t k = 0;
-    for_each_item(pair, [&](byte_view part) { parts[k++] = part; });
-    const byte_view key = read_sized(parts[0], true);
-    const byte_view val = read_sized(parts[1], false);
-    fn(std::string_view(reinterpret_cast<const char*>(key.data()), key.size()), val);
-  });
-}
-
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/wire/detail/auth_walk.hpp
-
-#include <algorithm>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <initializer_list>
-#include <map>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace netaio::inline v0 {
-
-/// Authentication data carried before a message's body (the reference's AuthFields).
-class auth_fields {
- public:
-  using map_type = std::map<std::string, byte_buffer, std::less<>>;
-
-  auth_fields() = default;
-  explicit auth_fields(map_type fields) : fields_(std::move(fields)) {}
-  auth_fields(std::initializer_list<map_type::value_type> init) : fields_(init) {}
-
-  const map_type& fields() const noexcept { return fields_; }
-  map_type& fields() noexcept { return fields_; }
-
-  /// The field `key`, or nullptr.
-  const byte_buffer* find(std::string_view key) const {
-    auto it = fields_.find(key);
-    return it == fields_.end() ? nullptr : &it->second;
-  }
-  /// Sets field `key` to `value`.
-  void set(std::string_view key, byte_view value) {
-    fields_.insert_or_assign(std::string(key), to_buffer(value));
-  }
-  bool empty() const noexcept { return fields_.empty(); }
-
-  /// Decodes packify-encoded fields; throws wire_error(bad_auth_fields) unless
-  /// `data` is a packify dict of str to bytes (a repeated key: the last wins).
-  static auth_fields decode(byte_view data) {
-    auth_fields a;
-    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) { a.set(k, v); });
-    return a;
-  }
-  /// Checks what decode() checks, without allocating.
-  static void validate(byte_view data) {
-    detail::for_each_auth_field(data, [](std::string_view, byte_view) {});
-  }
-  /// Finds field `key` in encoded fields without decoding them (views into `data`).
-  static std::optional<byte_view> find_in(byte_view data, std::string_view key) {
-    std::optional<byte_view> found;
-    detail::for_each_auth_field(data, [&](std::string_view k, byte_view v) {
-      if (k == key) found = v;
-    });
-    return found;
-  }
-
-  /// The fields as a packify value (a dict of str to bytes).
-  packify::value to_value() const {
-    packify::value::dict_type d;
-    d.reserve(fields_.size());
-    for (const auto& [k, v] : fields_)
-      d.emplace_back(packify::value(k), packify::value::bytes(v));
-    return packify::value::dict(std::move(d));
-  }
-  /// Appends the packify encoding (as packify.pack of the dict, without
-  /// building packify values: this runs for every message sent).
-  void encode_to(byte_buffer& out) const {
-    namespace pf = packify::detail;
-    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
-    byte_buffer items;
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
-    spans.reserve(fields_.size());
-    std::size_t longest = 0;
-    for (const auto& [k, v] : fields_) {
-      const std::size_t at = items.size();
-      const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
-      const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
-      const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
-      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
-      items.push_back(item_cat);
-      items.push_back(2);
-      pf::put_be(items, klen, pf::width_of(item_cat));
-      pf::put_be(items, vlen, pf::width_of(item_cat));
-      pf::put_sized(items, pf::type_str, as_bytes(k));
-      pf::put_sized(items, pf::type_bytes, v);
-      spans.emplace_back(at, items.size() - at);
-      longest = std::max(longest, items.size() - at);
-    }
-    // packify sorts a dict's packed items bytewise.
-    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
-      return std::lexicographical_compare(
-          items.begin() + static_cast<std::ptrdiff_t>(a.first),
-          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
-    });
-    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
-      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
-    const std::uint8_t cat = pf::category_for(spans.size());
-    const std::uint8_t item_cat = pf::category_for(longest);
-    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
-    out.push_back(item_cat);
-    pf::put_be(out, spans.size(), pf::width_of(cat));
-    for (const auto& sp : spans)
-      pf::put_be(out, sp.second, pf::width_of(item_cat));
-    for (const auto& sp : spans)
-      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
-                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
-  }
-  /// The packify encoding.
-  byte_buffer encode() const {
-    byte_buffer out;
-    encode_to(out);
-    return out;
-  }
-
-  friend bool operator==(const auth_fields&, const auth_fields&) = default;
-
- private:
-  map_type fields_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/auth_fields.hpp
-// ---- begin netaio/wire/crc32.hpp
-// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
-
-
-#include <zlib.h>
-
-#include <climits>
-#include <cstdint>
-
-namespace netaio::inline v0 {
-
-/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
-inline std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
-  uLong c = seed;
-  const Bytef* p = data.data();
-  std::size_t n = data.size();
-  // zlib takes uInt lengths; feed huge inputs in pieces.
-  while (n > 0) {
-    const uInt chunk = n > UINT_MAX ? UINT_MAX : static_cast<uInt>(n);
-    c = ::crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return static_cast<std::uint32_t>(c);
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/crc32.hpp
-// ---- begin netaio/wire/detail/frame_parse.hpp
-// Parsing one frame in place: shared by the frame reader and message decode.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// One frame parsed in place: views into the buffer it was parsed from.
-template <header_type H>
-struct basic_frame {
-  H header{};
-  byte_view auth;     ///< encoded auth fields (checked)
-  byte_view body;     ///< encoded body
-  byte_view uri;      ///< the body's uri
-  byte_view content;  ///< the body's content
-  byte_view bytes;    ///< the whole frame
-  std::size_t size() const noexcept { return bytes.size(); }
-};
-
-namespace detail {
-
-enum class frame_scan : std::uint8_t { complete, incomplete };
-
-/// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
-/// (the frame's size once the header is in, else the header's) or complete with
-/// `out` filled; throws wire_error for a malformed frame. Checks in the
-/// reference's order: header (type), auth fields, body, checksum.
-template <header_type H, auth_fields_type A, body_type B>
-frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
-                      std::size_t& needed) {
-  const std::size_t hl = H::header_length();
-  if (buf.size() < hl) {
-    needed = hl;
-    return frame_scan::incomplete;
-  }
-  const H h = H::decode(buf.first(hl));
-  const std::size_t auth_len = h.auth_length();
-  const std::size_t body_len = h.body_length();
-  const std::size_t total = hl + auth_len + body_len;
-  if (total > max_frame)
-    throw wire_error(wire_errc::frame_too_large, "frame of " + std::to_string(total) +
-                                                     " bytes, at most " +
-                                                     std::to_string(max_frame) + " allowed");
-  if (buf.size() < total) {
-    needed = total;
-    return frame_scan::incomplete;
-  }
-  const byte_view auth = buf.subspan(hl, auth_len);
-  const byte_view body = buf.subspan(hl + auth_len, body_len);
-  A::validate(auth);
-  const body_ref parts = B::parse(body);
-  const std::uint32_t sum = crc32(body);
-  if (sum != static_cast<std::uint32_t>(h.checksum()))
-    throw wire_error(wire_errc::checksum_mismatch, "header says " + std::to_string(h.checksum()) +
-                                                       ", body has " + std::to_string(sum));
-  out.header = h;
-  out.auth = auth;
-  out.body = body;
-  out.uri = parts.uri;
-  out.content = parts.content;
-  out.bytes = buf.first(total);
-  needed = total;
-  return frame_scan::complete;
-}
-
-/// Parses `data` as exactly one frame (a datagram); throws wire_error, with
-/// lengths_past_frame when the header's lengths disagree with the data's size.
-template <header_type H, auth_fields_type A, body_type B>
-basic_frame<H> parse_exact_frame(byte_view data) {
-  basic_frame<H> f;
-  std::size_t needed = 0;
-  if (scan_frame<H, A, B>(data, SIZE_MAX, f, needed) == frame_scan::incomplete) {
-    if (data.size() < H::header_length())
-      throw wire_error(wire_errc::header_too_short,
-                       std::to_string(data.size()) + " bytes is less than a header");
-    throw wire_error(wire_errc::lengths_past_frame, "header announces " + std::to_string(needed) +
-                                                        " bytes, frame has " +
-                                                        std::to_string(data.size()));
-  }
-  if (f.size() != data.size())
-    throw wire_error(wire_errc::trailing_bytes,
-                     std::to_string(data.size() - f.size()) + " bytes after the frame");
-  return f;
-}
-
-}  // namespace detail
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/detail/frame_parse.hpp
-// ---- begin netaio/wire/header.hpp
-// The default header: 9 bytes, u8 type | u16 auth_length | u16 body_length | u32 crc32(body).
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// The reference's Header, for message-type enum MT.
-template <message_type_enum MT>
-class basic_header {
- public:
-  using message_type_t = MT;
-
-  /// Encoded size in bytes.
-  static constexpr std::size_t header_length() noexcept { return 9; }
-
-  basic_header() = default;
-  /// Throws wire_error(too_large) when a length passes 65535.
-  basic_header(MT type, std::size_t auth_length, std::size_t body_length, std::uint32_t checksum)
-      : type_(type) {
-    set_lengths(auth_length, body_length, checksum);
-  }
-
-  MT message_type() const noexcept { return type_; }
-  void set_message_type(MT t) noexcept { type_ = t; }
-  std::uint16_t auth_length() const noexcept { return auth_length_; }
-  std::uint16_t body_length() const noexcept { return body_length_; }
-  std::uint32_t checksum() const noexcept { return checksum_; }
-  /// Sets lengths and checksum; throws wire_error(too_large) past 65535.
-  void set_lengths(std::size_t auth_length, std::size_t body_length, std::uint32_t checksum) {
-    if (auth_length > 0xffff || body_length > 0xffff)
-      throw wire_error(wire_errc::too_large,
-                       "auth or body length " + std::to_string(std::max(auth_length, body_length)) +
-                           " does not fit the header's u16");
-    auth_length_ = static_cast<std::uint16_t>(auth_length);
-    body_length_ = static_cast<std::uint16_t>(body_length);
-    checksum_ = checksum;
-  }
-
-  /// Decodes the first 9 bytes of `data` (more are ignored, as by the reference).
-  /// Throws wire_error: header_too_short, unknown_message_type.
-  static basic_header decode(byte_view data) {
-    if (data.size() < header_length())
-      throw wire_error(wire_errc::header_too_short,
-                       std::to_string(data.size()) + " bytes, a header has 9");
-    if (!is_valid_message_type<MT>(data[0]))
-      throw wire_error(wire_errc::unknown_message_type,
-                       "message type " + std::to_string(data[0]) + " is not defined");
-    basic_header h;
-    h.type_ = static_cast<MT>(data[0]);
-    h.auth_length_ = detail::load_be16(data.data() + 1);
-    h.body_length_ = detail::load_be16(data.data() + 3);
-    h.checksum_ = detail::load_be32(data.data() + 5);
-    return h;
-  }
-
-  /// Writes the 9 bytes at `p`.
-  void encode_into(std::uint8_t* p) const noexcept {
-    p[0] = static_cast<std::uint8_t>(type_);
-    detail::store_be16(p + 1, auth_length_);
-    detail::store_be16(p + 3, body_length_);
-    detail::store_be32(p + 5, checksum_);
-  }
-  /// Appends the 9 bytes to `out`.
-  void encode_to(byte_buffer& out) const {
-    const std::size_t at = out.size();
-    out.resize(at + header_length());
-    encode_into(out.data() + at);
-  }
-  byte_buffer encode() const {
-    byte_buffer out;
-    encode_to(out);
-    return out;
-  }
-
-  friend bool operator==(const basic_header&, const basic_header&) = default;
-
- private:
-  MT type_ = MT::request_uri;
-  std::uint16_t auth_length_ = 0;
-  std::uint16_t body_length_ = 0;
-  std::uint32_t checksum_ = 0;
-};
-
-/// The default header.
-using header = basic_header<message_type>;
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/header.hpp
-
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// The reference's Message for header H, auth fields A and body B.
-template <header_type H, auth_fields_type A, body_type B>
-class basic_message {
- public:
-  using header_t = H;
-  using auth_fields_t = A;
-  using body_t = B;
-  using message_type_t = typename H::message_type_t;
-
-  basic_message() = default;
-  basic_message(H header, A auth_data, B body)
-      : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
-
-  /// A message of `body`, with lengths and checksum filled in.
-  static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
-    const byte_buffer b = body.encode();
-    H h(type, auth_data.encode().size(), b.size(), crc32(b));
-    return basic_message(std::move(h), std::move(auth_data), std::move(body));
-  }
-
-  const H& header() const noexcept { return header_; }
-  H& header() noexcept { return header_; }
-  const A& auth_data() const noexcept { return auth_; }
-  A& auth_data() noexcept { return auth_; }
-  const B& body() const noexcept { return body_; }
-  B& body() noexcept { return body_; }
-  message_type_t type() const noexcept { return header_.message_type(); }
-
-  /// The header's checksum matches the body.
-  bool check() const {
-    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
-  }
-
-  /// Appends the frame to `out`, first setting the header's lengths and checksum.
-  void encode_to(byte_buffer& out) {
-    const std::size_t start = out.size();
-    out.resize(start + H::header_length());
-    auth_.encode_to(out);
-    const std::size_t body_at = out.size();
-    body_.encode_to(out);
-    const byte_view b(out.data() + body_at, out.size() - body_at);
-    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
-    byte_buffer h;
-    header_.encode_to(h);
-    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
-  }
-  /// The frame, after setting the header's lengths and checksum.
-  byte_buffer encode() {
-    byte_buffer out;
-    encode_to(out);
-    return out;
-  }
-
-  /// Decodes exactly one frame; throws wire_error (checksum_mismatch, ...).
-  static basic_message decode(byte_view data) {
-    return from_frame(detail::parse_exact_frame<H, A, B>(data));
-  }
-  /// An owned message from a frame parsed in place.
-  static basic_message from_frame(const basic_frame<H>& f) {
-    return basic_message(f.header, A::decode(f.auth), B::decode(f.body));
-  }
-
-  /// A deep copy made as the reference makes it: decode(encode()).
-  basic_message copy() const {
-    basic_message tmp = *this;
-    return decode(tmp.encode());
-  }
-
-  friend bool operator==(const basic_message&, const basic_message&) = default;
-
- private:
-  H header_{};
-  A auth_{};
-  B body_{};
-};
-
-/// The default message.
-using message = basic_message<header, auth_fields, body>;
-
-static_assert(message_protocol<message>);
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/message.hpp
 
 #include <concepts>
 #include <memory>
@@ -7338,16 +8154,17 @@ M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
   return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
 }
 
-/// An error message with uri "ERROR", typed by classify_error().
+/// An error message with `uri` ("ERROR" unless given, as the reference's
+/// make_error_msg(msg, uri)), typed by classify_error().
 template <message_protocol M = message>
-M make_error_msg(std::string_view text) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
+M make_error_msg(std::string_view text, byte_view uri = as_bytes("ERROR")) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0),
                     classify_error<typename M::message_type_t>(text));
 }
-/// An error message with uri "ERROR", typed by classify_error().
+/// An error message with `uri` ("ERROR" unless given), typed by classify_error().
 template <message_protocol M = message>
-M make_error_msg(byte_view text) {
-  return make_error_msg<M>(detail::as_text(text));
+M make_error_msg(byte_view text, byte_view uri = as_bytes("ERROR")) {
+  return make_error_msg<M>(detail::as_text(text), uri);
 }
 
 /// A NOT_FOUND message.
@@ -7868,134 +8685,6 @@ class x25519_cipher_plugin {
 // The wire layer: bytes <-> messages. packify, crc32, header, auth fields,
 // body, message, message types, frame reader. No I/O.
 
-// ---- begin netaio/wire/frame_reader.hpp
-// The incremental frame reader: parses frames in place at the front of a
-// receive buffer. No allocation per frame; never throws for bad input.
-
-// ---- begin netaio/wire/protocol.hpp
-// The protocol policy: header, auth fields and body types (and the message and
-// message-type enum they imply) bundled for the layers above.
-
-
-namespace netaio::inline v0 {
-
-/// A wire protocol: which header, auth fields and body make its messages.
-template <header_type H = header, auth_fields_type A = auth_fields, body_type B = body>
-struct protocol {
-  using header_t = H;
-  using auth_fields_t = A;
-  using body_t = B;
-  using message_type_t = typename H::message_type_t;
-  using message_t = basic_message<H, A, B>;
-};
-
-/// The reference's protocol.
-using default_protocol = protocol<>;
-
-/// The default protocol with a custom message-type enum.
-template <message_type_enum MT>
-using protocol_for = protocol<basic_header<MT>, auth_fields, body>;
-
-/// A protocol policy.
-template <class P>
-concept protocol_policy =
-    header_type<typename P::header_t> && auth_fields_type<typename P::auth_fields_t> &&
-    body_type<typename P::body_t> && message_protocol<typename P::message_t>;
-
-static_assert(protocol_policy<default_protocol>);
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/protocol.hpp
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// What parsing the front of a buffer found.
-enum class frame_status : std::uint8_t {
-  complete,    ///< a whole, valid frame: see frame
-  incomplete,  ///< more bytes needed: see needed
-  malformed,   ///< a bad frame: see error; the stream cannot be resynchronised
-};
-
-/// The outcome of basic_frame_reader::parse.
-template <protocol_policy P>
-struct frame_result {
-  frame_status status = frame_status::incomplete;
-  /// complete: the frame's size (bytes to consume). incomplete: bytes the
-  /// buffer must hold before parsing again (the frame's size once its header
-  /// is in, else the header's size).
-  std::size_t needed = 0;
-  /// malformed: why.
-  wire_errc error{};
-  /// malformed: what the check said (a static string; no allocation).
-  const char* what = "";
-  /// complete: the frame, viewing the parsed buffer.
-  basic_frame<typename P::header_t> frame{};
-
-  explicit operator bool() const noexcept { return status == frame_status::complete; }
-  /// Throws wire_error when malformed.
-  void throw_if_malformed() const {
-    if (status == frame_status::malformed) throw wire_error(error, what);
-  }
-  /// The frame as an owned message (complete results only).
-  typename P::message_t to_message() const { return P::message_t::from_frame(frame); }
-};
-
-/// Largest frame the default header can describe.
-inline constexpr std::size_t max_default_frame_size = 9 + 0xffff + 0xffff;
-
-/// Parses frames of protocol P from the front of a receive buffer.
-template <protocol_policy P = default_protocol>
-class basic_frame_reader {
- public:
-  using frame_t = basic_frame<typename P::header_t>;
-  using result_t = frame_result<P>;
-
-  /// Frames larger than `max_frame_size` are malformed (frame_too_large).
-  explicit basic_frame_reader(std::size_t max_frame_size = max_default_frame_size) noexcept
-      : max_frame_size_(max_frame_size) {}
-
-  std::size_t max_frame_size() const noexcept { return max_frame_size_; }
-
-  /// Parses the frame at the front of `buffer`. A complete frame's views point
-  /// into `buffer`: consume result.needed bytes once done with it.
-  result_t parse(byte_view buffer) const noexcept {
-    result_t r;
-    try {
-      const auto s =
-          detail::scan_frame<typename P::header_t, typename P::auth_fields_t, typename P::body_t>(
-              buffer, max_frame_size_, r.frame, r.needed);
-      r.status =
-          s == detail::frame_scan::complete ? frame_status::complete : frame_status::incomplete;
-    } catch (const wire_error& e) {
-      r.status = frame_status::malformed;
-      r.error = e.code();
-      r.what = static_what(e.code());
-      r.frame = frame_t{};
-    } catch (...) {
-      // A custom header/body threw something else (e.g. bad_alloc): report, never escape.
-      r.status = frame_status::malformed;
-      r.error = wire_errc::too_large;
-      r.what = "unexpected exception while parsing a frame";
-      r.frame = frame_t{};
-    }
-    return r;
-  }
-
- private:
-  static const char* static_what(wire_errc c) noexcept { return to_string(c).data(); }
-
-  std::size_t max_frame_size_;
-};
-
-/// The default protocol's frame reader.
-using frame_reader = basic_frame_reader<>;
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/frame_reader.hpp
 // ---- end netaio/wire.hpp
 // ---- end netaio/netaio.hpp
 #endif  // NETAIO_SINGLE_INCLUDE_NETAIO_HPP

@@ -197,9 +197,11 @@ void check_plugin_sections(const nlohmann::json& root, report& r) {
     const x25519_cipher_plugin plugin_a(seed_a, {.random = fixed_bytes(nonce)});
     const x25519_cipher_plugin plugin_b(seed_b);
     const message m = message::prepare(body::prepare(plain), message_type::publish_uri);
-    const message enc = plugin_a.encrypt(m, {.remote = &peer_b, .peer_plugin = pp});
+    const message enc =
+        plugin_a.encrypt(m, {.remote = std::make_shared<const peer>(peer_b), .peer_plugin = pp});
     c.eq("plugin box", to_hex(enc.body().content()), v.at("box").get<std::string>());
-    const message dec = plugin_b.decrypt(enc, {.remote = &peer_a, .peer_plugin = pp});
+    const message dec =
+        plugin_b.decrypt(enc, {.remote = std::make_shared<const peer>(peer_a), .peer_plugin = pp});
     c.eq("plugin plaintext", to_hex(dec.body().content()), v.at("plaintext").get<std::string>());
   });
 }

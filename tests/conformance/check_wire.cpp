@@ -166,6 +166,12 @@ std::string check_reject(const json& v) {
   const auto res = netaio::frame_reader{}.parse(enc);
   if (res.status != netaio::frame_status::malformed || res.error != want)
     return "frame reader did not reject it as " + why;
+  // A frame whose header is valid can be skipped whole; one whose header is
+  // not cannot be delimited.
+  const std::size_t skip = want == netaio::wire_errc::unknown_message_type ? 0 : enc.size();
+  if (res.needed != skip)
+    return "frame reader said " + std::to_string(res.needed) + " bytes to skip, not " +
+           std::to_string(skip);
   return {};
 }
 

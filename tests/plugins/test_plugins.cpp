@@ -291,10 +291,10 @@ TEST_CASE("X25519 cipher plugin: peers encrypt to each other") {
     }));
     return out;
   };
-  const peer alice_peer = peer_of(alice, "alice");
-  const peer bob_peer = peer_of(bob, "bob");
-  const plugin_context to_bob{.remote = &bob_peer, .peer_plugin = pp};
-  const plugin_context from_alice{.remote = &alice_peer, .peer_plugin = pp};
+  const auto alice_peer = std::make_shared<const peer>(peer_of(alice, "alice"));
+  const auto bob_peer = std::make_shared<const peer>(peer_of(bob, "bob"));
+  const plugin_context to_bob{.remote = bob_peer, .peer_plugin = pp};
+  const plugin_context from_alice{.remote = alice_peer, .peer_plugin = pp};
   const message m = make_message("veni vidi vici", "gallia");
 
   SUBCASE("content only (the reference's default)") {
@@ -305,7 +305,7 @@ TEST_CASE("X25519 cipher plugin: peers encrypt to each other") {
     const message d = bob.decrypt(message::decode(message(e).encode()), from_alice);
     CHECK(d.body() == m.body());
     // Alice cannot read what she sent to Bob with Bob's key as "from Bob"...
-    const plugin_context from_bob{.remote = &bob_peer, .peer_plugin = pp};
+    const plugin_context from_bob{.remote = bob_peer, .peer_plugin = pp};
     CHECK_THROWS_AS(alice.decrypt(e, from_alice), decryption_error);
     // ...but a box is symmetric in the pair: Alice opens it with Bob's public key.
     CHECK(alice.decrypt(e, from_bob).body() == m.body());
@@ -321,16 +321,22 @@ TEST_CASE("X25519 cipher plugin: peers encrypt to each other") {
   }
   SUBCASE("missing peer, peer plugin, data or pubkey are typed errors") {
     CHECK_THROWS_AS(alice.encrypt(m), plugin_error);
-    CHECK_THROWS_AS(alice.encrypt(m, {.remote = &bob_peer}), plugin_error);
-    peer no_key = bob_peer;
+    CHECK_THROWS_AS(alice.encrypt(m, {.remote = bob_peer}), plugin_error);
+    peer no_key = *bob_peer;
     no_key.data =
         pp.encode_data(packify::value::dict({{"vkey", packify::value::bytes(bob.verify_key())}}));
-    CHECK_THROWS_AS(alice.encrypt(m, {.remote = &no_key, .peer_plugin = pp}), plugin_error);
+    CHECK_THROWS_AS(
+        alice.encrypt(m, {.remote = std::make_shared<const peer>(no_key), .peer_plugin = pp}),
+        plugin_error);
     no_key.data =
         pp.encode_data(packify::value::dict({{"pubkey", packify::value::bytes(byte_buffer(31))}}));
-    CHECK_THROWS_AS(alice.encrypt(m, {.remote = &no_key, .peer_plugin = pp}), plugin_error);
+    CHECK_THROWS_AS(
+        alice.encrypt(m, {.remote = std::make_shared<const peer>(no_key), .peer_plugin = pp}),
+        plugin_error);
     no_key.data = std::nullopt;
-    CHECK_THROWS_AS(alice.encrypt(m, {.remote = &no_key, .peer_plugin = pp}), plugin_error);
+    CHECK_THROWS_AS(
+        alice.encrypt(m, {.remote = std::make_shared<const peer>(no_key), .peer_plugin = pp}),
+        plugin_error);
     CHECK_THROWS_AS(x25519_cipher_plugin(byte_buffer(16)), plugin_error);
   }
   SUBCASE("tampering is rejected") {
@@ -341,6 +347,33 @@ TEST_CASE("X25519 cipher plugin: peers encrypt to each other") {
       REQUIRE_THROWS_AS(bob.decrypt(t, from_alice), decryption_error);
     }
   }
+}
+
+TEST_CASE("a plugin context owns its peers: the caller's copy may go away") {
+  const x25519_cipher_plugin alice(byte_buffer(32, 0xa1));
+  const x25519_cipher_plugin bob(byte_buffer(32, 0xb0));
+  const default_peer_plugin pp;
+  auto peer_of = [&](const x25519_cipher_plugin& p) {
+    auto out = std::make_shared<peer>();
+    out->id = byte_buffer{1};
+    out->data =
+        pp.encode_data(packify::value::dict({{"pubkey", packify::value::bytes(p.public_key())}}));
+    return out;
+  };
+  plugin_context to_bob{.peer_plugin = pp};
+  plugin_context from_alice{.peer_plugin = pp};
+  {
+    auto b = peer_of(bob);
+    to_bob.remote = b;
+    from_alice.remote = peer_of(alice);
+    b.reset();  // the caller's pointer goes away...
+  }
+  // ...the context's does not (under ASan, a use after free would show here).
+  REQUIRE(to_bob.remote->data);
+  const message m = make_message("carried", "away");
+  const plugin_context copy = to_bob;  // copies share the snapshot
+  CHECK(copy.remote == to_bob.remote);
+  CHECK(bob.decrypt(alice.encrypt(m, copy), from_alice).body() == m.body());
 }
 
 namespace {

@@ -177,6 +177,72 @@ TEST_CASE("rejections: checksum mismatch") {
   byte_buffer g = frame_of("abc");
   g[8] ^= 0x80;  // the checksum itself
   CHECK(error_of(g) == wire_errc::checksum_mismatch);
+  // The framing is intact: the result says the frame's size, to skip it.
+  const auto r = frame_reader{}.parse(f);
+  CHECK(r.skippable());
+  CHECK(r.needed == f.size());
+  CHECK_FALSE(r.frame.bytes.data());  // no views of a bad frame
+}
+
+TEST_CASE("a bad frame in a stream is skipped and the next one read, as the reference does") {
+  byte_buffer stream = frame_of("one", "/1");
+  byte_buffer bad = frame_of("two", "/2");
+  bad.back() ^= 1;  // checksum mismatch
+  const std::size_t bad_at = stream.size();
+  stream.insert(stream.end(), bad.begin(), bad.end());
+  const byte_buffer three = frame_of("three", "/3");
+  stream.insert(stream.end(), three.begin(), three.end());
+  const frame_reader reader;
+  byte_view rest = stream;
+  std::string seen;
+  while (!rest.empty()) {
+    const auto r = reader.parse(rest);
+    REQUIRE(r.status != frame_status::incomplete);
+    if (r.status == frame_status::malformed) {
+      CHECK(r.error == wire_errc::checksum_mismatch);
+      CHECK(rest.data() == stream.data() + bad_at);
+      REQUIRE(r.skippable());
+      seen += "[bad]";
+    } else {
+      seen += text(r.frame.content);
+    }
+    rest = rest.subspan(r.needed);
+  }
+  CHECK(seen == "one[bad]three");
+}
+
+TEST_CASE("a malformed frame's size is known exactly when its framing is intact") {
+  // Bad auth fields and a body shorter than its uri: the header's lengths
+  // still delimit the frame.
+  message m = make_ok_msg(as_bytes("abc"));
+  byte_buffer f = m.encode();
+  f[9] = 0x3f;
+  auto r = frame_reader{}.parse(f);
+  CHECK(r.error == wire_errc::bad_auth_fields);
+  CHECK(r.needed == f.size());
+  const byte_buffer bad_body = {0x00, 0x09, 'a', 'b'};
+  const byte_buffer auth = auth_fields{}.encode();
+  byte_buffer g = header(message_type::ok, auth.size(), bad_body.size(), crc32(bad_body)).encode();
+  g.insert(g.end(), auth.begin(), auth.end());
+  g.insert(g.end(), bad_body.begin(), bad_body.end());
+  r = frame_reader{}.parse(g);
+  CHECK(r.error == wire_errc::uri_past_body);
+  CHECK(r.needed == g.size());
+  // An unknown type: the header itself is not trusted, so neither are its lengths.
+  byte_buffer h = frame_of("abc");
+  h[0] = 200;
+  r = frame_reader{}.parse(h);
+  CHECK(r.error == wire_errc::unknown_message_type);
+  CHECK(r.needed == 0);
+  CHECK_FALSE(r.skippable());
+  // Too large: the frame is not (and may never be) in the buffer.
+  r = frame_reader(16).parse(frame_of("abc"));
+  CHECK(r.error == wire_errc::frame_too_large);
+  CHECK(r.needed == 0);
+  CHECK_FALSE(r.skippable());
+  // Complete and incomplete results are never skippable.
+  CHECK_FALSE(frame_reader{}.parse(frame_of("abc")).skippable());
+  CHECK_FALSE(frame_reader{}.parse(byte_view(h).first(3)).skippable());
 }
 
 TEST_CASE("rejections: unknown message type") {

@@ -132,6 +132,55 @@ TEST_CASE("make_error_msg classifies as the reference") {
   CHECK(m.check());
 }
 
+TEST_CASE("make_error_msg with a uri, as the reference's make_error_msg(msg, uri)") {
+  const message m = make_error_msg("bad request", as_bytes("/items"));
+  CHECK(m.type() == message_type::error);
+  CHECK(text(m.body().content()) == "bad request");
+  CHECK(text(m.body().uri()) == "/items");
+  CHECK(m.check());
+  const message n = make_error_msg(as_bytes("item not found"), as_bytes("/items/7"));
+  CHECK(n.type() == message_type::not_found);
+  CHECK(text(n.body().uri()) == "/items/7");
+  CHECK(make_error_msg("x", {}).body().uri().empty());
+}
+
+TEST_CASE("a const message encodes without changing; a non-const one refreshes its header") {
+  message m = message::prepare(body::prepare(as_bytes("content"), as_bytes("uri")),
+                               message_type::ok, auth_fields{{"k", to_buffer(as_bytes("v"))}});
+  const byte_buffer want = m.encode();
+  m.body().content() = to_buffer(as_bytes("changed"));
+  const message& cm = m;
+  const header before = cm.header();
+  const byte_buffer enc = cm.encode();
+  CHECK(cm.header() == before);  // left as it was: check() still sees the old checksum
+  CHECK_FALSE(cm.check());
+  const message d = message::decode(enc);  // but the frame carries the right one
+  CHECK(d.check());
+  CHECK(text(d.body().content()) == "changed");
+  CHECK(enc == m.encode());  // the non-const encode gives the same bytes...
+  CHECK(m.check());          // ...and refreshes the header, as the reference does
+  CHECK(want != enc);
+}
+
+TEST_CASE("encode_to appends after what the buffer holds; a failed encode leaves it as it was") {
+  const message a = make_ok_msg(as_bytes("first"), as_bytes("/a"));
+  const message b = make_ok_msg(as_bytes("second"), as_bytes("/b"));
+  byte_buffer out;
+  a.encode_to(out);
+  b.encode_to(out);
+  byte_buffer both = a.encode();
+  const byte_buffer second = b.encode();
+  both.insert(both.end(), second.begin(), second.end());
+  CHECK(out == both);
+
+  // An auth section too long for the u16 length: encode throws, out is untouched.
+  message big = make_ok_msg(as_bytes("x"));
+  big.auth_data().set("pad", byte_buffer(70000, 0x55));
+  CHECK_THROWS_AS(static_cast<const message&>(big).encode_to(out), wire_error);
+  CHECK_THROWS_AS(big.encode_to(out), wire_error);
+  CHECK(out == both);
+}
+
 TEST_CASE("make_ok_msg, make_respond_uri_msg") {
   message m = make_ok_msg();
   CHECK(m.type() == message_type::ok);

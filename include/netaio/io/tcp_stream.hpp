@@ -6,6 +6,7 @@
 #include <netaio/core/task.hpp>
 #include <netaio/io/address.hpp>
 #include <netaio/io/detail/byte_range.hpp>
+#include <netaio/io/detail/read_into.hpp>
 #include <netaio/io/detail/stream_ops.hpp>
 #include <netaio/io/io_context.hpp>
 
@@ -87,6 +88,14 @@ class tcp_stream {
   template <detail::mutable_byte_range R>
   detail::read_exact_awaiter read_exact(R&& buf) noexcept {
     return {core_, detail::writable_bytes(buf)};
+  }
+  /// Reads into `sink` until it says it has enough (see detail::read_sink),
+  /// resuming the task once however many reads that takes. For framing
+  /// layers (node/framed_stream.hpp); bytes committed to the sink stay
+  /// there if the read is cancelled.
+  template <detail::read_sink S>
+  detail::read_into_awaiter<S> read_into(S& sink) noexcept {
+    return {core_, sink};
   }
   /// Writes at least one byte of `buf`, waiting for room; returns how many.
   template <detail::const_byte_range R>

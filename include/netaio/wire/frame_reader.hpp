@@ -17,7 +17,7 @@ namespace netaio::inline v0 {
 enum class frame_status : std::uint8_t {
   complete,    ///< a whole, valid frame: see frame
   incomplete,  ///< more bytes needed: see needed
-  malformed,   ///< a bad frame: see error; the stream cannot be resynchronised
+  malformed,   ///< a bad frame: see error, and needed for whether it can be skipped
 };
 
 /// The outcome of basic_frame_reader::parse.
@@ -26,7 +26,12 @@ struct frame_result {
   frame_status status = frame_status::incomplete;
   /// complete: the frame's size (bytes to consume). incomplete: bytes the
   /// buffer must hold before parsing again (the frame's size once its header
-  /// is in, else the header's size).
+  /// is in, else the header's size). malformed: the bad frame's size when its
+  /// framing is intact (checksum mismatch, bad auth fields, uri past body):
+  /// consume that many bytes and the next frame follows, as the reference
+  /// answers "invalid message" and keeps reading; 0 when the frame's extent
+  /// cannot be trusted or is past the limit (unknown message type, frame too
+  /// large): the stream cannot be resynchronised.
   std::size_t needed = 0;
   /// malformed: why.
   wire_errc error{};
@@ -36,6 +41,8 @@ struct frame_result {
   basic_frame<typename P::header_t> frame{};
 
   explicit operator bool() const noexcept { return status == frame_status::complete; }
+  /// A malformed frame whose size is known: consume `needed` bytes to go on.
+  bool skippable() const noexcept { return status == frame_status::malformed && needed != 0; }
   /// Throws wire_error when malformed.
   void throw_if_malformed() const {
     if (status == frame_status::malformed) throw wire_error(error, what);
@@ -61,7 +68,8 @@ class basic_frame_reader {
   std::size_t max_frame_size() const noexcept { return max_frame_size_; }
 
   /// Parses the frame at the front of `buffer`. A complete frame's views point
-  /// into `buffer`: consume result.needed bytes once done with it.
+  /// into `buffer`: consume result.needed bytes once done with it (and so for
+  /// a skippable() malformed one).
   result_t parse(byte_view buffer) const noexcept {
     result_t r;
     try {
@@ -81,6 +89,7 @@ class basic_frame_reader {
       r.error = wire_errc::too_large;
       r.what = "unexpected exception while parsing a frame";
       r.frame = frame_t{};
+      r.needed = 0;  // not the frame's fault: nothing says it may be skipped
     }
     return r;
   }

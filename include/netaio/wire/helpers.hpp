@@ -38,16 +38,17 @@ M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
   return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
 }
 
-/// An error message with uri "ERROR", typed by classify_error().
+/// An error message with `uri` ("ERROR" unless given, as the reference's
+/// make_error_msg(msg, uri)), typed by classify_error().
 template <message_protocol M = message>
-M make_error_msg(std::string_view text) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
+M make_error_msg(std::string_view text, byte_view uri = as_bytes("ERROR")) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0),
                     classify_error<typename M::message_type_t>(text));
 }
-/// An error message with uri "ERROR", typed by classify_error().
+/// An error message with `uri` ("ERROR" unless given), typed by classify_error().
 template <message_protocol M = message>
-M make_error_msg(byte_view text) {
-  return make_error_msg<M>(detail::as_text(text));
+M make_error_msg(byte_view text, byte_view uri = as_bytes("ERROR")) {
+  return make_error_msg<M>(detail::as_text(text), uri);
 }
 
 /// A NOT_FOUND message.

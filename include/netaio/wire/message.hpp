@@ -10,6 +10,8 @@
 #include <netaio/wire/detail/frame_parse.hpp>
 #include <netaio/wire/header.hpp>
 
+#include <algorithm>
+#include <cstddef>
 #include <utility>
 
 namespace netaio::inline v0 {
@@ -47,21 +49,20 @@ class basic_message {
     return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
   }
 
-  /// Appends the frame to `out`, first setting the header's lengths and checksum.
-  void encode_to(byte_buffer& out) {
-    const std::size_t start = out.size();
-    out.resize(start + H::header_length());
-    auth_.encode_to(out);
-    const std::size_t body_at = out.size();
-    body_.encode_to(out);
-    const byte_view b(out.data() + body_at, out.size() - body_at);
-    header_.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
-    byte_buffer h;
-    header_.encode_to(h);
-    std::copy(h.begin(), h.end(), out.begin() + static_cast<std::ptrdiff_t>(start));
-  }
+  /// Appends the frame to `out`, first setting the header's lengths and
+  /// checksum (as the reference's encode does).
+  void encode_to(byte_buffer& out) { header_ = encode_with(header_, out); }
+  /// Appends the frame to `out` with the lengths and checksum it needs,
+  /// leaving this message's header as it is.
+  void encode_to(byte_buffer& out) const { (void)encode_with(header_, out); }
   /// The frame, after setting the header's lengths and checksum.
   byte_buffer encode() {
+    byte_buffer out;
+    encode_to(out);
+    return out;
+  }
+  /// The frame, with the lengths and checksum it needs.
+  byte_buffer encode() const {
     byte_buffer out;
     encode_to(out);
     return out;
@@ -77,14 +78,37 @@ class basic_message {
   }
 
   /// A deep copy made as the reference makes it: decode(encode()).
-  basic_message copy() const {
-    basic_message tmp = *this;
-    return decode(tmp.encode());
-  }
+  basic_message copy() const { return decode(encode()); }
 
   friend bool operator==(const basic_message&, const basic_message&) = default;
 
  private:
+  /// Appends the frame with header `h` given the right lengths and checksum,
+  /// and returns that header. If it throws (a section too long for the
+  /// header), `out` is as it was: a caller batching frames keeps the others.
+  H encode_with(H h, byte_buffer& out) const {
+    const std::size_t start = out.size();
+    try {
+      out.resize(start + H::header_length());
+      auth_.encode_to(out);
+      const std::size_t body_at = out.size();
+      body_.encode_to(out);
+      const byte_view b(out.data() + body_at, out.size() - body_at);
+      h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+      // Encoded past the end, then moved into place: no temporary buffer, so
+      // a reused `out` costs no allocation per frame.
+      const std::size_t end = out.size();
+      h.encode_to(out);
+      std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
+                out.begin() + static_cast<std::ptrdiff_t>(start));
+      out.resize(end);
+    } catch (...) {
+      out.resize(start);
+      throw;
+    }
+    return h;
+  }
+
   H header_{};
   A auth_{};
   B body_{};

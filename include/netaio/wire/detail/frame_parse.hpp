@@ -32,7 +32,10 @@ enum class frame_scan : std::uint8_t { complete, incomplete };
 /// Parses the frame at the front of `buf`. Returns incomplete with `needed` set
 /// (the frame's size once the header is in, else the header's) or complete with
 /// `out` filled; throws wire_error for a malformed frame. Checks in the
-/// reference's order: header (type), auth fields, body, checksum.
+/// reference's order: header (type), auth fields, body, checksum. When the
+/// whole frame is in `buf` and it still fails (auth fields, body, checksum),
+/// `needed` is its size on the throw too: its framing is intact, so a stream
+/// can skip it; otherwise (bad header, too large) `needed` is left untouched.
 template <header_type H, auth_fields_type A, body_type B>
 frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
                       std::size_t& needed) {
@@ -55,6 +58,7 @@ frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
   }
   const byte_view auth = buf.subspan(hl, auth_len);
   const byte_view body = buf.subspan(hl + auth_len, body_len);
+  needed = total;
   A::validate(auth);
   const body_ref parts = B::parse(body);
   const std::uint32_t sum = crc32(body);
@@ -67,7 +71,6 @@ frame_scan scan_frame(byte_view buf, std::size_t max_frame, basic_frame<H>& out,
   out.uri = parts.uri;
   out.content = parts.content;
   out.bytes = buf.first(total);
-  needed = total;
   return frame_scan::complete;
 }
 
