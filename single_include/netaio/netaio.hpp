@@ -103,7 +103,23 @@ class cancel_source {
   explicit cancel_source(cancel_token parent) noexcept;
   cancel_source(const cancel_source&) = delete;
   cancel_source& operator=(const cancel_source&) = delete;
-  ~cancel_source() { unlink(); }
+  /// Sources that follow this one are set free (they become roots): an
+  /// object that outlives the task it was created in must not keep a
+  /// pointer into that task's frame.
+  ~cancel_source() {
+    unlink();
+    while (head_ != nullptr) {
+      detail::cancel_node* n = head_;
+      remove(n);
+      if (n->invoke_ == &parent_link::forward) {
+        auto* link = static_cast<parent_link*>(n);
+        link->parent = nullptr;
+        if (link->self->on_parent_gone_ != nullptr) {
+          link->self->on_parent_gone_(link->self->on_parent_gone_arg_);
+        }
+      }
+    }
+  }
 
   /// Requests cancellation; runs every registered callback once, in
   /// registration order. Idempotent. Returns true on the first call.
@@ -127,6 +143,11 @@ class cancel_source {
   void link(cancel_token parent) noexcept;
   /// Stops following the parent, if any.
   void unlink() noexcept;
+  /// Calls `fn(arg)` if the parent is destroyed while this source follows it.
+  void on_parent_gone(void (*fn)(void*) noexcept, void* arg) noexcept {
+    on_parent_gone_ = fn;
+    on_parent_gone_arg_ = arg;
+  }
 
   // Used by cancel_callback and awaiters; not for users.
   bool add(detail::cancel_node* n) noexcept {
@@ -161,11 +182,18 @@ class cancel_source {
   struct parent_link : detail::cancel_node {
     cancel_source* self = nullptr;
     cancel_source* parent = nullptr;
+    static void forward(detail::cancel_node* n) noexcept {
+      auto* link = static_cast<parent_link*>(n);
+      link->parent = nullptr;  // the parent already removed this node
+      link->self->cancel();
+    }
   };
 
   detail::cancel_node* head_ = nullptr;
   detail::cancel_node* tail_ = nullptr;
   parent_link parent_;
+  void (*on_parent_gone_)(void*) noexcept = nullptr;
+  void* on_parent_gone_arg_ = nullptr;
   bool cancelled_ = false;
 };
 
@@ -206,11 +234,7 @@ inline void cancel_source::link(cancel_token parent) noexcept {
   }
   parent_.self = this;
   parent_.parent = p;
-  parent_.invoke_ = [](detail::cancel_node* n) noexcept {
-    auto* link = static_cast<parent_link*>(n);
-    link->parent = nullptr;  // the parent already removed this node
-    link->self->cancel();
-  };
+  parent_.invoke_ = &parent_link::forward;
   p->add(&parent_);
 }
 
@@ -261,7 +285,9 @@ cancel_callback(cancel_token, G) -> cancel_callback<G>;
 // ---- begin netaio/core/deadline.hpp
 // Deadlines: with_timeout, move_on_after and shield. Each runs a task in a
 // child context with its own cancel_source and timer, both held in the
-// awaiter, so a deadline allocates nothing.
+// awaiter, so a deadline around a task allocates nothing. Any other
+// awaitable (an event wait, a queue pop, a socket operation) is wrapped in a
+// task first (one frame).
 
 // ---- begin netaio/core/detail/timer_queue.hpp
 // An intrusive binary min-heap of timers: O(log n) insert and cancel, no
@@ -369,8 +395,11 @@ class timer_queue {
 // ---- begin netaio/core/error.hpp
 // The library's error base and the runtime's own errors.
 
+#include <exception>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace netaio::inline v0 {
 
@@ -387,6 +416,57 @@ class timed_out : public error {
   timed_out() : error("netaio: operation timed out") {}
   using error::error;
 };
+
+/// A task used in a way that cannot work: awaited twice, awaited after a
+/// move, spawned after it already ran, or empty.
+class invalid_task : public error {
+ public:
+  using error::error;
+};
+
+/// spawn() or start() on a scope whose join or stop has completed: a joined
+/// scope is closed to new tasks (as Trio's closed nursery), so a join never
+/// returns while a child is alive.
+class scope_closed : public error {
+ public:
+  scope_closed() : error("netaio: task_scope is closed (its join or stop has completed)") {}
+};
+
+/// Several children of one scope failed: every failure, first one first.
+/// (A single failure is rethrown as itself.)
+class task_group_error : public error {
+ public:
+  explicit task_group_error(std::vector<std::exception_ptr> errors)
+      : error(describe(errors)), errors_(std::move(errors)) {}
+  const std::vector<std::exception_ptr>& errors() const noexcept { return errors_; }
+
+ private:
+  static std::string describe(const std::vector<std::exception_ptr>& errors) {
+    std::string s = "netaio: " + std::to_string(errors.size()) + " tasks failed";
+    const char* sep = ": ";
+    for (const std::exception_ptr& e : errors) {
+      s += sep;
+      sep = "; ";
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        s += x.what();
+      } catch (...) {
+        s += "(not a std::exception)";
+      }
+    }
+    return s;
+  }
+  std::vector<std::exception_ptr> errors_;
+};
+
+namespace detail {
+/// Rethrows one failure as itself, several as a task_group_error.
+[[noreturn]] inline void rethrow_all(std::vector<std::exception_ptr> errors) {
+  if (errors.size() == 1) std::rethrow_exception(errors.front());
+  throw task_group_error(std::move(errors));
+}
+}  // namespace detail
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/error.hpp
@@ -451,6 +531,43 @@ class condvar_backend final : public loop_backend {
 // The loop's FIFO of coroutines ready to resume: a growable ring buffer, so a
 // steady state allocates nothing.
 
+// ---- begin netaio/core/task_context.hpp
+// What a running task inherits from whoever started it.
+
+
+namespace netaio::inline v0 {
+
+class event_loop;
+class task_scope;
+
+/// The loop a task runs on, the cancellation it obeys, and the context it is
+/// nested in. Every suspension point reads it from the awaiting task.
+struct task_context {
+  event_loop* loop = nullptr;
+  cancel_token token;
+  task_context* parent = nullptr;
+  /// Set on a scope's own context only: children's contexts point at it.
+  task_scope* scope = nullptr;
+
+  /// True if `ancestor` is this context or one it is nested in.
+  bool is_within(const task_context* ancestor) const noexcept {
+    for (const task_context* c = this; c != nullptr; c = c->parent) {
+      if (c == ancestor) return true;
+    }
+    return false;
+  }
+  /// The nearest scope this context belongs to, or null for a root task.
+  task_scope* enclosing_scope() const noexcept {
+    for (const task_context* c = this; c != nullptr; c = c->parent) {
+      if (c->scope != nullptr) return c->scope;
+    }
+    return nullptr;
+  }
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/task_context.hpp
+
 #include <coroutine>
 #include <cstddef>
 #include <memory>
@@ -458,27 +575,42 @@ class condvar_backend final : public loop_backend {
 
 namespace netaio::inline v0::detail {
 
+/// A coroutine to resume and the context of the task it belongs to.
+struct ready_item {
+  std::coroutine_handle<> handle;
+  task_context* context = nullptr;
+};
+
 class ready_queue {
  public:
   bool empty() const noexcept { return size_ == 0; }
   std::size_t size() const noexcept { return size_; }
 
-  void push(std::coroutine_handle<> h) {
+  void push(ready_item item) {
     if (size_ == capacity_) grow();
-    ring_[(head_ + size_) & (capacity_ - 1)] = h;
+    ring_[(head_ + size_) & (capacity_ - 1)] = item;
     ++size_;
   }
-  std::coroutine_handle<> pop() noexcept {
-    std::coroutine_handle<> h = ring_[head_];
+  ready_item pop() noexcept {
+    ready_item item = ring_[head_];
     head_ = (head_ + 1) & (capacity_ - 1);
     --size_;
-    return h;
+    return item;
+  }
+  /// Blanks every entry for which `pred(item)` holds (a cold path: used
+  /// when frames are destroyed at the end of a stop's grace period).
+  template <class Pred>
+  void blank_if(Pred pred) noexcept {
+    for (std::size_t i = 0; i < size_; ++i) {
+      ready_item& it = ring_[(head_ + i) & (capacity_ - 1)];
+      if (it.handle && pred(it)) it = ready_item{};
+    }
   }
 
  private:
   void grow() {
     std::size_t cap = capacity_ == 0 ? 64 : capacity_ * 2;
-    auto ring = std::make_unique<std::coroutine_handle<>[]>(cap);
+    auto ring = std::make_unique<ready_item[]>(cap);
     for (std::size_t i = 0; i < size_; ++i)
       ring[i] = ring_[(head_ + i) & (capacity_ - 1)];
     ring_ = std::move(ring);
@@ -486,7 +618,7 @@ class ready_queue {
     head_ = 0;
   }
 
-  std::unique_ptr<std::coroutine_handle<>[]> ring_;
+  std::unique_ptr<ready_item[]> ring_;
   std::size_t capacity_ = 0;  // a power of two
   std::size_t head_ = 0;
   std::size_t size_ = 0;
@@ -498,55 +630,11 @@ class ready_queue {
 // task<T>: a lazy, move-only coroutine whose result (or exception) goes to
 // the one task that awaits it.
 
-// ---- begin netaio/core/source_location.hpp
-// Where a task was spawned, for diagnostics. (clang 14 cannot use
-// std::source_location, so this uses the builtins both compilers share.)
-
-namespace netaio::inline v0 {
-
-/// A file and line, captured at the call site through default arguments.
-struct source_location {
-  const char* file = "";
-  unsigned line = 0;
-
-  static constexpr source_location current(const char* file = __builtin_FILE(),
-                                           unsigned line = __builtin_LINE()) noexcept {
-    return {file, line};
-  }
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/core/source_location.hpp
-// ---- begin netaio/core/task_context.hpp
-// What a running task inherits from whoever started it.
-
-
-namespace netaio::inline v0 {
-
-class event_loop;
-
-/// The loop a task runs on, the cancellation it obeys, and the context it is
-/// nested in. Every suspension point reads it from the awaiting task.
-struct task_context {
-  event_loop* loop = nullptr;
-  cancel_token token;
-  task_context* parent = nullptr;
-
-  /// True if `ancestor` is this context or one it is nested in.
-  bool is_within(const task_context* ancestor) const noexcept {
-    for (const task_context* c = this; c != nullptr; c = c->parent) {
-      if (c == ancestor) return true;
-    }
-    return false;
-  }
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/core/task_context.hpp
 
 #include <atomic>
 #include <coroutine>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <type_traits>
@@ -597,27 +685,59 @@ inline bool current_exception_is_cancellation() noexcept {
 inline std::atomic<long> live_frames_{0};
 #endif
 
-/// Something that owns spawned children (a task_scope): told when one ends.
-struct child_owner {
-  std::coroutine_handle<> (*child_done_)(child_owner*, promise_base&,
-                                         std::coroutine_handle<>) noexcept = nullptr;
+/// Ends the program with a message: for misuse that cannot be reported as
+/// an exception (in a destructor or a noexcept path), in every build mode.
+[[noreturn]] inline void fatal(const char* what) noexcept {
+  std::fprintf(stderr, "netaio: fatal: %s\n", what);
+  std::terminate();
+}
+
+/// Told when a spawned task ends (a task_scope's record of the child).
+struct child_hook {
+  std::coroutine_handle<> (*done)(child_hook*, promise_base&,
+                                  std::coroutine_handle<>) noexcept = nullptr;
 };
 
-/// Membership of a spawned task in its owner's list of children.
-struct child_link {
-  child_link* prev = nullptr;
-  child_link* next = nullptr;
-  child_owner* owner = nullptr;
-  const char* name = nullptr;
-  source_location where;
+/// What the loop on this thread is running. Awaiting a task does not resume
+/// it from inside the awaiter (the native stack would grow with every level
+/// of nesting, and g++ below -O2 does not turn symmetric transfer into a
+/// tail call); it hands the child to the driver loop below, which resumes it
+/// next. A finishing task hands its awaiter back the same way. So chains of
+/// awaits, nested or sequential, run at constant stack depth whatever the
+/// compiler and optimisation level.
+struct running_state {
+  std::coroutine_handle<> next;
+  task_context* next_context = nullptr;
+  task_context* current = nullptr;  // the context of the task running now
+  bool driving = false;
 };
+inline constinit thread_local running_state running_{};
 
-/// How the task relates to the one that started it. A child that finishes
-/// while still inside its awaiter's await_suspend (inline) must not resume
-/// the awaiter recursively; the awaiter simply does not suspend. That keeps
-/// long chains of synchronously completing awaits at constant stack depth
-/// whether or not the compiler turns symmetric transfer into a tail call.
-enum class start_state : std::uint8_t { not_started, inline_running, inline_done, suspended };
+/// Resumes `h` (in context `ctx`) and whatever it hands over to, until
+/// everything suspends.
+inline void drive(std::coroutine_handle<> h, task_context* ctx) {
+  running_state& r = running_;
+  const bool outer = r.driving;
+  task_context* const saved = r.current;
+  r.driving = true;
+  for (;;) {
+    r.current = ctx;
+    h.resume();
+    if (!r.next) break;
+    h = std::exchange(r.next, {});
+    ctx = r.next_context;
+  }
+  r.current = saved;
+  r.driving = outer;
+}
+
+/// Hands `h` to the driver to run as soon as the current coroutine suspends.
+inline void run_next(std::coroutine_handle<> h, task_context* ctx) noexcept {
+  running_state& r = running_;
+  if (!r.driving) fatal("a netaio task was resumed outside its event loop");
+  r.next = h;
+  r.next_context = ctx;
+}
 
 class promise_base {
  public:
@@ -639,12 +759,8 @@ class promise_base {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) noexcept {
       promise_base& p = h.promise();
-      if (p.link_.owner != nullptr) return p.link_.owner->child_done_(p.link_.owner, p, h);
-      if (p.state_ == start_state::inline_running) {
-        p.state_ = start_state::inline_done;
-        return std::noop_coroutine();
-      }
-      if (p.continuation_) return p.continuation_;
+      if (p.child_ != nullptr) return p.child_->done(p.child_, p, h);
+      if (p.continuation_) run_next(p.continuation_, p.continuation_context_);
       return std::noop_coroutine();
     }
     void await_resume() const noexcept {}
@@ -661,26 +777,25 @@ class promise_base {
     cancelled_ = current_exception_is_cancellation();
   }
 
+  /// Starts this (not yet started) task as the awaited child of the task
+  /// whose context is `caller_context`, running in `context`.
+  void start_awaited(std::coroutine_handle<> self, std::coroutine_handle<> caller,
+                     task_context* context, task_context* caller_context) noexcept {
+    context_ = context;
+    continuation_ = caller;
+    continuation_context_ = caller_context;
+    started_ = true;
+    run_next(self, context);
+  }
+
   task_context* context_ = nullptr;
+  task_context* continuation_context_ = nullptr;
   std::coroutine_handle<> continuation_;
   std::exception_ptr exception_;
-  child_link link_;
-  start_state state_ = start_state::not_started;
+  child_hook* child_ = nullptr;  // set while owned by a task_scope
+  bool started_ = false;
   bool cancelled_ = false;  // exception_ is an operation_cancelled
 };
-
-/// Runs `child` inside `caller`'s await_suspend with context `ctx`. Returns
-/// whether the caller must suspend (false: the child already finished).
-inline bool start_nested(std::coroutine_handle<> child, promise_base& child_promise,
-                         std::coroutine_handle<> caller, task_context* ctx) {
-  child_promise.context_ = ctx;
-  child_promise.continuation_ = caller;
-  child_promise.state_ = start_state::inline_running;
-  child.resume();
-  if (child_promise.state_ == start_state::inline_done) return false;
-  child_promise.state_ = start_state::suspended;
-  return true;
-}
 
 template <class P>
 concept netaio_promise = std::is_base_of_v<promise_base, P>;
@@ -731,11 +846,24 @@ class task_promise<void> final : public promise_base {
   }
 };
 
+/// Throws invalid_task unless `h` is a task that has not started yet.
+template <class H>
+void check_unstarted(H h, const char* what) {
+  if (!h) {
+    throw invalid_task(std::string("netaio: ") + what +
+                       " an empty task (moved from, already awaited or spawned, or default-made)");
+  }
+  if (h.promise().started_) {
+    throw invalid_task(std::string("netaio: ") + what + " a task that has already started");
+  }
+}
+
 }  // namespace detail
 
 /// A lazy coroutine: it starts when awaited (or spawned into a task_scope),
 /// runs on the awaiting task's loop under its cancellation, and hands its
-/// result or exception back. Move-only; one awaiter.
+/// result or exception back. Move-only; awaited at most once: awaiting
+/// consumes it, and awaiting it again throws invalid_task.
 template <class T>
 class [[nodiscard]] task {
  public:
@@ -757,23 +885,35 @@ class [[nodiscard]] task {
   task& operator=(const task&) = delete;
   ~task() { destroy(); }
 
-  /// False for a default-constructed or moved-from task.
+  /// False for a default-constructed, moved-from, awaited or spawned task.
   bool valid() const noexcept { return static_cast<bool>(handle_); }
-  bool done() const noexcept { return handle_ && handle_.done(); }
 
-  struct awaiter {
-    handle_type h;
-    bool await_ready() const noexcept { return h.done(); }
-    template <detail::netaio_promise P>
-    bool await_suspend(std::coroutine_handle<P> caller) {
-      return detail::start_nested(h, h.promise(), caller, caller.promise().context_);
+  /// Owns the frame for the duration of the co_await expression.
+  class awaiter {
+   public:
+    explicit awaiter(handle_type h) noexcept : h_(h) {}
+    awaiter(awaiter&& other) noexcept : h_(std::exchange(other.h_, {})) {}
+    awaiter& operator=(awaiter&&) = delete;
+    ~awaiter() {
+      if (h_) h_.destroy();
     }
-    decltype(auto) await_resume() { return h.promise().result(); }
+    bool await_ready() const noexcept { return false; }
+    template <detail::netaio_promise P>
+    void await_suspend(std::coroutine_handle<P> caller) noexcept {
+      task_context* ctx = caller.promise().context_;
+      h_.promise().start_awaited(h_, caller, ctx, ctx);
+    }
+    decltype(auto) await_resume() { return h_.promise().result(); }
+
+   private:
+    handle_type h_;
   };
 
-  awaiter operator co_await() && noexcept {
-    NETAIO_ASSERT(handle_, "awaiting an empty task");
-    return awaiter{handle_};
+  /// Consumes the task. Throws invalid_task if it is empty (moved from or
+  /// awaited before) or was started some other way.
+  awaiter operator co_await() && {
+    detail::check_unstarted(handle_, "awaiting");
+    return awaiter{std::exchange(handle_, {})};
   }
 
   /// Gives up ownership of the coroutine (used by task_scope and the loop).
@@ -782,11 +922,7 @@ class [[nodiscard]] task {
 
  private:
   void destroy() noexcept {
-    if (handle_) {
-      NETAIO_ASSERT(handle_.promise().state_ == detail::start_state::not_started || handle_.done(),
-                    "a task was destroyed while it was running");
-      handle_.destroy();
-    }
+    if (handle_) handle_.destroy();
   }
   handle_type handle_;
 };
@@ -815,6 +951,11 @@ struct context_awaiter {
   }
   task_context& await_resume() const noexcept { return *ctx; }
 };
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
 }  // namespace detail
 
 /// `co_await this_context()` gives the current task's context (its loop,
@@ -846,6 +987,14 @@ inline long live_task_frames() noexcept {
 #include <vector>
 
 namespace netaio::inline v0 {
+
+namespace detail {
+/// A scope's entry in its loop's list of scopes (for task_scope::dump).
+struct loop_scope_node {
+  loop_scope_node* prev_scope = nullptr;
+  loop_scope_node* next_scope = nullptr;
+};
+}  // namespace detail
 
 /// How a loop keeps time.
 struct loop_options {
@@ -885,7 +1034,10 @@ class event_loop {
     // `fn`, so it cannot finish and be destroyed while wake() is running.
     std::lock_guard lock(post_mutex_);
     posted_.push_back(std::move(fn));
-    has_posted_.store(true, std::memory_order_release);
+    // seq_cst pairs with the backend clearing its wake-pending flag before
+    // the loop looks here again: either the loop sees this post, or the
+    // wake below finds the flag clear and really wakes it.
+    has_posted_.store(true, std::memory_order_seq_cst);
     backend_->wake();
   }
 
@@ -894,9 +1046,49 @@ class event_loop {
   bool virtual_time() const noexcept { return virtual_time_; }
 
   // --- for awaitables and backends -------------------------------------
-  /// Queues a suspended coroutine to be resumed by the loop.
-  void schedule(std::coroutine_handle<> h) { ready_.push(h); }
+  /// Queues a suspended coroutine of the task running in `ctx` to be
+  /// resumed by the loop.
+  void schedule(std::coroutine_handle<> h, task_context* ctx) {
+    // While frames under `dying_` are being destroyed, nothing of theirs
+    // may be queued (it would be resumed after its frame is gone).
+    if (dying_ != nullptr && ctx != nullptr && ctx->is_within(dying_)) return;
+    ready_.push({h, ctx});
+  }
   detail::timer_queue& timers() noexcept { return timers_; }
+
+  /// The context of the task running now on this loop, or null between tasks.
+  task_context* current_context() const noexcept {
+    task_context* c = detail::running_.current;
+    return c != nullptr && c->loop == this ? c : nullptr;
+  }
+
+  /// For task_scope: frames of tasks within `ctx` are about to be destroyed
+  /// (the end of a stop's grace period). Drops their queued resumptions and
+  /// refuses new ones until end_teardown(). Returns false if a teardown is
+  /// already running (the outer one covers this one).
+  bool begin_teardown(task_context* ctx) noexcept {
+    if (dying_ != nullptr) return false;
+    dying_ = ctx;
+    ready_.blank_if([ctx](const detail::ready_item& it) {
+      return it.context != nullptr && it.context->is_within(ctx);
+    });
+    return true;
+  }
+  void end_teardown() noexcept { dying_ = nullptr; }
+
+  /// Every task_scope on this loop (task_scope::dump walks them).
+  void add_scope(detail::loop_scope_node* n) noexcept {
+    n->prev_scope = nullptr;
+    n->next_scope = scopes_;
+    if (scopes_ != nullptr) scopes_->prev_scope = n;
+    scopes_ = n;
+  }
+  void remove_scope(detail::loop_scope_node* n) noexcept {
+    (n->prev_scope != nullptr ? n->prev_scope->next_scope : scopes_) = n->next_scope;
+    if (n->next_scope != nullptr) n->next_scope->prev_scope = n->prev_scope;
+  }
+  const detail::loop_scope_node* scopes() const noexcept { return scopes_; }
+  bool in_teardown() const noexcept { return dying_ != nullptr; }
 
  protected:
   /// For io_context: a loop whose blocking wait is the given backend.
@@ -905,7 +1097,7 @@ class event_loop {
 
  private:
   void run_posted() {
-    if (!has_posted_.load(std::memory_order_acquire)) return;
+    if (!has_posted_.load(std::memory_order_seq_cst)) return;
     std::vector<std::function<void()>> batch;
     {
       std::lock_guard lock(post_mutex_);
@@ -926,11 +1118,13 @@ class event_loop {
   // (unless `root` has finished: then run() returns at once).
   void turn(std::coroutine_handle<> root) {
     run_posted();
-    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n)
-      ready_.pop().resume();
+    for (std::size_t n = ready_.size(); n > 0 && !ready_.empty(); --n) {
+      detail::ready_item it = ready_.pop();
+      if (it.handle) detail::drive(it.handle, it.context);
+    }
     if (root.done()) return;
     fire_due_timers();
-    if (!ready_.empty() || has_posted_.load(std::memory_order_acquire)) {
+    if (!ready_.empty() || has_posted_.load(std::memory_order_seq_cst)) {
       // Busy: still look at I/O now and then so it is never starved.
       if (++busy_turns_ % 16 == 0) backend_->wait(duration::zero());
       return;
@@ -940,7 +1134,7 @@ class event_loop {
       backend_->wait(duration{-1});
     } else if (virtual_time_) {
       if (backend_->wait(duration::zero()) == 0 && ready_.empty() &&
-          !has_posted_.load(std::memory_order_acquire)) {
+          !has_posted_.load(std::memory_order_seq_cst)) {
         virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
       }
     } else {
@@ -957,6 +1151,8 @@ class event_loop {
   std::atomic<bool> has_posted_{false};
   cancel_source root_source_;
   task_context root_{this, root_source_.token(), nullptr};
+  task_context* dying_ = nullptr;
+  detail::loop_scope_node* scopes_ = nullptr;
   time_point virtual_now_{};
   unsigned busy_turns_ = 0;
   bool virtual_time_ = false;
@@ -971,10 +1167,11 @@ T event_loop::run(task<T> t) {
     bool& flag;
     ~reset() { flag = false; }
   } guard{running_};
+  detail::check_unstarted(t.handle(), "running");
   auto h = t.handle();
   h.promise().context_ = &root_;
-  h.promise().state_ = detail::start_state::suspended;  // a root: nobody to resume
-  schedule(h);
+  h.promise().started_ = true;  // a root: nobody to resume
+  schedule(h, &root_);
   while (!h.done())
     turn(h);
   return h.promise().result();
@@ -1019,22 +1216,25 @@ class wait_op : public cancel_node {
   enum class status : std::uint8_t { pending, done, cancelled };
 
   /// Binds to the awaiting task. Returns false, without registering, when its
-  /// cancellation was already requested (level-triggered): the caller must then
-  /// not suspend, and check() throws. `on_cancel` unlinks the op from whatever
-  /// it waits in; the task is then resumed with operation_cancelled.
+  /// cancellation was already requested (level-triggered): the task is then
+  /// queued to resume with operation_cancelled, and the caller's
+  /// await_suspend must return true (suspend). Going through the loop even
+  /// then is what keeps a task that catches operation_cancelled in a loop
+  /// from starving every other task and timer. `on_cancel` unlinks the op
+  /// from whatever it waits in.
   template <netaio_promise P>
-  bool bind(std::coroutine_handle<P> h, void (*on_cancel)(wait_op*) noexcept) noexcept {
-    task_context* ctx = h.promise().context_;
+  bool bind(std::coroutine_handle<P> h, void (*on_cancel)(wait_op*) noexcept) {
+    ctx_ = h.promise().context_;
     handle_ = h;
-    loop_ = ctx->loop;
-    if (ctx->token.cancelled()) {
+    on_cancel_ = on_cancel;
+    if (ctx_->token.cancelled()) {
       status_ = status::cancelled;
+      loop().schedule(handle_, ctx_);
       return false;
     }
     status_ = status::pending;
-    on_cancel_ = on_cancel;
     invoke_ = &wait_op::cancelled_thunk;
-    source_ = ctx->token.source();
+    source_ = ctx_->token.source();
     if (source_ != nullptr) source_->add(this);
     return true;
   }
@@ -1044,7 +1244,7 @@ class wait_op : public cancel_node {
     if (status_ != status::pending) return;
     status_ = status::done;
     unregister();
-    loop_->schedule(handle_);
+    loop().schedule(handle_, ctx_);
   }
 
   /// The awaited thing was already there after bind(): the task does not
@@ -1060,9 +1260,22 @@ class wait_op : public cancel_node {
   }
   bool pending() const noexcept { return status_ == status::pending; }
   bool was_cancelled() const noexcept { return status_ == status::cancelled; }
-  event_loop& loop() const noexcept { return *loop_; }
+  event_loop& loop() const noexcept { return *ctx_->loop; }
+  task_context* context() const noexcept { return ctx_; }
 
   ~wait_op() { unregister(); }
+
+ protected:
+  /// For destructors of awaiters: a pending op whose frame is being
+  /// destroyed (the end of a stop's grace period) leaves whatever it waits
+  /// in, so nothing points at it afterwards. Each awaiter calls this from
+  /// its own destructor, while its members are still alive.
+  void abandon() noexcept {
+    if (status_ != status::pending || ctx_ == nullptr) return;
+    status_ = status::cancelled;
+    unregister();
+    if (on_cancel_ != nullptr) on_cancel_(this);
+  }
 
  private:
   void unregister() noexcept {
@@ -1076,11 +1289,11 @@ class wait_op : public cancel_node {
     op->source_ = nullptr;  // the source already unlinked us
     op->status_ = status::cancelled;
     op->on_cancel_(op);
-    op->loop_->schedule(op->handle_);
+    op->loop().schedule(op->handle_, op->ctx_);
   }
 
   std::coroutine_handle<> handle_;
-  event_loop* loop_ = nullptr;
+  task_context* ctx_ = nullptr;
   cancel_source* source_ = nullptr;
   void (*on_cancel_)(wait_op*) noexcept = nullptr;
   status status_ = status::pending;
@@ -1100,6 +1313,16 @@ inline loop_time saturating_add(loop_time t, loop_duration d) noexcept {
   return t + d;
 }
 
+/// Any duration as the loop's, saturating: hours::max() or 300 years mean
+/// "as long as the clock can say", never a negative overflow.
+template <class Rep, class Period>
+loop_duration to_limit(std::chrono::duration<Rep, Period> d) noexcept {
+  using big = std::chrono::duration<long double, std::nano>;
+  if (big(d) >= big(loop_duration::max())) return loop_duration::max();
+  if (d <= d.zero()) return loop_duration::zero();
+  return std::chrono::duration_cast<loop_duration>(d);
+}
+
 class sleep_awaiter : private wait_op, private timer_node {
  public:
   /// A relative sleep resolves its deadline against the loop's clock when it
@@ -1108,10 +1331,15 @@ class sleep_awaiter : private wait_op, private timer_node {
       : delay_(delay), relative_(relative) {
     this->deadline = deadline;
   }
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  sleep_awaiter(sleep_awaiter&&) = default;
+  sleep_awaiter& operator=(sleep_awaiter&&) = delete;
+  ~sleep_awaiter() { abandon(); }
+
   bool await_ready() const noexcept { return false; }
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     event_loop& l = loop();
     if (relative_) deadline = saturating_add(l.now(), delay_);
     fire = &on_fire;
@@ -1132,12 +1360,12 @@ class sleep_awaiter : private wait_op, private timer_node {
 
 }  // namespace detail
 
-/// Suspends the current task for `d` of loop time; cancellable.
+/// Suspends the current task for `d` of loop time; cancellable. Durations
+/// too long for the clock saturate (a sleep of hours::max() never ends on
+/// its own).
 template <class Rep, class Period>
 detail::sleep_awaiter sleep_for(std::chrono::duration<Rep, Period> d) noexcept {
-  auto ns = std::chrono::duration_cast<detail::loop_duration>(d);
-  if (ns < detail::loop_duration::zero()) ns = detail::loop_duration::zero();
-  return detail::sleep_awaiter{{}, ns, true};
+  return detail::sleep_awaiter{{}, detail::to_limit(d), true};
 }
 
 /// Suspends the current task until the loop's clock reaches `t`; cancellable.
@@ -1157,6 +1385,7 @@ inline detail::sleep_awaiter yield() noexcept {
 #include <exception>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 namespace netaio::inline v0 {
 
@@ -1180,19 +1409,20 @@ class deadline_awaiter : private timer_node {
 
   bool await_ready() const noexcept { return false; }
   template <netaio_promise P>
-  bool await_suspend(std::coroutine_handle<P> caller) {
+  void await_suspend(std::coroutine_handle<P> caller) {
+    check_unstarted(inner_.handle(), "awaiting");
     task_context* parent = caller.promise().context_;
     // An inner deadline follows the outer cancellation, so it can shorten but
     // never extend an outer one; a shield follows nothing but its own limit.
     if constexpr (Kind != deadline_kind::shield) source_.link(parent->token);
-    ctx_ = task_context{parent->loop, source_.token(), parent};
+    ctx_ = task_context{parent->loop, source_.token(), parent, nullptr};
     if (limit_ != loop_duration::max()) {
       deadline = saturating_add(parent->loop->now(), limit_);
       fire = &on_fire;
       parent->loop->timers().push(this);
     }
     auto h = inner_.handle();
-    return start_nested(h, h.promise(), caller, &ctx_);
+    h.promise().start_awaited(h, caller, &ctx_, parent);
   }
 
   decltype(auto) await_resume() {
@@ -1231,12 +1461,34 @@ class deadline_awaiter : private timer_node {
   bool fired_ = false;
 };
 
-template <class Rep, class Period>
-loop_duration to_limit(std::chrono::duration<Rep, Period> d) noexcept {
-  using big = std::chrono::duration<long double, std::nano>;
-  if (big(d) >= big(loop_duration::max())) return loop_duration::max();
-  if (d <= d.zero()) return loop_duration::zero();
-  return std::chrono::duration_cast<loop_duration>(d);
+/// The awaiter an awaitable gives (through operator co_await, if it has one).
+template <class A>
+decltype(auto) get_awaiter(A&& a) {
+  if constexpr (requires { std::forward<A>(a).operator co_await(); }) {
+    return std::forward<A>(a).operator co_await();
+  } else {
+    return std::forward<A>(a);
+  }
+}
+
+template <class A>
+using await_result_t = decltype(get_awaiter(std::declval<A>()).await_resume());
+
+/// Something a netaio task can co_await, other than a task.
+template <class A>
+concept plain_awaitable = !is_task<std::remove_cvref_t<A>>::value && requires(A && a) {
+  get_awaiter(std::forward<A>(a)).await_ready();
+  get_awaiter(std::forward<A>(a)).await_resume();
+};
+
+/// Moves the awaitable into a task's frame, so it lives as long as the wait.
+template <class A>
+task<await_result_t<A>> as_task(A a) {
+  if constexpr (std::is_void_v<await_result_t<A>>) {
+    co_await std::move(a);
+  } else {
+    co_return co_await std::move(a);
+  }
 }
 
 }  // namespace detail
@@ -1248,6 +1500,13 @@ detail::deadline_awaiter<T, detail::deadline_kind::throw_timeout> with_timeout(
     std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
   return {std::move(t), detail::to_limit(limit)};
 }
+/// with_timeout around any awaitable: an event wait, a queue pop, a socket
+/// operation, a task_handle's join.
+template <class A, class Rep, class Period>
+requires detail::plain_awaitable<A>
+auto with_timeout(std::chrono::duration<Rep, Period> limit, A&& a) {
+  return with_timeout(limit, detail::as_task<std::remove_cvref_t<A>>(std::forward<A>(a)));
+}
 
 /// Runs `t`, cancelling it after `limit`. Gives std::optional<T> (bool for
 /// void): empty/false if the limit ended it.
@@ -1255,6 +1514,12 @@ template <class T, class Rep, class Period>
 detail::deadline_awaiter<T, detail::deadline_kind::move_on> move_on_after(
     std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
   return {std::move(t), detail::to_limit(limit)};
+}
+/// move_on_after around any awaitable.
+template <class A, class Rep, class Period>
+requires detail::plain_awaitable<A>
+auto move_on_after(std::chrono::duration<Rep, Period> limit, A&& a) {
+  return move_on_after(limit, detail::as_task<std::remove_cvref_t<A>>(std::forward<A>(a)));
 }
 
 /// Runs `t` shielded from outer cancellation — for cleanup that must still
@@ -1264,6 +1529,12 @@ template <class T, class Rep, class Period>
 detail::deadline_awaiter<T, detail::deadline_kind::shield> shield(
     std::chrono::duration<Rep, Period> limit, task<T> t) noexcept {
   return {std::move(t), detail::to_limit(limit)};
+}
+/// shield around any awaitable.
+template <class A, class Rep, class Period>
+requires detail::plain_awaitable<A>
+auto shield(std::chrono::duration<Rep, Period> limit, A&& a) {
+  return shield(limit, detail::as_task<std::remove_cvref_t<A>>(std::forward<A>(a)));
 }
 
 }  // namespace netaio::inline v0
@@ -1283,7 +1554,9 @@ class async_event {
   explicit async_event(bool initially_set = false) noexcept : set_(initially_set) {}
   async_event(const async_event&) = delete;
   async_event& operator=(const async_event&) = delete;
-  ~async_event() { NETAIO_ASSERT(head_ == nullptr, "async_event destroyed with waiters"); }
+  ~async_event() {
+    if (head_ != nullptr) detail::fatal("async_event destroyed while tasks wait on it");
+  }
 
   /// Wakes every waiter; idempotent.
   void set() noexcept;
@@ -1300,10 +1573,14 @@ class async_event {
 class async_event::awaiter : private detail::wait_op {
  public:
   explicit awaiter(async_event& ev) noexcept : event_(&ev) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  awaiter(awaiter&&) = default;
+  awaiter& operator=(awaiter&&) = delete;
+  ~awaiter() { abandon(); }
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     if (event_->set_) {
       finish_inline();
       return false;
@@ -1382,8 +1659,9 @@ class async_queue {
   async_queue(const async_queue&) = delete;
   async_queue& operator=(const async_queue&) = delete;
   ~async_queue() {
-    NETAIO_ASSERT(pushers_.head == nullptr && poppers_.head == nullptr,
-                  "async_queue destroyed with waiters");
+    if (pushers_.head != nullptr || poppers_.head != nullptr) {
+      detail::fatal("async_queue destroyed while tasks wait on it");
+    }
   }
 
   std::size_t size() const noexcept { return size_; }
@@ -1481,10 +1759,14 @@ template <class T>
 class async_queue<T>::push_awaiter : private detail::wait_op {
  public:
   push_awaiter(async_queue& q, T value) : queue_(&q), value_(std::move(value)) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  push_awaiter(push_awaiter&&) = default;
+  push_awaiter& operator=(push_awaiter&&) = delete;
+  ~push_awaiter() { abandon(); }
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     if (queue_->closed_ || queue_->try_push_inline(value_)) {
       closed_ = queue_->closed_;
       finish_inline();
@@ -1516,10 +1798,14 @@ template <class T>
 class async_queue<T>::pop_awaiter : private detail::wait_op {
  public:
   explicit pop_awaiter(async_queue& q) noexcept : queue_(&q) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  pop_awaiter(pop_awaiter&&) = default;
+  pop_awaiter& operator=(pop_awaiter&&) = delete;
+  ~pop_awaiter() { abandon(); }
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
-    if (!bind(h, &on_cancel)) return false;
+    if (!bind(h, &on_cancel)) return true;
     if (queue_->size_ > 0) {
       value_ = queue_->take();
       queue_->refill_from_pusher();
@@ -1554,16 +1840,282 @@ class async_queue<T>::pop_awaiter : private detail::wait_op {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/queue.hpp
+// ---- begin netaio/core/task_handle.hpp
+// task_handle: what spawn() gives back — cancel one child, or wait for it
+// to end, without a scope per child (asyncio's Task, Kotlin's Job).
+
+// ---- begin netaio/core/detail/child_state.hpp
+// What a task_scope keeps for each spawned child: its place in the scope's
+// list, its name and spawn site, its own cancellation (so one child can be
+// cancelled alone), and who waits for it to end.
+
+// ---- begin netaio/core/source_location.hpp
+// Where a task was spawned, for diagnostics. (clang 14 cannot use
+// std::source_location, so this uses the builtins both compilers share.)
+
+namespace netaio::inline v0 {
+
+/// A file and line, captured at the call site through default arguments.
+struct source_location {
+  const char* file = "";
+  unsigned line = 0;
+
+  static constexpr source_location current(const char* file = __builtin_FILE(),
+                                           unsigned line = __builtin_LINE()) noexcept {
+    return {file, line};
+  }
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/source_location.hpp
+// ---- begin netaio/core/task_name.hpp
+// task_name: what a spawned task is called in reports and dumps.
+
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A task's name, owned. A string literal is kept as a pointer (no
+/// allocation); anything built at run time is copied, so
+/// `spawn(t, "conn " + peer)` cannot dangle. A `const char*` that is not a
+/// compile-time constant does not compile: wrap it in std::string.
+class task_name {
+ public:
+  constexpr task_name() noexcept = default;
+  // consteval: only constants (literals) are kept by pointer.
+  consteval task_name(const char* literal) noexcept : text_(literal), size_(length(literal)) {}
+  task_name(std::string_view s) : text_(copy(s)), size_(s.size()), owned_(true) {}
+  task_name(const std::string& s) : task_name(std::string_view(s)) {}
+
+  task_name(task_name&& other) noexcept
+      : text_(std::exchange(other.text_, nullptr)),
+        size_(std::exchange(other.size_, 0)),
+        owned_(std::exchange(other.owned_, false)) {}
+  task_name& operator=(task_name&& other) noexcept {
+    if (this != &other) {
+      release();
+      text_ = std::exchange(other.text_, nullptr);
+      size_ = std::exchange(other.size_, 0);
+      owned_ = std::exchange(other.owned_, false);
+    }
+    return *this;
+  }
+  task_name(const task_name&) = delete;
+  task_name& operator=(const task_name&) = delete;
+  constexpr ~task_name() { release(); }
+
+  std::string_view view() const noexcept {
+    return text_ != nullptr ? std::string_view(text_, size_) : std::string_view();
+  }
+  bool empty() const noexcept { return size_ == 0; }
+
+ private:
+  static constexpr std::size_t length(const char* s) noexcept {
+    std::size_t n = 0;
+    if (s != nullptr) {
+      while (s[n] != '\0')
+        ++n;
+    }
+    return n;
+  }
+  static const char* copy(std::string_view s) {
+    char* p = new char[s.size() + 1];
+    std::memcpy(p, s.data(), s.size());
+    p[s.size()] = '\0';
+    return p;
+  }
+  constexpr void release() noexcept {
+    if (owned_) delete[] text_;
+    owned_ = false;
+  }
+
+  const char* text_ = nullptr;
+  std::size_t size_ = 0;
+  bool owned_ = false;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/task_name.hpp
+
+#include <coroutine>
+#include <exception>
+
+namespace netaio::inline v0 {
+
+class task_handle;
+class task_scope;
+
+namespace detail {
+
+struct child_waiter;
+
+/// A start() waiting for its child to call started(): told if the child
+/// ends (or is destroyed) first.
+struct start_slot {
+  void (*fail)(start_slot*, std::exception_ptr) noexcept = nullptr;
+};
+
+struct child_state : child_hook {
+  child_state(task_scope* owner, task_context& scope_context, task_name n,
+              source_location w) noexcept
+      : scope(owner),
+        name(std::move(n)),
+        where(w),
+        source(scope_context.token),
+        context{scope_context.loop, source.token(), &scope_context, nullptr} {}
+
+  child_state* prev = nullptr;
+  child_state* next = nullptr;
+  task_scope* scope;
+  std::coroutine_handle<> handle;
+  task_name name;
+  source_location where;
+  cancel_source source;  // follows the scope's; cancelled alone by a handle
+  task_context context;
+  task_handle* handle_object = nullptr;  // the handle spawn() returned, while alive
+  child_waiter* waiters = nullptr;       // tasks awaiting this child's end
+  start_slot* starter = nullptr;         // a start() not yet answered
+  bool started = false;                  // started() was called
+};
+
+/// A task waiting for one child to end (task_handle::join).
+struct child_waiter : wait_op {
+  child_waiter* prev = nullptr;
+  child_waiter* next = nullptr;
+  child_state* child = nullptr;
+
+  void link_to(child_state* c) noexcept {
+    child = c;
+    prev = nullptr;
+    next = c->waiters;
+    if (next != nullptr) next->prev = this;
+    c->waiters = this;
+  }
+  void unlink() noexcept {
+    if (child == nullptr) return;
+    (prev != nullptr ? prev->next : child->waiters) = next;
+    if (next != nullptr) next->prev = prev;
+    prev = next = nullptr;
+    child = nullptr;
+  }
+  static void on_cancel(wait_op* op) noexcept { static_cast<child_waiter*>(op)->unlink(); }
+};
+
+/// The child has ended: every waiter resumes.
+inline void wake_child_waiters(child_state& c) noexcept {
+  while (child_waiter* w = c.waiters) {
+    w->unlink();
+    w->complete();
+  }
+}
+
+}  // namespace detail
+}  // namespace netaio::inline v0
+// ---- end netaio/core/detail/child_state.hpp
+
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// Refers to one spawned child while it lives; safe to keep, move or drop
+/// after the child ended (it then reports done()). Dropping it does not
+/// affect the child: the scope owns the child, the handle only observes it.
+class task_handle {
+ public:
+  class join_awaiter;
+
+  task_handle() noexcept = default;
+  task_handle(task_handle&& other) noexcept : child_(std::exchange(other.child_, nullptr)) {
+    if (child_ != nullptr) child_->handle_object = this;
+  }
+  task_handle& operator=(task_handle&& other) noexcept {
+    if (this != &other) {
+      detach();
+      child_ = std::exchange(other.child_, nullptr);
+      if (child_ != nullptr) child_->handle_object = this;
+    }
+    return *this;
+  }
+  task_handle(const task_handle&) = delete;
+  task_handle& operator=(const task_handle&) = delete;
+  ~task_handle() { detach(); }
+
+  /// The child has ended (its frame is destroyed), or there never was one.
+  bool done() const noexcept { return child_ == nullptr; }
+  /// Requests cancellation of this child only; its siblings go on. Under the
+  /// default policy this is not a failure of the scope.
+  void cancel() noexcept {
+    if (child_ != nullptr) child_->source.cancel();
+  }
+  /// The name given to spawn(), while the child lives.
+  std::string_view name() const noexcept {
+    return child_ != nullptr ? child_->name.view() : std::string_view();
+  }
+  /// Waits until the child has ended (a cancellable wait; the child's
+  /// failure, if any, goes to its scope, not here).
+  join_awaiter join() const noexcept;
+
+ private:
+  friend class task_scope;
+  friend class join_awaiter;
+  explicit task_handle(detail::child_state* c) noexcept : child_(c) { c->handle_object = this; }
+  void detach() noexcept {
+    if (child_ != nullptr) child_->handle_object = nullptr;
+    child_ = nullptr;
+  }
+  detail::child_state* child_ = nullptr;
+};
+
+class task_handle::join_awaiter : private detail::child_waiter {
+ public:
+  explicit join_awaiter(const task_handle& h) noexcept : handle_(&h) {}
+  // Movable until awaited (e.g. into with_timeout's task), never after.
+  join_awaiter(join_awaiter&&) = default;
+  join_awaiter& operator=(join_awaiter&&) = delete;
+  ~join_awaiter() { abandon(); }
+
+  bool await_ready() const noexcept { return false; }
+  template <detail::netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &child_waiter::on_cancel)) return true;
+    if (handle_->child_ == nullptr) {
+      finish_inline();
+      return false;
+    }
+    link_to(handle_->child_);
+    return true;
+  }
+  void await_resume() const { check(); }
+
+ private:
+  const task_handle* handle_;
+};
+
+inline task_handle::join_awaiter task_handle::join() const noexcept {
+  return join_awaiter{*this};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/task_handle.hpp
 // ---- begin netaio/core/task_scope.hpp
 // task_scope: a nursery. Every background task is spawned into one; the scope
 // can cancel them all and join them all, and never outlives them.
 
 
 #include <chrono>
+#include <concepts>
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <new>
 #include <span>
+#include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -1572,41 +2124,79 @@ namespace netaio::inline v0 {
 /// A spawned task's failure, as reported to a supervising scope.
 struct child_error {
   std::exception_ptr error;
-  const char* name;  // as given to spawn(), or nullptr
+  std::string_view name;  // as given to spawn(); valid during the report
   source_location where;
 };
 
 /// A child that has not finished when a stop's grace period ran out.
 struct stuck_task {
-  const char* name;
+  std::string_view name;  // valid during the report
   source_location where;
 };
 
+template <class T = void>
+class task_started;
+
+namespace detail {
+template <class F, class... Args>
+using spawn_result_t = std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>...>;
+
+/// A callable whose call gives a task: the callable form of spawn().
+template <class F, class... Args>
+concept task_factory = !is_task<std::remove_cvref_t<F>>::value &&
+                       std::invocable<std::decay_t<F>&, std::decay_t<Args>...> &&
+                       is_task<spawn_result_t<F, Args...>>::value;
+
+/// Keeps the callable (and its arguments) alive in this frame for as long
+/// as the task it returns runs: a lambda's captures cannot dangle.
+template <class F, class... Args>
+task<void> invoke_owned(F f, Args... args) {
+  if constexpr (std::is_void_v<typename spawn_result_t<F, Args...>::value_type>) {
+    co_await std::invoke(f, std::move(args)...);
+  } else {
+    (void)co_await std::invoke(f, std::move(args)...);
+  }
+}
+
+template <class T, class F>
+class start_awaiter;
+}  // namespace detail
+
 /// Owns spawned tasks. Default error policy (fail-fast): the first failure
-/// cancels the siblings, and join() rethrows it once all are done; every
-/// failure stays available in errors(). supervise() switches to reporting
-/// each failure to a callback while the rest keep running.
-class task_scope : private detail::child_owner {
+/// cancels the siblings, and join() rethrows (one failure as itself, several
+/// as task_group_error). supervise() switches to reporting each failure to a
+/// callback while the rest keep running.
+///
+/// A scope created while a task runs belongs to that task, whichever
+/// constructor made it: it follows that task's cancellation, and a stop()
+/// called from anywhere inside it only cancels. A join() completes only
+/// when the scope is empty at that moment: from the instant it sees the
+/// scope empty until it returns, spawn() throws scope_closed. After that a
+/// scope that was never cancelled can be used again; a cancelled one (stop,
+/// cancel, a fail-fast failure) stays closed. Destroying
+/// a scope with live children terminates the program with a message, in
+/// every build mode; inside a function, prefer with_scope(), which joins on
+/// every exit path.
+class task_scope : private detail::loop_scope_node {
  public:
   using error_handler = std::function<void(const child_error&)>;
   using stuck_handler = std::function<void(std::span<const stuck_task>)>;
 
-  /// A root scope on `loop`: cancelled only through cancel() or stop().
-  explicit task_scope(event_loop& loop) : context_{&loop, source_.token(), nullptr} { init(); }
-  /// A scope nested in the current task (`co_await this_context()`): it is
-  /// cancelled whenever that task's cancellation is requested.
-  explicit task_scope(task_context& parent)
-      : source_(parent.token), context_{parent.loop, source_.token(), &parent} {
-    init();
-  }
+  /// A scope on `loop`. Created while a task of `loop` runs, it is nested in
+  /// that task; created outside any task, it is a root, cancelled only
+  /// through cancel() or stop().
+  explicit task_scope(event_loop& loop, source_location where = source_location::current())
+      : task_scope(loop, loop.current_context(), where) {}
+  /// A scope nested in the given context (`co_await this_context()`).
+  explicit task_scope(task_context& parent, source_location where = source_location::current())
+      : task_scope(*parent.loop, &parent, where) {}
   /// A scope nested in another scope, following its cancellation.
-  explicit task_scope(task_scope& parent) : task_scope(parent.context_) {}
+  explicit task_scope(task_scope& parent, source_location where = source_location::current())
+      : task_scope(*parent.context_.loop, &parent.context_, where) {}
 
   task_scope(const task_scope&) = delete;
   task_scope& operator=(const task_scope&) = delete;
-  ~task_scope() {
-    NETAIO_ASSERT(live_ == 0, "task_scope destroyed with live children (join or stop it first)");
-  }
+  ~task_scope();
 
   /// Switches to the supervising policy: each failure goes to `on_error`,
   /// nothing else is cancelled. If `on_error` throws, that error is treated
@@ -1616,39 +2206,64 @@ class task_scope : private detail::child_owner {
     return *this;
   }
   /// Called once when stop()'s grace period expires with children still
-  /// running (the default prints them to stderr).
+  /// running, just before their frames are destroyed (the default prints
+  /// them to stderr). Never called with an empty list.
   task_scope& on_stuck(stuck_handler handler) {
     on_stuck_ = std::move(handler);
     return *this;
   }
 
   /// Starts `t` as a child of this scope on its next loop turn. The scope
-  /// owns it from now on; its result is discarded.
+  /// owns it from now on; its result is discarded. Throws invalid_task for
+  /// an empty or already started task, scope_closed after join/stop.
   template <class T>
-  void spawn(task<T> t, const char* name = nullptr,
-             source_location where = source_location::current()) {
-    NETAIO_ASSERT(t.valid(), "spawning an empty task");
+  task_handle spawn(task<T> t, task_name name = {},
+                    source_location where = source_location::current()) {
+    detail::check_unstarted(t.handle(), "spawning");
     auto h = t.release();
-    detail::promise_base& p = h.promise();
-    p.context_ = &context_;
-    p.state_ = detail::start_state::suspended;
-    p.link_.owner = this;
-    p.link_.name = name;
-    p.link_.where = where;
-    p.link_.prev = nullptr;
-    p.link_.next = head_;
-    if (head_ != nullptr) head_->prev = &p.link_;
-    head_ = &p.link_;
-    ++live_;
-    context_.loop->schedule(h);
+    return attach(h, h.promise(), std::move(name), where);
   }
+  /// Calls `f()` and runs the task it returns as a child, keeping `f` alive
+  /// (moved into the child) until it ends: the safe way to spawn a lambda
+  /// with captures, where `spawn(lambda())` would leave the coroutine with a
+  /// dangling closure once the temporary lambda is gone.
+  template <class F>
+  requires detail::task_factory<F> task_handle
+  spawn(F&& f, task_name name = {}, source_location where = source_location::current()) {
+    return spawn_call(std::move(name), where, std::forward<F>(f));
+  }
+  /// The callable form with arguments (moved into the child too).
+  template <class F, class A, class... Args>
+  requires detail::task_factory<F, A, Args...> task_handle spawn(F&& f, A&& a, Args&&... args) {
+    return spawn_call(task_name{}, source_location{}, std::forward<F>(f), std::forward<A>(a),
+                      std::forward<Args>(args)...);
+  }
+  /// The callable form with arguments, named.
+  template <class F, class... Args>
+  requires detail::task_factory<F, Args...> task_handle spawn(task_name name, F&& f,
+                                                              Args&&... args) {
+    return spawn_call(std::move(name), source_location{}, std::forward<F>(f),
+                      std::forward<Args>(args)...);
+  }
+
+  /// Trio's nursery.start: runs `f(task_started<T>)` as a child and waits
+  /// until it calls started(value) (e.g. once a server is bound), giving
+  /// that value. A failure before started() is thrown here, not at join;
+  /// ending without started() throws netaio::error; if the caller is
+  /// cancelled meanwhile, the child is cancelled too (and still joined by
+  /// the scope).
+  template <class T = void, class F>
+  detail::start_awaiter<T, std::decay_t<F>> start(
+      F&& f, task_name name = {}, source_location where = source_location::current());
 
   /// Requests cancellation of every child, now and later. Idempotent.
   void cancel() noexcept { source_.cancel(); }
   bool cancelled() const noexcept { return source_.cancelled(); }
+  /// Closed: spawn() throws scope_closed (see the class comment).
+  bool closed() const noexcept { return closed_; }
   /// Children still alive.
   std::size_t size() const noexcept { return live_; }
-  /// The first failure (fail-fast policy), or null: what join() rethrows.
+  /// The first failure (fail-fast policy), or null.
   std::exception_ptr first_error() const noexcept { return first_error_; }
   /// Every failure seen so far (fail-fast policy), first one first.
   std::vector<std::exception_ptr> errors() const {
@@ -1657,54 +2272,153 @@ class task_scope : private detail::child_owner {
     all.insert(all.end(), more_errors_.begin(), more_errors_.end());
     return all;
   }
-  /// The context children run in (their cancellation is this scope's).
+  /// The context children run in (their cancellation follows this scope's).
   task_context& context() noexcept { return context_; }
   event_loop& loop() const noexcept { return *context_.loop; }
+  /// The live task tree under this scope, one line per task or scope, with
+  /// names and spawn sites: for diagnostics.
+  std::string dump() const;
 
   class join_awaiter;
   class stop_awaiter;
 
-  /// Waits until every child's frame is destroyed. If the awaiting task is
-  /// cancelled meanwhile, the scope is cancelled and the join still waits
-  /// (children are never abandoned), then throws operation_cancelled.
-  /// Rethrows the first child failure under the fail-fast policy.
+  /// Waits until every child's frame is destroyed.
+  /// If the awaiting task is cancelled meanwhile, the scope is cancelled
+  /// and the join still waits (children are never abandoned), then throws
+  /// operation_cancelled. Rethrows child failures under the fail-fast policy.
   join_awaiter join() noexcept;
 
-  /// cancel() + join(), reporting stuck children if they outlive `grace`.
-  /// Called from inside one of its own children, it only cancels and
-  /// returns: the scope's owner completes the join (no self-join deadlock).
+  /// cancel() + join(), bounded: children still alive when `grace` runs out
+  /// are reported by name and spawn site (on_stuck) and their frames are
+  /// destroyed — their destructors run, but no catch block or code after
+  /// their current suspension point — so stop returns within the grace
+  /// plus one loop turn. Called from inside one of its own children, it only
+  /// cancels and returns: the scope's owner completes the join.
   stop_awaiter stop(event_loop::duration grace = std::chrono::seconds(5)) noexcept;
 
  private:
+  template <class T, class F>
+  friend class detail::start_awaiter;
+  template <class T>
+  friend class task_started;
+
   struct joiner {
     joiner* next = nullptr;
     std::coroutine_handle<> handle;
+    task_context* context = nullptr;
+    bool woken = false;  // queued to resume: the scope stays closed until it has
   };
 
-  void init() noexcept { child_done_ = &task_scope::on_child_done; }
+  task_scope(event_loop& loop, task_context* parent, source_location where)
+      : source_(parent != nullptr ? parent->token : cancel_token{}),
+        context_{&loop, source_.token(), parent, this},
+        where_(where) {
+    // If the task this scope belongs to ends first, the scope becomes a
+    // root rather than keep a pointer into that task's frame.
+    source_.on_parent_gone(
+        [](void* self) noexcept { static_cast<task_scope*>(self)->context_.parent = nullptr; },
+        this);
+    loop.add_scope(this);
+  }
 
-  static std::coroutine_handle<> on_child_done(detail::child_owner* owner, detail::promise_base& p,
-                                               std::coroutine_handle<> h) noexcept {
-    auto* self = static_cast<task_scope*>(owner);
-    detail::child_link& l = p.link_;
-    if (l.prev != nullptr) {
-      l.prev->next = l.next;
+  template <class F, class... Args>
+  task_handle spawn_call(task_name name, source_location where, F&& f, Args&&... args) {
+    if (closed_) throw scope_closed{};
+    return spawn(detail::invoke_owned(std::forward<F>(f), std::forward<Args>(args)...),
+                 std::move(name), where);
+  }
+
+  detail::child_state* new_child(task_name name, source_location where) {
+    void* mem = free_;
+    if (mem != nullptr) {
+      free_ = *static_cast<void**>(mem);
     } else {
-      self->head_ = l.next;
+      mem = ::operator new(sizeof(detail::child_state));
     }
-    if (l.next != nullptr) l.next->prev = l.prev;
+    auto* c = ::new (mem) detail::child_state(this, context_, std::move(name), where);
+    c->done = &task_scope::on_child_done;
+    return c;
+  }
+  void recycle(detail::child_state* c) noexcept {
+    c->~child_state();
+    void* mem = c;
+    *static_cast<void**>(mem) = free_;
+    free_ = mem;
+  }
+
+  task_handle attach(std::coroutine_handle<> h, detail::promise_base& p, task_name name,
+                     source_location where) {
+    if (closed_) {
+      h.destroy();
+      throw scope_closed{};
+    }
+    detail::child_state* c;
+    try {
+      c = new_child(std::move(name), where);
+    } catch (...) {
+      h.destroy();
+      throw;
+    }
+    return adopt(h, p, c);
+  }
+
+  // Links a not-yet-started coroutine to its record and queues it.
+  task_handle adopt(std::coroutine_handle<> h, detail::promise_base& p,
+                    detail::child_state* c) noexcept {
+    c->handle = h;
+    p.context_ = &c->context;
+    p.started_ = true;
+    p.child_ = c;
+    c->prev = nullptr;
+    c->next = head_;
+    if (head_ != nullptr) head_->prev = c;
+    head_ = c;
+    ++live_;
+    context_.loop->schedule(h, &c->context);
+    return task_handle{c};
+  }
+
+  static std::coroutine_handle<> on_child_done(detail::child_hook* hook, detail::promise_base& p,
+                                               std::coroutine_handle<> h) noexcept {
+    auto* c = static_cast<detail::child_state*>(hook);
     const bool cancelled = p.cancelled_;
-    child_error report{std::move(p.exception_), l.name, l.where};
+    std::exception_ptr e = std::move(p.exception_);
     h.destroy();  // the frame is gone before anyone can observe the child ended
-    --self->live_;
-    if (report.error) self->record(report, cancelled);
-    if (self->live_ == 0) self->wake_joiners();
+    c->scope->finish_child(c, std::move(e), cancelled);
     return std::noop_coroutine();
   }
 
-  void record(const child_error& report, bool cancelled) noexcept {
-    // A cancellation that this scope asked for is how children end, not a failure.
-    if (cancelled && source_.cancelled()) return;
+  void unlink(detail::child_state* c) noexcept {
+    (c->prev != nullptr ? c->prev->next : head_) = c->next;
+    if (c->next != nullptr) c->next->prev = c->prev;
+    c->prev = c->next = nullptr;
+  }
+
+  void finish_child(detail::child_state* c, std::exception_ptr e, bool cancelled) noexcept {
+    unlink(c);
+    --live_;
+    if (c->handle_object != nullptr) c->handle_object->child_ = nullptr;
+    detail::wake_child_waiters(*c);
+    if (detail::start_slot* s = std::exchange(c->starter, nullptr)) {
+      // Nobody heard started(): the starter gets the outcome, the scope not.
+      if (!e) {
+        e = cancelled || c->source.cancelled()
+                ? std::make_exception_ptr(operation_cancelled{})
+                : std::make_exception_ptr(error("netaio: task ended without calling started()"));
+      }
+      s->fail(s, std::move(e));
+      e = nullptr;
+    }
+    // A cancellation asked for (of the scope, or of this child through its
+    // handle or its starter) is how children end, not a failure.
+    if (e && !(cancelled && c->source.cancelled())) {
+      record(child_error{std::move(e), c->name.view(), c->where});
+    }
+    recycle(c);
+    if (live_ == 0) emptied();
+  }
+
+  void record(const child_error& report) noexcept {
     if (on_error_) {
       try {
         on_error_(report);
@@ -1731,48 +2445,135 @@ class task_scope : private detail::child_owner {
     source_.cancel();
   }
 
-  void wake_joiners() {
-    while (joiners_ != nullptr) {
-      joiner* j = joiners_;
+  // The last child ended. If a join waits, it has seen the scope empty: the
+  // scope closes now, so no spawn can slip in before the joiner resumes.
+  void emptied() noexcept {
+    if (joiners_ == nullptr) return;
+    closed_ = true;
+    while (joiner* j = joiners_) {
       joiners_ = j->next;
-      context_.loop->schedule(j->handle);
+      j->woken = true;
+      ++pending_wakes_;
+      context_.loop->schedule(j->handle, j->context);
     }
+  }
+  // A woken joiner resumed (or its frame was destroyed): once none is left,
+  // a scope that was never cancelled opens again.
+  void settle_wake() noexcept {
+    if (--pending_wakes_ == 0 && !source_.cancelled()) closed_ = false;
+  }
+  // A join that found the scope empty without waiting leaves it closed only
+  // if it was cancelled.
+  void joined_at_once() noexcept {
+    if (source_.cancelled()) closed_ = true;
+  }
+
+  void remove_joiner(joiner* j) noexcept {
+    for (joiner** p = &joiners_; *p != nullptr; p = &(*p)->next) {
+      if (*p == j) {
+        *p = j->next;
+        return;
+      }
+    }
+  }
+
+  void rethrow_failures() const {
+    if (first_error_) detail::rethrow_all(errors());
   }
 
   void report_stuck() {
     std::vector<stuck_task> stuck;
-    for (detail::child_link* l = head_; l != nullptr; l = l->next) {
-      stuck.push_back({l->name, l->where});
-    }
+    for (detail::child_state* c = head_; c != nullptr; c = c->next)
+      stuck.push_back({c->name.view(), c->where});
+    if (stuck.empty()) return;
     if (on_stuck_) {
       on_stuck_(stuck);
       return;
     }
     for (const stuck_task& s : stuck) {
       std::fprintf(stderr,
-                   "netaio: task_scope::stop: task %s spawned at %s:%u ignores cancellation and "
-                   "has not finished\n",
-                   s.name != nullptr ? s.name : "(unnamed)", s.where.file, s.where.line);
+                   "netaio: task_scope::stop: task %.*s spawned at %s:%u ignored cancellation for "
+                   "the whole grace period; destroying its frame\n",
+                   static_cast<int>(s.name.empty() ? 9 : s.name.size()),
+                   s.name.empty() ? "(unnamed)" : s.name.data(), s.where.file, s.where.line);
     }
   }
 
+  // Destroys every child's frame (the end of a stop's grace period, or the
+  // destruction of a frame that owns this scope at such a time). Their
+  // awaiters leave whatever they wait in as they are destroyed, and
+  // nothing of theirs stays queued on the loop.
+  void destroy_children() noexcept {
+    const bool outermost = context_.loop->begin_teardown(&context_);
+    while (detail::child_state* c = head_) {
+      std::coroutine_handle<> h = std::exchange(c->handle, {});
+      h.destroy();
+      finish_child(c, nullptr, true);
+    }
+    if (outermost) context_.loop->end_teardown();
+  }
+
+  void grace_expired() noexcept {
+    if (live_ == 0) return;
+    try {
+      report_stuck();
+    } catch (...) {
+      // Reporting is best effort; the frames are destroyed all the same.
+    }
+    destroy_children();
+  }
+
+  void dump_into(std::string& out, int depth) const;
+
   cancel_source source_;
   task_context context_;
-  detail::child_link* head_ = nullptr;
+  source_location where_;
+  detail::child_state* head_ = nullptr;
   std::size_t live_ = 0;
+  std::size_t pending_wakes_ = 0;
   joiner* joiners_ = nullptr;
+  void* free_ = nullptr;  // recycled child records
   std::exception_ptr first_error_;
   std::vector<std::exception_ptr> more_errors_;
   error_handler on_error_;
   stuck_handler on_stuck_;
+  bool closed_ = false;
 };
+
+inline task_scope::~task_scope() {
+  if (live_ > 0) {
+    if (context_.loop->in_teardown()) {
+      destroy_children();  // our owner's frame is being destroyed by a stop
+    } else {
+      std::string what = "task_scope destroyed with live children (join or stop it first, or ";
+      what += "use with_scope); the scope was created at ";
+      what += where_.file;
+      what += ":" + std::to_string(where_.line) + "; live:\n" + dump();
+      detail::fatal(what.c_str());
+    }
+  }
+  while (free_ != nullptr) {
+    void* next = *static_cast<void**>(free_);
+    ::operator delete(free_);
+    free_ = next;
+  }
+  context_.loop->remove_scope(this);
+}
 
 class task_scope::join_awaiter : private detail::cancel_node {
  public:
   explicit join_awaiter(task_scope& s) noexcept : scope_(&s) {}
-  join_awaiter(const join_awaiter&) = delete;
-  join_awaiter& operator=(const join_awaiter&) = delete;
-  ~join_awaiter() { unregister(); }
+  // Movable until awaited (e.g. into shield's task), never after.
+  join_awaiter(join_awaiter&&) = default;
+  join_awaiter& operator=(join_awaiter&&) = delete;
+  ~join_awaiter() {
+    unregister();
+    if (self_.woken) {
+      scope_->settle_wake();
+    } else if (waiting_) {
+      scope_->remove_joiner(&self_);
+    }
+  }
 
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
@@ -1784,8 +2585,8 @@ class task_scope::join_awaiter : private detail::cancel_node {
     return wait(h);
   }
   void await_resume() {
-    unregister();
-    if (scope_->first_error_) std::rethrow_exception(scope_->first_error_);
+    settle();
+    scope_->rethrow_failures();
     if (caller_ != nullptr) caller_->token.throw_if_cancelled();
   }
 
@@ -1804,10 +2605,15 @@ class task_scope::join_awaiter : private detail::cancel_node {
         scope_->cancel();
       }
     }
-    if (scope_->live_ == 0) return false;
+    if (scope_->live_ == 0) {
+      scope_->joined_at_once();
+      return false;
+    }
     self_.handle = h;
+    self_.context = caller_;
     self_.next = scope_->joiners_;
     scope_->joiners_ = &self_;
+    waiting_ = true;
     return true;
   }
   void unregister() noexcept {
@@ -1816,9 +2622,18 @@ class task_scope::join_awaiter : private detail::cancel_node {
       source_ = nullptr;
     }
   }
+  void settle() noexcept {
+    waiting_ = false;
+    unregister();
+    if (self_.woken) {
+      self_.woken = false;
+      scope_->settle_wake();
+    }
+  }
 
   task_scope* scope_;
   task_context* caller_ = nullptr;
+  bool waiting_ = false;
 
  private:
   cancel_source* source_ = nullptr;
@@ -1845,22 +2660,17 @@ class task_scope::stop_awaiter : private join_awaiter, private detail::timer_nod
     if (!wait(h)) return false;
     deadline = detail::saturating_add(scope_->loop().now(), grace_);
     fire = [](detail::timer_node* n) noexcept {
-      auto* self = static_cast<stop_awaiter*>(n);
-      try {
-        self->scope_->report_stuck();
-      } catch (...) {
-        // Reporting is best effort; the join still completes.
-      }
+      static_cast<stop_awaiter*>(n)->scope_->grace_expired();
     };
     scope_->loop().timers().push(this);
     return true;
   }
-  /// Rethrows the first child failure (fail-fast policy); never throws
+  /// Rethrows child failures (fail-fast policy); never throws
   /// operation_cancelled, since stop is what cleanup calls.
   void await_resume() {
     if (armed()) scope_->loop().timers().erase(this);
-    unregister();
-    if (!inside_ && scope_->first_error_) std::rethrow_exception(scope_->first_error_);
+    settle();
+    if (!inside_) scope_->rethrow_failures();
   }
 
  private:
@@ -1875,7 +2685,171 @@ inline task_scope::stop_awaiter task_scope::stop(event_loop::duration grace) noe
   return stop_awaiter{*this, grace};
 }
 
+inline void task_scope::dump_into(std::string& out, int depth) const {
+  const std::string pad(static_cast<std::size_t>(depth) * 2, ' ');
+  out += pad + "scope created at " + where_.file + ":" + std::to_string(where_.line) + " (" +
+         std::to_string(live_) + " live" + (cancelled() ? ", cancelled" : "") + ")\n";
+  for (const detail::child_state* c = head_; c != nullptr; c = c->next) {
+    out += pad + "  task " +
+           (c->name.empty() ? std::string("(unnamed)") : std::string(c->name.view()));
+    if (c->where.line != 0)
+      out += std::string(" spawned at ") + c->where.file + ":" + std::to_string(c->where.line);
+    out += "\n";
+    // Scopes whose nearest enclosing task is this child.
+    for (const detail::loop_scope_node* n = loop().scopes(); n != nullptr; n = n->next_scope) {
+      const auto* s = static_cast<const task_scope*>(n);
+      const task_context* p = s->context_.parent;
+      while (p != nullptr && p->scope == nullptr &&
+             !(p->parent != nullptr && p->parent->scope != nullptr))
+        p = p->parent;
+      if (p == &c->context) s->dump_into(out, depth + 2);
+    }
+  }
+}
+
+inline std::string task_scope::dump() const {
+  std::string out;
+  dump_into(out, 0);
+  return out;
+}
+
 }  // namespace netaio::inline v0
+
+// ---- begin netaio/core/detail/start.hpp
+// task_scope::start and task_started: the start handshake (Trio's
+// nursery.start). Included at the end of task_scope.hpp.
+
+
+#include <optional>
+#include <type_traits>
+#include <variant>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+template <class T>
+struct start_value_slot : start_slot {
+  using value_type = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+  void (*deliver)(start_value_slot*, value_type&&) = nullptr;
+};
+
+template <class T, class F>
+class start_awaiter : private wait_op, private start_value_slot<T> {
+  using value_type = typename start_value_slot<T>::value_type;
+
+ public:
+  start_awaiter(task_scope& s, F f, task_name name, source_location where)
+      : scope_(&s), f_(std::move(f)), name_(std::move(name)), where_(where) {}
+  start_awaiter(const start_awaiter&) = delete;
+  start_awaiter& operator=(const start_awaiter&) = delete;
+  ~start_awaiter() {
+    abandon();  // a pending start whose frame is destroyed: the child is cancelled
+  }
+
+  bool await_ready() const noexcept { return false; }
+  template <netaio_promise P>
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (scope_->closed_) throw scope_closed{};
+    if (!bind(h, &on_cancel)) return true;
+    child_state* c = scope_->new_child(std::move(name_), where_);
+    task<void> t;
+    try {
+      t = invoke_owned(std::move(f_), task_started<T>{c});
+    } catch (...) {
+      scope_->recycle(c);
+      finish_inline();
+      throw;
+    }
+    this->fail = &on_fail;
+    this->deliver = &on_deliver;
+    c->starter = this;
+    child_ = c;
+    auto th = t.release();
+    (void)scope_->adopt(th, th.promise(), c);
+    return true;
+  }
+  decltype(auto) await_resume() {
+    check();
+    if (error_) std::rethrow_exception(error_);
+    if constexpr (!std::is_void_v<T>) return T(std::move(*value_));
+  }
+
+ private:
+  static void on_deliver(start_value_slot<T>* s, value_type&& v) {
+    auto* self = static_cast<start_awaiter*>(s);
+    self->value_.emplace(std::move(v));
+    self->child_ = nullptr;
+    self->complete();
+  }
+  static void on_fail(start_slot* s, std::exception_ptr e) noexcept {
+    auto* self = static_cast<start_awaiter*>(static_cast<start_value_slot<T>*>(s));
+    self->error_ = std::move(e);
+    self->child_ = nullptr;
+    self->complete();
+  }
+  // The starter stopped waiting (cancelled, or its frame destroyed): the
+  // child it was starting is cancelled too; the scope still joins it.
+  static void on_cancel(wait_op* op) noexcept {
+    auto* self = static_cast<start_awaiter*>(op);
+    if (child_state* c = std::exchange(self->child_, nullptr)) {
+      c->starter = nullptr;
+      c->source.cancel();
+    }
+  }
+
+  task_scope* scope_;
+  F f_;
+  task_name name_;
+  source_location where_;
+  child_state* child_ = nullptr;
+  std::optional<value_type> value_;
+  std::exception_ptr error_;
+};
+
+}  // namespace detail
+
+/// Handed to a task started with task_scope::start: call it once the task is
+/// ready (a server bound its port), with the value the starter receives.
+template <class T>
+class task_started {
+ public:
+  /// Tells the starter this task is ready. A second call throws netaio::error.
+  template <class U = T>
+  requires(!std::is_void_v<T> && std::is_convertible_v<U&&, T>) void operator()(U&& value) const {
+    claim();
+    if (auto* s =
+            static_cast<detail::start_value_slot<T>*>(std::exchange(child_->starter, nullptr)))
+      s->deliver(s, T(std::forward<U>(value)));
+  }
+  void operator()() const requires std::is_void_v<T> {
+    claim();
+    if (auto* s =
+            static_cast<detail::start_value_slot<T>*>(std::exchange(child_->starter, nullptr)))
+      s->deliver(s, std::monostate{});
+  }
+
+ private:
+  template <class, class>
+  friend class detail::start_awaiter;
+  explicit task_started(detail::child_state* c) noexcept : child_(c) {}
+  void claim() const {
+    if (child_->started) throw error("netaio: task_started called twice");
+    child_->started = true;
+  }
+  detail::child_state* child_;
+};
+
+template <class T, class F>
+detail::start_awaiter<T, std::decay_t<F>> task_scope::start(F&& f, task_name name,
+                                                            source_location where) {
+  static_assert(std::is_invocable_v<std::decay_t<F>&, task_started<T>>,
+                "task_scope::start needs a callable taking task_started<T> and returning a task");
+  return {*this, std::forward<F>(f), std::move(name), where};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/detail/start.hpp
 // ---- end netaio/core/task_scope.hpp
 // ---- begin netaio/core/when_all.hpp
 // when_all / when_any: run tasks concurrently in a nested scope that is joined
@@ -1907,15 +2881,15 @@ task<void> store_result(task<T> t, std::optional<non_void_t<T>>& out) {
   }
 }
 
-template <std::size_t I, class T, class Result>
-task<void> race_one(task<T> t, std::optional<Result>& winner, task_scope& scope) {
+template <std::size_t I, class T, class Slots>
+task<void> race_one(task<T> t, Slots& slots, std::optional<std::size_t>& first, task_scope& scope) {
   if constexpr (std::is_void_v<T>) {
     co_await std::move(t);
-    if (!winner) winner.emplace(std::in_place_index<I>);
+    std::get<I>(slots).emplace();
   } else {
-    auto v = co_await std::move(t);
-    if (!winner) winner.emplace(std::in_place_index<I>, std::move(v));
+    std::get<I>(slots).emplace(co_await std::move(t));
   }
+  if (!first) first = I;
   scope.cancel();  // the first finisher wins; the rest are cancelled and joined
 }
 
@@ -1956,26 +2930,117 @@ task<std::vector<detail::non_void_t<T>>> when_all(std::vector<task<T>> tasks) {
   co_return out;
 }
 
-/// Runs every task concurrently until the first one finishes; cancels the
-/// others and joins them before returning. The variant's index says which
-/// task won (std::monostate stands for void). A failure is rethrown.
+/// What when_any gives: which task finished first, and the result of every
+/// task that completed — a loser that completed in the same turn as the
+/// winner (two queue pops, say) keeps its value instead of losing it.
 template <class... Ts>
-task<std::variant<detail::non_void_t<Ts>...>> when_any(task<Ts>... tasks) {
-  using result = std::variant<detail::non_void_t<Ts>...>;
-  std::optional<result> winner;
+struct when_any_result {
+  std::size_t first = 0;
+  std::tuple<std::optional<detail::non_void_t<Ts>>...> completed;
+
+  /// The result of task I, if it completed.
+  template <std::size_t I>
+  auto& get() noexcept {
+    return std::get<I>(completed);
+  }
+};
+
+/// Runs every task concurrently until the first one finishes; cancels the
+/// others and joins them before returning. A failure is rethrown.
+template <class... Ts>
+task<when_any_result<Ts...>> when_any(task<Ts>... tasks) {
+  when_any_result<Ts...> out;
+  std::optional<std::size_t> first;
   {
     task_scope scope{co_await this_context()};
     [&]<std::size_t... I>(std::index_sequence<I...>) {
-      (scope.spawn(detail::race_one<I>(std::move(tasks), winner, scope)), ...);
+      (scope.spawn(detail::race_one<I>(std::move(tasks), out.completed, first, scope)), ...);
     }
     (std::index_sequence_for<Ts...>{});
     co_await scope.join();
   }
-  co_return std::move(*winner);
+  out.first = *first;
+  co_return out;
 }
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/when_all.hpp
+// ---- begin netaio/core/with_scope.hpp
+// with_scope: the block form of a task_scope (Trio's `async with
+// open_nursery()`, Kotlin's coroutineScope {}): the scope is joined on every
+// way out of the block, so no exception or cancellation can leave a child
+// behind or destroy an unjoined scope.
+
+
+#include <exception>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+template <class F>
+using scope_body_t = typename std::invoke_result_t<F&, task_scope&>::value_type;
+}
+
+/// Runs `body(scope)` with a fresh scope nested in the current task, then
+/// joins the scope whatever happened: the body returning (children run on
+/// until they end), throwing (children are cancelled first) or being
+/// cancelled. Gives the body's value. Failures are thrown after the join:
+/// one as itself, several (the body's and the children's) as
+/// task_group_error; a cancellation with no other failure as
+/// operation_cancelled. The callable is moved into the task, so its
+/// captures live as long as the block.
+template <class F>
+requires std::is_invocable_v<F&, task_scope&> &&
+    detail::is_task<std::invoke_result_t<F&, task_scope&>>::value task<detail::scope_body_t<F>>
+    with_scope(F body, source_location where = source_location::current()) {
+  using T = detail::scope_body_t<F>;
+  task_scope scope{co_await this_context(), where};
+  std::conditional_t<std::is_void_v<T>, bool, std::optional<T>> value{};
+  std::exception_ptr body_error;
+  bool body_cancelled = false;
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await std::invoke(body, scope);
+    } else {
+      value.emplace(co_await std::invoke(body, scope));
+    }
+  } catch (...) {
+    body_cancelled = detail::current_exception_is_cancellation();
+    if (!body_cancelled) body_error = std::current_exception();
+    scope.cancel();
+  }
+  bool join_cancelled = false;
+  try {
+    co_await scope.join();
+  } catch (...) {
+    join_cancelled = detail::current_exception_is_cancellation();
+  }
+  std::vector<std::exception_ptr> failures;
+  if (body_error) failures.push_back(body_error);
+  for (std::exception_ptr& e : scope.errors())
+    failures.push_back(std::move(e));
+  if (!failures.empty()) detail::rethrow_all(std::move(failures));
+  if (body_cancelled || join_cancelled) throw operation_cancelled{};
+  if constexpr (!std::is_void_v<T>) co_return std::move(*value);
+}
+
+/// `co_await current_scope()`: the nearest task_scope the current task runs
+/// in (the one that spawned it, or one it is nested in), or null for a task
+/// outside every scope.
+inline auto current_scope() noexcept {
+  struct awaiter : detail::context_awaiter {
+    task_scope* await_resume() const noexcept { return ctx->enclosing_scope(); }
+  };
+  return awaiter{};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/core/with_scope.hpp
 // ---- end netaio/core.hpp
 // ---- begin netaio/io.hpp
 // The io layer: io_context (the reactor loop), addresses, TCP and UDP sockets,
@@ -2621,7 +3686,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   }
 
   void wake() noexcept override {
-    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
     std::uint64_t one = 1;
     ssize_t r;
     do {
@@ -2648,13 +3713,20 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     return 1;
   }
 
+  // Drain first, then clear the flag. The other order loses wake-ups for
+  // good: a wake() landing between the two writes the eventfd, the read
+  // swallows it, and the flag stays set, so every later wake() returns
+  // without writing while the loop sleeps. In this order a wake() that
+  // lands before the clear finds the flag set and writes nothing, which is
+  // safe: the loop, having cleared the flag (seq_cst, like the post's
+  // store), looks for posted work before it blocks again.
   void drain_wake() noexcept {
-    wake_pending_.store(false, std::memory_order_release);
     std::uint64_t v;
     ssize_t r;
     do {
       r = ::read(wakefd_, &v, sizeof v);
     } while (r < 0 && errno == EINTR);
+    wake_pending_.store(false, std::memory_order_seq_cst);
   }
 
   [[noreturn]] static void fail(const char* what) {
@@ -3004,8 +4076,8 @@ class reactor_awaiter : protected reactor_op {
   bool await_ready() const noexcept { return false; }
 
   template <netaio_promise P>
-  bool await_suspend(std::coroutine_handle<P> h) noexcept {
-    if (!bind(h, &on_cancel)) return false;
+  bool await_suspend(std::coroutine_handle<P> h) {
+    if (!bind(h, &on_cancel)) return true;
     perform_ = &Derived::perform;
     if (state_ == nullptr || state_->fd < 0) {
       end_ = op_end::closed;
