@@ -13,6 +13,7 @@ scripts/deps.sh bench
 
 dir=build/bench
 jobs=$(nproc)
+mkdir -p build  # a fresh clone has no build/ yet; the setup log goes there
 if [ ! -f "$dir/build.ninja" ]; then
   meson setup "$dir" -Dbenchmarks=true -Dbuildtype=release -Db_ndebug=true \
     -Dtests=disabled -Dexamples=false >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; exit 1; }
