@@ -4,5 +4,6 @@
 #include <netaio/core.hpp>
 #include <netaio/detail/config.hpp>
 #include <netaio/io.hpp>
+#include <netaio/node.hpp>
 #include <netaio/plugins.hpp>
 #include <netaio/wire.hpp>

@@ -1,0 +1,5 @@
+// The node layer: logging, the handler registry, the receive pipeline and
+// the send-side sealing that every node (TCP server, TCP client, UDP node) shares.
+#pragma once
+
+#include <netaio/node/log.hpp>
