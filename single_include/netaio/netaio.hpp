@@ -4024,13 +4024,18 @@ class udp_socket {
 // The node layer: logging, the handler registry, the receive pipeline and
 // the send-side sealing that every node (TCP server, TCP client, UDP node) shares.
 
-// ---- begin netaio/node/log.hpp
-// The node layer's logging: four levels, one replaceable sink, and no
-// formatting at all for records below the threshold.
+// ---- begin netaio/node/handler.hpp
+// Handlers: what a user registers (a plain function or a coroutine, given the
+// message and the connection, answering with a message or nothing), and the
+// one type-erased shape the router stores them in.
 
-// ---- begin netaio/wire/keys.hpp
-// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
-// (type, uri) and type, most specific first.
+// ---- begin netaio/wire/concepts.hpp
+// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
+// MessageProtocol as concepts: a user type satisfying one works wherever the
+// default does.
+
+// ---- begin netaio/wire/body.hpp
+// The default body: u16 uri_length | uri | content.
 
 // ---- begin netaio/wire/bytes.hpp
 // Byte buffers and views used across the wire and plugin layers.
@@ -4059,14 +4064,6 @@ inline byte_buffer to_buffer(byte_view v) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/bytes.hpp
-// ---- begin netaio/wire/concepts.hpp
-// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
-// MessageProtocol as concepts: a user type satisfying one works wherever the
-// default does.
-
-// ---- begin netaio/wire/body.hpp
-// The default body: u16 uri_length | uri | content.
-
 // ---- begin netaio/wire/detail/endian.hpp
 // Big-endian loads and stores (network byte order) without alignment or UB.
 
@@ -4562,6 +4559,111 @@ concept message_protocol = std::copyable<M> && header_type<typename M::header_t>
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/concepts.hpp
 
+#include <concepts>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What calling a handler gave: an answer now, or a coroutine still to await
+/// for it. Plain handlers never allocate a coroutine frame.
+template <message_protocol M>
+struct handler_call {
+  /// The answer of a plain handler (nullopt: none).
+  std::optional<M> reply;
+  /// A coroutine handler's work, valid() only for those; await it for the answer.
+  task<std::optional<M>> pending;
+};
+
+namespace detail {
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+// What a handler may give back: nothing, a message, or an optional message.
+template <class R, class M>
+concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
+    std::same_as<std::remove_cvref_t<R>, std::optional<M>> ||
+    std::same_as<std::remove_cvref_t<R>, std::nullopt_t>;
+
+template <class R, class M>
+struct handler_result_ok : std::bool_constant<handler_value<R, M>> {};
+template <class T, class M>
+struct handler_result_ok<task<T>, M> : std::bool_constant<handler_value<T, M>> {};
+
+// The handler's result type, called with (message, connection) or with the
+// message alone.
+template <class F, class M, class C>
+auto invoke_handler(F& f, M& m, C& c) {
+  if constexpr (std::is_invocable_v<F&, M&, C&>) {
+    return std::invoke(f, m, c);
+  } else {
+    return std::invoke(f, m);
+  }
+}
+
+template <class M, class T>
+task<std::optional<M>> adapt_handler_task(task<T> t) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+    co_return std::nullopt;
+  } else {
+    co_return std::optional<M>(co_await std::move(t));
+  }
+}
+
+template <class F, class M, class C>
+using handler_result_t =
+    decltype(invoke_handler(std::declval<F&>(), std::declval<M&>(), std::declval<C&>()));
+}  // namespace detail
+
+/// A handler for messages M on connections C: callable with (M&, C&) or with
+/// (M&), returning void, M, std::optional<M>, or a task<> of one of those.
+template <class F, class M, class C>
+concept message_handler =
+    (std::is_invocable_v<F&, M&, C&> || std::is_invocable_v<F&, M&>)&&detail::handler_result_ok<
+        std::remove_cvref_t<detail::handler_result_t<F, M, C>>, M>::value;
+
+/// Any handler for messages M on connections C, behind one signature.
+template <message_protocol M, class C>
+using erased_handler = std::function<handler_call<M>(M&, C&)>;
+
+/// Wraps `f` into the stored shape. The callable is copied into the result;
+/// a coroutine handler's frame refers to that copy, so the copy must live
+/// until the coroutine has finished (the router keeps it alive).
+template <message_protocol M, class C, class F>
+requires message_handler<std::decay_t<F>, M, C> erased_handler<M, C> erase_handler(F&& f) {
+  using fn_t = std::decay_t<F>;
+  return [fn = fn_t(std::forward<F>(f))](M& m, C& c) mutable -> handler_call<M> {
+    using result_t = decltype(detail::invoke_handler(fn, m, c));
+    if constexpr (std::is_void_v<result_t>) {
+      detail::invoke_handler(fn, m, c);
+      return {};
+    } else if constexpr (std::same_as<result_t, task<std::optional<M>>>) {
+      return {std::nullopt, detail::invoke_handler(fn, m, c)};
+    } else if constexpr (detail::is_task<result_t>::value) {
+      return {std::nullopt, detail::adapt_handler_task<M>(detail::invoke_handler(fn, m, c))};
+    } else {
+      return {std::optional<M>(detail::invoke_handler(fn, m, c)), {}};
+    }
+  };
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/handler.hpp
+// ---- begin netaio/node/log.hpp
+// The node layer's logging: four levels, one replaceable sink, and no
+// formatting at all for records below the threshold.
+
+// ---- begin netaio/wire/keys.hpp
+// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
+// (type, uri) and type, most specific first.
+
+
 #include <array>
 #include <compare>
 #include <cstddef>
@@ -4800,12 +4902,19 @@ class logger {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/log.hpp
-// ---- end netaio/node.hpp
-// ---- begin netaio/plugins.hpp
-// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+// ---- begin netaio/node/pipeline.hpp
+// The receive pipeline, written once for every node: outer auth check, outer
+// decrypt, routing, inner auth check, inner decrypt, handler, then inner and
+// outer sealing of the answer. No I/O: it takes a decoded message and gives
+// back what to send (the node owns sockets, ordering and concurrency).
 
-// ---- begin netaio/plugins/aead_cipher.hpp
-// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+// ---- begin netaio/node/router.hpp
+// The handler registry: handlers and one-shot handlers keyed as the
+// reference keys them, the default (not-found), auth-error and failure
+// answers. Safe to change from inside a handler that it is running.
+
+// ---- begin netaio/plugins/auth_plugin.hpp
+// The auth plugin concept, and a type-erased auth plugin for handler tables.
 
 // ---- begin netaio/plugins/context.hpp
 // What a node tells its auth and cipher plugins about the other side.
@@ -5872,579 +5981,6 @@ struct plugin_context {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/context.hpp
-// ---- begin netaio/plugins/crypto.hpp
-// The reference's symmetric constructions (netaio/crypto.py), on libsodium's SHA-256.
-
-// ---- begin netaio/plugins/detail/sodium.hpp
-// libsodium set-up shared by the bundled plugins.
-
-
-#include <sodium.h>
-
-namespace netaio::inline v0::detail {
-
-/// Initialises libsodium once per process; every entry point that uses it
-/// calls this first. sodium_init() is itself thread-safe and idempotent; the
-/// static only saves repeated calls.
-inline void ensure_sodium() {
-  static const bool ok = sodium_init() >= 0;
-  if (!ok) throw plugin_error("netaio: libsodium could not be initialised");
-}
-
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/plugins/detail/sodium.hpp
-// ---- begin netaio/plugins/secret.hpp
-// Fixed-size key material that wipes itself.
-
-#include <sodium.h>
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <span>
-
-namespace netaio::inline v0 {
-
-/// N bytes of key material, zeroed with sodium_memzero when destroyed or
-/// moved from (a moved-from key is a second copy nobody needs).
-template <std::size_t N>
-class secret_array {
- public:
-  secret_array() noexcept { bytes_.fill(0); }
-  explicit secret_array(std::span<const std::uint8_t, N> src) noexcept {
-    for (std::size_t i = 0; i < N; ++i)
-      bytes_[i] = src[i];
-  }
-  secret_array(const secret_array& o) noexcept : bytes_(o.bytes_) {}
-  secret_array& operator=(const secret_array& o) noexcept {
-    bytes_ = o.bytes_;
-    return *this;
-  }
-  secret_array(secret_array&& o) noexcept : bytes_(o.bytes_) { o.wipe(); }
-  secret_array& operator=(secret_array&& o) noexcept {
-    if (this != &o) {
-      bytes_ = o.bytes_;
-      o.wipe();
-    }
-    return *this;
-  }
-  ~secret_array() { wipe(); }
-
-  std::uint8_t* data() noexcept { return bytes_.data(); }
-  const std::uint8_t* data() const noexcept { return bytes_.data(); }
-  static constexpr std::size_t size() noexcept { return N; }
-  std::uint8_t& operator[](std::size_t i) noexcept { return bytes_[i]; }
-  const std::uint8_t& operator[](std::size_t i) const noexcept { return bytes_[i]; }
-  auto begin() const noexcept { return bytes_.begin(); }
-  auto end() const noexcept { return bytes_.end(); }
-  /// A view of the bytes (for APIs taking byte_view).
-  std::span<const std::uint8_t, N> view() const noexcept { return bytes_; }
-  /// Zeroes the bytes now.
-  void wipe() noexcept { sodium_memzero(bytes_.data(), N); }
-
- private:
-  std::array<std::uint8_t, N> bytes_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/secret.hpp
-
-#include <sodium.h>
-
-#include <algorithm>
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <initializer_list>
-#include <span>
-
-namespace netaio::inline v0::detail {
-
-/// Streams pieces into SHA-256 without concatenating them first.
-class sha256_state {
- public:
-  sha256_state() noexcept { crypto_hash_sha256_init(&st_); }
-  ~sha256_state() { sodium_memzero(&st_, sizeof st_); }
-  sha256_state(const sha256_state&) = delete;
-  sha256_state& operator=(const sha256_state&) = delete;
-  void update(byte_view v) noexcept { crypto_hash_sha256_update(&st_, v.data(), v.size()); }
-  void final(std::uint8_t* out) noexcept { crypto_hash_sha256_final(&st_, out); }
-
- private:
-  crypto_hash_sha256_state st_;
-};
-
-}  // namespace netaio::inline v0::detail
-
-namespace netaio::inline v0::crypto {
-
-/// Length of the reference's IVs and HMAC nonces.
-inline constexpr std::size_t iv_size = 16;
-/// SHA-256 digest length.
-inline constexpr std::size_t digest_size = crypto_hash_sha256_BYTES;
-/// The reference's HMAC block length. 136 is SHA3-256's rate, not SHA-256's
-/// 64; the reference uses it with SHA-256 and the wire depends on it.
-inline constexpr std::size_t hmac_block_size = 136;
-
-/// A SHA-256 digest (also an HMAC tag).
-using digest = std::array<std::uint8_t, digest_size>;
-/// A 32-byte key that wipes itself.
-using key32 = secret_array<digest_size>;
-
-/// SHA-256 of the concatenation of `parts`.
-inline digest sha256(std::initializer_list<byte_view> parts) {
-  netaio::detail::ensure_sodium();
-  netaio::detail::sha256_state st;
-  for (auto p : parts)
-    st.update(p);
-  digest out;
-  st.final(out.data());
-  return out;
-}
-
-/// SHA-256 of `data`.
-inline digest sha256(byte_view data) {
-  return sha256({data});
-}
-
-/// SHA-256 of `secret`, kept as a key (the reference's sha256(secret) keys).
-inline key32 sha256_key(byte_view secret) {
-  netaio::detail::ensure_sodium();
-  key32 out;
-  crypto_hash_sha256(out.data(), secret.data(), secret.size());
-  return out;
-}
-
-/// The reference's one-time key: SHA-256 over the SHA-256 of each part.
-inline key32 derive_key(std::span<const byte_view> parts) {
-  netaio::detail::ensure_sodium();
-  netaio::detail::sha256_state outer;
-  key32 part_hash;
-  for (auto p : parts) {
-    crypto_hash_sha256(part_hash.data(), p.data(), p.size());
-    outer.update(part_hash.view());
-  }
-  key32 out;
-  outer.final(out.data());
-  return out;
-}
-
-/// derive_key() over a braced list of parts.
-inline key32 derive_key(std::initializer_list<byte_view> parts) {
-  return derive_key(std::span<const byte_view>(parts.begin(), parts.size()));
-}
-
-/// Fills `out` with the reference's keystream for (key, iv) starting at byte
-/// offset `start`: block n is SHA-256(derive_key(key, iv, "enc") || be32(n)).
-inline void keystream_into(byte_view key, byte_view iv, std::span<std::uint8_t> out,
-                           std::size_t start = 0) {
-  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(enc_label)});
-  key32 block;
-  std::uint8_t in[digest_size + 4];
-  std::copy(k.begin(), k.end(), in);
-  std::size_t pos = start;  // absolute stream offset of out[i]
-  std::size_t i = 0;
-  while (i < out.size()) {
-    const std::uint64_t counter = pos / digest_size;
-    // The reference's counter is a 4-byte big-endian int; past 2**32 blocks
-    // (128 GiB) it would raise. Our bodies are < 64 KiB, so it never wraps.
-    in[digest_size + 0] = static_cast<std::uint8_t>(counter >> 24);
-    in[digest_size + 1] = static_cast<std::uint8_t>(counter >> 16);
-    in[digest_size + 2] = static_cast<std::uint8_t>(counter >> 8);
-    in[digest_size + 3] = static_cast<std::uint8_t>(counter);
-    crypto_hash_sha256(block.data(), in, sizeof in);
-    const std::size_t off = pos % digest_size;
-    const std::size_t n = std::min(digest_size - off, out.size() - i);
-    std::copy_n(block.data() + off, n, out.data() + i);
-    i += n;
-    pos += n;
-  }
-  sodium_memzero(in, sizeof in);
-}
-
-/// `length` bytes of the reference's keystream, skipping `start` bytes.
-inline byte_buffer keystream(byte_view key, byte_view iv, std::size_t length,
-                             std::size_t start = 0) {
-  byte_buffer out(length);
-  keystream_into(key, iv, out, start);
-  return out;
-}
-
-/// XORs `data` in place with the keystream (encrypts and decrypts alike).
-inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
-  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(enc_label)});
-  key32 block;
-  std::uint8_t in[digest_size + 4];
-  std::copy(k.begin(), k.end(), in);
-  std::uint32_t counter = 0;
-  for (std::size_t i = 0; i < data.size(); i += digest_size, ++counter) {
-    in[digest_size + 0] = static_cast<std::uint8_t>(counter >> 24);
-    in[digest_size + 1] = static_cast<std::uint8_t>(counter >> 16);
-    in[digest_size + 2] = static_cast<std::uint8_t>(counter >> 8);
-    in[digest_size + 3] = static_cast<std::uint8_t>(counter);
-    crypto_hash_sha256(block.data(), in, sizeof in);
-    const std::size_t n = std::min(digest_size, data.size() - i);
-    for (std::size_t j = 0; j < n; ++j)
-      data[i + j] ^= block[j];
-  }
-  sodium_memzero(in, sizeof in);
-}
-
-/// The reference's symcrypt: `data` XOR keystream, as a new buffer.
-inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
-  byte_buffer out = to_buffer(data);
-  symcrypt_inplace(key, iv, out);
-  return out;
-}
-
-/// The reference's HMAC: RFC 2104 shape over SHA-256 with a 136-byte block,
-/// keyed by derive_key(key, iv, "mac"), over the concatenation of `message`.
-inline digest hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message) {
-  static constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(mac_label)});
-  secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
-  std::copy(k.begin(), k.end(), pad.data());
-  for (std::size_t i = 0; i < hmac_block_size; ++i)
-    pad[i] ^= 0x36;
-  key32 partial;
-  {
-    netaio::detail::sha256_state inner;
-    inner.update(pad.view());
-    for (auto m : message)
-      inner.update(m);
-    inner.final(partial.data());
-  }
-  for (std::size_t i = 0; i < hmac_block_size; ++i)
-    pad[i] ^= 0x36 ^ 0x5c;
-  netaio::detail::sha256_state outer;
-  outer.update(pad.view());
-  outer.update(partial.view());
-  digest out;
-  outer.final(out.data());
-  return out;
-}
-
-/// hmac() over a single message.
-inline digest hmac(byte_view key, byte_view iv, byte_view message) {
-  return hmac(key, iv, {message});
-}
-
-/// True if `mac` is the HMAC of `message`; compares in constant time.
-inline bool check_hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message,
-                       byte_view mac) {
-  const digest expected = hmac(key, iv, message);
-  if (mac.size() != expected.size()) return false;
-  return sodium_memcmp(expected.data(), mac.data(), expected.size()) == 0;
-}
-
-/// check_hmac() over a single message.
-inline bool check_hmac(byte_view key, byte_view iv, byte_view message, byte_view mac) {
-  return check_hmac(key, iv, {message}, mac);
-}
-
-}  // namespace netaio::inline v0::crypto
-// ---- end netaio/plugins/crypto.hpp
-// ---- begin netaio/plugins/detail/message_access.hpp
-// How the bundled plugins reach into any protocol's auth fields, bodies and
-// messages (the wire concepts fix less than the plugins need, so the few
-// extra operations are looked up here, with the default types' fast paths).
-
-
-#include <sodium.h>
-
-#include <algorithm>
-#include <array>
-#include <cstdint>
-#include <functional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace netaio::inline v0::detail {
-
-/// Field `key` of `a`, or nullptr.
-template <class A>
-const byte_buffer* find_field(const A& a, std::string_view key) {
-  if constexpr (requires {
-                  { a.find(key) } -> std::convertible_to<const byte_buffer*>;
-                }) {
-    return a.find(key);
-  } else {
-    const auto& f = a.fields();
-    auto it = f.find(std::string(key));
-    return it == f.end() ? nullptr : &it->second;
-  }
-}
-
-/// Sets field `key` of `a` to `v`.
-template <class A>
-void set_field(A& a, std::string_view key, byte_view v) {
-  if constexpr (requires { a.set(key, v); }) {
-    a.set(key, v);
-  } else {
-    a.fields().insert_or_assign(std::string(key), to_buffer(v));
-  }
-}
-
-/// The encoded body, as the reference's body.encode().
-template <class B>
-byte_buffer encode_body(const B& b) {
-  return b.encode();
-}
-
-/// Big-endian u16 of a uri length (the reference's uri_length.to_bytes(2, 'big')).
-inline std::array<std::uint8_t, 2> be16(std::size_t n) {
-  return {static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
-}
-
-/// A message like `m` with body `b` and auth fields `a`, as the reference's
-/// message.prepare(body, message_type, auth_data).
-template <class Message>
-Message remake(const Message& m, typename Message::body_t b, typename Message::auth_fields_t a) {
-  return Message::prepare(std::move(b), m.header().message_type(), std::move(a));
-}
-
-/// The reference's randint(1, n - 1) for where a ciphertext of n >= 2 bytes
-/// is split into uri and content; `split` overrides it (tests, vectors), and
-/// its answer must be in [1, n - 1].
-inline std::size_t split_point(std::size_t n,
-                               const std::function<std::size_t(std::size_t)>& split) {
-  if (n < 2)
-    throw plugin_error("netaio: ciphertext of " + std::to_string(n) + " bytes cannot be split");
-  if (split) {
-    const std::size_t k = split(n);
-    if (k < 1 || k > n - 1) {
-      throw plugin_error("netaio: uri split " + std::to_string(k) + " is outside [1, " +
-                         std::to_string(n - 1) + "]");
-    }
-    return k;
-  }
-  ensure_sodium();
-  // A uri longer than 65535 bytes cannot be encoded; the reference would fail
-  // at encode time, we keep the split where it can be sent.
-  const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
-  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
-}
-
-/// Fills `out` from `random`, or from libsodium.
-inline void fill_random(std::span<std::uint8_t> out,
-                        const std::function<void(std::span<std::uint8_t>)>& random) {
-  if (random) {
-    random(out);
-  } else {
-    ensure_sodium();
-    randombytes_buf(out.data(), out.size());
-  }
-}
-
-/// Splits a decrypted "u16 uri_length | uri | content" plaintext; throws
-/// decryption_error when the length does not fit.
-inline std::pair<byte_view, byte_view> split_uri_plaintext(byte_view pt, const char* who) {
-  if (pt.size() < 2) {
-    throw decryption_error(std::string("netaio: ") + who + ": decrypted body too short");
-  }
-  const std::size_t n = (std::size_t{pt[0]} << 8) | pt[1];
-  if (n > pt.size() - 2) {
-    throw decryption_error(std::string("netaio: ") + who + ": decrypted uri length " +
-                           std::to_string(n) + " exceeds the body");
-  }
-  return {pt.subspan(2, n), pt.subspan(2 + n)};
-}
-
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/plugins/detail/message_access.hpp
-
-#include <sodium.h>
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace netaio::inline v0 {
-
-/// Options of aead_cipher_plugin.
-struct aead_cipher_options {
-  /// Auth field carrying the 24-byte nonce.
-  std::string nonce_field = "aead_nonce";
-  /// Auth field listing (as a packify list of str) the auth fields bound into
-  /// the tag: every field present when the message was encrypted.
-  std::string bound_fields_field = "aead_bound";
-  /// Encrypt the uri (the wire uri is then empty) or leave it in the clear
-  /// (it is authenticated either way).
-  bool encrypt_uri = true;
-  /// Fills nonces; libsodium's randombytes_buf when empty.
-  std::function<void(std::span<std::uint8_t>)> random = {};
-};
-
-/// Encrypts the body with XChaCha20-Poly1305 and authenticates, with it, the
-/// message type, the uri and every auth field present at encryption time
-/// (an inner layer's fields included). Any change to those is rejected by
-/// decrypt() with decryption_error. Not wire-compatible with the reference,
-/// which has no such plugin: both ends must use it.
-class aead_cipher_plugin {
- public:
-  /// Nonce length (random nonces are safe at this size).
-  static constexpr std::size_t nonce_size = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-  /// Tag length added to each body.
-  static constexpr std::size_t tag_size = crypto_aead_xchacha20poly1305_ietf_ABYTES;
-
-  /// The cipher key is derive_key(key, "xchacha20poly1305"), so one secret
-  /// can be shared with the reference's plugins without key reuse.
-  explicit aead_cipher_plugin(byte_view key, aead_cipher_options opts = {})
-      : key_(crypto::derive_key({key, as_bytes("xchacha20poly1305")})), opts_(std::move(opts)) {}
-  /// `key` as text (UTF-8).
-  explicit aead_cipher_plugin(std::string_view key, aead_cipher_options opts = {})
-      : aead_cipher_plugin(as_bytes(key), std::move(opts)) {}
-
-  /// A copy of `m` with its body sealed; adds the nonce and bound-fields fields.
-  template <message_protocol M>
-  M encrypt(const M& m, const plugin_context& ctx = {}) const {
-    (void)ctx;
-    auto fields = m.auth_data();
-    erase_field(fields, opts_.nonce_field);
-    erase_field(fields, opts_.bound_fields_field);
-    packify::value::list_type names;
-    for (const auto& [name, value] : fields.fields()) {
-      (void)value;
-      names.emplace_back(std::string(name));
-    }
-    const byte_buffer bound = packify::pack(packify::value::list(std::move(names)));
-    detail::set_field(fields, opts_.bound_fields_field, bound);
-
-    const auto& b = m.body();
-    const byte_view uri = b.uri();
-    const byte_view content = b.content();
-    byte_buffer plain;
-    plain.reserve(2 + uri.size() + content.size());
-    if (opts_.encrypt_uri) {
-      const auto len = detail::be16(uri.size());
-      plain.insert(plain.end(), len.begin(), len.end());
-      plain.insert(plain.end(), uri.begin(), uri.end());
-    }
-    plain.insert(plain.end(), content.begin(), content.end());
-
-    std::array<std::uint8_t, nonce_size> nonce{};
-    detail::fill_random(nonce, opts_.random);
-    detail::set_field(fields, opts_.nonce_field, nonce);
-    const byte_view wire_uri = opts_.encrypt_uri ? byte_view{} : uri;
-    const byte_buffer ad = associated_data(m, wire_uri, fields, bound);
-
-    byte_buffer sealed(plain.size() + tag_size);
-    unsigned long long sealed_len = 0;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.data(), &sealed_len, plain.data(),
-                                               plain.size(), ad.data(), ad.size(), nullptr,
-                                               nonce.data(), key_.data());
-    sodium_memzero(plain.data(), plain.size());
-    using body_t = typename M::body_t;
-    return detail::remake(m, body_t::prepare(sealed, wire_uri), std::move(fields));
-  }
-
-  /// A copy of `m` with its body opened. Throws decryption_error if anything
-  /// bound into the tag changed, or a field it needs is missing or malformed.
-  template <message_protocol M>
-  M decrypt(const M& m, const plugin_context& ctx = {}) const {
-    (void)ctx;
-    const auto& fields = m.auth_data();
-    const byte_buffer* nonce = detail::find_field(fields, opts_.nonce_field);
-    const byte_buffer* bound = detail::find_field(fields, opts_.bound_fields_field);
-    if (!nonce || nonce->size() != nonce_size || !bound) {
-      throw decryption_error("netaio: AEAD cipher: nonce or bound-fields field missing");
-    }
-    const byte_view uri = m.body().uri();
-    const byte_view sealed = m.body().content();
-    if (opts_.encrypt_uri && !uri.empty()) {
-      throw decryption_error("netaio: AEAD cipher: clear uri on a uri-encrypting message");
-    }
-    if (sealed.size() < tag_size) throw decryption_error("netaio: AEAD cipher: body too short");
-    const byte_buffer ad = associated_data(m, uri, fields, *bound);
-    byte_buffer plain(sealed.size() - tag_size + 1);  // +1: data() never null
-    unsigned long long plain_len = 0;
-    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plain_len, nullptr, sealed.data(),
-                                                   sealed.size(), ad.data(), ad.size(),
-                                                   nonce->data(), key_.data()) != 0) {
-      throw decryption_error("netaio: AEAD cipher: message not authentic");
-    }
-    plain.resize(static_cast<std::size_t>(plain_len));
-    using body_t = typename M::body_t;
-    if (opts_.encrypt_uri) {
-      const auto [plain_uri, plain_content] = detail::split_uri_plaintext(plain, "AEAD cipher");
-      return detail::remake(m, body_t::prepare(plain_content, plain_uri), m.auth_data());
-    }
-    return detail::remake(m, body_t::prepare(plain, uri), m.auth_data());
-  }
-
-  /// Not peer-specific: one key for every peer.
-  static constexpr bool is_peer_specific() noexcept { return false; }
-
-  const aead_cipher_options& options() const noexcept { return opts_; }
-
- private:
-  template <class A>
-  static void erase_field(A& fields, const std::string& name) {
-    auto& f = fields.fields();
-    if (auto it = f.find(name); it != f.end()) f.erase(it);
-  }
-
-  // "netaio-aead-1" | type | u16 uri length | uri | u32 length | bound |
-  // packify dict of the bound fields (name -> value), the names read from
-  // `bound`. Every part has a fixed size or a length prefix, so different
-  // messages never share associated data.
-  template <class M, class A>
-  byte_buffer associated_data(const M& m, byte_view uri, const A& fields, byte_view bound) const {
-    packify::value names;
-    try {
-      names = packify::unpack(bound);
-    } catch (const wire_error&) {
-      throw decryption_error("netaio: AEAD cipher: bound-fields field is not packify");
-    }
-    if (!names.is(packify::kind::list)) {
-      throw decryption_error("netaio: AEAD cipher: bound-fields field is not a list");
-    }
-    packify::value::dict_type bound_pairs;
-    for (const auto& n : names.items()) {
-      if (!n.is(packify::kind::string)) {
-        throw decryption_error("netaio: AEAD cipher: bound field name is not a str");
-      }
-      const std::string& name = n.as_string();
-      if (name == opts_.nonce_field || name == opts_.bound_fields_field) {
-        throw decryption_error("netaio: AEAD cipher: bound field list names its own fields");
-      }
-      const byte_buffer* v = detail::find_field(fields, name);
-      if (!v) throw decryption_error("netaio: AEAD cipher: bound field '" + name + "' missing");
-      bound_pairs.emplace_back(packify::value(name), packify::value::bytes(*v));
-    }
-    static constexpr std::string_view domain = "netaio-aead-1";
-    byte_buffer ad(domain.begin(), domain.end());
-    ad.push_back(static_cast<std::uint8_t>(m.header().message_type()));
-    const auto len = detail::be16(uri.size());
-    ad.insert(ad.end(), len.begin(), len.end());
-    ad.insert(ad.end(), uri.begin(), uri.end());
-    const auto blen = static_cast<std::uint32_t>(bound.size());
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      ad.push_back(static_cast<std::uint8_t>(blen >> shift));
-    }
-    ad.insert(ad.end(), bound.begin(), bound.end());
-    packify::pack_into(packify::value::dict(std::move(bound_pairs)), ad);
-    return ad;
-  }
-
-  crypto::key32 key_;
-  aead_cipher_options opts_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/aead_cipher.hpp
-// ---- begin netaio/plugins/auth_plugin.hpp
-// The auth plugin concept, and a type-erased auth plugin for handler tables.
-
 // ---- begin netaio/wire/message.hpp
 // Messages: header, auth fields and body, with the reference's prepare,
 // encode (which fills lengths and checksum), decode, check and copy.
@@ -7095,6 +6631,1366 @@ class any_auth_plugin {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/auth_plugin.hpp
+// ---- begin netaio/plugins/layers.hpp
+// Two layers of plugins applied in the reference's encapsulation order.
+
+// ---- begin netaio/plugins/cipher_plugin.hpp
+// The cipher plugin concept, and a type-erased cipher plugin for handler tables.
+
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// Encrypts and decrypts messages of protocol message type M, returning new
+/// messages. Both throw plugin_error (decryption_error for inauthentic or
+/// undecryptable input) when they cannot do their work.
+template <class P, class M = message>
+concept cipher_plugin = message_protocol<M> &&
+    requires(const P& p, const M& m, const plugin_context& ctx) {
+  { p.encrypt(m, ctx) } -> std::same_as<M>;
+  { p.decrypt(m, ctx) } -> std::same_as<M>;
+  { P::is_peer_specific() } -> std::convertible_to<bool>;
+};
+
+/// Any cipher plugin for messages M, shared (copies refer to one plugin), or none.
+template <message_protocol M = message>
+class any_cipher_plugin {
+ public:
+  /// None.
+  any_cipher_plugin() noexcept = default;
+  /// None.
+  any_cipher_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  /// Owns `p`.
+  template <class P>
+  requires(!std::same_as<std::remove_cvref_t<P>, any_cipher_plugin> &&
+           cipher_plugin<std::remove_cvref_t<P>, M>)
+      any_cipher_plugin(P&& p)  // NOLINT(google-explicit-constructor)
+      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
+  /// Shares `p`.
+  template <class P>
+  requires cipher_plugin<P, M> any_cipher_plugin(
+      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
+      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
+  M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
+  bool is_peer_specific() const { return get().is_peer_specific(); }
+
+ private:
+  struct iface {
+    virtual ~iface() = default;
+    virtual M encrypt(const M&, const plugin_context&) const = 0;
+    virtual M decrypt(const M&, const plugin_context&) const = 0;
+    virtual bool is_peer_specific() const = 0;
+  };
+  template <class P>
+  struct model final : iface {
+    template <class Q>
+    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
+    M encrypt(const M& m, const plugin_context& c) const override { return p.encrypt(m, c); }
+    M decrypt(const M& m, const plugin_context& c) const override { return p.decrypt(m, c); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    P p;
+  };
+  template <class P>
+  struct shared_model final : iface {
+    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
+    M encrypt(const M& m, const plugin_context& c) const override { return p->encrypt(m, c); }
+    M decrypt(const M& m, const plugin_context& c) const override { return p->decrypt(m, c); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    std::shared_ptr<P> p;
+  };
+  const iface& get() const {
+    if (!impl_) throw plugin_error("netaio: no cipher plugin");
+    return *impl_;
+  }
+
+  std::shared_ptr<const iface> impl_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/cipher_plugin.hpp
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// One layer: an optional auth plugin and an optional cipher plugin. The
+/// node's own plugins are the outer layer; a handler's or a call's are the
+/// inner one.
+template <message_protocol M = message>
+struct plugin_layer {
+  any_auth_plugin<M> auth{};
+  any_cipher_plugin<M> cipher{};
+};
+
+/// Sends through one layer: encrypt, then authenticate the ciphertext.
+template <message_protocol M>
+M seal_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
+  if (layer.cipher) msg = layer.cipher.encrypt(msg, ctx);
+  if (layer.auth) layer.auth.make(msg.auth_data(), msg.body(), ctx);
+  return msg;
+}
+
+/// Sends through both layers: inner cipher, inner auth, outer cipher, outer auth.
+template <message_protocol M>
+M seal_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+              const plugin_context& ctx = {}) {
+  return seal_layer(seal_layer(std::move(msg), inner, ctx), outer, ctx);
+}
+
+/// Receives through one layer: check the auth fields, then decrypt. Returns
+/// nullopt when the auth check fails (answer with layer.auth.error(), unless
+/// the message was itself an error); decryption failures throw plugin_error.
+template <message_protocol M>
+std::optional<M> open_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
+  if (layer.auth && !layer.auth.check(msg.auth_data(), msg.body(), ctx)) return std::nullopt;
+  if (layer.cipher) msg = layer.cipher.decrypt(msg, ctx);
+  return msg;
+}
+
+/// Which layer refused a received message.
+enum class failed_layer : std::uint8_t { none, outer, inner };
+
+/// What open_layers() made of a received message.
+template <message_protocol M>
+struct opened {
+  /// The plaintext message, when both auth checks passed.
+  std::optional<M> message;
+  /// The layer whose auth check failed, if any.
+  failed_layer failed = failed_layer::none;
+};
+
+/// Receives through both layers: outer auth, outer cipher, inner auth, inner
+/// cipher. (A node picks the inner layer by routing the message the outer
+/// layer decrypted; it calls open_layer() twice. This is the fixed-layer case.)
+template <message_protocol M>
+opened<M> open_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+                      const plugin_context& ctx = {}) {
+  auto mid = open_layer(std::move(msg), outer, ctx);
+  if (!mid) return {std::nullopt, failed_layer::outer};
+  auto out = open_layer(std::move(*mid), inner, ctx);
+  if (!out) return {std::nullopt, failed_layer::inner};
+  return {std::move(out), failed_layer::none};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/layers.hpp
+// ---- begin netaio/wire/helpers.hpp
+// The reference's message helpers: respond-uri, ok, error (classified),
+// not found and not permitted.
+
+
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
+/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
+template <message_type_enum MT = message_type>
+constexpr MT classify_error(std::string_view text) noexcept {
+  if (text.find("not found") != std::string_view::npos) return MT::not_found;
+  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
+  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
+  return MT::error;
+}
+
+namespace detail {
+inline std::string_view as_text(byte_view b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+}  // namespace detail
+
+/// A RESPOND_URI message.
+template <message_protocol M = message>
+M make_respond_uri_msg(byte_view content, byte_view uri) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
+}
+
+/// An OK message.
+template <message_protocol M = message>
+M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
+}
+
+/// An error message with uri "ERROR", typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(std::string_view text) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
+                    classify_error<typename M::message_type_t>(text));
+}
+/// An error message with uri "ERROR", typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(byte_view text) {
+  return make_error_msg<M>(detail::as_text(text));
+}
+
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
+}
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(byte_view text, byte_view uri = {}) {
+  return make_not_found_msg<M>(detail::as_text(text), uri);
+}
+
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
+}
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
+  return make_not_permitted_msg<M>(detail::as_text(text), uri);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/helpers.hpp
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+// A uri for logs: printable ASCII as is, anything else as \xNN.
+inline void describe_uri(std::string& out, std::string_view uri) {
+  static constexpr char digits[] = "0123456789abcdef";
+  out += '\'';
+  for (const char ch : uri) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  out += '\'';
+}
+
+template <message_type_enum MT>
+void describe_type(std::string& out, MT t) {
+  const std::string_view name = to_string(t);
+  out += name;
+  if (name == "custom") {
+    out += '(';
+    out += std::to_string(static_cast<unsigned>(t));
+    out += ')';
+  }
+}
+
+}  // namespace detail
+
+/// The reference's key policy: (type, uri, peer address), (type, uri), type.
+template <message_protocol M>
+struct reference_keys {
+  using key_type = basic_handler_key<typename M::message_type_t>;
+
+  /// The keys of `msg` from `from`, most specific first.
+  std::array<key_type, 3> extract(const M& msg, const std::optional<peer_address>& from) const {
+    return keys_extractor(msg, from);
+  }
+
+  /// "REQUEST_URI", "(REQUEST_URI, 'echo')" or "(REQUEST_URI, 'echo', 10.0.0.1:80)".
+  std::string describe(const key_type& k) const {
+    std::string s;
+    if (k.shape == key_shape::type_only) {
+      detail::describe_type(s, k.type);
+      return s;
+    }
+    s += '(';
+    detail::describe_type(s, k.type);
+    s += ", ";
+    detail::describe_uri(s, k.uri);
+    if (k.shape == key_shape::type_uri_peer) {
+      s += ", ";
+      s += k.peer ? to_string(*k.peer) : std::string("None");
+    }
+    s += ')';
+    return s;
+  }
+};
+
+/// How a router finds handler keys in a message: a `key_type` that is
+/// hashable (std::hash) and comparable, `extract(msg, from)` giving the keys
+/// most specific first, and `describe(key)` for logs.
+template <class P, class M>
+concept key_policy = message_protocol<M> && std::equality_comparable<typename P::key_type> &&
+    requires(const P& p, const M& m, const std::optional<peer_address>& from,
+             const typename P::key_type& k) {
+  { p.extract(m, from) } -> std::ranges::input_range;
+  { p.describe(k) } -> std::convertible_to<std::string>;
+  { std::hash<typename P::key_type>{}(k) } -> std::convertible_to<std::size_t>;
+};
+
+/// The reference's auth_error_handler: no answer to a message that is itself
+/// an error (ERROR, AUTH_ERROR), else the failing plugin's error().
+template <message_protocol M>
+std::optional<M> reference_auth_error_answer(const M& msg, const any_auth_plugin<M>& plugin) {
+  using MT = typename M::message_type_t;
+  if (msg.type() == MT::error || msg.type() == MT::auth_error) return std::nullopt;
+  return plugin.error();
+}
+
+/// The text of the answer to a handler that threw. It names no detail of the
+/// failure: those go to the log, not to the peer.
+inline constexpr std::string_view handler_failure_text = "internal error";
+
+/// Handlers for messages M on connections C (whatever the node passes its
+/// handlers: a TCP connection, a UDP sender's context), keyed by Keys.
+///
+/// Lookup takes, for each key of a message in turn, a one-shot handler at
+/// that key, else a handler at that key; the first found wins. Entries are
+/// shared: a handler removed (or replaced, or a one-shot one consumed) while
+/// it runs finishes with the entry it started with, so handlers may add and
+/// remove handlers, themselves included, at any time.
+template <message_protocol M, class C, key_policy<M> Keys = reference_keys<M>>
+class basic_router {
+ public:
+  using message_t = M;
+  using connection_t = C;
+  using key_policy_t = Keys;
+  using key_type = typename Keys::key_type;
+  using keys_t = std::remove_cvref_t<decltype(std::declval<const Keys&>().extract(
+      std::declval<const M&>(), std::declval<const std::optional<peer_address>&>()))>;
+  /// Answers a message that failed `plugin`'s check (nullopt: no answer).
+  using auth_error_handler = std::function<std::optional<M>(const M&, const any_auth_plugin<M>&)>;
+  /// Answers a message whose handler threw `error` (nullopt: no answer).
+  using failure_handler = std::function<std::optional<M>(const M&, std::exception_ptr error)>;
+
+  /// A registered handler and its inner plugin layer.
+  struct entry {
+    erased_handler<M, C> fn;
+    plugin_layer<M> inner;
+  };
+  /// Where a message goes: the key matched (nullopt: the default handler),
+  /// the entry (kept alive by this route), and whether it is one-shot.
+  struct route {
+    std::optional<key_type> key;
+    std::shared_ptr<const entry> handler;
+    bool once = false;
+  };
+
+  /// The reference's defaults: not found, the plugin's auth error, and an
+  /// ERROR message for a handler that threw.
+  explicit basic_router(Keys keys = Keys{}) : keys_(std::move(keys)) {
+    set_default_handler([](M&) { return make_not_found_msg<M>(); });
+    set_auth_error_handler(&reference_auth_error_answer<M>);
+    set_failure_handler([](const M&, std::exception_ptr) {
+      return std::optional<M>(make_error_msg<M>(handler_failure_text));
+    });
+  }
+
+  /// Handles messages with key `key` (replacing any handler there); `inner`
+  /// is checked and decrypted after the node's own plugins, and seals answers
+  /// before them.
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void on(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+  }
+  /// Handles the next message with key `key` only (the reference's ephemeral
+  /// handler), replacing any one-shot handler there.
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+  }
+  /// on(), under the reference's name (add_handler).
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void add(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// once(), under the reference's name (add_ephemeral_handler).
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void add_once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+
+  /// Removes the handler at `key`; false if there was none.
+  bool remove(const key_type& key) { return handlers_.erase(key) != 0; }
+  /// Removes the one-shot handler at `key`; false if there was none.
+  bool remove_once(const key_type& key) { return once_.erase(key) != 0; }
+  /// Removes every handler and one-shot handler (not the default ones).
+  void clear() {
+    handlers_.clear();
+    once_.clear();
+  }
+
+  bool contains(const key_type& key) const { return handlers_.contains(key); }
+  bool contains_once(const key_type& key) const { return once_.contains(key); }
+  /// Handlers plus one-shot handlers.
+  std::size_t size() const noexcept { return handlers_.size() + once_.size(); }
+
+  /// Answers messages no handler takes (the reference's not-found answer
+  /// until replaced). No inner plugins apply to it.
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void set_default_handler(F&& handler) { default_ = make_entry(std::forward<F>(handler), {}); }
+  /// Replaces the answer to a failed auth check (sent without plugins).
+  void set_auth_error_handler(auth_error_handler h) {
+    auth_error_ = std::make_shared<const auth_error_handler>(std::move(h));
+  }
+  /// Replaces the answer to a handler that threw (sealed as its answer would be).
+  void set_failure_handler(failure_handler h) {
+    failure_ = std::make_shared<const failure_handler>(std::move(h));
+  }
+
+  const Keys& keys() const noexcept { return keys_; }
+
+  /// The keys of `msg` from `from`, most specific first.
+  keys_t extract(const M& msg, const std::optional<peer_address>& from) const {
+    return keys_.extract(msg, from);
+  }
+  /// A key as the logs show it.
+  std::string describe(const key_type& key) const { return keys_.describe(key); }
+  /// A route as the logs show it.
+  std::string describe(const route& r) const {
+    return r.key ? describe(*r.key) : std::string("default handler");
+  }
+
+  /// The handler for the first of `keys` that has one (nullopt: none). Does
+  /// not consume a one-shot handler: consume() does, once its inner checks pass.
+  std::optional<route> find(const keys_t& keys) const {
+    for (const auto& k : keys) {
+      if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      if (auto it = handlers_.find(k); it != handlers_.end()) return route{k, it->second, false};
+    }
+    return std::nullopt;
+  }
+  /// The default handler's route.
+  route default_route() const { return route{std::nullopt, default_, false}; }
+
+  /// Takes a one-shot route's handler out of the table, if it is still the
+  /// one there; true if the route may run (always, for other routes). A
+  /// one-shot handler found by two messages runs for one of them only.
+  bool consume(const route& r) {
+    if (!r.once) return true;
+    const auto it = once_.find(*r.key);
+    if (it == once_.end() || it->second != r.handler) return false;
+    once_.erase(it);
+    return true;
+  }
+
+  /// Calls the route's handler. It may throw; coroutine handlers hand back a
+  /// task that may too.
+  static handler_call<M> invoke(const route& r, M& msg, C& conn) {
+    return r.handler->fn(msg, conn);
+  }
+
+  /// The answer to `msg`, which failed `plugin`'s check.
+  std::optional<M> auth_error(const M& msg, const any_auth_plugin<M>& plugin) const {
+    const auto h = auth_error_;  // survives the handler replacing itself
+    return (*h)(msg, plugin);
+  }
+  /// The answer to `msg`, whose handler threw `error`.
+  std::optional<M> failure(const M& msg, std::exception_ptr error) const {
+    const auto h = failure_;
+    return (*h)(msg, std::move(error));
+  }
+
+ private:
+  template <class F>
+  static std::shared_ptr<const entry> make_entry(F&& handler, plugin_layer<M> inner) {
+    return std::make_shared<const entry>(
+        entry{erase_handler<M, C>(std::forward<F>(handler)), std::move(inner)});
+  }
+
+  using table = std::unordered_map<key_type, std::shared_ptr<const entry>>;
+
+  [[no_unique_address]] Keys keys_;
+  table handlers_;
+  table once_;
+  std::shared_ptr<const entry> default_;
+  std::shared_ptr<const auth_error_handler> auth_error_;
+  std::shared_ptr<const failure_handler> failure_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/router.hpp
+// ---- begin netaio/node/send.hpp
+// The send side: sealing a message with a call's (or handler's) inner plugins
+// and the node's outer plugins, in the reference's order.
+
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+// The text of the exception being handled (inside a catch block only).
+inline std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
+}  // namespace detail
+
+/// Seals `msg` as the reference's prepare_message: inner cipher, inner auth,
+/// outer cipher, outer auth. A plugin that fails is logged at warning with
+/// `to` and the reason, and the message dropped (nullopt), as the reference
+/// drops it. (seal_layers() is the same without the logging: it throws.)
+template <message_protocol M>
+std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+                                 const plugin_context& ctx, const logger& log,
+                                 const std::optional<peer_address>& to = std::nullopt) {
+  try {
+    return seal_layers(std::move(msg), inner, outer, ctx);
+  } catch (...) {
+    log.warning(to, "could not seal a message (", detail::current_exception_text(), "); not sent");
+    return std::nullopt;
+  }
+}
+
+/// Whether sealing with `layer` depends on the peer: then a message sent to
+/// many peers is sealed once per peer, else once for all (as the reference's
+/// broadcast and notify decide).
+template <message_protocol M>
+bool is_peer_specific(const plugin_layer<M>& layer) {
+  return (layer.auth && layer.auth.is_peer_specific()) ||
+         (layer.cipher && layer.cipher.is_peer_specific());
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/send.hpp
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What became of a received message.
+enum class receive_status : std::uint8_t {
+  handled,         ///< a handler ran; its answer (if any) is in `reply`, sealed
+  not_found,       ///< no handler: the default handler ran
+  auth_failed,     ///< an auth check failed; `reply` is the auth-error answer, unsealed
+  decrypt_failed,  ///< a cipher could not decrypt; `reply` per policy, unsealed
+  handler_failed,  ///< the handler threw; `reply` is the failure answer, sealed
+  seal_failed,     ///< the answer could not be sealed, so nothing is sent
+  invalid,         ///< the frame was malformed (see reject())
+};
+
+/// "handled", "not found", ...
+constexpr std::string_view to_string(receive_status s) noexcept {
+  constexpr std::string_view names[] = {"handled",        "not found",      "auth failed",
+                                        "decrypt failed", "handler failed", "seal failed",
+                                        "invalid"};
+  return names[static_cast<std::uint8_t>(s)];
+}
+
+/// The pipeline's verdict on one message: what to send back, as is, to its
+/// sender (nullopt: nothing), and what happened.
+template <message_protocol M>
+struct receive_outcome {
+  std::optional<M> reply;
+  receive_status status = receive_status::handled;
+  /// For auth and decrypt failures: the layer that failed.
+  failed_layer layer = failed_layer::none;
+  /// For failures: why, as logged.
+  std::string reason;
+};
+
+/// What the node answers to a malformed frame (checksum, lengths, packify...).
+enum class invalid_frame_policy : std::uint8_t {
+  answer_sealed,  ///< "invalid message" through the outer plugins (the reference's TCP server)
+  answer_plain,   ///< "invalid message" without plugins (the reference's UDP node)
+  drop,           ///< nothing
+};
+
+/// The node-wide parts of the pipeline.
+template <message_protocol M>
+struct pipeline_options {
+  /// The node's own plugins (the reference's auth_plugin and cipher_plugin).
+  plugin_layer<M> outer{};
+  /// The answer to a message a cipher could not decrypt, sent without
+  /// plugins; empty (the default) drops the message, as the reference does.
+  std::function<std::optional<M>(const M&, failed_layer, std::string_view reason)> decrypt_error{};
+  /// What reject() answers.
+  invalid_frame_policy invalid = invalid_frame_policy::answer_sealed;
+  /// Makes reject()'s answer (the reference's make_error).
+  std::function<M(std::string_view)> make_error = [](std::string_view text) {
+    return make_error_msg<M>(text);
+  };
+};
+
+/// The receive pipeline of a node with router `R` (a basic_router).
+template <class R>
+class basic_pipeline {
+ public:
+  using router_t = R;
+  using message_t = typename R::message_t;
+  using connection_t = typename R::connection_t;
+  using route_t = typename R::route;
+  using outcome_t = receive_outcome<message_t>;
+
+  /// Routes through `router` and logs to `log`; both must outlive the pipeline.
+  basic_pipeline(R& router, const logger& log, pipeline_options<message_t> opts = {})
+      : router_(&router), log_(&log), opts_(std::move(opts)) {}
+
+  pipeline_options<message_t>& options() noexcept { return opts_; }
+  const pipeline_options<message_t>& options() const noexcept { return opts_; }
+  R& router() const noexcept { return *router_; }
+
+  /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
+  /// `ctx` is what the plugins are told of the peer. Never throws for what
+  /// the peer sent or what a handler did; cancellation passes through.
+  task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
+                          plugin_context ctx = {}) {
+    const plugin_layer<message_t>& outer = opts_.outer;
+    log_->debug(
+        from, "received ", [&] { return std::string(to_string(msg.type())); }, " for ",
+        [&] { return uri_text(msg); });
+
+    if (outer.auth && !outer.auth.check(msg.auth_data(), msg.body(), ctx))
+      co_return auth_failed(msg, outer.auth, failed_layer::outer, from);
+    if (outer.cipher) {
+      try {
+        msg = outer.cipher.decrypt(msg, ctx);
+      } catch (...) {
+        co_return decrypt_failed(msg, failed_layer::outer, from);
+      }
+    }
+
+    outcome_t out;
+    const auto keys = router_->extract(msg, from);
+    std::optional<route_t> found = router_->find(keys);
+    if (!found) {
+      log_->warning(
+          from, "no handler for ", [&] { return describe_keys(keys); },
+          "; answering with the default handler");
+      found = router_->default_route();
+      out.status = receive_status::not_found;
+    }
+    const route_t route = std::move(*found);
+    const plugin_layer<message_t>& inner = route.handler->inner;  // `route` keeps it alive
+
+    if (inner.auth && !inner.auth.check(msg.auth_data(), msg.body(), ctx))
+      co_return auth_failed(msg, inner.auth, failed_layer::inner, from);
+    if (inner.cipher) {
+      try {
+        msg = inner.cipher.decrypt(msg, ctx);
+      } catch (...) {
+        co_return decrypt_failed(msg, failed_layer::inner, from);
+      }
+    }
+    // Nothing has suspended since find(): a one-shot handler found is still
+    // there, and is taken now, before its handler can suspend, so a second
+    // message cannot run it again. It is kept when a check above failed.
+    if (!router_->consume(route)) co_return outcome_t{};
+
+    std::exception_ptr failure;
+    try {
+      handler_call<message_t> call = R::invoke(route, msg, conn);
+      // (not a conditional expression: g++ 12 evaluates a co_await there eagerly)
+      if (call.pending.valid()) {
+        out.reply = co_await std::move(call.pending);
+      } else {
+        out.reply = std::move(call.reply);
+      }
+    } catch (const operation_cancelled&) {
+      throw;
+    } catch (...) {
+      failure = std::current_exception();
+      out.reason = detail::current_exception_text();
+    }
+    if (failure) {
+      log_->error(
+          from, "handler ", [&] { return router_->describe(route); }, " failed: ", out.reason);
+      out.status = receive_status::handler_failed;
+      out.reply = router_->failure(msg, std::move(failure));
+    }
+
+    if (out.reply) {
+      out.reply = prepare_message(std::move(*out.reply), inner, outer, ctx, *log_, from);
+      if (!out.reply) {
+        out.status = receive_status::seal_failed;
+        out.reason = "the answer could not be sealed";
+      }
+    }
+    co_return out;
+  }
+
+  /// The answer to a frame that could not be decoded (`reason`: why), per
+  /// options().invalid; logged at warning with the peer.
+  outcome_t reject(std::string_view reason, const std::optional<peer_address>& from,
+                   const plugin_context& ctx = {}) const {
+    log_->warning(from, "invalid frame: ", reason);
+    outcome_t out{std::nullopt, receive_status::invalid, failed_layer::none, std::string(reason)};
+    if (opts_.invalid == invalid_frame_policy::drop) return out;
+    message_t answer = opts_.make_error("invalid message");
+    if (opts_.invalid == invalid_frame_policy::answer_plain) {
+      out.reply = std::move(answer);
+    } else {
+      out.reply = prepare_message(std::move(answer), {}, opts_.outer, ctx, *log_, from);
+    }
+    return out;
+  }
+
+ private:
+  outcome_t auth_failed(const message_t& msg, const any_auth_plugin<message_t>& plugin,
+                        failed_layer layer, const std::optional<peer_address>& from) const {
+    const char* which = layer == failed_layer::outer ? "node" : "handler";
+    log_->warning(from, "auth check failed (", which, " plugin) for a ",
+                  std::string(to_string(msg.type())), " message");
+    // Unsealed: the sender could not verify our seal any more than we theirs.
+    return {router_->auth_error(msg, plugin), receive_status::auth_failed, layer,
+            "auth check failed"};
+  }
+
+  // Inside a catch block: the cipher's exception is the reason.
+  outcome_t decrypt_failed(const message_t& msg, failed_layer layer,
+                           const std::optional<peer_address>& from) const {
+    std::string reason = detail::current_exception_text();
+    const char* which = layer == failed_layer::outer ? "node" : "handler";
+    log_->warning(from, "could not decrypt (", which, " plugin): ", reason, "; message dropped");
+    outcome_t out{std::nullopt, receive_status::decrypt_failed, layer, std::move(reason)};
+    if (opts_.decrypt_error) out.reply = opts_.decrypt_error(msg, layer, out.reason);
+    return out;
+  }
+
+  std::string describe_keys(const typename R::keys_t& keys) const {
+    std::string s = "[";
+    for (const auto& k : keys) {
+      if (s.size() > 1) s += ", ";
+      s += router_->describe(k);
+    }
+    s += ']';
+    return s;
+  }
+
+  static std::string uri_text(const message_t& msg) {
+    std::string s;
+    const byte_view u = msg.body().uri();
+    detail::describe_uri(s, std::string_view(reinterpret_cast<const char*>(u.data()), u.size()));
+    return s;
+  }
+
+  R* router_;
+  const logger* log_;
+  pipeline_options<message_t> opts_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/pipeline.hpp
+// ---- end netaio/node.hpp
+// ---- begin netaio/plugins.hpp
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+
+// ---- begin netaio/plugins/aead_cipher.hpp
+// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+
+// ---- begin netaio/plugins/crypto.hpp
+// The reference's symmetric constructions (netaio/crypto.py), on libsodium's SHA-256.
+
+// ---- begin netaio/plugins/detail/sodium.hpp
+// libsodium set-up shared by the bundled plugins.
+
+
+#include <sodium.h>
+
+namespace netaio::inline v0::detail {
+
+/// Initialises libsodium once per process; every entry point that uses it
+/// calls this first. sodium_init() is itself thread-safe and idempotent; the
+/// static only saves repeated calls.
+inline void ensure_sodium() {
+  static const bool ok = sodium_init() >= 0;
+  if (!ok) throw plugin_error("netaio: libsodium could not be initialised");
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/plugins/detail/sodium.hpp
+// ---- begin netaio/plugins/secret.hpp
+// Fixed-size key material that wipes itself.
+
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace netaio::inline v0 {
+
+/// N bytes of key material, zeroed with sodium_memzero when destroyed or
+/// moved from (a moved-from key is a second copy nobody needs).
+template <std::size_t N>
+class secret_array {
+ public:
+  secret_array() noexcept { bytes_.fill(0); }
+  explicit secret_array(std::span<const std::uint8_t, N> src) noexcept {
+    for (std::size_t i = 0; i < N; ++i)
+      bytes_[i] = src[i];
+  }
+  secret_array(const secret_array& o) noexcept : bytes_(o.bytes_) {}
+  secret_array& operator=(const secret_array& o) noexcept {
+    bytes_ = o.bytes_;
+    return *this;
+  }
+  secret_array(secret_array&& o) noexcept : bytes_(o.bytes_) { o.wipe(); }
+  secret_array& operator=(secret_array&& o) noexcept {
+    if (this != &o) {
+      bytes_ = o.bytes_;
+      o.wipe();
+    }
+    return *this;
+  }
+  ~secret_array() { wipe(); }
+
+  std::uint8_t* data() noexcept { return bytes_.data(); }
+  const std::uint8_t* data() const noexcept { return bytes_.data(); }
+  static constexpr std::size_t size() noexcept { return N; }
+  std::uint8_t& operator[](std::size_t i) noexcept { return bytes_[i]; }
+  const std::uint8_t& operator[](std::size_t i) const noexcept { return bytes_[i]; }
+  auto begin() const noexcept { return bytes_.begin(); }
+  auto end() const noexcept { return bytes_.end(); }
+  /// A view of the bytes (for APIs taking byte_view).
+  std::span<const std::uint8_t, N> view() const noexcept { return bytes_; }
+  /// Zeroes the bytes now.
+  void wipe() noexcept { sodium_memzero(bytes_.data(), N); }
+
+ private:
+  std::array<std::uint8_t, N> bytes_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/secret.hpp
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+namespace netaio::inline v0::detail {
+
+/// Streams pieces into SHA-256 without concatenating them first.
+class sha256_state {
+ public:
+  sha256_state() noexcept { crypto_hash_sha256_init(&st_); }
+  ~sha256_state() { sodium_memzero(&st_, sizeof st_); }
+  sha256_state(const sha256_state&) = delete;
+  sha256_state& operator=(const sha256_state&) = delete;
+  void update(byte_view v) noexcept { crypto_hash_sha256_update(&st_, v.data(), v.size()); }
+  void final(std::uint8_t* out) noexcept { crypto_hash_sha256_final(&st_, out); }
+
+ private:
+  crypto_hash_sha256_state st_;
+};
+
+}  // namespace netaio::inline v0::detail
+
+namespace netaio::inline v0::crypto {
+
+/// Length of the reference's IVs and HMAC nonces.
+inline constexpr std::size_t iv_size = 16;
+/// SHA-256 digest length.
+inline constexpr std::size_t digest_size = crypto_hash_sha256_BYTES;
+/// The reference's HMAC block length. 136 is SHA3-256's rate, not SHA-256's
+/// 64; the reference uses it with SHA-256 and the wire depends on it.
+inline constexpr std::size_t hmac_block_size = 136;
+
+/// A SHA-256 digest (also an HMAC tag).
+using digest = std::array<std::uint8_t, digest_size>;
+/// A 32-byte key that wipes itself.
+using key32 = secret_array<digest_size>;
+
+/// SHA-256 of the concatenation of `parts`.
+inline digest sha256(std::initializer_list<byte_view> parts) {
+  netaio::detail::ensure_sodium();
+  netaio::detail::sha256_state st;
+  for (auto p : parts)
+    st.update(p);
+  digest out;
+  st.final(out.data());
+  return out;
+}
+
+/// SHA-256 of `data`.
+inline digest sha256(byte_view data) {
+  return sha256({data});
+}
+
+/// SHA-256 of `secret`, kept as a key (the reference's sha256(secret) keys).
+inline key32 sha256_key(byte_view secret) {
+  netaio::detail::ensure_sodium();
+  key32 out;
+  crypto_hash_sha256(out.data(), secret.data(), secret.size());
+  return out;
+}
+
+/// The reference's one-time key: SHA-256 over the SHA-256 of each part.
+inline key32 derive_key(std::span<const byte_view> parts) {
+  netaio::detail::ensure_sodium();
+  netaio::detail::sha256_state outer;
+  key32 part_hash;
+  for (auto p : parts) {
+    crypto_hash_sha256(part_hash.data(), p.data(), p.size());
+    outer.update(part_hash.view());
+  }
+  key32 out;
+  outer.final(out.data());
+  return out;
+}
+
+/// derive_key() over a braced list of parts.
+inline key32 derive_key(std::initializer_list<byte_view> parts) {
+  return derive_key(std::span<const byte_view>(parts.begin(), parts.size()));
+}
+
+/// Fills `out` with the reference's keystream for (key, iv) starting at byte
+/// offset `start`: block n is SHA-256(derive_key(key, iv, "enc") || be32(n)).
+inline void keystream_into(byte_view key, byte_view iv, std::span<std::uint8_t> out,
+                           std::size_t start = 0) {
+  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
+  const key32 k = derive_key({key, iv, byte_view(enc_label)});
+  key32 block;
+  std::uint8_t in[digest_size + 4];
+  std::copy(k.begin(), k.end(), in);
+  std::size_t pos = start;  // absolute stream offset of out[i]
+  std::size_t i = 0;
+  while (i < out.size()) {
+    const std::uint64_t counter = pos / digest_size;
+    // The reference's counter is a 4-byte big-endian int; past 2**32 blocks
+    // (128 GiB) it would raise. Our bodies are < 64 KiB, so it never wraps.
+    in[digest_size + 0] = static_cast<std::uint8_t>(counter >> 24);
+    in[digest_size + 1] = static_cast<std::uint8_t>(counter >> 16);
+    in[digest_size + 2] = static_cast<std::uint8_t>(counter >> 8);
+    in[digest_size + 3] = static_cast<std::uint8_t>(counter);
+    crypto_hash_sha256(block.data(), in, sizeof in);
+    const std::size_t off = pos % digest_size;
+    const std::size_t n = std::min(digest_size - off, out.size() - i);
+    std::copy_n(block.data() + off, n, out.data() + i);
+    i += n;
+    pos += n;
+  }
+  sodium_memzero(in, sizeof in);
+}
+
+/// `length` bytes of the reference's keystream, skipping `start` bytes.
+inline byte_buffer keystream(byte_view key, byte_view iv, std::size_t length,
+                             std::size_t start = 0) {
+  byte_buffer out(length);
+  keystream_into(key, iv, out, start);
+  return out;
+}
+
+/// XORs `data` in place with the keystream (encrypts and decrypts alike).
+inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
+  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
+  const key32 k = derive_key({key, iv, byte_view(enc_label)});
+  key32 block;
+  std::uint8_t in[digest_size + 4];
+  std::copy(k.begin(), k.end(), in);
+  std::uint32_t counter = 0;
+  for (std::size_t i = 0; i < data.size(); i += digest_size, ++counter) {
+    in[digest_size + 0] = static_cast<std::uint8_t>(counter >> 24);
+    in[digest_size + 1] = static_cast<std::uint8_t>(counter >> 16);
+    in[digest_size + 2] = static_cast<std::uint8_t>(counter >> 8);
+    in[digest_size + 3] = static_cast<std::uint8_t>(counter);
+    crypto_hash_sha256(block.data(), in, sizeof in);
+    const std::size_t n = std::min(digest_size, data.size() - i);
+    for (std::size_t j = 0; j < n; ++j)
+      data[i + j] ^= block[j];
+  }
+  sodium_memzero(in, sizeof in);
+}
+
+/// The reference's symcrypt: `data` XOR keystream, as a new buffer.
+inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
+  byte_buffer out = to_buffer(data);
+  symcrypt_inplace(key, iv, out);
+  return out;
+}
+
+/// The reference's HMAC: RFC 2104 shape over SHA-256 with a 136-byte block,
+/// keyed by derive_key(key, iv, "mac"), over the concatenation of `message`.
+inline digest hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message) {
+  static constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
+  const key32 k = derive_key({key, iv, byte_view(mac_label)});
+  secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
+  std::copy(k.begin(), k.end(), pad.data());
+  for (std::size_t i = 0; i < hmac_block_size; ++i)
+    pad[i] ^= 0x36;
+  key32 partial;
+  {
+    netaio::detail::sha256_state inner;
+    inner.update(pad.view());
+    for (auto m : message)
+      inner.update(m);
+    inner.final(partial.data());
+  }
+  for (std::size_t i = 0; i < hmac_block_size; ++i)
+    pad[i] ^= 0x36 ^ 0x5c;
+  netaio::detail::sha256_state outer;
+  outer.update(pad.view());
+  outer.update(partial.view());
+  digest out;
+  outer.final(out.data());
+  return out;
+}
+
+/// hmac() over a single message.
+inline digest hmac(byte_view key, byte_view iv, byte_view message) {
+  return hmac(key, iv, {message});
+}
+
+/// True if `mac` is the HMAC of `message`; compares in constant time.
+inline bool check_hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message,
+                       byte_view mac) {
+  const digest expected = hmac(key, iv, message);
+  if (mac.size() != expected.size()) return false;
+  return sodium_memcmp(expected.data(), mac.data(), expected.size()) == 0;
+}
+
+/// check_hmac() over a single message.
+inline bool check_hmac(byte_view key, byte_view iv, byte_view message, byte_view mac) {
+  return check_hmac(key, iv, {message}, mac);
+}
+
+}  // namespace netaio::inline v0::crypto
+// ---- end netaio/plugins/crypto.hpp
+// ---- begin netaio/plugins/detail/message_access.hpp
+// How the bundled plugins reach into any protocol's auth fields, bodies and
+// messages (the wire concepts fix less than the plugins need, so the few
+// extra operations are looked up here, with the default types' fast paths).
+
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0::detail {
+
+/// Field `key` of `a`, or nullptr.
+template <class A>
+const byte_buffer* find_field(const A& a, std::string_view key) {
+  if constexpr (requires {
+                  { a.find(key) } -> std::convertible_to<const byte_buffer*>;
+                }) {
+    return a.find(key);
+  } else {
+    const auto& f = a.fields();
+    auto it = f.find(std::string(key));
+    return it == f.end() ? nullptr : &it->second;
+  }
+}
+
+/// Sets field `key` of `a` to `v`.
+template <class A>
+void set_field(A& a, std::string_view key, byte_view v) {
+  if constexpr (requires { a.set(key, v); }) {
+    a.set(key, v);
+  } else {
+    a.fields().insert_or_assign(std::string(key), to_buffer(v));
+  }
+}
+
+/// The encoded body, as the reference's body.encode().
+template <class B>
+byte_buffer encode_body(const B& b) {
+  return b.encode();
+}
+
+/// Big-endian u16 of a uri length (the reference's uri_length.to_bytes(2, 'big')).
+inline std::array<std::uint8_t, 2> be16(std::size_t n) {
+  return {static_cast<std::uint8_t>(n >> 8), static_cast<std::uint8_t>(n)};
+}
+
+/// A message like `m` with body `b` and auth fields `a`, as the reference's
+/// message.prepare(body, message_type, auth_data).
+template <class Message>
+Message remake(const Message& m, typename Message::body_t b, typename Message::auth_fields_t a) {
+  return Message::prepare(std::move(b), m.header().message_type(), std::move(a));
+}
+
+/// The reference's randint(1, n - 1) for where a ciphertext of n >= 2 bytes
+/// is split into uri and content; `split` overrides it (tests, vectors), and
+/// its answer must be in [1, n - 1].
+inline std::size_t split_point(std::size_t n,
+                               const std::function<std::size_t(std::size_t)>& split) {
+  if (n < 2)
+    throw plugin_error("netaio: ciphertext of " + std::to_string(n) + " bytes cannot be split");
+  if (split) {
+    const std::size_t k = split(n);
+    if (k < 1 || k > n - 1) {
+      throw plugin_error("netaio: uri split " + std::to_string(k) + " is outside [1, " +
+                         std::to_string(n - 1) + "]");
+    }
+    return k;
+  }
+  ensure_sodium();
+  // A uri longer than 65535 bytes cannot be encoded; the reference would fail
+  // at encode time, we keep the split where it can be sent.
+  const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
+  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
+}
+
+/// Fills `out` from `random`, or from libsodium.
+inline void fill_random(std::span<std::uint8_t> out,
+                        const std::function<void(std::span<std::uint8_t>)>& random) {
+  if (random) {
+    random(out);
+  } else {
+    ensure_sodium();
+    randombytes_buf(out.data(), out.size());
+  }
+}
+
+/// Splits a decrypted "u16 uri_length | uri | content" plaintext; throws
+/// decryption_error when the length does not fit.
+inline std::pair<byte_view, byte_view> split_uri_plaintext(byte_view pt, const char* who) {
+  if (pt.size() < 2) {
+    throw decryption_error(std::string("netaio: ") + who + ": decrypted body too short");
+  }
+  const std::size_t n = (std::size_t{pt[0]} << 8) | pt[1];
+  if (n > pt.size() - 2) {
+    throw decryption_error(std::string("netaio: ") + who + ": decrypted uri length " +
+                           std::to_string(n) + " exceeds the body");
+  }
+  return {pt.subspan(2, n), pt.subspan(2 + n)};
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/plugins/detail/message_access.hpp
+
+#include <sodium.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Options of aead_cipher_plugin.
+struct aead_cipher_options {
+  /// Auth field carrying the 24-byte nonce.
+  std::string nonce_field = "aead_nonce";
+  /// Auth field listing (as a packify list of str) the auth fields bound into
+  /// the tag: every field present when the message was encrypted.
+  std::string bound_fields_field = "aead_bound";
+  /// Encrypt the uri (the wire uri is then empty) or leave it in the clear
+  /// (it is authenticated either way).
+  bool encrypt_uri = true;
+  /// Fills nonces; libsodium's randombytes_buf when empty.
+  std::function<void(std::span<std::uint8_t>)> random = {};
+};
+
+/// Encrypts the body with XChaCha20-Poly1305 and authenticates, with it, the
+/// message type, the uri and every auth field present at encryption time
+/// (an inner layer's fields included). Any change to those is rejected by
+/// decrypt() with decryption_error. Not wire-compatible with the reference,
+/// which has no such plugin: both ends must use it.
+class aead_cipher_plugin {
+ public:
+  /// Nonce length (random nonces are safe at this size).
+  static constexpr std::size_t nonce_size = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+  /// Tag length added to each body.
+  static constexpr std::size_t tag_size = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+
+  /// The cipher key is derive_key(key, "xchacha20poly1305"), so one secret
+  /// can be shared with the reference's plugins without key reuse.
+  explicit aead_cipher_plugin(byte_view key, aead_cipher_options opts = {})
+      : key_(crypto::derive_key({key, as_bytes("xchacha20poly1305")})), opts_(std::move(opts)) {}
+  /// `key` as text (UTF-8).
+  explicit aead_cipher_plugin(std::string_view key, aead_cipher_options opts = {})
+      : aead_cipher_plugin(as_bytes(key), std::move(opts)) {}
+
+  /// A copy of `m` with its body sealed; adds the nonce and bound-fields fields.
+  template <message_protocol M>
+  M encrypt(const M& m, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    auto fields = m.auth_data();
+    erase_field(fields, opts_.nonce_field);
+    erase_field(fields, opts_.bound_fields_field);
+    packify::value::list_type names;
+    for (const auto& [name, value] : fields.fields()) {
+      (void)value;
+      names.emplace_back(std::string(name));
+    }
+    const byte_buffer bound = packify::pack(packify::value::list(std::move(names)));
+    detail::set_field(fields, opts_.bound_fields_field, bound);
+
+    const auto& b = m.body();
+    const byte_view uri = b.uri();
+    const byte_view content = b.content();
+    byte_buffer plain;
+    plain.reserve(2 + uri.size() + content.size());
+    if (opts_.encrypt_uri) {
+      const auto len = detail::be16(uri.size());
+      plain.insert(plain.end(), len.begin(), len.end());
+      plain.insert(plain.end(), uri.begin(), uri.end());
+    }
+    plain.insert(plain.end(), content.begin(), content.end());
+
+    std::array<std::uint8_t, nonce_size> nonce{};
+    detail::fill_random(nonce, opts_.random);
+    detail::set_field(fields, opts_.nonce_field, nonce);
+    const byte_view wire_uri = opts_.encrypt_uri ? byte_view{} : uri;
+    const byte_buffer ad = associated_data(m, wire_uri, fields, bound);
+
+    byte_buffer sealed(plain.size() + tag_size);
+    unsigned long long sealed_len = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.data(), &sealed_len, plain.data(),
+                                               plain.size(), ad.data(), ad.size(), nullptr,
+                                               nonce.data(), key_.data());
+    sodium_memzero(plain.data(), plain.size());
+    using body_t = typename M::body_t;
+    return detail::remake(m, body_t::prepare(sealed, wire_uri), std::move(fields));
+  }
+
+  /// A copy of `m` with its body opened. Throws decryption_error if anything
+  /// bound into the tag changed, or a field it needs is missing or malformed.
+  template <message_protocol M>
+  M decrypt(const M& m, const plugin_context& ctx = {}) const {
+    (void)ctx;
+    const auto& fields = m.auth_data();
+    const byte_buffer* nonce = detail::find_field(fields, opts_.nonce_field);
+    const byte_buffer* bound = detail::find_field(fields, opts_.bound_fields_field);
+    if (!nonce || nonce->size() != nonce_size || !bound) {
+      throw decryption_error("netaio: AEAD cipher: nonce or bound-fields field missing");
+    }
+    const byte_view uri = m.body().uri();
+    const byte_view sealed = m.body().content();
+    if (opts_.encrypt_uri && !uri.empty()) {
+      throw decryption_error("netaio: AEAD cipher: clear uri on a uri-encrypting message");
+    }
+    if (sealed.size() < tag_size) throw decryption_error("netaio: AEAD cipher: body too short");
+    const byte_buffer ad = associated_data(m, uri, fields, *bound);
+    byte_buffer plain(sealed.size() - tag_size + 1);  // +1: data() never null
+    unsigned long long plain_len = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain.data(), &plain_len, nullptr, sealed.data(),
+                                                   sealed.size(), ad.data(), ad.size(),
+                                                   nonce->data(), key_.data()) != 0) {
+      throw decryption_error("netaio: AEAD cipher: message not authentic");
+    }
+    plain.resize(static_cast<std::size_t>(plain_len));
+    using body_t = typename M::body_t;
+    if (opts_.encrypt_uri) {
+      const auto [plain_uri, plain_content] = detail::split_uri_plaintext(plain, "AEAD cipher");
+      return detail::remake(m, body_t::prepare(plain_content, plain_uri), m.auth_data());
+    }
+    return detail::remake(m, body_t::prepare(plain, uri), m.auth_data());
+  }
+
+  /// Not peer-specific: one key for every peer.
+  static constexpr bool is_peer_specific() noexcept { return false; }
+
+  const aead_cipher_options& options() const noexcept { return opts_; }
+
+ private:
+  template <class A>
+  static void erase_field(A& fields, const std::string& name) {
+    auto& f = fields.fields();
+    if (auto it = f.find(name); it != f.end()) f.erase(it);
+  }
+
+  // "netaio-aead-1" | type | u16 uri length | uri | u32 length | bound |
+  // packify dict of the bound fields (name -> value), the names read from
+  // `bound`. Every part has a fixed size or a length prefix, so different
+  // messages never share associated data.
+  template <class M, class A>
+  byte_buffer associated_data(const M& m, byte_view uri, const A& fields, byte_view bound) const {
+    packify::value names;
+    try {
+      names = packify::unpack(bound);
+    } catch (const wire_error&) {
+      throw decryption_error("netaio: AEAD cipher: bound-fields field is not packify");
+    }
+    if (!names.is(packify::kind::list)) {
+      throw decryption_error("netaio: AEAD cipher: bound-fields field is not a list");
+    }
+    packify::value::dict_type bound_pairs;
+    for (const auto& n : names.items()) {
+      if (!n.is(packify::kind::string)) {
+        throw decryption_error("netaio: AEAD cipher: bound field name is not a str");
+      }
+      const std::string& name = n.as_string();
+      if (name == opts_.nonce_field || name == opts_.bound_fields_field) {
+        throw decryption_error("netaio: AEAD cipher: bound field list names its own fields");
+      }
+      const byte_buffer* v = detail::find_field(fields, name);
+      if (!v) throw decryption_error("netaio: AEAD cipher: bound field '" + name + "' missing");
+      bound_pairs.emplace_back(packify::value(name), packify::value::bytes(*v));
+    }
+    static constexpr std::string_view domain = "netaio-aead-1";
+    byte_buffer ad(domain.begin(), domain.end());
+    ad.push_back(static_cast<std::uint8_t>(m.header().message_type()));
+    const auto len = detail::be16(uri.size());
+    ad.insert(ad.end(), len.begin(), len.end());
+    ad.insert(ad.end(), uri.begin(), uri.end());
+    const auto blen = static_cast<std::uint32_t>(bound.size());
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      ad.push_back(static_cast<std::uint8_t>(blen >> shift));
+    }
+    ad.insert(ad.end(), bound.begin(), bound.end());
+    packify::pack_into(packify::value::dict(std::move(bound_pairs)), ad);
+    return ad;
+  }
+
+  crypto::key32 key_;
+  aead_cipher_options opts_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/aead_cipher.hpp
 // ---- begin netaio/plugins/box.hpp
 // X25519 keys from an Ed25519 seed and crypto_box sealing, as PyNaCl does them.
 
@@ -7252,88 +8148,6 @@ inline byte_buffer box_open_shared(const key32& shared, byte_view boxed) {
 
 }  // namespace netaio::inline v0::crypto
 // ---- end netaio/plugins/box.hpp
-// ---- begin netaio/plugins/cipher_plugin.hpp
-// The cipher plugin concept, and a type-erased cipher plugin for handler tables.
-
-
-#include <concepts>
-#include <memory>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// Encrypts and decrypts messages of protocol message type M, returning new
-/// messages. Both throw plugin_error (decryption_error for inauthentic or
-/// undecryptable input) when they cannot do their work.
-template <class P, class M = message>
-concept cipher_plugin = message_protocol<M> &&
-    requires(const P& p, const M& m, const plugin_context& ctx) {
-  { p.encrypt(m, ctx) } -> std::same_as<M>;
-  { p.decrypt(m, ctx) } -> std::same_as<M>;
-  { P::is_peer_specific() } -> std::convertible_to<bool>;
-};
-
-/// Any cipher plugin for messages M, shared (copies refer to one plugin), or none.
-template <message_protocol M = message>
-class any_cipher_plugin {
- public:
-  /// None.
-  any_cipher_plugin() noexcept = default;
-  /// None.
-  any_cipher_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
-  /// Owns `p`.
-  template <class P>
-  requires(!std::same_as<std::remove_cvref_t<P>, any_cipher_plugin> &&
-           cipher_plugin<std::remove_cvref_t<P>, M>)
-      any_cipher_plugin(P&& p)  // NOLINT(google-explicit-constructor)
-      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
-  /// Shares `p`.
-  template <class P>
-  requires cipher_plugin<P, M> any_cipher_plugin(
-      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
-      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
-  M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
-  M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
-  bool is_peer_specific() const { return get().is_peer_specific(); }
-
- private:
-  struct iface {
-    virtual ~iface() = default;
-    virtual M encrypt(const M&, const plugin_context&) const = 0;
-    virtual M decrypt(const M&, const plugin_context&) const = 0;
-    virtual bool is_peer_specific() const = 0;
-  };
-  template <class P>
-  struct model final : iface {
-    template <class Q>
-    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
-    M encrypt(const M& m, const plugin_context& c) const override { return p.encrypt(m, c); }
-    M decrypt(const M& m, const plugin_context& c) const override { return p.decrypt(m, c); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    P p;
-  };
-  template <class P>
-  struct shared_model final : iface {
-    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
-    M encrypt(const M& m, const plugin_context& c) const override { return p->encrypt(m, c); }
-    M decrypt(const M& m, const plugin_context& c) const override { return p->decrypt(m, c); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    std::shared_ptr<P> p;
-  };
-  const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no cipher plugin");
-    return *impl_;
-  }
-
-  std::shared_ptr<const iface> impl_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/cipher_plugin.hpp
 // ---- begin netaio/plugins/hmac_auth.hpp
 // The reference's HMACAuthPlugin, with opt-in replay protection.
 
@@ -7463,79 +8277,6 @@ class replay_guard {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/replay_guard.hpp
-// ---- begin netaio/wire/helpers.hpp
-// The reference's message helpers: respond-uri, ok, error (classified),
-// not found and not permitted.
-
-
-#include <string_view>
-
-namespace netaio::inline v0 {
-
-/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
-/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
-template <message_type_enum MT = message_type>
-constexpr MT classify_error(std::string_view text) noexcept {
-  if (text.find("not found") != std::string_view::npos) return MT::not_found;
-  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
-  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
-  return MT::error;
-}
-
-namespace detail {
-inline std::string_view as_text(byte_view b) noexcept {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-}  // namespace detail
-
-/// A RESPOND_URI message.
-template <message_protocol M = message>
-M make_respond_uri_msg(byte_view content, byte_view uri) {
-  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
-}
-
-/// An OK message.
-template <message_protocol M = message>
-M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
-}
-
-/// An error message with uri "ERROR", typed by classify_error().
-template <message_protocol M = message>
-M make_error_msg(std::string_view text) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), as_bytes("ERROR"), 0),
-                    classify_error<typename M::message_type_t>(text));
-}
-/// An error message with uri "ERROR", typed by classify_error().
-template <message_protocol M = message>
-M make_error_msg(byte_view text) {
-  return make_error_msg<M>(detail::as_text(text));
-}
-
-/// A NOT_FOUND message.
-template <message_protocol M = message>
-M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
-}
-/// A NOT_FOUND message.
-template <message_protocol M = message>
-M make_not_found_msg(byte_view text, byte_view uri = {}) {
-  return make_not_found_msg<M>(detail::as_text(text), uri);
-}
-
-/// A NOT_PERMITTED message.
-template <message_protocol M = message>
-M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
-}
-/// A NOT_PERMITTED message.
-template <message_protocol M = message>
-M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
-  return make_not_permitted_msg<M>(detail::as_text(text), uri);
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/helpers.hpp
 
 #include <sodium.h>
 
@@ -7703,77 +8444,6 @@ class hmac_auth_plugin {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/hmac_auth.hpp
-// ---- begin netaio/plugins/layers.hpp
-// Two layers of plugins applied in the reference's encapsulation order.
-
-
-#include <cstdint>
-#include <optional>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// One layer: an optional auth plugin and an optional cipher plugin. The
-/// node's own plugins are the outer layer; a handler's or a call's are the
-/// inner one.
-template <message_protocol M = message>
-struct plugin_layer {
-  any_auth_plugin<M> auth{};
-  any_cipher_plugin<M> cipher{};
-};
-
-/// Sends through one layer: encrypt, then authenticate the ciphertext.
-template <message_protocol M>
-M seal_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
-  if (layer.cipher) msg = layer.cipher.encrypt(msg, ctx);
-  if (layer.auth) layer.auth.make(msg.auth_data(), msg.body(), ctx);
-  return msg;
-}
-
-/// Sends through both layers: inner cipher, inner auth, outer cipher, outer auth.
-template <message_protocol M>
-M seal_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
-              const plugin_context& ctx = {}) {
-  return seal_layer(seal_layer(std::move(msg), inner, ctx), outer, ctx);
-}
-
-/// Receives through one layer: check the auth fields, then decrypt. Returns
-/// nullopt when the auth check fails (answer with layer.auth.error(), unless
-/// the message was itself an error); decryption failures throw plugin_error.
-template <message_protocol M>
-std::optional<M> open_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
-  if (layer.auth && !layer.auth.check(msg.auth_data(), msg.body(), ctx)) return std::nullopt;
-  if (layer.cipher) msg = layer.cipher.decrypt(msg, ctx);
-  return msg;
-}
-
-/// Which layer refused a received message.
-enum class failed_layer : std::uint8_t { none, outer, inner };
-
-/// What open_layers() made of a received message.
-template <message_protocol M>
-struct opened {
-  /// The plaintext message, when both auth checks passed.
-  std::optional<M> message;
-  /// The layer whose auth check failed, if any.
-  failed_layer failed = failed_layer::none;
-};
-
-/// Receives through both layers: outer auth, outer cipher, inner auth, inner
-/// cipher. (A node picks the inner layer by routing the message the outer
-/// layer decrypted; it calls open_layer() twice. This is the fixed-layer case.)
-template <message_protocol M>
-opened<M> open_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
-                      const plugin_context& ctx = {}) {
-  auto mid = open_layer(std::move(msg), outer, ctx);
-  if (!mid) return {std::nullopt, failed_layer::outer};
-  auto out = open_layer(std::move(*mid), inner, ctx);
-  if (!out) return {std::nullopt, failed_layer::inner};
-  return {std::move(out), failed_layer::none};
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/layers.hpp
 // ---- begin netaio/plugins/sha256_stream_cipher.hpp
 // The reference's Sha256StreamCipherPlugin.
 
