@@ -4021,8 +4021,9 @@ class udp_socket {
 // ---- end netaio/io/udp_socket.hpp
 // ---- end netaio/io.hpp
 // ---- begin netaio/node.hpp
-// The node layer: logging, the handler registry, the receive pipeline and
-// the send-side sealing that every node (TCP server, TCP client, UDP node) shares.
+// The node layer: logging, the handler registry, the receive pipeline, the
+// send-side sealing and the peer table that every node (TCP server, TCP
+// client, UDP node) shares.
 
 // ---- begin netaio/node/handler.hpp
 // Handlers: what a user registers (a plain function or a coroutine, given the
@@ -4902,22 +4903,16 @@ class logger {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/log.hpp
-// ---- begin netaio/node/pipeline.hpp
-// The receive pipeline, written once for every node: outer auth check, outer
-// decrypt, routing, inner auth check, inner decrypt, handler, then inner and
-// outer sealing of the answer. No I/O: it takes a decoded message and gives
-// back what to send (the node owns sockets, ordering and concurrency).
+// ---- begin netaio/node/peer_messages.hpp
+// The reference's automatic peer management as router handlers:
+// ADVERTISE_PEER (add the peer, answer PEER_DISCOVERED), PEER_DISCOVERED (add
+// it) and DISCONNECT (remove it), at the keys (type, app_id), with peers
+// carried through the peer plugin.
 
-// ---- begin netaio/node/router.hpp
-// The handler registry: handlers and one-shot handlers keyed as the
-// reference keys them, the default (not-found), auth-error and failure
-// answers. Safe to change from inside a handler that it is running.
-
-// ---- begin netaio/plugins/auth_plugin.hpp
-// The auth plugin concept, and a type-erased auth plugin for handler tables.
-
-// ---- begin netaio/plugins/context.hpp
-// What a node tells its auth and cipher plugins about the other side.
+// ---- begin netaio/node/peers.hpp
+// The peer table: known peers by id and by address, expiry of silent or
+// lost peers after a grace period, and removal that is safe while the table
+// is being iterated (a broadcast, a handler, an expiry sweep).
 
 // ---- begin netaio/plugins/peer.hpp
 // What a node knows of a peer (the reference's Peer).
@@ -4956,6 +4951,224 @@ struct peer {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/peer.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// When peers expire. Times are seconds on the node's clock.
+struct peer_table_options {
+  /// Silence after which a peer is stale (the reference's peer_timeout); 0: never.
+  std::int64_t timeout = 60;
+  /// How long a stale or lost peer stays before it is removed. The
+  /// reference removes at once (grace 0); a peer heard from within the grace
+  /// is kept, with nothing lost.
+  std::int64_t grace = 30;
+};
+
+/// Known peers. Lookups by id or address; expiry by expire(now); removal
+/// from anywhere, including from inside for_each() (the entry disappears
+/// from view at once and is erased once no iteration is running).
+class peer_table {
+ public:
+  /// Called with each peer as it is removed (to unsubscribe it, say).
+  using removed_callback = std::function<void(const peer&)>;
+
+  /// `local_id`: this node's own id, never added (the reference ignores it).
+  explicit peer_table(peer_table_options opts = {},
+                      std::optional<byte_buffer> local_id = std::nullopt)
+      : opts_(opts), local_id_(std::move(local_id)) {}
+  peer_table(const peer_table&) = delete;
+  peer_table& operator=(const peer_table&) = delete;
+
+  const peer_table_options& options() const noexcept { return opts_; }
+  void set_local_id(std::optional<byte_buffer> id) { local_id_ = std::move(id); }
+  void on_removed(removed_callback cb) { on_removed_ = std::move(cb); }
+
+  /// Adds the peer `id` seen at `addr` now, or refreshes it (new data if
+  /// given, the address added, no longer stale or lost). False for this
+  /// node's own id, which is never added (the reference's add_or_update_peer).
+  bool add_or_update(const byte_buffer& id, std::optional<byte_buffer> data,
+                     const peer_address& addr, std::int64_t now) {
+    if (local_id_ && id == *local_id_) return false;
+    auto [it, added] = peers_.try_emplace(id);
+    entry& e = it->second;
+    if (added || e.removed) {
+      if (e.removed) --pending_erase_;  // removed and back within one iteration
+      e = entry{};
+      e.p.id = id;
+    }
+    e.p.update(now, std::move(data));
+    e.p.addrs.insert(addr);
+    e.lost_since.reset();
+    if (const auto old = addrs_.find(addr); old != addrs_.end() && old->second != id)
+      forget_address(old->second, addr);
+    addrs_.insert_or_assign(addr, id);
+    return true;
+  }
+
+  /// Records that the peer at `addr` was heard from now.
+  void touch(const peer_address& addr, std::int64_t now) {
+    if (entry* e = live(addr)) {
+      e->p.last_rx = now;
+      e->lost_since.reset();
+    }
+  }
+
+  /// The peer's connection went away without a DISCONNECT: remove it after
+  /// the grace period unless it is heard from again.
+  void mark_lost(const byte_buffer& id, std::int64_t now) {
+    if (entry* e = live(id); e && !e->lost_since) e->lost_since = now;
+  }
+
+  /// The peer with `id`, else the one at `addr` (the reference's get_peer).
+  const peer* get(const std::optional<peer_address>& addr,
+                  const std::optional<byte_buffer>& id = std::nullopt) const {
+    if (id) {
+      if (const entry* e = live(*id)) return &e->p;
+    }
+    if (addr) {
+      if (const entry* e = live(*addr)) return &e->p;
+    }
+    return nullptr;
+  }
+
+  /// Whether the peer is stale (silent past the timeout) or lost, and so due
+  /// for removal once the grace period ends.
+  bool is_stale(const peer& p, std::int64_t now) const {
+    const auto it = peers_.find(*p.id);
+    if (it == peers_.end()) return false;
+    return it->second.lost_since || (opts_.timeout > 0 && p.timed_out(now, opts_.timeout));
+  }
+
+  /// Removes the peer `id` now (a DISCONNECT); false if unknown.
+  bool remove(const byte_buffer& id) {
+    entry* e = live(id);
+    if (!e) return false;
+    e->removed = true;
+    for (const auto& a : e->p.addrs) {
+      if (const auto it = addrs_.find(a); it != addrs_.end() && it->second == id) addrs_.erase(it);
+    }
+    ++pending_erase_;
+    if (on_removed_) on_removed_(e->p);
+    collect();
+    return true;
+  }
+
+  /// Removes every peer whose grace period is over: lost for `grace` seconds,
+  /// or silent for more than `timeout + grace`. Returns the removed peers.
+  std::vector<peer> expire(std::int64_t now) {
+    std::vector<byte_buffer> due;
+    for_each([&](const peer& p) {
+      const entry& e = peers_.find(*p.id)->second;
+      const bool lost_out = e.lost_since && now - *e.lost_since >= opts_.grace;
+      const bool silent_out = opts_.timeout > 0 && p.timed_out(now, opts_.timeout + opts_.grace);
+      if (lost_out || silent_out) due.push_back(*p.id);
+    });
+    std::vector<peer> out;
+    for (const auto& id : due) {
+      if (const entry* e = live(id)) {
+        out.push_back(e->p);
+        remove(id);
+      }
+    }
+    return out;
+  }
+
+  /// Calls `f(const peer&)` for every peer. `f` may add, refresh and remove
+  /// peers (itself included): a removed peer is not visited after its
+  /// removal; one added meanwhile may or may not be visited.
+  template <class F>
+  void for_each(F&& f) {
+    ++iterating_;
+    struct done {
+      peer_table* t;
+      ~done() {
+        --t->iterating_;
+        t->collect();
+      }
+    } guard{this};
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (!it->second.removed) f(std::as_const(it->second.p));
+    }
+  }
+
+  /// The peers, copied (for sending to each while the table may change).
+  std::vector<peer> snapshot() const {
+    std::vector<peer> out;
+    for (const auto& [id, e] : peers_)
+      if (!e.removed) out.push_back(e.p);
+    return out;
+  }
+
+  std::size_t size() const noexcept { return peers_.size() - pending_erase_; }
+  bool empty() const noexcept { return size() == 0; }
+
+  /// Removes every peer (as by remove(), callbacks included): a node's stop.
+  void clear() {
+    for_each([&](const peer& p) { remove(*p.id); });
+  }
+
+ private:
+  struct entry {
+    peer p;
+    std::optional<std::int64_t> lost_since;
+    bool removed = false;  // erased once no iteration runs
+  };
+
+  entry* live(const byte_buffer& id) {
+    const auto it = peers_.find(id);
+    return it == peers_.end() || it->second.removed ? nullptr : &it->second;
+  }
+  const entry* live(const byte_buffer& id) const {
+    const auto it = peers_.find(id);
+    return it == peers_.end() || it->second.removed ? nullptr : &it->second;
+  }
+  entry* live(const peer_address& a) {
+    const auto it = addrs_.find(a);
+    return it == addrs_.end() ? nullptr : live(it->second);
+  }
+  const entry* live(const peer_address& a) const {
+    const auto it = addrs_.find(a);
+    return it == addrs_.end() ? nullptr : live(it->second);
+  }
+  // An address now belongs to another peer: the old one no longer has it.
+  void forget_address(const byte_buffer& id, const peer_address& a) {
+    if (entry* e = live(id)) e->p.addrs.erase(a);
+  }
+  // Erases removed entries, unless an iteration could still be standing on one.
+  void collect() {
+    if (iterating_ != 0 || pending_erase_ == 0) return;
+    std::erase_if(peers_, [](const auto& kv) { return kv.second.removed; });
+    pending_erase_ = 0;
+  }
+
+  peer_table_options opts_;
+  std::optional<byte_buffer> local_id_;
+  removed_callback on_removed_;
+  // Node-based: entries stay put while others are added, so for_each can
+  // go on after its callback added peers.
+  std::map<byte_buffer, entry> peers_;
+  std::map<peer_address, byte_buffer> addrs_;
+  std::size_t pending_erase_ = 0;
+  int iterating_ = 0;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peers.hpp
+// ---- begin netaio/node/send.hpp
+// The send side: sealing a message with a call's (or handler's) inner plugins
+// and the node's outer plugins, in the reference's order.
+
+// ---- begin netaio/plugins/context.hpp
+// What a node tells its auth and cipher plugins about the other side.
+
 // ---- begin netaio/plugins/peer_plugin.hpp
 // The peer plugin concept, a non-owning handle to any peer plugin, and the
 // reference's default peer plugin.
@@ -5981,6 +6194,12 @@ struct plugin_context {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/context.hpp
+// ---- begin netaio/plugins/layers.hpp
+// Two layers of plugins applied in the reference's encapsulation order.
+
+// ---- begin netaio/plugins/auth_plugin.hpp
+// The auth plugin concept, and a type-erased auth plugin for handler tables.
+
 // ---- begin netaio/wire/message.hpp
 // Messages: header, auth fields and body, with the reference's prepare,
 // encode (which fills lengths and checksum), decode, check and copy.
@@ -6631,9 +6850,6 @@ class any_auth_plugin {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/auth_plugin.hpp
-// ---- begin netaio/plugins/layers.hpp
-// Two layers of plugins applied in the reference's encapsulation order.
-
 // ---- begin netaio/plugins/cipher_plugin.hpp
 // The cipher plugin concept, and a type-erased cipher plugin for handler tables.
 
@@ -6784,6 +7000,180 @@ opened<M> open_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/layers.hpp
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+// The text of the exception being handled (inside a catch block only).
+inline std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
+}  // namespace detail
+
+/// Seals `msg` as the reference's prepare_message: inner cipher, inner auth,
+/// outer cipher, outer auth. A plugin that fails is logged at warning with
+/// `to` and the reason, and the message dropped (nullopt), as the reference
+/// drops it. (seal_layers() is the same without the logging: it throws.)
+template <message_protocol M>
+std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+                                 const plugin_context& ctx, const logger& log,
+                                 const std::optional<peer_address>& to = std::nullopt) {
+  try {
+    return seal_layers(std::move(msg), inner, outer, ctx);
+  } catch (...) {
+    log.warning(to, "could not seal a message (", detail::current_exception_text(), "); not sent");
+    return std::nullopt;
+  }
+}
+
+/// Whether sealing with `layer` depends on the peer: then a message sent to
+/// many peers is sealed once per peer, else once for all (as the reference's
+/// broadcast and notify decide).
+template <message_protocol M>
+bool is_peer_specific(const plugin_layer<M>& layer) {
+  return (layer.auth && layer.auth.is_peer_specific()) ||
+         (layer.cipher && layer.cipher.is_peer_specific());
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/send.hpp
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A message of type `t` carrying `local` packed by `plugin`, at uri `app_id`
+/// (what ADVERTISE_PEER, PEER_DISCOVERED and DISCONNECT carry).
+template <message_protocol M>
+M make_peer_msg(typename M::message_type_t t, const peer& local, peer_plugin_ref plugin,
+                byte_view app_id) {
+  return M::prepare(M::body_t::prepare(plugin.pack(local), app_id, 0), t);
+}
+
+/// What the peer-management handlers work with. Everything referred to must
+/// outlive the router they are registered on.
+struct peer_management {
+  /// Where peers are kept.
+  peer_table* table = nullptr;
+  /// Unpacks received peers and packs `local` for answers.
+  peer_plugin_ref plugin{};
+  /// This node's own peer.
+  const peer* local = nullptr;
+  /// The uri the three messages use (the reference's app_id).
+  byte_buffer app_id = to_buffer(as_bytes("netaio"));
+  /// Seconds on the node's clock.
+  std::function<std::int64_t()> clock{};
+  /// Where unpacking failures are reported (at error, as the reference does).
+  const logger* log = nullptr;
+};
+
+namespace detail {
+
+// The sender's peer from a peer-management message, or nullopt (logged).
+inline std::optional<peer> unpack_peer(const peer_management& pm, byte_view content,
+                                       const std::optional<peer_address>& from,
+                                       std::string_view what, bool need_data) {
+  peer p;
+  try {
+    p = pm.plugin.unpack(content);
+  } catch (...) {
+    pm.log->error(from, "could not unpack the peer in ", what, ": ", current_exception_text());
+    return std::nullopt;
+  }
+  if (!p.id || (need_data && !p.data)) {
+    pm.log->error(from, "the peer in ", what, " has no ", p.id ? "data" : "id");
+    return std::nullopt;
+  }
+  if (!from) {
+    pm.log->error(from, what, " from an unknown address");
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace detail
+
+/// Registers the three handlers on `router` (a basic_router with the
+/// reference's keys). `address_of(conn)` gives a handler's sender address;
+/// `inner` is the handlers' plugin layer.
+template <class R, class AddressOf>
+void manage_peers(R& router, peer_management pm, AddressOf address_of,
+                  plugin_layer<typename R::message_t> inner = {}) {
+  using M = typename R::message_t;
+  using MT = typename M::message_type_t;
+  using C = typename R::connection_t;
+  const std::string_view app(reinterpret_cast<const char*>(pm.app_id.data()), pm.app_id.size());
+  router.on(
+      R::key_type::of(MT::advertise_peer, app),
+      [pm, address_of](M& m, C& c) -> std::optional<M> {
+        const std::optional<peer_address> from = address_of(c);
+        pm.log->debug(from, "ADVERTISE_PEER received");
+        auto p = detail::unpack_peer(pm, m.body().content(), from, "ADVERTISE_PEER", true);
+        if (!p || !pm.table->add_or_update(*p->id, std::move(p->data), *from, pm.clock()))
+          return std::nullopt;
+        return make_peer_msg<M>(MT::peer_discovered, *pm.local, pm.plugin, pm.app_id);
+      },
+      inner);
+  router.on(
+      R::key_type::of(MT::peer_discovered, app),
+      [pm, address_of](M& m, C& c) {
+        const std::optional<peer_address> from = address_of(c);
+        pm.log->debug(from, "PEER_DISCOVERED received");
+        auto p = detail::unpack_peer(pm, m.body().content(), from, "PEER_DISCOVERED", true);
+        if (p) pm.table->add_or_update(*p->id, std::move(p->data), *from, pm.clock());
+      },
+      inner);
+  router.on(
+      R::key_type::of(MT::disconnect, app),
+      [pm, address_of](M& m, C& c) {
+        const std::optional<peer_address> from = address_of(c);
+        pm.log->debug(from, "DISCONNECT received");
+        auto p = detail::unpack_peer(pm, m.body().content(), from, "DISCONNECT", false);
+        if (p) pm.table->remove(*p->id);
+      },
+      inner);
+}
+
+/// Removes the three handlers manage_peers() registered for `app_id`.
+template <class R>
+void stop_managing_peers(R& router, std::string_view app_id = "netaio") {
+  using MT = typename R::message_t::message_type_t;
+  router.remove(R::key_type::of(MT::advertise_peer, app_id));
+  router.remove(R::key_type::of(MT::peer_discovered, app_id));
+  router.remove(R::key_type::of(MT::disconnect, app_id));
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peer_messages.hpp
+// ---- begin netaio/node/pipeline.hpp
+// The receive pipeline, written once for every node: outer auth check, outer
+// decrypt, routing, inner auth check, inner decrypt, handler, then inner and
+// outer sealing of the answer. No I/O: it takes a decoded message and gives
+// back what to send (the node owns sockets, ordering and concurrency).
+
+// ---- begin netaio/node/router.hpp
+// The handler registry: handlers and one-shot handlers keyed as the
+// reference keys them, the default (not-found), auth-error and failure
+// answers. Safe to change from inside a handler that it is running.
+
 // ---- begin netaio/wire/helpers.hpp
 // The reference's message helpers: respond-uri, ok, error (classified),
 // not found and not permitted.
@@ -7136,60 +7526,6 @@ class basic_router {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/router.hpp
-// ---- begin netaio/node/send.hpp
-// The send side: sealing a message with a call's (or handler's) inner plugins
-// and the node's outer plugins, in the reference's order.
-
-
-#include <exception>
-#include <optional>
-#include <string>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-namespace detail {
-
-// The text of the exception being handled (inside a catch block only).
-inline std::string current_exception_text() {
-  try {
-    throw;
-  } catch (const std::exception& e) {
-    return e.what();
-  } catch (...) {
-    return "an exception not derived from std::exception";
-  }
-}
-
-}  // namespace detail
-
-/// Seals `msg` as the reference's prepare_message: inner cipher, inner auth,
-/// outer cipher, outer auth. A plugin that fails is logged at warning with
-/// `to` and the reason, and the message dropped (nullopt), as the reference
-/// drops it. (seal_layers() is the same without the logging: it throws.)
-template <message_protocol M>
-std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
-                                 const plugin_context& ctx, const logger& log,
-                                 const std::optional<peer_address>& to = std::nullopt) {
-  try {
-    return seal_layers(std::move(msg), inner, outer, ctx);
-  } catch (...) {
-    log.warning(to, "could not seal a message (", detail::current_exception_text(), "); not sent");
-    return std::nullopt;
-  }
-}
-
-/// Whether sealing with `layer` depends on the peer: then a message sent to
-/// many peers is sealed once per peer, else once for all (as the reference's
-/// broadcast and notify decide).
-template <message_protocol M>
-bool is_peer_specific(const plugin_layer<M>& layer) {
-  return (layer.auth && layer.auth.is_peer_specific()) ||
-         (layer.cipher && layer.cipher.is_peer_specific());
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/node/send.hpp
 
 #include <cstdint>
 #include <exception>
