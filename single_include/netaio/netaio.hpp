@@ -7614,7 +7614,9 @@ class basic_pipeline {
   /// the peer sent or what a handler did; cancellation passes through.
   task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
                           plugin_context ctx = {}) {
-    const plugin_layer<message_t>& outer = opts_.outer;
+    // A copy: the answer is sealed with the plugins the message came in under,
+    // even if the node replaces its plugins while the handler runs.
+    const plugin_layer<message_t> outer = opts_.outer;
     log_->debug(
         from, "received ", [&] { return std::string(to_string(msg.type())); }, " for ",
         [&] { return uri_text(msg); });
@@ -7675,7 +7677,8 @@ class basic_pipeline {
       log_->error(
           from, "handler ", [&] { return router_->describe(route); }, " failed: ", out.reason);
       out.status = receive_status::handler_failed;
-      out.reply = router_->failure(msg, std::move(failure));
+      out.reply = answer_with(from, "the failure answer",
+                              [&] { return router_->failure(msg, std::move(failure)); });
     }
 
     if (out.reply) {
@@ -7711,8 +7714,9 @@ class basic_pipeline {
     log_->warning(from, "auth check failed (", which, " plugin) for a ",
                   std::string(to_string(msg.type())), " message");
     // Unsealed: the sender could not verify our seal any more than we theirs.
-    return {router_->auth_error(msg, plugin), receive_status::auth_failed, layer,
-            "auth check failed"};
+    return {answer_with(from, "the auth-error answer",
+                        [&] { return router_->auth_error(msg, plugin); }),
+            receive_status::auth_failed, layer, "auth check failed"};
   }
 
   // Inside a catch block: the cipher's exception is the reason.
@@ -7720,10 +7724,25 @@ class basic_pipeline {
                            const std::optional<peer_address>& from) const {
     std::string reason = detail::current_exception_text();
     const char* which = layer == failed_layer::outer ? "node" : "handler";
-    log_->warning(from, "could not decrypt (", which, " plugin): ", reason, "; message dropped");
+    log_->warning(from, "could not decrypt (", which, " plugin): ", reason, "; not handled");
     outcome_t out{std::nullopt, receive_status::decrypt_failed, layer, std::move(reason)};
-    if (opts_.decrypt_error) out.reply = opts_.decrypt_error(msg, layer, out.reason);
+    if (opts_.decrypt_error) {
+      out.reply = answer_with(from, "the decrypt-error answer",
+                              [&] { return opts_.decrypt_error(msg, layer, out.reason); });
+    }
     return out;
+  }
+
+  // Runs a replaceable answer hook; one that throws is logged, and answers nothing.
+  template <class F>
+  std::optional<message_t> answer_with(const std::optional<peer_address>& from, const char* what,
+                                       F&& make) const {
+    try {
+      return make();
+    } catch (...) {
+      log_->error(from, what, " failed: ", detail::current_exception_text());
+      return std::nullopt;
+    }
   }
 
   std::string describe_keys(const typename R::keys_t& keys) const {

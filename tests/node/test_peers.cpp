@@ -9,7 +9,6 @@
 #include "node/router_support.hpp"
 #include "support/run.hpp"
 
-
 #include <string>
 #include <vector>
 

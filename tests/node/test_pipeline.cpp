@@ -204,6 +204,23 @@ TEST_CASE("statuses: forged outer HMAC, forged error, decrypt failure, inner for
   CHECK(o.status == receive_status::auth_failed);
   CHECK_FALSE(o.reply);
 
+  // A replaced auth-error answer; one that throws answers nothing.
+  r.set_auth_error_handler([](const message& m, const any_auth_plugin<message>&) {
+    return std::optional<message>(make(message_type::auth_error, "ERROR", "go away " + uri_of(m)));
+  });
+  o = receive(forged);
+  REQUIRE(o.reply);
+  CHECK(content_of(*o.reply).starts_with("go away "));  // the uri is still encrypted
+  r.set_auth_error_handler(
+      [](const message&, const any_auth_plugin<message>&) -> std::optional<message> {
+        throw std::runtime_error("cannot answer");
+      });
+  o = receive(forged);
+  CHECK(o.status == receive_status::auth_failed);
+  CHECK_FALSE(o.reply);
+  CHECK(cap.has(log_level::error, "the auth-error answer failed: cannot answer"));
+  r.set_auth_error_handler(&reference_auth_error_answer<message>);
+
   // Authentic but undecryptable (no IV): dropped, logged with peer and reason.
   cap.records.clear();
   message no_iv = make(message_type::request_uri, "echo", "x");

@@ -328,6 +328,13 @@ TEST_CASE("a handler that throws: logged at error with key and peer, answered wi
   CHECK(cap.has(log_level::error, "handler default handler failed: no default"));
   r.set_failure_handler([](const message&, std::exception_ptr) { return std::nullopt; });
   CHECK_FALSE(run_one(p, make(message_type::update_uri, "u"), c).reply);
+  // A failure answer that itself throws: logged, nothing sent, nothing thrown.
+  r.set_failure_handler([](const message&, std::exception_ptr e) -> std::optional<message> {
+    std::rethrow_exception(e);
+  });
+  cap.records.clear();
+  CHECK_FALSE(run_one(p, make(message_type::update_uri, "u"), c).reply);
+  CHECK(cap.has(log_level::error, "the failure answer failed: no default"));
   CHECK(live_task_frames() == frames);
 }
 
