@@ -5373,7 +5373,10 @@ class udp_socket {
 // ---- end netaio/io/udp_socket.hpp
 // ---- end netaio/io.hpp
 // ---- begin netaio/node.hpp
-// The node layer: what a netaio program is written with.
+// The node layer: what a netaio program is written with. Logging, the
+// handler registry, the receive pipeline, send-side sealing, the peer table,
+// framed streams and peer addresses, shared by every node (TCP server, TCP
+// client, UDP node).
 
 // ---- begin netaio/node/framed_stream.hpp
 // framed_stream: whole netaio frames over a tcp_stream. Frames are parsed in
@@ -7518,10 +7521,111 @@ using frame_read = basic_frame_read<>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/framed_stream.hpp
-// ---- begin netaio/node/peer_address.hpp
-// Between the io layer's endpoints and the (host, port) peer addresses that
-// handler keys and peers carry (the reference keys peers by asyncio's
-// peername tuple).
+// ---- begin netaio/node/handler.hpp
+// Handlers: what a user registers (a plain function or a coroutine, given the
+// message and the connection, answering with a message or nothing), and the
+// one type-erased shape the router stores them in.
+
+
+#include <concepts>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What calling a handler gave: an answer now, or a coroutine still to await
+/// for it. Plain handlers never allocate a coroutine frame.
+template <message_protocol M>
+struct handler_call {
+  /// The answer of a plain handler (nullopt: none).
+  std::optional<M> reply;
+  /// A coroutine handler's work, valid() only for those; await it for the answer.
+  task<std::optional<M>> pending;
+};
+
+namespace detail {
+
+template <class T>
+struct is_task : std::false_type {};
+template <class T>
+struct is_task<task<T>> : std::true_type {};
+
+// What a handler may give back: nothing, a message, or an optional message.
+template <class R, class M>
+concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
+    std::same_as<std::remove_cvref_t<R>, std::optional<M>> ||
+    std::same_as<std::remove_cvref_t<R>, std::nullopt_t>;
+
+template <class R, class M>
+struct handler_result_ok : std::bool_constant<handler_value<R, M>> {};
+template <class T, class M>
+struct handler_result_ok<task<T>, M> : std::bool_constant<handler_value<T, M>> {};
+
+// The handler's result type, called with (message, connection) or with the
+// message alone.
+template <class F, class M, class C>
+auto invoke_handler(F& f, M& m, C& c) {
+  if constexpr (std::is_invocable_v<F&, M&, C&>) {
+    return std::invoke(f, m, c);
+  } else {
+    return std::invoke(f, m);
+  }
+}
+
+template <class M, class T>
+task<std::optional<M>> adapt_handler_task(task<T> t) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+    co_return std::nullopt;
+  } else {
+    co_return std::optional<M>(co_await std::move(t));
+  }
+}
+
+template <class F, class M, class C>
+using handler_result_t =
+    decltype(invoke_handler(std::declval<F&>(), std::declval<M&>(), std::declval<C&>()));
+}  // namespace detail
+
+/// A handler for messages M on connections C: callable with (M&, C&) or with
+/// (M&), returning void, M, std::optional<M>, or a task<> of one of those.
+template <class F, class M, class C>
+concept message_handler =
+    (std::is_invocable_v<F&, M&, C&> || std::is_invocable_v<F&, M&>)&&detail::handler_result_ok<
+        std::remove_cvref_t<detail::handler_result_t<F, M, C>>, M>::value;
+
+/// Any handler for messages M on connections C, behind one signature.
+template <message_protocol M, class C>
+using erased_handler = std::function<handler_call<M>(M&, C&)>;
+
+/// Wraps `f` into the stored shape. The callable is copied into the result;
+/// a coroutine handler's frame refers to that copy, so the copy must live
+/// until the coroutine has finished (the router keeps it alive).
+template <message_protocol M, class C, class F>
+requires message_handler<std::decay_t<F>, M, C> erased_handler<M, C> erase_handler(F&& f) {
+  using fn_t = std::decay_t<F>;
+  return [fn = fn_t(std::forward<F>(f))](M& m, C& c) mutable -> handler_call<M> {
+    using result_t = decltype(detail::invoke_handler(fn, m, c));
+    if constexpr (std::is_void_v<result_t>) {
+      detail::invoke_handler(fn, m, c);
+      return {};
+    } else if constexpr (std::same_as<result_t, task<std::optional<M>>>) {
+      return {std::nullopt, detail::invoke_handler(fn, m, c)};
+    } else if constexpr (detail::is_task<result_t>::value) {
+      return {std::nullopt, detail::adapt_handler_task<M>(detail::invoke_handler(fn, m, c))};
+    } else {
+      return {std::optional<M>(detail::invoke_handler(fn, m, c)), {}};
+    }
+  };
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/handler.hpp
+// ---- begin netaio/node/log.hpp
+// The node layer's logging: four levels, one replaceable sink, and no
+// formatting at all for records below the threshold.
 
 // ---- begin netaio/wire/keys.hpp
 // Handler keys: the reference's keys_extractor gives (type, uri, peer address),
@@ -7614,6 +7718,164 @@ struct std::hash<netaio::basic_handler_key<MT>> {
 };
 // ---- end netaio/wire/keys.hpp
 
+#include <concepts>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// How much a log record matters, least first.
+enum class log_level : std::uint8_t { debug, info, warning, error };
+
+/// "debug", "info", "warning" or "error".
+constexpr std::string_view to_string(log_level l) noexcept {
+  switch (l) {
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warning:
+      return "warning";
+    case log_level::error:
+      return "error";
+  }
+  return "?";
+}
+
+/// Receives every record that passes the logger's threshold: its level, its
+/// text, and the address of the peer it concerns (nullopt if none).
+using log_sink =
+    std::function<void(log_level, std::string_view, const std::optional<peer_address>&)>;
+
+/// "host:port", or "[host]:port" for an IPv6 host.
+inline std::string to_string(const peer_address& a) {
+  const bool v6 = a.first.find(':') != std::string::npos;
+  std::string s;
+  s.reserve(a.first.size() + 8);
+  if (v6) s += '[';
+  s += a.first;
+  if (v6) s += ']';
+  s += ':';
+  s += std::to_string(a.second);
+  return s;
+}
+
+/// The default sink: one line per record on stderr, "netaio: warning: [peer] text".
+inline void stderr_sink(log_level l, std::string_view text, const std::optional<peer_address>& p) {
+  std::string line = "netaio: ";
+  line += to_string(l);
+  line += ": ";
+  if (p) {
+    line += '[';
+    line += to_string(*p);
+    line += "] ";
+  }
+  line += text;
+  line += '\n';
+  // One write per record, so records from several loops do not interleave.
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+namespace detail {
+
+inline void log_append(std::string& out, std::string_view s) {
+  out += s;
+}
+inline void log_append(std::string& out, char c) {
+  out += c;
+}
+inline void log_append(std::string& out, const peer_address& a) {
+  out += to_string(a);
+}
+template <class T>
+requires(std::integral<T> && !std::same_as<T, char> &&
+         !std::same_as<T, bool>) void log_append(std::string& out, T v) {
+  out += std::to_string(v);
+}
+inline void log_append(std::string& out, bool v) {
+  out += v ? "true" : "false";
+}
+
+// A part that is a callable is formatted only when the record is written:
+// the way to pass something expensive to describe.
+template <class P>
+void log_part(std::string& out, const P& p) {
+  if constexpr (std::is_invocable_v<const P&>) {
+    log_part(out, p());
+  } else if constexpr (std::is_convertible_v<const P&, std::string_view>) {
+    log_append(out, std::string_view(p));
+  } else {
+    log_append(out, p);
+  }
+}
+
+}  // namespace detail
+
+/// A level threshold in front of a sink. Records below the threshold cost one
+/// comparison: their parts are neither formatted nor concatenated.
+class logger {
+ public:
+  /// Writes to stderr, silent below warning.
+  logger() : sink_(stderr_sink), threshold_(log_level::warning) {}
+  /// Sends records at `threshold` and above to `sink` (an empty sink: silent).
+  explicit logger(log_sink sink, log_level threshold = log_level::debug)
+      : sink_(std::move(sink)), threshold_(threshold) {}
+
+  /// Replaces the sink (an empty one silences the logger).
+  void set_sink(log_sink sink) { sink_ = std::move(sink); }
+  /// Records below `l` are dropped unformatted.
+  void set_level(log_level l) noexcept { threshold_ = l; }
+  log_level level() const noexcept { return threshold_; }
+
+  /// Whether a record at `l` would reach the sink.
+  bool enabled(log_level l) const noexcept { return l >= threshold_ && sink_; }
+
+  /// Writes the concatenation of `parts` (strings, integers, peer addresses,
+  /// or callables returning one of those) if `l` passes the threshold.
+  template <class... Parts>
+  void log(log_level l, const std::optional<peer_address>& peer, const Parts&... parts) const {
+    if (!enabled(l)) return;
+    std::string text;
+    (detail::log_part(text, parts), ...);
+    sink_(l, text, peer);
+  }
+
+  template <class... Parts>
+  void debug(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::debug, peer, parts...);
+  }
+  template <class... Parts>
+  void info(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::info, peer, parts...);
+  }
+  template <class... Parts>
+  void warning(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::warning, peer, parts...);
+  }
+  template <class... Parts>
+  void error(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::error, peer, parts...);
+  }
+
+ private:
+  log_sink sink_;
+  log_level threshold_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/log.hpp
+// ---- begin netaio/node/peer_address.hpp
+// Between the io layer's endpoints and the (host, port) peer addresses that
+// handler keys and peers carry (the reference keys peers by asyncio's
+// peername tuple).
+
+
 #include <optional>
 #include <string>
 
@@ -7650,15 +7912,16 @@ inline endpoint to_endpoint(const peer_address& a) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/peer_address.hpp
-// ---- end netaio/node.hpp
-// ---- begin netaio/plugins.hpp
-// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+// ---- begin netaio/node/peer_messages.hpp
+// The reference's automatic peer management as router handlers:
+// ADVERTISE_PEER (add the peer, answer PEER_DISCOVERED), PEER_DISCOVERED (add
+// it) and DISCONNECT (remove it), at the keys (type, app_id), with peers
+// carried through the peer plugin.
 
-// ---- begin netaio/plugins/aead_cipher.hpp
-// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
-
-// ---- begin netaio/plugins/context.hpp
-// What a node tells its auth and cipher plugins about the other side.
+// ---- begin netaio/node/peers.hpp
+// The peer table: known peers by id and by address, expiry of silent or
+// lost peers after a grace period, and removal that is safe while the table
+// is being iterated (a broadcast, a handler, an expiry sweep).
 
 // ---- begin netaio/plugins/peer.hpp
 // What a node knows of a peer (the reference's Peer).
@@ -7697,6 +7960,224 @@ struct peer {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/peer.hpp
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// When peers expire. Times are seconds on the node's clock.
+struct peer_table_options {
+  /// Silence after which a peer is stale (the reference's peer_timeout); 0: never.
+  std::int64_t timeout = 60;
+  /// How long a stale or lost peer stays before it is removed. The
+  /// reference removes at once (grace 0); a peer heard from within the grace
+  /// is kept, with nothing lost.
+  std::int64_t grace = 30;
+};
+
+/// Known peers. Lookups by id or address; expiry by expire(now); removal
+/// from anywhere, including from inside for_each() (the entry disappears
+/// from view at once and is erased once no iteration is running).
+class peer_table {
+ public:
+  /// Called with each peer as it is removed (to unsubscribe it, say).
+  using removed_callback = std::function<void(const peer&)>;
+
+  /// `local_id`: this node's own id, never added (the reference ignores it).
+  explicit peer_table(peer_table_options opts = {},
+                      std::optional<byte_buffer> local_id = std::nullopt)
+      : opts_(opts), local_id_(std::move(local_id)) {}
+  peer_table(const peer_table&) = delete;
+  peer_table& operator=(const peer_table&) = delete;
+
+  const peer_table_options& options() const noexcept { return opts_; }
+  void set_local_id(std::optional<byte_buffer> id) { local_id_ = std::move(id); }
+  void on_removed(removed_callback cb) { on_removed_ = std::move(cb); }
+
+  /// Adds the peer `id` seen at `addr` now, or refreshes it (new data if
+  /// given, the address added, no longer stale or lost). False for this
+  /// node's own id, which is never added (the reference's add_or_update_peer).
+  bool add_or_update(const byte_buffer& id, std::optional<byte_buffer> data,
+                     const peer_address& addr, std::int64_t now) {
+    if (local_id_ && id == *local_id_) return false;
+    auto [it, added] = peers_.try_emplace(id);
+    entry& e = it->second;
+    if (added || e.removed) {
+      if (e.removed) --pending_erase_;  // removed and back within one iteration
+      e = entry{};
+      e.p.id = id;
+    }
+    e.p.update(now, std::move(data));
+    e.p.addrs.insert(addr);
+    e.lost_since.reset();
+    if (const auto old = addrs_.find(addr); old != addrs_.end() && old->second != id)
+      forget_address(old->second, addr);
+    addrs_.insert_or_assign(addr, id);
+    return true;
+  }
+
+  /// Records that the peer at `addr` was heard from now.
+  void touch(const peer_address& addr, std::int64_t now) {
+    if (entry* e = live(addr)) {
+      e->p.last_rx = now;
+      e->lost_since.reset();
+    }
+  }
+
+  /// The peer's connection went away without a DISCONNECT: remove it after
+  /// the grace period unless it is heard from again.
+  void mark_lost(const byte_buffer& id, std::int64_t now) {
+    if (entry* e = live(id); e && !e->lost_since) e->lost_since = now;
+  }
+
+  /// The peer with `id`, else the one at `addr` (the reference's get_peer).
+  const peer* get(const std::optional<peer_address>& addr,
+                  const std::optional<byte_buffer>& id = std::nullopt) const {
+    if (id) {
+      if (const entry* e = live(*id)) return &e->p;
+    }
+    if (addr) {
+      if (const entry* e = live(*addr)) return &e->p;
+    }
+    return nullptr;
+  }
+
+  /// Whether the peer is stale (silent past the timeout) or lost, and so due
+  /// for removal once the grace period ends.
+  bool is_stale(const peer& p, std::int64_t now) const {
+    const auto it = peers_.find(*p.id);
+    if (it == peers_.end()) return false;
+    return it->second.lost_since || (opts_.timeout > 0 && p.timed_out(now, opts_.timeout));
+  }
+
+  /// Removes the peer `id` now (a DISCONNECT); false if unknown.
+  bool remove(const byte_buffer& id) {
+    entry* e = live(id);
+    if (!e) return false;
+    e->removed = true;
+    for (const auto& a : e->p.addrs) {
+      if (const auto it = addrs_.find(a); it != addrs_.end() && it->second == id) addrs_.erase(it);
+    }
+    ++pending_erase_;
+    if (on_removed_) on_removed_(e->p);
+    collect();
+    return true;
+  }
+
+  /// Removes every peer whose grace period is over: lost for `grace` seconds,
+  /// or silent for more than `timeout + grace`. Returns the removed peers.
+  std::vector<peer> expire(std::int64_t now) {
+    std::vector<byte_buffer> due;
+    for_each([&](const peer& p) {
+      const entry& e = peers_.find(*p.id)->second;
+      const bool lost_out = e.lost_since && now - *e.lost_since >= opts_.grace;
+      const bool silent_out = opts_.timeout > 0 && p.timed_out(now, opts_.timeout + opts_.grace);
+      if (lost_out || silent_out) due.push_back(*p.id);
+    });
+    std::vector<peer> out;
+    for (const auto& id : due) {
+      if (const entry* e = live(id)) {
+        out.push_back(e->p);
+        remove(id);
+      }
+    }
+    return out;
+  }
+
+  /// Calls `f(const peer&)` for every peer. `f` may add, refresh and remove
+  /// peers (itself included): a removed peer is not visited after its
+  /// removal; one added meanwhile may or may not be visited.
+  template <class F>
+  void for_each(F&& f) {
+    ++iterating_;
+    struct done {
+      peer_table* t;
+      ~done() {
+        --t->iterating_;
+        t->collect();
+      }
+    } guard{this};
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (!it->second.removed) f(std::as_const(it->second.p));
+    }
+  }
+
+  /// The peers, copied (for sending to each while the table may change).
+  std::vector<peer> snapshot() const {
+    std::vector<peer> out;
+    for (const auto& [id, e] : peers_)
+      if (!e.removed) out.push_back(e.p);
+    return out;
+  }
+
+  std::size_t size() const noexcept { return peers_.size() - pending_erase_; }
+  bool empty() const noexcept { return size() == 0; }
+
+  /// Removes every peer (as by remove(), callbacks included): a node's stop.
+  void clear() {
+    for_each([&](const peer& p) { remove(*p.id); });
+  }
+
+ private:
+  struct entry {
+    peer p;
+    std::optional<std::int64_t> lost_since;
+    bool removed = false;  // erased once no iteration runs
+  };
+
+  entry* live(const byte_buffer& id) {
+    const auto it = peers_.find(id);
+    return it == peers_.end() || it->second.removed ? nullptr : &it->second;
+  }
+  const entry* live(const byte_buffer& id) const {
+    const auto it = peers_.find(id);
+    return it == peers_.end() || it->second.removed ? nullptr : &it->second;
+  }
+  entry* live(const peer_address& a) {
+    const auto it = addrs_.find(a);
+    return it == addrs_.end() ? nullptr : live(it->second);
+  }
+  const entry* live(const peer_address& a) const {
+    const auto it = addrs_.find(a);
+    return it == addrs_.end() ? nullptr : live(it->second);
+  }
+  // An address now belongs to another peer: the old one no longer has it.
+  void forget_address(const byte_buffer& id, const peer_address& a) {
+    if (entry* e = live(id)) e->p.addrs.erase(a);
+  }
+  // Erases removed entries, unless an iteration could still be standing on one.
+  void collect() {
+    if (iterating_ != 0 || pending_erase_ == 0) return;
+    std::erase_if(peers_, [](const auto& kv) { return kv.second.removed; });
+    pending_erase_ = 0;
+  }
+
+  peer_table_options opts_;
+  std::optional<byte_buffer> local_id_;
+  removed_callback on_removed_;
+  // Node-based: entries stay put while others are added, so for_each can
+  // go on after its callback added peers.
+  std::map<byte_buffer, entry> peers_;
+  std::map<peer_address, byte_buffer> addrs_;
+  std::size_t pending_erase_ = 0;
+  int iterating_ = 0;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peers.hpp
+// ---- begin netaio/node/send.hpp
+// The send side: sealing a message with a call's (or handler's) inner plugins
+// and the node's outer plugins, in the reference's order.
+
+// ---- begin netaio/plugins/context.hpp
+// What a node tells its auth and cipher plugins about the other side.
+
 // ---- begin netaio/plugins/peer_plugin.hpp
 // The peer plugin concept, a non-owning handle to any peer plugin, and the
 // reference's default peer plugin.
@@ -8124,6 +8605,1063 @@ struct plugin_context {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/context.hpp
+// ---- begin netaio/plugins/layers.hpp
+// Two layers of plugins applied in the reference's encapsulation order.
+
+// ---- begin netaio/plugins/auth_plugin.hpp
+// The auth plugin concept, and a type-erased auth plugin for handler tables.
+
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+template <class P, class M>
+concept has_templated_error = requires(const P& p) {
+  { p.template error<M>() } -> std::same_as<M>;
+};
+template <class P, class M>
+concept has_plain_error = requires(const P& p) {
+  { p.error() } -> std::convertible_to<M>;
+};
+
+}  // namespace detail
+
+/// Sets (make) and verifies (check) the auth fields of messages of protocol
+/// message type M, and makes the error response for a failed check (either a
+/// member template error<M>() or a plain error() convertible to M).
+/// check() must not throw for bad input; it returns false.
+template <class P, class M = message>
+concept auth_plugin = message_protocol<M> &&
+    requires(const P& p, typename M::auth_fields_t& a, const typename M::body_t& b,
+             const plugin_context& ctx) {
+  p.make(a, b, ctx);
+  { p.check(std::as_const(a), b, ctx) } -> std::same_as<bool>;
+  { P::is_peer_specific() } -> std::convertible_to<bool>;
+} &&(detail::has_templated_error<P, M> || detail::has_plain_error<P, M>);
+
+/// The error response of auth plugin `p` for message type M.
+template <class M, class P>
+requires auth_plugin<P, M> M auth_error_of(const P& p) {
+  if constexpr (detail::has_templated_error<P, M>) {
+    return p.template error<M>();
+  } else {
+    return M(p.error());
+  }
+}
+
+/// Any auth plugin for messages M, shared (copies refer to one plugin), or
+/// none. Handler tables store these.
+template <message_protocol M = message>
+class any_auth_plugin {
+ public:
+  using auth_fields_t = typename M::auth_fields_t;
+  using body_t = typename M::body_t;
+
+  /// None.
+  any_auth_plugin() noexcept = default;
+  /// None.
+  any_auth_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  /// Owns `p`.
+  template <class P>
+  requires(!std::same_as<std::remove_cvref_t<P>, any_auth_plugin> &&
+           auth_plugin<std::remove_cvref_t<P>, M>)
+      any_auth_plugin(P&& p)  // NOLINT(google-explicit-constructor)
+      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
+  /// Shares `p`.
+  template <class P>
+  requires auth_plugin<P, M> any_auth_plugin(
+      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
+      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
+    get().make(a, b, ctx);
+  }
+  bool check(const auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
+    return get().check(a, b, ctx);
+  }
+  M error() const { return get().error(); }
+  bool is_peer_specific() const { return get().is_peer_specific(); }
+
+ private:
+  struct iface {
+    virtual ~iface() = default;
+    virtual void make(auth_fields_t&, const body_t&, const plugin_context&) const = 0;
+    virtual bool check(const auth_fields_t&, const body_t&, const plugin_context&) const = 0;
+    virtual M error() const = 0;
+    virtual bool is_peer_specific() const = 0;
+  };
+  template <class P>
+  struct model final : iface {
+    template <class Q>
+    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
+    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      p.make(a, b, c);
+    }
+    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      return p.check(a, b, c);
+    }
+    M error() const override { return auth_error_of<M>(p); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    P p;
+  };
+  template <class P>
+  struct shared_model final : iface {
+    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
+    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      p->make(a, b, c);
+    }
+    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
+      return p->check(a, b, c);
+    }
+    M error() const override { return auth_error_of<M>(*p); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    std::shared_ptr<P> p;
+  };
+  const iface& get() const {
+    if (!impl_) throw plugin_error("netaio: no auth plugin");
+    return *impl_;
+  }
+
+  std::shared_ptr<const iface> impl_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/auth_plugin.hpp
+// ---- begin netaio/plugins/cipher_plugin.hpp
+// The cipher plugin concept, and a type-erased cipher plugin for handler tables.
+
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// Encrypts and decrypts messages of protocol message type M, returning new
+/// messages. Both throw plugin_error (decryption_error for inauthentic or
+/// undecryptable input) when they cannot do their work.
+template <class P, class M = message>
+concept cipher_plugin = message_protocol<M> &&
+    requires(const P& p, const M& m, const plugin_context& ctx) {
+  { p.encrypt(m, ctx) } -> std::same_as<M>;
+  { p.decrypt(m, ctx) } -> std::same_as<M>;
+  { P::is_peer_specific() } -> std::convertible_to<bool>;
+};
+
+/// Any cipher plugin for messages M, shared (copies refer to one plugin), or none.
+template <message_protocol M = message>
+class any_cipher_plugin {
+ public:
+  /// None.
+  any_cipher_plugin() noexcept = default;
+  /// None.
+  any_cipher_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
+  /// Owns `p`.
+  template <class P>
+  requires(!std::same_as<std::remove_cvref_t<P>, any_cipher_plugin> &&
+           cipher_plugin<std::remove_cvref_t<P>, M>)
+      any_cipher_plugin(P&& p)  // NOLINT(google-explicit-constructor)
+      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
+  /// Shares `p`.
+  template <class P>
+  requires cipher_plugin<P, M> any_cipher_plugin(
+      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
+      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
+
+  explicit operator bool() const noexcept { return impl_ != nullptr; }
+
+  M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
+  M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
+  bool is_peer_specific() const { return get().is_peer_specific(); }
+
+ private:
+  struct iface {
+    virtual ~iface() = default;
+    virtual M encrypt(const M&, const plugin_context&) const = 0;
+    virtual M decrypt(const M&, const plugin_context&) const = 0;
+    virtual bool is_peer_specific() const = 0;
+  };
+  template <class P>
+  struct model final : iface {
+    template <class Q>
+    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
+    M encrypt(const M& m, const plugin_context& c) const override { return p.encrypt(m, c); }
+    M decrypt(const M& m, const plugin_context& c) const override { return p.decrypt(m, c); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    P p;
+  };
+  template <class P>
+  struct shared_model final : iface {
+    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
+    M encrypt(const M& m, const plugin_context& c) const override { return p->encrypt(m, c); }
+    M decrypt(const M& m, const plugin_context& c) const override { return p->decrypt(m, c); }
+    bool is_peer_specific() const override { return P::is_peer_specific(); }
+    std::shared_ptr<P> p;
+  };
+  const iface& get() const {
+    if (!impl_) throw plugin_error("netaio: no cipher plugin");
+    return *impl_;
+  }
+
+  std::shared_ptr<const iface> impl_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/cipher_plugin.hpp
+
+#include <cstdint>
+#include <optional>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// One layer: an optional auth plugin and an optional cipher plugin. The
+/// node's own plugins are the outer layer; a handler's or a call's are the
+/// inner one.
+template <message_protocol M = message>
+struct plugin_layer {
+  any_auth_plugin<M> auth{};
+  any_cipher_plugin<M> cipher{};
+};
+
+/// Sends through one layer: encrypt, then authenticate the ciphertext.
+template <message_protocol M>
+M seal_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
+  if (layer.cipher) msg = layer.cipher.encrypt(msg, ctx);
+  if (layer.auth) layer.auth.make(msg.auth_data(), msg.body(), ctx);
+  return msg;
+}
+
+/// Sends through both layers: inner cipher, inner auth, outer cipher, outer auth.
+template <message_protocol M>
+M seal_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+              const plugin_context& ctx = {}) {
+  return seal_layer(seal_layer(std::move(msg), inner, ctx), outer, ctx);
+}
+
+/// Receives through one layer: check the auth fields, then decrypt. Returns
+/// nullopt when the auth check fails (answer with layer.auth.error(), unless
+/// the message was itself an error); decryption failures throw plugin_error.
+template <message_protocol M>
+std::optional<M> open_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
+  if (layer.auth && !layer.auth.check(msg.auth_data(), msg.body(), ctx)) return std::nullopt;
+  if (layer.cipher) msg = layer.cipher.decrypt(msg, ctx);
+  return msg;
+}
+
+/// Which layer refused a received message.
+enum class failed_layer : std::uint8_t { none, outer, inner };
+
+/// What open_layers() made of a received message.
+template <message_protocol M>
+struct opened {
+  /// The plaintext message, when both auth checks passed.
+  std::optional<M> message;
+  /// The layer whose auth check failed, if any.
+  failed_layer failed = failed_layer::none;
+};
+
+/// Receives through both layers: outer auth, outer cipher, inner auth, inner
+/// cipher. (A node picks the inner layer by routing the message the outer
+/// layer decrypted; it calls open_layer() twice. This is the fixed-layer case.)
+template <message_protocol M>
+opened<M> open_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+                      const plugin_context& ctx = {}) {
+  auto mid = open_layer(std::move(msg), outer, ctx);
+  if (!mid) return {std::nullopt, failed_layer::outer};
+  auto out = open_layer(std::move(*mid), inner, ctx);
+  if (!out) return {std::nullopt, failed_layer::inner};
+  return {std::move(out), failed_layer::none};
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/plugins/layers.hpp
+
+#include <exception>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+// The text of the exception being handled (inside a catch block only).
+inline std::string current_exception_text() {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an exception not derived from std::exception";
+  }
+}
+
+}  // namespace detail
+
+/// Seals `msg` as the reference's prepare_message: inner cipher, inner auth,
+/// outer cipher, outer auth. A plugin that fails is logged at warning with
+/// `to` and the reason, and the message dropped (nullopt), as the reference
+/// drops it. (seal_layers() is the same without the logging: it throws.)
+template <message_protocol M>
+std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
+                                 const plugin_context& ctx, const logger& log,
+                                 const std::optional<peer_address>& to = std::nullopt) {
+  try {
+    return seal_layers(std::move(msg), inner, outer, ctx);
+  } catch (...) {
+    log.warning(to, "could not seal a message (", detail::current_exception_text(), "); not sent");
+    return std::nullopt;
+  }
+}
+
+/// Whether sealing with `layer` depends on the peer: then a message sent to
+/// many peers is sealed once per peer, else once for all (as the reference's
+/// broadcast and notify decide).
+template <message_protocol M>
+bool is_peer_specific(const plugin_layer<M>& layer) {
+  return (layer.auth && layer.auth.is_peer_specific()) ||
+         (layer.cipher && layer.cipher.is_peer_specific());
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/send.hpp
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A message of type `t` carrying `local` packed by `plugin`, at uri `app_id`
+/// (what ADVERTISE_PEER, PEER_DISCOVERED and DISCONNECT carry).
+template <message_protocol M>
+M make_peer_msg(typename M::message_type_t t, const peer& local, peer_plugin_ref plugin,
+                byte_view app_id) {
+  return M::prepare(M::body_t::prepare(plugin.pack(local), app_id, 0), t);
+}
+
+/// What the peer-management handlers work with. Everything referred to must
+/// outlive the router they are registered on.
+struct peer_management {
+  /// Where peers are kept.
+  peer_table* table = nullptr;
+  /// Unpacks received peers and packs `local` for answers.
+  peer_plugin_ref plugin{};
+  /// This node's own peer.
+  const peer* local = nullptr;
+  /// The uri the three messages use (the reference's app_id).
+  byte_buffer app_id = to_buffer(as_bytes("netaio"));
+  /// Seconds on the node's clock.
+  std::function<std::int64_t()> clock{};
+  /// Where unpacking failures are reported (at error, as the reference does).
+  const logger* log = nullptr;
+};
+
+namespace detail {
+
+// The sender's peer from a peer-management message, or nullopt (logged).
+inline std::optional<peer> unpack_peer(const peer_management& pm, byte_view content,
+                                       const std::optional<peer_address>& from,
+                                       std::string_view what, bool need_data) {
+  peer p;
+  try {
+    p = pm.plugin.unpack(content);
+  } catch (...) {
+    pm.log->error(from, "could not unpack the peer in ", what, ": ", current_exception_text());
+    return std::nullopt;
+  }
+  if (!p.id || (need_data && !p.data)) {
+    pm.log->error(from, "the peer in ", what, " has no ", p.id ? "data" : "id");
+    return std::nullopt;
+  }
+  if (!from) {
+    pm.log->error(from, what, " from an unknown address");
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace detail
+
+/// Registers the three handlers on `router` (a basic_router with the
+/// reference's keys). `address_of(conn)` gives a handler's sender address;
+/// `inner` is the handlers' plugin layer.
+template <class R, class AddressOf>
+void manage_peers(R& router, peer_management pm, AddressOf address_of,
+                  plugin_layer<typename R::message_t> inner = {}) {
+  using M = typename R::message_t;
+  using MT = typename M::message_type_t;
+  using C = typename R::connection_t;
+  const std::string_view app(reinterpret_cast<const char*>(pm.app_id.data()), pm.app_id.size());
+  router.on(
+      R::key_type::of(MT::advertise_peer, app),
+      [pm, address_of](M& m, C& c) -> std::optional<M> {
+        const std::optional<peer_address> from = address_of(c);
+        pm.log->debug(from, "ADVERTISE_PEER received");
+        auto p = detail::unpack_peer(pm, m.body().content(), from, "ADVERTISE_PEER", true);
+        if (!p || !pm.table->add_or_update(*p->id, std::move(p->data), *from, pm.clock()))
+          return std::nullopt;
+        return make_peer_msg<M>(MT::peer_discovered, *pm.local, pm.plugin, pm.app_id);
+      },
+      inner);
+  router.on(
+      R::key_type::of(MT::peer_discovered, app),
+      [pm, address_of](M& m, C& c) {
+        const std::optional<peer_address> from = address_of(c);
+        pm.log->debug(from, "PEER_DISCOVERED received");
+        auto p = detail::unpack_peer(pm, m.body().content(), from, "PEER_DISCOVERED", true);
+        if (p) pm.table->add_or_update(*p->id, std::move(p->data), *from, pm.clock());
+      },
+      inner);
+  router.on(
+      R::key_type::of(MT::disconnect, app),
+      [pm, address_of](M& m, C& c) {
+        const std::optional<peer_address> from = address_of(c);
+        pm.log->debug(from, "DISCONNECT received");
+        auto p = detail::unpack_peer(pm, m.body().content(), from, "DISCONNECT", false);
+        if (p) pm.table->remove(*p->id);
+      },
+      inner);
+}
+
+/// Removes the three handlers manage_peers() registered for `app_id`.
+template <class R>
+void stop_managing_peers(R& router, std::string_view app_id = "netaio") {
+  using MT = typename R::message_t::message_type_t;
+  router.remove(R::key_type::of(MT::advertise_peer, app_id));
+  router.remove(R::key_type::of(MT::peer_discovered, app_id));
+  router.remove(R::key_type::of(MT::disconnect, app_id));
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peer_messages.hpp
+// ---- begin netaio/node/pipeline.hpp
+// The receive pipeline, written once for every node: outer auth check, outer
+// decrypt, routing, inner auth check, inner decrypt, handler, then inner and
+// outer sealing of the answer. No I/O: it takes a decoded message and gives
+// back what to send (the node owns sockets, ordering and concurrency).
+
+// ---- begin netaio/node/router.hpp
+// The handler registry: handlers and one-shot handlers keyed as the
+// reference keys them, the default (not-found), auth-error and failure
+// answers. Safe to change from inside a handler that it is running.
+
+// ---- begin netaio/wire/helpers.hpp
+// The reference's message helpers: respond-uri, ok, error (classified),
+// not found and not permitted.
+
+
+#include <string_view>
+
+namespace netaio::inline v0 {
+
+/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
+/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
+template <message_type_enum MT = message_type>
+constexpr MT classify_error(std::string_view text) noexcept {
+  if (text.find("not found") != std::string_view::npos) return MT::not_found;
+  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
+  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
+  return MT::error;
+}
+
+namespace detail {
+inline std::string_view as_text(byte_view b) noexcept {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+}  // namespace detail
+
+/// A RESPOND_URI message.
+template <message_protocol M = message>
+M make_respond_uri_msg(byte_view content, byte_view uri) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
+}
+
+/// An OK message.
+template <message_protocol M = message>
+M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
+}
+
+/// An error message with `uri` ("ERROR" unless given, as the reference's
+/// make_error_msg(msg, uri)), typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(std::string_view text, byte_view uri = as_bytes("ERROR")) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0),
+                    classify_error<typename M::message_type_t>(text));
+}
+/// An error message with `uri` ("ERROR" unless given), typed by classify_error().
+template <message_protocol M = message>
+M make_error_msg(byte_view text, byte_view uri = as_bytes("ERROR")) {
+  return make_error_msg<M>(detail::as_text(text), uri);
+}
+
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
+}
+/// A NOT_FOUND message.
+template <message_protocol M = message>
+M make_not_found_msg(byte_view text, byte_view uri = {}) {
+  return make_not_found_msg<M>(detail::as_text(text), uri);
+}
+
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
+  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
+}
+/// A NOT_PERMITTED message.
+template <message_protocol M = message>
+M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
+  return make_not_permitted_msg<M>(detail::as_text(text), uri);
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/helpers.hpp
+
+#include <array>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+// A uri for logs: printable ASCII as is, anything else as \xNN.
+inline void describe_uri(std::string& out, std::string_view uri) {
+  static constexpr char digits[] = "0123456789abcdef";
+  out += '\'';
+  for (const char ch : uri) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  out += '\'';
+}
+
+template <message_type_enum MT>
+void describe_type(std::string& out, MT t) {
+  const std::string_view name = to_string(t);
+  out += name;
+  if (name == "custom") {
+    out += '(';
+    out += std::to_string(static_cast<unsigned>(t));
+    out += ')';
+  }
+}
+
+}  // namespace detail
+
+/// The reference's key policy: (type, uri, peer address), (type, uri), type.
+template <message_protocol M>
+struct reference_keys {
+  using key_type = basic_handler_key<typename M::message_type_t>;
+
+  /// The keys of `msg` from `from`, most specific first.
+  std::array<key_type, 3> extract(const M& msg, const std::optional<peer_address>& from) const {
+    return keys_extractor(msg, from);
+  }
+
+  /// "REQUEST_URI", "(REQUEST_URI, 'echo')" or "(REQUEST_URI, 'echo', 10.0.0.1:80)".
+  std::string describe(const key_type& k) const {
+    std::string s;
+    if (k.shape == key_shape::type_only) {
+      detail::describe_type(s, k.type);
+      return s;
+    }
+    s += '(';
+    detail::describe_type(s, k.type);
+    s += ", ";
+    detail::describe_uri(s, k.uri);
+    if (k.shape == key_shape::type_uri_peer) {
+      s += ", ";
+      s += k.peer ? to_string(*k.peer) : std::string("None");
+    }
+    s += ')';
+    return s;
+  }
+};
+
+/// How a router finds handler keys in a message: a `key_type` that is
+/// hashable (std::hash) and comparable, `extract(msg, from)` giving the keys
+/// most specific first, and `describe(key)` for logs.
+template <class P, class M>
+concept key_policy = message_protocol<M> && std::equality_comparable<typename P::key_type> &&
+    requires(const P& p, const M& m, const std::optional<peer_address>& from,
+             const typename P::key_type& k) {
+  { p.extract(m, from) } -> std::ranges::input_range;
+  { p.describe(k) } -> std::convertible_to<std::string>;
+  { std::hash<typename P::key_type>{}(k) } -> std::convertible_to<std::size_t>;
+};
+
+/// The reference's auth_error_handler: no answer to a message that is itself
+/// an error (ERROR, AUTH_ERROR), else the failing plugin's error().
+template <message_protocol M>
+std::optional<M> reference_auth_error_answer(const M& msg, const any_auth_plugin<M>& plugin) {
+  using MT = typename M::message_type_t;
+  if (msg.type() == MT::error || msg.type() == MT::auth_error) return std::nullopt;
+  return plugin.error();
+}
+
+/// The text of the answer to a handler that threw. It names no detail of the
+/// failure: those go to the log, not to the peer.
+inline constexpr std::string_view handler_failure_text = "internal error";
+
+/// Handlers for messages M on connections C (whatever the node passes its
+/// handlers: a TCP connection, a UDP sender's context), keyed by Keys.
+///
+/// Lookup takes, for each key of a message in turn, a one-shot handler at
+/// that key, else a handler at that key; the first found wins. Entries are
+/// shared: a handler removed (or replaced, or a one-shot one consumed) while
+/// it runs finishes with the entry it started with, so handlers may add and
+/// remove handlers, themselves included, at any time.
+template <message_protocol M, class C, key_policy<M> Keys = reference_keys<M>>
+class basic_router {
+ public:
+  using message_t = M;
+  using connection_t = C;
+  using key_policy_t = Keys;
+  using key_type = typename Keys::key_type;
+  using keys_t = std::remove_cvref_t<decltype(std::declval<const Keys&>().extract(
+      std::declval<const M&>(), std::declval<const std::optional<peer_address>&>()))>;
+  /// Answers a message that failed `plugin`'s check (nullopt: no answer).
+  using auth_error_handler = std::function<std::optional<M>(const M&, const any_auth_plugin<M>&)>;
+  /// Answers a message whose handler threw `error` (nullopt: no answer).
+  using failure_handler = std::function<std::optional<M>(const M&, std::exception_ptr error)>;
+
+  /// A registered handler and its inner plugin layer.
+  struct entry {
+    erased_handler<M, C> fn;
+    plugin_layer<M> inner;
+  };
+  /// Where a message goes: the key matched (nullopt: the default handler),
+  /// the entry (kept alive by this route), and whether it is one-shot.
+  struct route {
+    std::optional<key_type> key;
+    std::shared_ptr<const entry> handler;
+    bool once = false;
+  };
+
+  /// The reference's defaults: not found, the plugin's auth error, and an
+  /// ERROR message for a handler that threw.
+  explicit basic_router(Keys keys = Keys{}) : keys_(std::move(keys)) {
+    set_default_handler([](M&) { return make_not_found_msg<M>(); });
+    set_auth_error_handler(&reference_auth_error_answer<M>);
+    set_failure_handler([](const M&, std::exception_ptr) {
+      return std::optional<M>(make_error_msg<M>(handler_failure_text));
+    });
+  }
+
+  /// Handles messages with key `key` (replacing any handler there); `inner`
+  /// is checked and decrypted after the node's own plugins, and seals answers
+  /// before them.
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void on(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+  }
+  /// Handles the next message with key `key` only (the reference's ephemeral
+  /// handler), replacing any one-shot handler there.
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+  }
+  /// on(), under the reference's name (add_handler).
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void add(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// once(), under the reference's name (add_ephemeral_handler).
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void add_once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+
+  /// Removes the handler at `key`; false if there was none.
+  bool remove(const key_type& key) { return handlers_.erase(key) != 0; }
+  /// Removes the one-shot handler at `key`; false if there was none.
+  bool remove_once(const key_type& key) { return once_.erase(key) != 0; }
+  /// Removes every handler and one-shot handler (not the default ones).
+  void clear() {
+    handlers_.clear();
+    once_.clear();
+  }
+
+  bool contains(const key_type& key) const { return handlers_.contains(key); }
+  bool contains_once(const key_type& key) const { return once_.contains(key); }
+  /// Handlers plus one-shot handlers.
+  std::size_t size() const noexcept { return handlers_.size() + once_.size(); }
+
+  /// Answers messages no handler takes (the reference's not-found answer
+  /// until replaced). No inner plugins apply to it.
+  template <class F>
+  requires message_handler<std::decay_t<F>, M, C>
+  void set_default_handler(F&& handler) { default_ = make_entry(std::forward<F>(handler), {}); }
+  /// Replaces the answer to a failed auth check (sent without plugins).
+  void set_auth_error_handler(auth_error_handler h) {
+    auth_error_ = std::make_shared<const auth_error_handler>(std::move(h));
+  }
+  /// Replaces the answer to a handler that threw (sealed as its answer would be).
+  void set_failure_handler(failure_handler h) {
+    failure_ = std::make_shared<const failure_handler>(std::move(h));
+  }
+
+  const Keys& keys() const noexcept { return keys_; }
+
+  /// The keys of `msg` from `from`, most specific first.
+  keys_t extract(const M& msg, const std::optional<peer_address>& from) const {
+    return keys_.extract(msg, from);
+  }
+  /// A key as the logs show it.
+  std::string describe(const key_type& key) const { return keys_.describe(key); }
+  /// A route as the logs show it.
+  std::string describe(const route& r) const {
+    return r.key ? describe(*r.key) : std::string("default handler");
+  }
+
+  /// The handler for the first of `keys` that has one (nullopt: none). Does
+  /// not consume a one-shot handler: consume() does, once its inner checks pass.
+  std::optional<route> find(const keys_t& keys) const {
+    for (const auto& k : keys) {
+      if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      if (auto it = handlers_.find(k); it != handlers_.end()) return route{k, it->second, false};
+    }
+    return std::nullopt;
+  }
+  /// The default handler's route.
+  route default_route() const { return route{std::nullopt, default_, false}; }
+
+  /// Takes a one-shot route's handler out of the table, if it is still the
+  /// one there; true if the route may run (always, for other routes). A
+  /// one-shot handler found by two messages runs for one of them only.
+  bool consume(const route& r) {
+    if (!r.once) return true;
+    const auto it = once_.find(*r.key);
+    if (it == once_.end() || it->second != r.handler) return false;
+    once_.erase(it);
+    return true;
+  }
+
+  /// Calls the route's handler. It may throw; coroutine handlers hand back a
+  /// task that may too.
+  static handler_call<M> invoke(const route& r, M& msg, C& conn) {
+    return r.handler->fn(msg, conn);
+  }
+
+  /// The answer to `msg`, which failed `plugin`'s check.
+  std::optional<M> auth_error(const M& msg, const any_auth_plugin<M>& plugin) const {
+    const auto h = auth_error_;  // survives the handler replacing itself
+    return (*h)(msg, plugin);
+  }
+  /// The answer to `msg`, whose handler threw `error`.
+  std::optional<M> failure(const M& msg, std::exception_ptr error) const {
+    const auto h = failure_;
+    return (*h)(msg, std::move(error));
+  }
+
+ private:
+  template <class F>
+  static std::shared_ptr<const entry> make_entry(F&& handler, plugin_layer<M> inner) {
+    return std::make_shared<const entry>(
+        entry{erase_handler<M, C>(std::forward<F>(handler)), std::move(inner)});
+  }
+
+  using table = std::unordered_map<key_type, std::shared_ptr<const entry>>;
+
+  [[no_unique_address]] Keys keys_;
+  table handlers_;
+  table once_;
+  std::shared_ptr<const entry> default_;
+  std::shared_ptr<const auth_error_handler> auth_error_;
+  std::shared_ptr<const failure_handler> failure_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/router.hpp
+
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What became of a received message.
+enum class receive_status : std::uint8_t {
+  handled,         ///< a handler ran; its answer (if any) is in `reply`, sealed
+  not_found,       ///< no handler: the default handler ran
+  auth_failed,     ///< an auth check failed; `reply` is the auth-error answer, unsealed
+  decrypt_failed,  ///< a cipher could not decrypt; `reply` per policy, unsealed
+  handler_failed,  ///< the handler threw; `reply` is the failure answer, sealed
+  seal_failed,     ///< the answer could not be sealed, so nothing is sent
+  invalid,         ///< the frame was malformed (see reject())
+};
+
+/// "handled", "not found", ...
+constexpr std::string_view to_string(receive_status s) noexcept {
+  constexpr std::string_view names[] = {"handled",        "not found",      "auth failed",
+                                        "decrypt failed", "handler failed", "seal failed",
+                                        "invalid"};
+  return names[static_cast<std::uint8_t>(s)];
+}
+
+/// The pipeline's verdict on one message: what to send back, as is, to its
+/// sender (nullopt: nothing), and what happened.
+template <message_protocol M>
+struct receive_outcome {
+  std::optional<M> reply;
+  receive_status status = receive_status::handled;
+  /// For auth and decrypt failures: the layer that failed.
+  failed_layer layer = failed_layer::none;
+  /// For failures: why, as logged.
+  std::string reason;
+};
+
+/// What the node answers to a malformed frame (checksum, lengths, packify...).
+enum class invalid_frame_policy : std::uint8_t {
+  answer_sealed,  ///< "invalid message" through the outer plugins (the reference's TCP server)
+  answer_plain,   ///< "invalid message" without plugins (the reference's UDP node)
+  drop,           ///< nothing
+};
+
+/// The node-wide parts of the pipeline.
+template <message_protocol M>
+struct pipeline_options {
+  /// The node's own plugins (the reference's auth_plugin and cipher_plugin).
+  plugin_layer<M> outer{};
+  /// The answer to a message a cipher could not decrypt, sent without
+  /// plugins; empty (the default) drops the message, as the reference does.
+  std::function<std::optional<M>(const M&, failed_layer, std::string_view reason)> decrypt_error{};
+  /// What reject() answers.
+  invalid_frame_policy invalid = invalid_frame_policy::answer_sealed;
+  /// Makes reject()'s answer (the reference's make_error).
+  std::function<M(std::string_view)> make_error = [](std::string_view text) {
+    return make_error_msg<M>(text);
+  };
+};
+
+/// The receive pipeline of a node with router `R` (a basic_router).
+template <class R>
+class basic_pipeline {
+ public:
+  using router_t = R;
+  using message_t = typename R::message_t;
+  using connection_t = typename R::connection_t;
+  using route_t = typename R::route;
+  using outcome_t = receive_outcome<message_t>;
+
+  /// Routes through `router` and logs to `log`; both must outlive the pipeline.
+  basic_pipeline(R& router, const logger& log, pipeline_options<message_t> opts = {})
+      : router_(&router), log_(&log), opts_(std::move(opts)) {}
+
+  pipeline_options<message_t>& options() noexcept { return opts_; }
+  const pipeline_options<message_t>& options() const noexcept { return opts_; }
+  R& router() const noexcept { return *router_; }
+
+  /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
+  /// `ctx` is what the plugins are told of the peer. Never throws for what
+  /// the peer sent or what a handler did; cancellation passes through.
+  task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
+                          plugin_context ctx = {}) {
+    // A copy: the answer is sealed with the plugins the message came in under,
+    // even if the node replaces its plugins while the handler runs.
+    const plugin_layer<message_t> outer = opts_.outer;
+    log_->debug(
+        from, "received ", [&] { return std::string(to_string(msg.type())); }, " for ",
+        [&] { return uri_text(msg); });
+
+    if (outer.auth && !outer.auth.check(msg.auth_data(), msg.body(), ctx))
+      co_return auth_failed(msg, outer.auth, failed_layer::outer, from);
+    if (outer.cipher) {
+      try {
+        msg = outer.cipher.decrypt(msg, ctx);
+      } catch (...) {
+        co_return decrypt_failed(msg, failed_layer::outer, from);
+      }
+    }
+
+    outcome_t out;
+    const auto keys = router_->extract(msg, from);
+    std::optional<route_t> found = router_->find(keys);
+    if (!found) {
+      log_->warning(
+          from, "no handler for ", [&] { return describe_keys(keys); },
+          "; answering with the default handler");
+      found = router_->default_route();
+      out.status = receive_status::not_found;
+    }
+    const route_t route = std::move(*found);
+    const plugin_layer<message_t>& inner = route.handler->inner;  // `route` keeps it alive
+
+    if (inner.auth && !inner.auth.check(msg.auth_data(), msg.body(), ctx))
+      co_return auth_failed(msg, inner.auth, failed_layer::inner, from);
+    if (inner.cipher) {
+      try {
+        msg = inner.cipher.decrypt(msg, ctx);
+      } catch (...) {
+        co_return decrypt_failed(msg, failed_layer::inner, from);
+      }
+    }
+    // Nothing has suspended since find(): a one-shot handler found is still
+    // there, and is taken now, before its handler can suspend, so a second
+    // message cannot run it again. It is kept when a check above failed.
+    if (!router_->consume(route)) co_return outcome_t{};
+
+    std::exception_ptr failure;
+    try {
+      handler_call<message_t> call = R::invoke(route, msg, conn);
+      // (not a conditional expression: g++ 12 evaluates a co_await there eagerly)
+      if (call.pending.valid()) {
+        out.reply = co_await std::move(call.pending);
+      } else {
+        out.reply = std::move(call.reply);
+      }
+    } catch (const operation_cancelled&) {
+      throw;
+    } catch (...) {
+      failure = std::current_exception();
+      out.reason = detail::current_exception_text();
+    }
+    if (failure) {
+      log_->error(
+          from, "handler ", [&] { return router_->describe(route); }, " failed: ", out.reason);
+      out.status = receive_status::handler_failed;
+      out.reply = answer_with(from, "the failure answer",
+                              [&] { return router_->failure(msg, std::move(failure)); });
+    }
+
+    if (out.reply) {
+      out.reply = prepare_message(std::move(*out.reply), inner, outer, ctx, *log_, from);
+      if (!out.reply) {
+        out.status = receive_status::seal_failed;
+        out.reason = "the answer could not be sealed";
+      }
+    }
+    co_return out;
+  }
+
+  /// The answer to a frame that could not be decoded (`reason`: why), per
+  /// options().invalid; logged at warning with the peer.
+  outcome_t reject(std::string_view reason, const std::optional<peer_address>& from,
+                   const plugin_context& ctx = {}) const {
+    log_->warning(from, "invalid frame: ", reason);
+    outcome_t out{std::nullopt, receive_status::invalid, failed_layer::none, std::string(reason)};
+    if (opts_.invalid == invalid_frame_policy::drop) return out;
+    message_t answer = opts_.make_error("invalid message");
+    if (opts_.invalid == invalid_frame_policy::answer_plain) {
+      out.reply = std::move(answer);
+    } else {
+      out.reply = prepare_message(std::move(answer), {}, opts_.outer, ctx, *log_, from);
+    }
+    return out;
+  }
+
+ private:
+  outcome_t auth_failed(const message_t& msg, const any_auth_plugin<message_t>& plugin,
+                        failed_layer layer, const std::optional<peer_address>& from) const {
+    const char* which = layer == failed_layer::outer ? "node" : "handler";
+    log_->warning(from, "auth check failed (", which, " plugin) for a ",
+                  std::string(to_string(msg.type())), " message");
+    // Unsealed: the sender could not verify our seal any more than we theirs.
+    return {answer_with(from, "the auth-error answer",
+                        [&] { return router_->auth_error(msg, plugin); }),
+            receive_status::auth_failed, layer, "auth check failed"};
+  }
+
+  // Inside a catch block: the cipher's exception is the reason.
+  outcome_t decrypt_failed(const message_t& msg, failed_layer layer,
+                           const std::optional<peer_address>& from) const {
+    std::string reason = detail::current_exception_text();
+    const char* which = layer == failed_layer::outer ? "node" : "handler";
+    log_->warning(from, "could not decrypt (", which, " plugin): ", reason, "; not handled");
+    outcome_t out{std::nullopt, receive_status::decrypt_failed, layer, std::move(reason)};
+    if (opts_.decrypt_error) {
+      out.reply = answer_with(from, "the decrypt-error answer",
+                              [&] { return opts_.decrypt_error(msg, layer, out.reason); });
+    }
+    return out;
+  }
+
+  // Runs a replaceable answer hook; one that throws is logged, and answers nothing.
+  template <class F>
+  std::optional<message_t> answer_with(const std::optional<peer_address>& from, const char* what,
+                                       F&& make) const {
+    try {
+      return make();
+    } catch (...) {
+      log_->error(from, what, " failed: ", detail::current_exception_text());
+      return std::nullopt;
+    }
+  }
+
+  std::string describe_keys(const typename R::keys_t& keys) const {
+    std::string s = "[";
+    for (const auto& k : keys) {
+      if (s.size() > 1) s += ", ";
+      s += router_->describe(k);
+    }
+    s += ']';
+    return s;
+  }
+
+  static std::string uri_text(const message_t& msg) {
+    std::string s;
+    const byte_view u = msg.body().uri();
+    detail::describe_uri(s, std::string_view(reinterpret_cast<const char*>(u.data()), u.size()));
+    return s;
+  }
+
+  R* router_;
+  const logger* log_;
+  pipeline_options<message_t> opts_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/pipeline.hpp
+// ---- end netaio/node.hpp
+// ---- begin netaio/plugins.hpp
+// The plugins layer: auth, cipher and peer plugins, and the bundled ones.
+
+// ---- begin netaio/plugins/aead_cipher.hpp
+// Beyond the reference: an authenticated cipher plugin (XChaCha20-Poly1305).
+
 // ---- begin netaio/plugins/crypto.hpp
 // The reference's symmetric constructions (netaio/crypto.py), on libsodium's SHA-256.
 
@@ -8694,133 +10232,6 @@ class aead_cipher_plugin {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/aead_cipher.hpp
-// ---- begin netaio/plugins/auth_plugin.hpp
-// The auth plugin concept, and a type-erased auth plugin for handler tables.
-
-
-#include <concepts>
-#include <memory>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-namespace detail {
-
-template <class P, class M>
-concept has_templated_error = requires(const P& p) {
-  { p.template error<M>() } -> std::same_as<M>;
-};
-template <class P, class M>
-concept has_plain_error = requires(const P& p) {
-  { p.error() } -> std::convertible_to<M>;
-};
-
-}  // namespace detail
-
-/// Sets (make) and verifies (check) the auth fields of messages of protocol
-/// message type M, and makes the error response for a failed check (either a
-/// member template error<M>() or a plain error() convertible to M).
-/// check() must not throw for bad input; it returns false.
-template <class P, class M = message>
-concept auth_plugin = message_protocol<M> &&
-    requires(const P& p, typename M::auth_fields_t& a, const typename M::body_t& b,
-             const plugin_context& ctx) {
-  p.make(a, b, ctx);
-  { p.check(std::as_const(a), b, ctx) } -> std::same_as<bool>;
-  { P::is_peer_specific() } -> std::convertible_to<bool>;
-} &&(detail::has_templated_error<P, M> || detail::has_plain_error<P, M>);
-
-/// The error response of auth plugin `p` for message type M.
-template <class M, class P>
-requires auth_plugin<P, M> M auth_error_of(const P& p) {
-  if constexpr (detail::has_templated_error<P, M>) {
-    return p.template error<M>();
-  } else {
-    return M(p.error());
-  }
-}
-
-/// Any auth plugin for messages M, shared (copies refer to one plugin), or
-/// none. Handler tables store these.
-template <message_protocol M = message>
-class any_auth_plugin {
- public:
-  using auth_fields_t = typename M::auth_fields_t;
-  using body_t = typename M::body_t;
-
-  /// None.
-  any_auth_plugin() noexcept = default;
-  /// None.
-  any_auth_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
-  /// Owns `p`.
-  template <class P>
-  requires(!std::same_as<std::remove_cvref_t<P>, any_auth_plugin> &&
-           auth_plugin<std::remove_cvref_t<P>, M>)
-      any_auth_plugin(P&& p)  // NOLINT(google-explicit-constructor)
-      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
-  /// Shares `p`.
-  template <class P>
-  requires auth_plugin<P, M> any_auth_plugin(
-      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
-      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
-  void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
-    get().make(a, b, ctx);
-  }
-  bool check(const auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
-    return get().check(a, b, ctx);
-  }
-  M error() const { return get().error(); }
-  bool is_peer_specific() const { return get().is_peer_specific(); }
-
- private:
-  struct iface {
-    virtual ~iface() = default;
-    virtual void make(auth_fields_t&, const body_t&, const plugin_context&) const = 0;
-    virtual bool check(const auth_fields_t&, const body_t&, const plugin_context&) const = 0;
-    virtual M error() const = 0;
-    virtual bool is_peer_specific() const = 0;
-  };
-  template <class P>
-  struct model final : iface {
-    template <class Q>
-    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
-    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      p.make(a, b, c);
-    }
-    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      return p.check(a, b, c);
-    }
-    M error() const override { return auth_error_of<M>(p); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    P p;
-  };
-  template <class P>
-  struct shared_model final : iface {
-    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
-    void make(auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      p->make(a, b, c);
-    }
-    bool check(const auth_fields_t& a, const body_t& b, const plugin_context& c) const override {
-      return p->check(a, b, c);
-    }
-    M error() const override { return auth_error_of<M>(*p); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    std::shared_ptr<P> p;
-  };
-  const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no auth plugin");
-    return *impl_;
-  }
-
-  std::shared_ptr<const iface> impl_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/auth_plugin.hpp
 // ---- begin netaio/plugins/box.hpp
 // X25519 keys from an Ed25519 seed and crypto_box sealing, as PyNaCl does them.
 
@@ -8978,88 +10389,6 @@ inline byte_buffer box_open_shared(const key32& shared, byte_view boxed) {
 
 }  // namespace netaio::inline v0::crypto
 // ---- end netaio/plugins/box.hpp
-// ---- begin netaio/plugins/cipher_plugin.hpp
-// The cipher plugin concept, and a type-erased cipher plugin for handler tables.
-
-
-#include <concepts>
-#include <memory>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// Encrypts and decrypts messages of protocol message type M, returning new
-/// messages. Both throw plugin_error (decryption_error for inauthentic or
-/// undecryptable input) when they cannot do their work.
-template <class P, class M = message>
-concept cipher_plugin = message_protocol<M> &&
-    requires(const P& p, const M& m, const plugin_context& ctx) {
-  { p.encrypt(m, ctx) } -> std::same_as<M>;
-  { p.decrypt(m, ctx) } -> std::same_as<M>;
-  { P::is_peer_specific() } -> std::convertible_to<bool>;
-};
-
-/// Any cipher plugin for messages M, shared (copies refer to one plugin), or none.
-template <message_protocol M = message>
-class any_cipher_plugin {
- public:
-  /// None.
-  any_cipher_plugin() noexcept = default;
-  /// None.
-  any_cipher_plugin(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor)
-  /// Owns `p`.
-  template <class P>
-  requires(!std::same_as<std::remove_cvref_t<P>, any_cipher_plugin> &&
-           cipher_plugin<std::remove_cvref_t<P>, M>)
-      any_cipher_plugin(P&& p)  // NOLINT(google-explicit-constructor)
-      : impl_(std::make_shared<model<std::remove_cvref_t<P>>>(std::forward<P>(p))) {}
-  /// Shares `p`.
-  template <class P>
-  requires cipher_plugin<P, M> any_cipher_plugin(
-      std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
-      : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
-
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
-
-  M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
-  M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
-  bool is_peer_specific() const { return get().is_peer_specific(); }
-
- private:
-  struct iface {
-    virtual ~iface() = default;
-    virtual M encrypt(const M&, const plugin_context&) const = 0;
-    virtual M decrypt(const M&, const plugin_context&) const = 0;
-    virtual bool is_peer_specific() const = 0;
-  };
-  template <class P>
-  struct model final : iface {
-    template <class Q>
-    explicit model(Q&& q) : p(std::forward<Q>(q)) {}
-    M encrypt(const M& m, const plugin_context& c) const override { return p.encrypt(m, c); }
-    M decrypt(const M& m, const plugin_context& c) const override { return p.decrypt(m, c); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    P p;
-  };
-  template <class P>
-  struct shared_model final : iface {
-    explicit shared_model(std::shared_ptr<P> q) : p(std::move(q)) {}
-    M encrypt(const M& m, const plugin_context& c) const override { return p->encrypt(m, c); }
-    M decrypt(const M& m, const plugin_context& c) const override { return p->decrypt(m, c); }
-    bool is_peer_specific() const override { return P::is_peer_specific(); }
-    std::shared_ptr<P> p;
-  };
-  const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no cipher plugin");
-    return *impl_;
-  }
-
-  std::shared_ptr<const iface> impl_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/cipher_plugin.hpp
 // ---- begin netaio/plugins/hmac_auth.hpp
 // The reference's HMACAuthPlugin, with opt-in replay protection.
 
@@ -9189,80 +10518,6 @@ class replay_guard {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/replay_guard.hpp
-// ---- begin netaio/wire/helpers.hpp
-// The reference's message helpers: respond-uri, ok, error (classified),
-// not found and not permitted.
-
-
-#include <string_view>
-
-namespace netaio::inline v0 {
-
-/// The type make_error_msg gives `text`: NOT_FOUND if it contains "not found",
-/// else AUTH_ERROR if "auth", else NOT_PERMITTED if "not permitted", else ERROR.
-template <message_type_enum MT = message_type>
-constexpr MT classify_error(std::string_view text) noexcept {
-  if (text.find("not found") != std::string_view::npos) return MT::not_found;
-  if (text.find("auth") != std::string_view::npos) return MT::auth_error;
-  if (text.find("not permitted") != std::string_view::npos) return MT::not_permitted;
-  return MT::error;
-}
-
-namespace detail {
-inline std::string_view as_text(byte_view b) noexcept {
-  return {reinterpret_cast<const char*>(b.data()), b.size()};
-}
-}  // namespace detail
-
-/// A RESPOND_URI message.
-template <message_protocol M = message>
-M make_respond_uri_msg(byte_view content, byte_view uri) {
-  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::respond_uri);
-}
-
-/// An OK message.
-template <message_protocol M = message>
-M make_ok_msg(byte_view content = {}, byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(content, uri, 0), M::message_type_t::ok);
-}
-
-/// An error message with `uri` ("ERROR" unless given, as the reference's
-/// make_error_msg(msg, uri)), typed by classify_error().
-template <message_protocol M = message>
-M make_error_msg(std::string_view text, byte_view uri = as_bytes("ERROR")) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0),
-                    classify_error<typename M::message_type_t>(text));
-}
-/// An error message with `uri` ("ERROR" unless given), typed by classify_error().
-template <message_protocol M = message>
-M make_error_msg(byte_view text, byte_view uri = as_bytes("ERROR")) {
-  return make_error_msg<M>(detail::as_text(text), uri);
-}
-
-/// A NOT_FOUND message.
-template <message_protocol M = message>
-M make_not_found_msg(std::string_view text = "not found", byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_found);
-}
-/// A NOT_FOUND message.
-template <message_protocol M = message>
-M make_not_found_msg(byte_view text, byte_view uri = {}) {
-  return make_not_found_msg<M>(detail::as_text(text), uri);
-}
-
-/// A NOT_PERMITTED message.
-template <message_protocol M = message>
-M make_not_permitted_msg(std::string_view text = "not permitted", byte_view uri = {}) {
-  return M::prepare(M::body_t::prepare(as_bytes(text), uri, 0), M::message_type_t::not_permitted);
-}
-/// A NOT_PERMITTED message.
-template <message_protocol M = message>
-M make_not_permitted_msg(byte_view text, byte_view uri = {}) {
-  return make_not_permitted_msg<M>(detail::as_text(text), uri);
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/helpers.hpp
 
 #include <sodium.h>
 
@@ -9430,77 +10685,6 @@ class hmac_auth_plugin {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/hmac_auth.hpp
-// ---- begin netaio/plugins/layers.hpp
-// Two layers of plugins applied in the reference's encapsulation order.
-
-
-#include <cstdint>
-#include <optional>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// One layer: an optional auth plugin and an optional cipher plugin. The
-/// node's own plugins are the outer layer; a handler's or a call's are the
-/// inner one.
-template <message_protocol M = message>
-struct plugin_layer {
-  any_auth_plugin<M> auth{};
-  any_cipher_plugin<M> cipher{};
-};
-
-/// Sends through one layer: encrypt, then authenticate the ciphertext.
-template <message_protocol M>
-M seal_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
-  if (layer.cipher) msg = layer.cipher.encrypt(msg, ctx);
-  if (layer.auth) layer.auth.make(msg.auth_data(), msg.body(), ctx);
-  return msg;
-}
-
-/// Sends through both layers: inner cipher, inner auth, outer cipher, outer auth.
-template <message_protocol M>
-M seal_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
-              const plugin_context& ctx = {}) {
-  return seal_layer(seal_layer(std::move(msg), inner, ctx), outer, ctx);
-}
-
-/// Receives through one layer: check the auth fields, then decrypt. Returns
-/// nullopt when the auth check fails (answer with layer.auth.error(), unless
-/// the message was itself an error); decryption failures throw plugin_error.
-template <message_protocol M>
-std::optional<M> open_layer(M msg, const plugin_layer<M>& layer, const plugin_context& ctx = {}) {
-  if (layer.auth && !layer.auth.check(msg.auth_data(), msg.body(), ctx)) return std::nullopt;
-  if (layer.cipher) msg = layer.cipher.decrypt(msg, ctx);
-  return msg;
-}
-
-/// Which layer refused a received message.
-enum class failed_layer : std::uint8_t { none, outer, inner };
-
-/// What open_layers() made of a received message.
-template <message_protocol M>
-struct opened {
-  /// The plaintext message, when both auth checks passed.
-  std::optional<M> message;
-  /// The layer whose auth check failed, if any.
-  failed_layer failed = failed_layer::none;
-};
-
-/// Receives through both layers: outer auth, outer cipher, inner auth, inner
-/// cipher. (A node picks the inner layer by routing the message the outer
-/// layer decrypted; it calls open_layer() twice. This is the fixed-layer case.)
-template <message_protocol M>
-opened<M> open_layers(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
-                      const plugin_context& ctx = {}) {
-  auto mid = open_layer(std::move(msg), outer, ctx);
-  if (!mid) return {std::nullopt, failed_layer::outer};
-  auto out = open_layer(std::move(*mid), inner, ctx);
-  if (!out) return {std::nullopt, failed_layer::inner};
-  return {std::move(out), failed_layer::none};
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/plugins/layers.hpp
 // ---- begin netaio/plugins/sha256_stream_cipher.hpp
 // The reference's Sha256StreamCipherPlugin.
 
