@@ -7547,11 +7547,6 @@ struct handler_call {
 
 namespace detail {
 
-template <class T>
-struct is_task : std::false_type {};
-template <class T>
-struct is_task<task<T>> : std::true_type {};
-
 // What a handler may give back: nothing, a message, or an optional message.
 template <class R, class M>
 concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
