@@ -13,3 +13,4 @@
 #include <netaio/node/pipeline.hpp>
 #include <netaio/node/router.hpp>
 #include <netaio/node/send.hpp>
+#include <netaio/node/timeout.hpp>
