@@ -1019,7 +1019,13 @@ class event_loop {
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
   ~event_loop() {
-    std::lock_guard lock(post_mutex_);  // let a post() in flight finish first
+    {
+      std::lock_guard lock(post_mutex_);  // let a post() in flight finish first
+    }
+    while (void* b = blocks_) {
+      blocks_ = *static_cast<void**>(b);
+      ::operator delete(b);
+    }
   }
 
   /// Runs `t` to completion on this thread and returns its result (or
@@ -1088,6 +1094,28 @@ class event_loop {
     if (n->next_scope != nullptr) n->next_scope->prev_scope = n->prev_scope;
   }
   const detail::loop_scope_node* scopes() const noexcept { return scopes_; }
+
+  /// A cache of equal-sized blocks (task_scope's per-child records), so a
+  /// steady state of spawns allocates only the children's frames. Keeps at
+  /// most `max_cached_blocks` after a spike.
+  void* take_block(std::size_t size) {
+    if (void* b = blocks_) {
+      blocks_ = *static_cast<void**>(b);
+      --cached_blocks_;
+      return b;
+    }
+    return ::operator new(size);
+  }
+  void give_block(void* b) noexcept {
+    if (cached_blocks_ >= max_cached_blocks) {
+      ::operator delete(b);
+      return;
+    }
+    *static_cast<void**>(b) = blocks_;
+    blocks_ = b;
+    ++cached_blocks_;
+  }
+  static constexpr std::size_t max_cached_blocks = 4096;
   bool in_teardown() const noexcept { return dying_ != nullptr; }
 
  protected:
@@ -1153,6 +1181,8 @@ class event_loop {
   task_context root_{this, root_source_.token(), nullptr};
   task_context* dying_ = nullptr;
   detail::loop_scope_node* scopes_ = nullptr;
+  void* blocks_ = nullptr;
+  std::size_t cached_blocks_ = 0;
   time_point virtual_now_{};
   unsigned busy_turns_ = 0;
   bool virtual_time_ = false;
@@ -2329,21 +2359,14 @@ class task_scope : private detail::loop_scope_node {
   }
 
   detail::child_state* new_child(task_name name, source_location where) {
-    void* mem = free_;
-    if (mem != nullptr) {
-      free_ = *static_cast<void**>(mem);
-    } else {
-      mem = ::operator new(sizeof(detail::child_state));
-    }
+    void* mem = context_.loop->take_block(sizeof(detail::child_state));
     auto* c = ::new (mem) detail::child_state(this, context_, std::move(name), where);
     c->done = &task_scope::on_child_done;
     return c;
   }
   void recycle(detail::child_state* c) noexcept {
     c->~child_state();
-    void* mem = c;
-    *static_cast<void**>(mem) = free_;
-    free_ = mem;
+    context_.loop->give_block(c);
   }
 
   task_handle attach(std::coroutine_handle<> h, detail::promise_base& p, task_name name,
@@ -2532,7 +2555,6 @@ class task_scope : private detail::loop_scope_node {
   std::size_t live_ = 0;
   std::size_t pending_wakes_ = 0;
   joiner* joiners_ = nullptr;
-  void* free_ = nullptr;  // recycled child records
   std::exception_ptr first_error_;
   std::vector<std::exception_ptr> more_errors_;
   error_handler on_error_;
@@ -2551,11 +2573,6 @@ inline task_scope::~task_scope() {
       what += ":" + std::to_string(where_.line) + "; live:\n" + dump();
       detail::fatal(what.c_str());
     }
-  }
-  while (free_ != nullptr) {
-    void* next = *static_cast<void**>(free_);
-    ::operator delete(free_);
-    free_ = next;
   }
   context_.loop->remove_scope(this);
 }

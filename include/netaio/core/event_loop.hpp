@@ -52,7 +52,13 @@ class event_loop {
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
   ~event_loop() {
-    std::lock_guard lock(post_mutex_);  // let a post() in flight finish first
+    {
+      std::lock_guard lock(post_mutex_);  // let a post() in flight finish first
+    }
+    while (void* b = blocks_) {
+      blocks_ = *static_cast<void**>(b);
+      ::operator delete(b);
+    }
   }
 
   /// Runs `t` to completion on this thread and returns its result (or
@@ -121,6 +127,28 @@ class event_loop {
     if (n->next_scope != nullptr) n->next_scope->prev_scope = n->prev_scope;
   }
   const detail::loop_scope_node* scopes() const noexcept { return scopes_; }
+
+  /// A cache of equal-sized blocks (task_scope's per-child records), so a
+  /// steady state of spawns allocates only the children's frames. Keeps at
+  /// most `max_cached_blocks` after a spike.
+  void* take_block(std::size_t size) {
+    if (void* b = blocks_) {
+      blocks_ = *static_cast<void**>(b);
+      --cached_blocks_;
+      return b;
+    }
+    return ::operator new(size);
+  }
+  void give_block(void* b) noexcept {
+    if (cached_blocks_ >= max_cached_blocks) {
+      ::operator delete(b);
+      return;
+    }
+    *static_cast<void**>(b) = blocks_;
+    blocks_ = b;
+    ++cached_blocks_;
+  }
+  static constexpr std::size_t max_cached_blocks = 4096;
   bool in_teardown() const noexcept { return dying_ != nullptr; }
 
  protected:
@@ -186,6 +214,8 @@ class event_loop {
   task_context root_{this, root_source_.token(), nullptr};
   task_context* dying_ = nullptr;
   detail::loop_scope_node* scopes_ = nullptr;
+  void* blocks_ = nullptr;
+  std::size_t cached_blocks_ = 0;
   time_point virtual_now_{};
   unsigned busy_turns_ = 0;
   bool virtual_time_ = false;

@@ -236,21 +236,14 @@ class task_scope : private detail::loop_scope_node {
   }
 
   detail::child_state* new_child(task_name name, source_location where) {
-    void* mem = free_;
-    if (mem != nullptr) {
-      free_ = *static_cast<void**>(mem);
-    } else {
-      mem = ::operator new(sizeof(detail::child_state));
-    }
+    void* mem = context_.loop->take_block(sizeof(detail::child_state));
     auto* c = ::new (mem) detail::child_state(this, context_, std::move(name), where);
     c->done = &task_scope::on_child_done;
     return c;
   }
   void recycle(detail::child_state* c) noexcept {
     c->~child_state();
-    void* mem = c;
-    *static_cast<void**>(mem) = free_;
-    free_ = mem;
+    context_.loop->give_block(c);
   }
 
   task_handle attach(std::coroutine_handle<> h, detail::promise_base& p, task_name name,
@@ -439,7 +432,6 @@ class task_scope : private detail::loop_scope_node {
   std::size_t live_ = 0;
   std::size_t pending_wakes_ = 0;
   joiner* joiners_ = nullptr;
-  void* free_ = nullptr;  // recycled child records
   std::exception_ptr first_error_;
   std::vector<std::exception_ptr> more_errors_;
   error_handler on_error_;
@@ -458,11 +450,6 @@ inline task_scope::~task_scope() {
       what += ":" + std::to_string(where_.line) + "; live:\n" + dump();
       detail::fatal(what.c_str());
     }
-  }
-  while (free_ != nullptr) {
-    void* next = *static_cast<void**>(free_);
-    ::operator delete(free_);
-    free_ = next;
   }
   context_.loop->remove_scope(this);
 }
