@@ -56,18 +56,20 @@ log_tail() { tail -n "${2:-25}" "$1"; }
 # The install prefix every check shares: a plain setup (no options, as a new
 # user types it) and install. Made once per BUILD_DIR.
 prefix="$out/prefix"
+prefix_why=""
 ensure_prefix() {
   [ -f "$out/install.done" ] && return 0
   rm -rf "$out/install-build" "$prefix"
   meson setup "$out/install-build" "$root" --prefix="$prefix" >"$out/install-setup.log" 2>&1 \
-    || { log_tail "$out/install-setup.log"; return 1; }
+    || { prefix_why="meson setup failed: $(log_tail "$out/install-setup.log")"; return 1; }
   # An install of a header-only library has nothing to compile.
   ninja -C "$out/install-build" -t commands >"$out/install-commands.log" 2>&1
   if [ -s "$out/install-commands.log" ]; then
-    echo "a plain setup would build before installing:"; head -n 5 "$out/install-commands.log"
+    prefix_why="a plain setup builds before installing: $(head -n 5 "$out/install-commands.log")"
     return 1
   fi
-  meson install -C "$out/install-build" >"$out/install.log" 2>&1 || { log_tail "$out/install.log"; return 1; }
+  meson install -C "$out/install-build" >"$out/install.log" 2>&1 \
+    || { prefix_why="meson install failed: $(log_tail "$out/install.log")"; return 1; }
   touch "$out/install.done"
 }
 
@@ -125,7 +127,7 @@ check_wrap() {
   ensure_clone || { record wrap_consumer FAIL "could not make a local clone"; return; }
   rm -rf "$p" && mkdir -p "$p/subprojects"
   cp "$root/tests/packaging/wrap/meson.build" "$consumer" "$p/"
-  sed "s|@URL@|$clone|" "$root/tests/packaging/wrap/netaio.wrap" >"$p/subprojects/netaio.wrap"
+  sed "s|@URL@|file://$clone|" "$root/tests/packaging/wrap/netaio.wrap" >"$p/subprojects/netaio.wrap"
   # --force-fallback-for: use the wrap even where a netaio is installed.
   if ! CXX=g++ meson setup "$p/build" "$p" --force-fallback-for=netaio >"$p/setup.log" 2>&1; then
     record wrap_consumer FAIL "setup failed: $(log_tail "$p/setup.log")" "$(since "$t")"
@@ -146,7 +148,7 @@ check_install() {
   local t; t=$(now)
   rm -f "$out/install.done"
   if ! ensure_prefix; then
-    record install_layout FAIL "meson setup/install failed (see above)" "$(since "$t")"
+    record install_layout FAIL "$prefix_why" "$(since "$t")"
     record install_pkgconfig_consumer FAIL "no install"
     record install_cmake_consumer FAIL "no install"
     return
