@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite: g++, clang++, ASan+UBSan, TSan (the
-# thread-crossing suites), the single header, and the fuzz targets for a
-# bounded time. Installs what it needs first. Ends with "N passed, N failed".
+# thread-crossing suites), the single header, the packaging checks, and the
+# fuzz targets for a bounded time. Installs what it needs first. Ends with
+# "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -60,6 +61,15 @@ run_config single g++ -Dtest_single_header=true -Dcpp_args="$flags" -Dexamples=f
 step "netaio as a Meson subproject"
 tests/subproject/check.sh build/subproject-check || status=1
 logs+=("build/subproject-check/results.json")
+
+# Packaging: each way users take netaio builds and runs one small consumer;
+# the README's and docs' snippets compile (tests/packaging/check.sh).
+rm -rf build/packaging
+for check in dropin wrap install version conan snippets; do
+  step "packaging: $check"
+  tests/packaging/check.sh "$check" build/packaging || status=1
+  logs+=("build/packaging/$check.json")
+done
 
 if [ -x scripts/fuzz.sh ]; then
   step "fuzz targets (bounded)"

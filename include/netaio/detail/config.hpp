@@ -1,12 +1,10 @@
 // Library-wide configuration: version, assertions, platform selection.
 #pragma once
 
+#include <netaio/version.hpp>
+
 #include <cstdio>
 #include <cstdlib>
-
-#define NETAIO_VERSION_MAJOR 0
-#define NETAIO_VERSION_MINOR 1
-#define NETAIO_VERSION_PATCH 0
 
 // Debug-build invariant checks; they stay on unless NDEBUG or NETAIO_NO_ASSERT.
 #if !defined(NETAIO_ASSERT)
