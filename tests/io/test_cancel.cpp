@@ -12,6 +12,7 @@
 
 #include "io/io_support.hpp"
 #include "support/fd_count.hpp"
+#include "support/io_run.hpp"
 
 using namespace netaio;
 using namespace std::chrono_literals;
@@ -64,16 +65,7 @@ task<pair_of_streams> connected_pair(io_context& io) {
 
 template <class Body>
 void run_io(Body body) {
-  test::fd_baseline fds;
-  const long frames = live_task_frames();
-  {
-    io_context io({.virtual_time = true});
-    io.run(body(io));
-    CHECK(io.pending_operations() == 0);
-    CHECK(io.registered_descriptors() == 0);
-  }
-  CHECK(fds.delta() == 0);
-  CHECK(live_task_frames() == frames);
+  test::run_io_checked(body);
 }
 
 }  // namespace

@@ -18,53 +18,11 @@
 
 #include "io/io_support.hpp"
 #include "support/fd_count.hpp"
+#include "support/io_run.hpp"
 
 using namespace netaio;
 
-// Sanitizers bring their own operator new; counting is done in plain builds.
-#if defined(__SANITIZE_ADDRESS__)
-#define NETAIO_TEST_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NETAIO_TEST_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef NETAIO_TEST_COUNT_ALLOCATIONS
-#define NETAIO_TEST_COUNT_ALLOCATIONS 1
-#endif
-
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-#if NETAIO_TEST_COUNT_ALLOCATIONS
-// (g++ mistakes the replaced operators' free() for a mismatched deallocation.)
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#endif
+#include "support/counting_new.hpp"
 
 namespace {
 
@@ -104,16 +62,7 @@ task<framed_pair> make_pair(io_context& io, framed_stream_options options = {}) 
 
 template <class Body>
 void run_io(Body body) {
-  test::fd_baseline fds;
-  const long frames = live_task_frames();
-  {
-    io_context io({.virtual_time = true});
-    io.run(body(io));
-    CHECK(io.pending_operations() == 0);
-    CHECK(io.registered_descriptors() == 0);
-  }
-  CHECK(fds.delta() == 0);
-  CHECK(live_task_frames() == frames);
+  test::run_io_checked(body);
 }
 
 /// Writes `bytes` in pieces of `piece`, letting the loop turn in between so
@@ -420,7 +369,7 @@ TEST_CASE("no allocation per frame once the buffer has grown") {
     scope.spawn(dribble(p.raw, all, 1500));         // frames cut across reads, compaction needed
     frame_read r = co_await p.framed.read_frame();  // the first read allocates the buffer
     REQUIRE(r);
-    const std::size_t before = allocations.load();
+    const std::size_t before = test::allocations.load();
     int read = 1;
     std::size_t crc_sum = 0;
     for (; read < count; ++read) {
@@ -428,7 +377,7 @@ TEST_CASE("no allocation per frame once the buffer has grown") {
       if (!r) break;
       crc_sum += r.frame.header.checksum();
     }
-    const std::size_t after = allocations.load();
+    const std::size_t after = test::allocations.load();
     CHECK(read == count);
     CHECK(crc_sum != 0);
     // The writer task allocates nothing per piece either (write_all, yield).

@@ -16,6 +16,7 @@
 
 #include "io/io_support.hpp"
 #include "support/fd_count.hpp"
+#include "support/io_run.hpp"
 
 using namespace netaio;
 
@@ -37,19 +38,10 @@ bool pending(int signo) {
 
 template <class Body>
 void run_io(Body body) {
-  test::fd_baseline fds;
-  const long frames = live_task_frames();
   REQUIRE_FALSE(blocked(SIGUSR1));
   REQUIRE_FALSE(blocked(SIGUSR2));
   REQUIRE_FALSE(blocked(SIGTERM));
-  {
-    io_context io({.virtual_time = true});
-    io.run(body(io));
-    CHECK(io.pending_operations() == 0);
-    CHECK(io.registered_descriptors() == 0);
-  }
-  CHECK(fds.delta() == 0);
-  CHECK(live_task_frames() == frames);
+  test::run_io_checked(body);
   // Every test's sets are gone: the mask is as it was, nothing left queued.
   CHECK_FALSE(blocked(SIGUSR1));
   CHECK_FALSE(blocked(SIGUSR2));

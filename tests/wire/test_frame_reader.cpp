@@ -10,52 +10,7 @@
 
 using namespace netaio;
 
-// Sanitizers bring their own operator new; counting is done in plain builds.
-#if defined(__SANITIZE_ADDRESS__)
-#define NETAIO_TEST_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define NETAIO_TEST_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef NETAIO_TEST_COUNT_ALLOCATIONS
-#define NETAIO_TEST_COUNT_ALLOCATIONS 1
-#endif
-
-namespace {
-std::atomic<std::size_t> allocations{0};
-}  // namespace
-
-#if NETAIO_TEST_COUNT_ALLOCATIONS
-
-// Counting allocator: lets a test assert that parsing allocates nothing.
-// (g++ mistakes the replaced operators' free() for a mismatched deallocation.)
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) {
-  allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#endif
+#include "support/counting_new.hpp"
 
 namespace {
 
@@ -89,9 +44,9 @@ wire_errc error_of(const byte_buffer& b) {
 TEST_CASE("a complete frame is handed out as views into the buffer") {
   const byte_buffer f = frame_of("hello", "/greet");
   const frame_reader reader;
-  const auto before = allocations.load();
+  const auto before = test::allocations.load();
   const auto r = reader.parse(f);
-  const auto after = allocations.load();
+  const auto after = test::allocations.load();
   CHECK(after == before);  // no allocation per frame
   REQUIRE(r);
   CHECK(r.needed == f.size());
@@ -106,7 +61,7 @@ TEST_CASE("a complete frame is handed out as views into the buffer") {
   const message m = r.to_message();
   CHECK(text(m.body().content()) == "hello");
 #if NETAIO_TEST_COUNT_ALLOCATIONS
-  CHECK(allocations.load() > after);  // the counter counts: an owned message allocates
+  CHECK(test::allocations.load() > after);  // the counter counts: an owned message allocates
 #endif
 }
 
