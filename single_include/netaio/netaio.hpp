@@ -1984,6 +1984,25 @@ task<std::variant<detail::non_void_t<Ts>...>> when_any(task<Ts>... tasks) {
 // IP addresses and endpoints (address + port): parsed from and printed as
 // "1.2.3.4:80", "[::1]:80" or "localhost:80".
 
+// ---- begin netaio/io/detail/socket_types.hpp
+// The platform's socket headers, in one place (as Asio's socket_types.hpp):
+// the public io headers include this instead of POSIX headers, so a port
+// (Windows sockets, for IOCP) changes this file and the detail/ code behind
+// it, not the headers users include. Only POSIX sockets exist today.
+
+#if defined(_WIN32)
+#error "netaio: Windows sockets come with the IOCP backend, which is not implemented yet"
+#else
+#include <arpa/inet.h>    // inet_pton, inet_ntop
+#include <net/if.h>       // if_nametoindex
+#include <netinet/in.h>   // sockaddr_in(6), IPPROTO_*, multicast requests
+#include <netinet/tcp.h>  // TCP_NODELAY
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>  // iovec
+#include <unistd.h>   // close
+#endif
+// ---- end netaio/io/detail/socket_types.hpp
 // ---- begin netaio/io/error.hpp
 // io_error: what went wrong with a socket operation, and with whom.
 
@@ -2112,9 +2131,6 @@ class io_error : public error {
 template <>
 struct std::is_error_code_enum<netaio::io_errc> : std::true_type {};
 // ---- end netaio/io/error.hpp
-
-#include <arpa/inet.h>
-#include <net/if.h>
 
 #include <array>
 #include <charconv>
@@ -3138,10 +3154,6 @@ class io_context : private detail::io_backend_holder, public event_loop {
 // non-blocking from birth.
 
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -3290,8 +3302,6 @@ inline endpoint peer_endpoint_of(int fd) {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/sockaddr.hpp
-
-#include <unistd.h>
 
 #include <coroutine>
 #include <memory>
@@ -3477,9 +3487,6 @@ std::span<const std::uint8_t> readable_bytes(R&& r) noexcept {
 // The awaitable operations of a connected stream socket. Each one is a
 // reactor_awaiter: no allocation, no coroutine frame of its own.
 
-
-#include <sys/socket.h>
-#include <sys/uio.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -3806,10 +3813,6 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/stream_ops.hpp
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -3946,10 +3949,6 @@ class tcp_stream {
 }  // namespace netaio::inline v0
 // ---- end netaio/io/tcp_stream.hpp
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <string>
 
 namespace netaio::inline v0 {
@@ -4084,8 +4083,6 @@ class tcp_listener {
 // The awaitable operations of a datagram socket.
 
 
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <span>
 #include <string>
@@ -4199,10 +4196,6 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
 }  // namespace detail
 }  // namespace netaio::inline v0
 // ---- end netaio/io/detail/datagram_ops.hpp
-
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <string>

@@ -3,9 +3,7 @@
 #pragma once
 
 #include <netaio/io/detail/socket_handle.hpp>
-
-#include <sys/socket.h>
-#include <sys/uio.h>
+#include <netaio/io/detail/socket_types.hpp>
 
 #include <algorithm>
 #include <cstdint>
