@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build/test-kqueue}
-src=../shared/vendor/libkqueue
+src=${NETAIO_LIBKQUEUE_SRC:-../shared/vendor/libkqueue}  # overridable, e.g. to test the skip
 kq=build/libkqueue
 jobs=$(nproc)
 
