@@ -58,6 +58,13 @@ run_config tsan clang++ -Db_sanitize=thread -Db_lundef=false -Dtest_suites=threa
   -Dcpp_args="$flags"
 run_config single g++ -Dtest_single_header=true -Dcpp_args="$flags" -Dexamples=false
 
+step "io suites on the kqueue backend (libkqueue)"
+scripts/test-kqueue.sh build/test-kqueue; rc=$?
+if [ $rc -ne 77 ]; then  # 77: skipped, no libkqueue source
+  [ $rc -eq 0 ] || status=1
+  logs+=("build/test-kqueue/meson-logs/testlog.json")
+fi
+
 step "netaio as a Meson subproject"
 tests/subproject/check.sh build/subproject-check || status=1
 logs+=("build/subproject-check/results.json")

@@ -6,6 +6,9 @@ in first-use order; system and third-party includes stay as #include lines;
 `#pragma once` is replaced by one include guard around the whole file. The
 file opens with the version (from include/netaio/version.hpp) and the text
 of LICENSE, so the single header carries its license when copied alone.
+A header first inlined under an #if (a platform backend) exists only where
+that #if holds, so including it again under a condition that does not imply
+the first one is an error: include it unconditionally first.
 
   tools/amalgamate.py          write the single header
   tools/amalgamate.py --check  exit 1 if the committed file differs
@@ -21,22 +24,40 @@ LICENSE = ROOT / "LICENSE"
 VERSION_RE = re.compile(r'^\s*#\s*define\s+NETAIO_VERSION\s+"([^"]+)"', re.M)
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*[<"](netaio/[^>"]+)[>"]')
 PRAGMA_RE = re.compile(r"^\s*#\s*pragma\s+once\b")
+COND_RE = re.compile(r"^\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b")
 
 
-def inline(rel, seen, out):
+def inline(rel, seen, out, where=()):
+    """`where` is the chain of (file, #if number, branch) this include sits in."""
     if rel in seen:
+        first = seen[rel]
+        if where[: len(first)] != first:
+            sys.exit(f"amalgamate: {rel} was first inlined under a condition ({first}) that "
+                     f"does not hold everywhere it is included ({where}); include it "
+                     "unconditionally before the #if")
         return
-    seen.add(rel)
+    seen[rel] = where
     path = INCLUDE / rel
     if not path.is_file():
         sys.exit(f"amalgamate: {rel} is included but does not exist")
     out.append(f"// ---- begin {rel}\n")
+    stack, count = [], 0  # open conditionals of this file: [number, branch]
     for line in path.read_text(encoding="utf-8").splitlines(keepends=True):
         if PRAGMA_RE.match(line):
             continue
+        c = COND_RE.match(line)
+        if c:
+            kind = c.group(1)
+            if kind.startswith("if"):
+                count += 1
+                stack.append([count, 0])
+            elif kind == "endif":
+                stack.pop()
+            else:
+                stack[-1][1] += 1
         m = INCLUDE_RE.match(line)
         if m:
-            inline(m.group(1), seen, out)
+            inline(m.group(1), seen, out, where + tuple((rel, n, b) for n, b in stack))
         else:
             out.append(line)
     out.append(f"// ---- end {rel}\n")
@@ -62,7 +83,7 @@ def generate():
         "#ifndef NETAIO_SINGLE_INCLUDE_NETAIO_HPP\n",
         "#define NETAIO_SINGLE_INCLUDE_NETAIO_HPP\n",
     ]
-    inline("netaio/netaio.hpp", set(), out)
+    inline("netaio/netaio.hpp", {}, out)
     out.append("#endif  // NETAIO_SINGLE_INCLUDE_NETAIO_HPP\n")
     return "".join(out)
 

@@ -3098,6 +3098,25 @@ inline auto current_scope() noexcept {
 // IP addresses and endpoints (address + port): parsed from and printed as
 // "1.2.3.4:80", "[::1]:80" or "localhost:80".
 
+// ---- begin netaio/io/detail/socket_types.hpp
+// The platform's socket headers, in one place (as Asio's socket_types.hpp):
+// the public io headers include this instead of POSIX headers, so a port
+// (Windows sockets, for IOCP) changes this file and the detail/ code behind
+// it, not the headers users include. Only POSIX sockets exist today.
+
+#if defined(_WIN32)
+#error "netaio: Windows sockets come with the IOCP backend, which is not implemented yet"
+#else
+#include <arpa/inet.h>    // inet_pton, inet_ntop
+#include <net/if.h>       // if_nametoindex
+#include <netinet/in.h>   // sockaddr_in(6), IPPROTO_*, multicast requests
+#include <netinet/tcp.h>  // TCP_NODELAY
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>  // iovec
+#include <unistd.h>   // close
+#endif
+// ---- end netaio/io/detail/socket_types.hpp
 // ---- begin netaio/io/error.hpp
 // io_error: what went wrong with a socket operation, and with whom.
 
@@ -3226,9 +3245,6 @@ class io_error : public error {
 template <>
 struct std::is_error_code_enum<netaio::io_errc> : std::true_type {};
 // ---- end netaio/io/error.hpp
-
-#include <arpa/inet.h>
-#include <net/if.h>
 
 #include <array>
 #include <charconv>
@@ -3458,12 +3474,9 @@ class endpoint {
 //   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
 //   abort_all(), registered(), pending_operations(), closed()
 
-
-#if NETAIO_HAS_EPOLL
-// ---- begin netaio/io/detail/epoll_backend.hpp
-// The Linux readiness backend: edge-triggered epoll, each descriptor
-// registered once for both directions, plus an eventfd for wake().
-
+// What every backend builds on, included before the choice so that the
+// single header (which inlines each header once, where first included)
+// holds them outside the #if branches.
 // ---- begin netaio/io/detail/reactor_op.hpp
 // The pieces shared by readiness backends (epoll, kqueue): a registered
 // descriptor with one read and one write waiter slot, and the operation that
@@ -3503,6 +3516,17 @@ struct fd_state {
   /// Short transfers and EAGAIN call these.
   void drained_read() noexcept { readable = read_hup; }
   void drained_write() noexcept { writable = write_hup; }
+  // A socket error the backend took from the kernel for us: libkqueue reads
+  // SO_ERROR (which clears it) to put it in its event, so the socket's own
+  // calls no longer report it. Always 0 on epoll and kernel kqueues.
+  int taken_error = 0;
+  /// The taken error, once (0 if none): reported where the kernel would
+  /// have reported it, after the data queued before it.
+  int take_error() noexcept {
+    const int e = taken_error;
+    taken_error = 0;
+    return e;
+  }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
   std::uint32_t slot = 0;             // the backend's registration slot
   fd_state* prev = nullptr;           // in the owner's list
@@ -3608,6 +3632,12 @@ class reactor_registry {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/reactor_op.hpp
+
+#if NETAIO_HAS_EPOLL
+// ---- begin netaio/io/detail/epoll_backend.hpp
+// The Linux readiness backend: edge-triggered epoll, each descriptor
+// registered once for both directions, plus an eventfd for wake().
+
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -3797,7 +3827,372 @@ namespace netaio::inline v0::detail {
 using io_backend = epoll_backend;
 }
 #elif NETAIO_HAS_KQUEUE
-#error "netaio: the kqueue backend is not implemented yet (set NETAIO_HAS_EPOLL on Linux)"
+// BSD and macOS; on Linux, libkqueue (-DNETAIO_HAS_EPOLL=0 -DNETAIO_HAS_KQUEUE=1).
+// ---- begin netaio/io/detail/kqueue_backend.hpp
+// The BSD/macOS readiness backend: kqueue, each descriptor registered once
+// with EVFILT_READ and EVFILT_WRITE, both EV_CLEAR (edge-triggered, the same
+// model as epoll's EPOLLET), plus a user event (or a pipe where EVFILT_USER
+// is missing) for wake(). Timers stay in the loop's own queue: kevent only
+// gets the time until the next one.
+
+
+#include <fcntl.h>
+#include <sys/event.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+// Wake-ups through a pipe instead of EVFILT_USER: for kernels without it
+// (older OpenBSD and NetBSD), or forced with -DNETAIO_KQUEUE_WAKE_PIPE=1.
+#if !defined(NETAIO_KQUEUE_WAKE_PIPE)
+#if defined(EVFILT_USER)
+#define NETAIO_KQUEUE_WAKE_PIPE 0
+#else
+#define NETAIO_KQUEUE_WAKE_PIPE 1
+#endif
+#endif
+
+// A kernel kqueue forgets a descriptor's events when it is closed, so
+// closing needs no EV_DELETE. libkqueue (kqueue over epoll, in user space)
+// cannot see a close(): its registration would outlive the descriptor and
+// be found again by the next socket given the same number.
+#if !defined(NETAIO_KQUEUE_DELETE_ON_CLOSE)
+#if defined(LIBKQUEUE)
+#define NETAIO_KQUEUE_DELETE_ON_CLOSE 1
+#else
+#define NETAIO_KQUEUE_DELETE_ON_CLOSE 0
+#endif
+#endif
+
+#if defined(LIBKQUEUE)
+// libkqueue frees a closed kqueue (and its descriptors) later, on a thread of
+// its own; this waits for that. Weak: older libkqueue versions lack it.
+extern "C" void libkqueue_drain_pending_close(void) __attribute__((weak));
+#endif
+
+namespace netaio::inline v0::detail {
+
+class kqueue_backend final : public loop_backend, public reactor_registry {
+ public:
+  static constexpr const char* name = "kqueue";
+
+  kqueue_backend() {
+    kq_ = ::kqueue();
+    if (kq_ < 0) fail("kqueue");
+    try {
+      set_cloexec(kq_, "kqueue");
+#if NETAIO_KQUEUE_WAKE_PIPE
+      int p[2];
+      if (::pipe(p) != 0) fail("pipe");
+      wake_read_ = p[0];
+      wake_write_ = p[1];
+      for (int fd : p) {
+        set_cloexec(fd, "pipe");
+        // A full pipe is as good as a written byte: wake() never blocks.
+        if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) fail("fcntl(O_NONBLOCK)");
+      }
+      // Level-triggered: it stays ready until drain_wake() empties it.
+      struct kevent ev =
+          change(static_cast<std::uintptr_t>(wake_read_), EVFILT_READ, EV_ADD, wake_token);
+#else
+      // EV_CLEAR: retrieving the event resets it, which is the drain.
+      struct kevent ev = change(wake_ident, EVFILT_USER, EV_ADD | EV_CLEAR, wake_token);
+#endif
+      if (::kevent(kq_, &ev, 1, nullptr, 0, nullptr) != 0) fail("kevent(wake)");
+    } catch (...) {
+      close_wake_pipe();
+      ::close(kq_);
+      throw;
+    }
+  }
+  kqueue_backend(const kqueue_backend&) = delete;
+  kqueue_backend& operator=(const kqueue_backend&) = delete;
+  ~kqueue_backend() override {
+    detach_all();
+    close_wake_pipe();
+    ::close(kq_);
+#if defined(LIBKQUEUE)
+    // A closed io_context leaves no descriptor behind (invariant 2), here too.
+    if (&libkqueue_drain_pending_close != nullptr) libkqueue_drain_pending_close();
+#endif
+  }
+
+  /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
+  void add(fd_state& s) {
+    // Room first, so that nothing below can fail after the kernel said yes.
+    if (free_.empty() && slots_.size() == slots_.capacity()) {
+      std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
+      if (cap > index_mask) cap = index_mask;  // index_mask is never a slot: see wake_token
+      if (cap == slots_.size()) {
+        errno = EMFILE;
+        fail("kqueue registration");
+      }
+      slots_.reserve(cap);
+      free_.reserve(cap);
+    }
+    const std::uint32_t index =
+        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
+    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
+    const std::uintptr_t token = make_token(index, gen);
+    const auto ident = static_cast<std::uintptr_t>(s.fd);
+    // Write first: libkqueue merges both filters into one epoll
+    // registration and keeps only the last filter's extra flags, and the
+    // read filter's EPOLLRDHUP is what reports a FIN that comes with data
+    // (EV_EOF), without which a read after it would wait for ever.
+    struct kevent ch[2] = {change(ident, EVFILT_WRITE, EV_ADD | EV_CLEAR, token),
+                           change(ident, EVFILT_READ, EV_ADD | EV_CLEAR, token)};
+    if (::kevent(kq_, ch, 2, nullptr, 0, nullptr) != 0) {
+      const int e = errno;
+      delete_events(s.fd);  // the first filter may have been added
+      errno = e;
+      fail("kevent(EV_ADD)");
+    }
+    if (index == slots_.size()) {
+      slots_.push_back({&s, 0});
+    } else {
+      free_.pop_back();
+      slots_[index].state = &s;
+    }
+    s.slot = index;
+    link(s);
+  }
+  /// Forgets `s`, which is about to be closed. A kernel kqueue drops the
+  /// descriptor's events with its close(), so no syscall here (see
+  /// NETAIO_KQUEUE_DELETE_ON_CLOSE for libkqueue). The slot's generation
+  /// changes, so an event still carrying the old one is ignored.
+  void remove(fd_state& s) noexcept {
+    if (s.owner != this) return;
+    if constexpr (NETAIO_KQUEUE_DELETE_ON_CLOSE) delete_events(s.fd);
+    slot& e = slots_[s.slot];
+    e.state = nullptr;
+    e.gen = static_cast<std::uint32_t>((e.gen + 1) & gen_mask);
+    free_.push_back(s.slot);  // never allocates: reserved in add()
+    unlink(s);
+  }
+
+  std::size_t wait(std::chrono::nanoseconds timeout) override {
+    timespec ts{};
+    const timespec* limit = nullptr;  // no limit
+    if (timeout.count() >= 0) {
+      // Full precision: kqueue never wakes early, so a timer is not spun on.
+      ts.tv_sec = static_cast<time_t>(timeout.count() / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(timeout.count() % 1'000'000'000);
+      limit = &ts;
+    }
+    struct kevent events[max_events];
+    const int n = ::kevent(kq_, nullptr, 0, events, max_events, limit);
+    if (n < 0) return 0;  // EINTR: the loop simply turns again
+    std::size_t scheduled = 0;
+    for (int i = 0; i < n; ++i) {
+      const struct kevent& ev = events[i];
+      const std::uintptr_t token = from_udata(ev.udata);
+      if (token == wake_token) {
+        drain_wake();
+        continue;
+      }
+      if ((ev.flags & EV_ERROR) != 0) continue;  // a failed change: we pass none here
+      const std::uint32_t index = static_cast<std::uint32_t>(token & index_mask);
+      if (index >= slots_.size() || slots_[index].gen != ((token >> index_bits) & gen_mask))
+        continue;  // a registration that outlived its socket object
+      fd_state* s = slots_[index].state;
+      if (s == nullptr) continue;
+        // EV_EOF: this direction is shut (peer FIN for reads, peer gone or a
+        // socket error for writes). As epoll's HUP flags, it keeps the
+        // direction "ready", since its edge may already have been taken.
+#if defined(LIBKQUEUE)
+      // libkqueue took the socket's error out of SO_ERROR to put it here.
+      if ((ev.flags & EV_EOF) != 0 && ev.fflags != 0) s->taken_error = static_cast<int>(ev.fflags);
+#endif
+      if (ev.filter == EVFILT_READ) {
+        if ((ev.flags & EV_EOF) != 0) s->read_hup = true;
+        s->readable = true;
+        scheduled += run(s->reader);
+      } else if (ev.filter == EVFILT_WRITE) {
+        if ((ev.flags & EV_EOF) != 0) s->write_hup = true;
+        s->writable = true;
+        scheduled += run(s->writer);
+      }
+    }
+#if defined(LIBKQUEUE)
+    // libkqueue asks epoll for as many events as there are slots here, yet
+    // one epoll event can become two kevents (read and write): with the
+    // list full, the rest are dropped, and an edge-triggered edge is never
+    // reported again. So a full list means "any socket may have changed".
+    if (n == max_events) scheduled += recheck_all();
+#endif
+    return scheduled;
+  }
+
+  void wake() noexcept override {
+    // Pairs with the fence in drain_wake(): either the loop sees what the
+    // caller published before this wake (post()'s queue), or this call sees
+    // the flag cleared and signals again. Without the pair, both could miss.
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;  // one signal per sleep
+    if (!signal_wake()) {
+      // Nothing will clear a flag whose signal never went out: clear it
+      // here, or every later wake() would be swallowed.
+      wake_pending_.store(false, std::memory_order_seq_cst);
+    }
+  }
+
+ private:
+  static constexpr int max_events = 128;
+  // udata carries a slot index and the slot's generation, packed in a
+  // pointer-sized integer (32 + 32 bits on 64-bit targets).
+  static constexpr unsigned index_bits = sizeof(std::uintptr_t) >= 8 ? 32 : 20;
+  static constexpr std::uintptr_t index_mask = (std::uintptr_t{1} << index_bits) - 1;
+  static constexpr std::uintptr_t gen_mask = ~std::uintptr_t{0} >> index_bits;
+  static constexpr std::uintptr_t wake_token = ~std::uintptr_t{0};  // index_mask: never a slot
+  static constexpr std::uintptr_t wake_ident = 0;
+
+  /// A registration: the socket's state and a generation that changes each
+  /// time the slot is freed, so a stale event can be told from a live one.
+  struct slot {
+    fd_state* state;
+    std::uint32_t gen;
+  };
+
+  static std::uintptr_t make_token(std::uint32_t index, std::uint32_t gen) noexcept {
+    return (static_cast<std::uintptr_t>(gen) << index_bits) | index;
+  }
+
+  // udata is void* on FreeBSD, macOS and OpenBSD, intptr_t on NetBSD < 10:
+  // the same size either way.
+  using udata_t = decltype(std::declval<struct kevent>().udata);
+  static_assert(sizeof(udata_t) == sizeof(std::uintptr_t));
+  static udata_t to_udata(std::uintptr_t v) noexcept {
+    return std::bit_cast<udata_t>(v);
+  }
+  static std::uintptr_t from_udata(udata_t u) noexcept {
+    return std::bit_cast<std::uintptr_t>(u);
+  }
+
+  // Fields by name, not EV_SET: their types differ between the BSDs.
+  static struct kevent change(std::uintptr_t ident, int filter, unsigned flags,
+                              std::uintptr_t token, unsigned fflags = 0) noexcept {
+    struct kevent ev {};
+    ev.ident = ident;
+    ev.filter = static_cast<decltype(ev.filter)>(filter);
+    ev.flags = static_cast<decltype(ev.flags)>(flags);
+    ev.fflags = static_cast<decltype(ev.fflags)>(fflags);
+    ev.udata = to_udata(token);
+    return ev;
+  }
+
+  static std::size_t run(reactor_op*& slot) noexcept {
+    reactor_op* op = slot;
+    if (op == nullptr || !op->perform_(op)) return 0;
+    slot = nullptr;
+    op->complete();
+    return 1;
+  }
+
+  /// Treats every registered socket as having had an edge in both
+  /// directions: a spurious edge costs one syscall that says EAGAIN, a
+  /// missed one would hang its operation.
+  std::size_t recheck_all() noexcept {
+    std::size_t scheduled = 0;
+    for (const slot& e : slots_) {
+      fd_state* s = e.state;
+      if (s == nullptr) continue;
+      s->readable = true;
+      s->writable = true;
+      scheduled += run(s->reader);
+      scheduled += run(s->writer);
+    }
+    return scheduled;
+  }
+
+  /// Best effort: the descriptor may have only one of the filters, or none.
+  void delete_events(int fd) noexcept {
+    if constexpr (NETAIO_KQUEUE_DELETE_ON_CLOSE) {
+      const auto ident = static_cast<std::uintptr_t>(fd);
+      for (int filter : {EVFILT_READ, EVFILT_WRITE}) {
+        struct kevent ch = change(ident, filter, EV_DELETE, 0);
+        (void)::kevent(kq_, &ch, 1, nullptr, 0, nullptr);
+      }
+    } else {
+      (void)fd;
+    }
+  }
+
+  /// True when the loop will see the signal.
+  bool signal_wake() noexcept {
+#if NETAIO_KQUEUE_WAKE_PIPE
+    const char one = 1;
+    ssize_t r;
+    do {
+      r = ::write(wake_write_, &one, 1);
+    } while (r < 0 && errno == EINTR);
+    return r == 1 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));  // full: readable
+#else
+    struct kevent ev = change(wake_ident, EVFILT_USER, 0, wake_token, NOTE_TRIGGER);
+    int r;
+    do {
+      r = ::kevent(kq_, &ev, 1, nullptr, 0, nullptr);
+    } while (r < 0 && errno == EINTR);
+    return r == 0;
+#endif
+  }
+
+  /// The loop took the wake signal: consume it first, then clear the flag.
+  /// Clearing first would let a wake() in between set the flag and signal,
+  /// only for that signal to be consumed here: the flag would then stay set
+  /// with no signal pending, and every later wake() would be swallowed.
+  void drain_wake() noexcept {
+#if NETAIO_KQUEUE_WAKE_PIPE
+    char buf[64];
+    ssize_t r;
+    do {
+      r = ::read(wake_read_, buf, sizeof buf);
+    } while (r > 0 || (r < 0 && errno == EINTR));
+#endif
+    // (EVFILT_USER with EV_CLEAR: kevent() reset it when it returned it.)
+    wake_pending_.store(false, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with wake()
+  }
+
+  void close_wake_pipe() noexcept {
+    if (wake_read_ >= 0) ::close(wake_read_);
+    if (wake_write_ >= 0) ::close(wake_write_);
+    wake_read_ = wake_write_ = -1;
+  }
+
+  static void set_cloexec(int fd, const char* what) {
+    if (::fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) fail(what);
+  }
+
+  [[noreturn]] static void fail(const char* what) {
+    int e = errno;
+    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
+                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
+                   std::error_code(e, std::system_category()));
+  }
+
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  int kq_ = -1;
+  int wake_read_ = -1;  // the pipe, where wake-ups go through one
+  int wake_write_ = -1;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/kqueue_backend.hpp
+namespace netaio::inline v0::detail {
+using io_backend = kqueue_backend;
+}
 #elif NETAIO_HAS_IOCP
 #error "netaio: the IOCP backend is not implemented yet"
 #else
@@ -3872,11 +4267,8 @@ class io_context : private detail::io_backend_holder, public event_loop {
 // sigwait thread. Other platforms have no signal_set yet
 // (NETAIO_HAS_SIGNAL_SET is 0 there); their backends' equivalents come later.
 
-
-#if defined(__linux__)
-
-#define NETAIO_HAS_SIGNAL_SET 1
-
+// Outside the #if: the single header inlines each header once, where it is
+// first included, so shared headers must not first appear under a condition.
 // ---- begin netaio/io/detail/socket_handle.hpp
 // socket_handle owns a descriptor and its registration with an io_context;
 // reactor_awaiter is the skeleton of every socket operation: bind to the
@@ -3887,10 +4279,6 @@ class io_context : private detail::io_backend_holder, public event_loop {
 // errno -> io_error, option helpers. Every descriptor is O_CLOEXEC and
 // non-blocking from birth.
 
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -4041,8 +4429,6 @@ inline endpoint peer_endpoint_of(int fd) {
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/sockaddr.hpp
 
-#include <unistd.h>
-
 #include <coroutine>
 #include <memory>
 #include <utility>
@@ -4185,6 +4571,10 @@ inline bool would_block(int e) noexcept {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/socket_handle.hpp
+
+#if defined(__linux__)
+
+#define NETAIO_HAS_SIGNAL_SET 1
 
 #include <pthread.h>
 #include <signal.h>
@@ -4416,9 +4806,6 @@ std::span<const std::uint8_t> readable_bytes(R&& r) noexcept {
 // reactor_awaiter: no allocation, no coroutine frame of its own.
 
 
-#include <sys/socket.h>
-#include <sys/uio.h>
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -4480,6 +4867,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     fd_state& s = *self->state_;
     if (!s.readable) return false;  // drained since the last edge: wait for the next
     ssize_t r = retry_eintr([&] { return ::recv(s.fd, self->buf_.data(), self->buf_.size(), 0); });
+    if (r == 0 && (self->error_ = s.take_error()) != 0) return true;  // not end of stream
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
       // A short read emptied the receive queue (0, end of stream, stays readable).
@@ -4487,6 +4875,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
       return true;
     }
     if (would_block(errno)) {
+      if ((self->error_ = s.take_error()) != 0) return true;
       s.drained_read();
       return false;
     }
@@ -4529,9 +4918,10 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
         self->filled_ += static_cast<std::size_t>(r);
         if (static_cast<std::size_t>(r) < want) s.drained_read();
       } else if (r == 0) {
-        self->eof_ = true;
+        if ((self->error_ = s.take_error()) == 0) self->eof_ = true;
         return true;
       } else if (would_block(errno)) {
+        if ((self->error_ = s.take_error()) != 0) return true;
         s.drained_read();
         return false;
       } else {
@@ -4586,11 +4976,13 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
       if (self->n_ < self->buf_.size()) s.drained_write();
       return true;
     }
-    if (would_block(errno)) {
+    const int e = errno;
+    if ((self->error_ = s.take_error()) != 0) return true;
+    if (would_block(e)) {
       s.drained_write();
       return false;
     }
-    self->error_ = errno;
+    self->error_ = e;
     return true;
   }
 
@@ -4647,11 +5039,13 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       msg.msg_iovlen = n;
       ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
       if (r < 0) {
-        if (would_block(errno)) {
+        const int e = errno;
+        if ((self->error_ = s.take_error()) != 0) return true;
+        if (would_block(e)) {
           s.drained_write();
           return false;
         }
-        self->error_ = errno;
+        self->error_ = e;
         return true;
       }
       if (static_cast<std::size_t>(r) < want) s.drained_write();
@@ -4706,6 +5100,7 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
     int err = 0;
     socklen_t len = sizeof err;
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (const int taken = self->state_->take_error(); err == 0) err = taken;
     if (err != 0) {
       self->error_ = err;
       return true;
@@ -4810,10 +5205,6 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/read_into.hpp
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>
@@ -4959,10 +5350,6 @@ class tcp_stream {
 }  // namespace netaio::inline v0
 // ---- end netaio/io/tcp_stream.hpp
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <string>
 
 namespace netaio::inline v0 {
@@ -5097,8 +5484,6 @@ class tcp_listener {
 // The awaitable operations of a datagram socket.
 
 
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <span>
 #include <string>
@@ -5212,10 +5597,6 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
 }  // namespace detail
 }  // namespace netaio::inline v0
 // ---- end netaio/io/detail/datagram_ops.hpp
-
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <string>

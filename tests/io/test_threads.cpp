@@ -9,6 +9,7 @@
 #include <atomic>
 #include <future>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -166,7 +167,7 @@ TEST_CASE("SO_REUSEPORT shards accepts across listeners on several threads") {
   CHECK(fds.delta() == 0);
 }
 
-TEST_CASE("post() from another thread wakes a loop blocked in epoll") {
+TEST_CASE("post() from another thread wakes a loop blocked in its backend") {
   io_context io;
   std::atomic<async_event*> event{nullptr};
   std::thread other([&] {
@@ -184,4 +185,43 @@ TEST_CASE("post() from another thread wakes a loop blocked in epoll") {
   }(event));
   other.join();
   CHECK(woke);
+}
+
+// Each post() wakes the loop unless a wake is already pending; the loop
+// clears that flag when it takes the wake-up. Posts from several threads
+// land at every point of that hand-over, and one that lands between the
+// flag and the drain must not be lost (or every later wake with it). A lost
+// wake-up hangs this test (meson's timeout then reports it): the loop has
+// no timer that would wake it otherwise.
+TEST_CASE("posts from several threads at full speed never lose a wake-up") {
+  static constexpr int threads = 2;
+  static constexpr int per_thread = 20'000;
+  for (int round = 0; round < 3; ++round) {
+    io_context io;
+    std::atomic<async_event*> event{nullptr};
+    int count = 0;  // loop thread only
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&] {
+        async_event* ev = nullptr;
+        while ((ev = event.load()) == nullptr)
+          std::this_thread::yield();
+        for (int i = 0; i < per_thread; ++i) {
+          io.post([&count, ev] {
+            if (++count == threads * per_thread) ev->set();
+          });
+          // Now and then let the loop drain and go back to sleep.
+          if (i % 64 == 0) std::this_thread::yield();
+        }
+      });
+    }
+    io.run([](std::atomic<async_event*>& event) -> task<void> {
+      async_event ev;
+      event.store(&ev);
+      co_await ev.wait();
+    }(event));
+    for (auto& th : pool)
+      th.join();
+    CHECK(count == threads * per_thread);
+  }
 }

@@ -2,10 +2,8 @@
 // "1.2.3.4:80", "[::1]:80" or "localhost:80".
 #pragma once
 
+#include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/error.hpp>
-
-#include <arpa/inet.h>
-#include <net/if.h>
 
 #include <array>
 #include <charconv>

@@ -5,14 +5,15 @@
 #pragma once
 
 #include <netaio/detail/config.hpp>
+// Outside the #if: the single header inlines each header once, where it is
+// first included, so shared headers must not first appear under a condition.
+#include <netaio/io/detail/socket_handle.hpp>
+#include <netaio/io/error.hpp>
+#include <netaio/io/io_context.hpp>
 
 #if defined(__linux__)
 
 #define NETAIO_HAS_SIGNAL_SET 1
-
-#include <netaio/io/detail/socket_handle.hpp>
-#include <netaio/io/error.hpp>
-#include <netaio/io/io_context.hpp>
 
 #include <pthread.h>
 #include <signal.h>

@@ -3,12 +3,9 @@
 
 #include <netaio/io/address.hpp>
 #include <netaio/io/detail/socket_handle.hpp>
+#include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/io_context.hpp>
 #include <netaio/io/tcp_stream.hpp>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <string>
 

@@ -7,12 +7,9 @@
 #include <netaio/io/address.hpp>
 #include <netaio/io/detail/byte_range.hpp>
 #include <netaio/io/detail/read_into.hpp>
+#include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/detail/stream_ops.hpp>
 #include <netaio/io/io_context.hpp>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdint>

@@ -5,11 +5,8 @@
 #include <netaio/io/detail/byte_range.hpp>
 #include <netaio/io/detail/datagram_ops.hpp>
 #include <netaio/io/detail/socket_handle.hpp>
+#include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/io_context.hpp>
-
-#include <net/if.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 
 #include <cstring>
 #include <string>

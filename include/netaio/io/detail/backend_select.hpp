@@ -7,6 +7,12 @@
 #pragma once
 
 #include <netaio/detail/config.hpp>
+// What every backend builds on, included before the choice so that the
+// single header (which inlines each header once, where first included)
+// holds them outside the #if branches.
+#include <netaio/core/detail/loop_backend.hpp>
+#include <netaio/io/detail/reactor_op.hpp>
+#include <netaio/io/error.hpp>
 
 #if NETAIO_HAS_EPOLL
 #include <netaio/io/detail/epoll_backend.hpp>
@@ -14,7 +20,11 @@ namespace netaio::inline v0::detail {
 using io_backend = epoll_backend;
 }
 #elif NETAIO_HAS_KQUEUE
-#error "netaio: the kqueue backend is not implemented yet (set NETAIO_HAS_EPOLL on Linux)"
+// BSD and macOS; on Linux, libkqueue (-DNETAIO_HAS_EPOLL=0 -DNETAIO_HAS_KQUEUE=1).
+#include <netaio/io/detail/kqueue_backend.hpp>
+namespace netaio::inline v0::detail {
+using io_backend = kqueue_backend;
+}
 #elif NETAIO_HAS_IOCP
 #error "netaio: the IOCP backend is not implemented yet"
 #else

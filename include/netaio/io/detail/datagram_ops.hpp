@@ -2,8 +2,7 @@
 #pragma once
 
 #include <netaio/io/detail/socket_handle.hpp>
-
-#include <sys/socket.h>
+#include <netaio/io/detail/socket_types.hpp>
 
 #include <cstdint>
 #include <span>

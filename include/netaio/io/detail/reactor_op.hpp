@@ -38,6 +38,17 @@ struct fd_state {
   /// Short transfers and EAGAIN call these.
   void drained_read() noexcept { readable = read_hup; }
   void drained_write() noexcept { writable = write_hup; }
+  // A socket error the backend took from the kernel for us: libkqueue reads
+  // SO_ERROR (which clears it) to put it in its event, so the socket's own
+  // calls no longer report it. Always 0 on epoll and kernel kqueues.
+  int taken_error = 0;
+  /// The taken error, once (0 if none): reported where the kernel would
+  /// have reported it, after the data queued before it.
+  int take_error() noexcept {
+    const int e = taken_error;
+    taken_error = 0;
+    return e;
+  }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
   std::uint32_t slot = 0;             // the backend's registration slot
   fd_state* prev = nullptr;           // in the owner's list

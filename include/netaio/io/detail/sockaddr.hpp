@@ -4,11 +4,8 @@
 #pragma once
 
 #include <netaio/io/address.hpp>
+#include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/error.hpp>
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>

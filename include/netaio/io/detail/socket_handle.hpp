@@ -6,9 +6,8 @@
 #include <netaio/core/detail/wait_op.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
 #include <netaio/io/detail/sockaddr.hpp>
+#include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/io_context.hpp>
-
-#include <unistd.h>
 
 #include <coroutine>
 #include <memory>

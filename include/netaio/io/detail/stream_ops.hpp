@@ -3,9 +3,7 @@
 #pragma once
 
 #include <netaio/io/detail/socket_handle.hpp>
-
-#include <sys/socket.h>
-#include <sys/uio.h>
+#include <netaio/io/detail/socket_types.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -68,6 +66,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     fd_state& s = *self->state_;
     if (!s.readable) return false;  // drained since the last edge: wait for the next
     ssize_t r = retry_eintr([&] { return ::recv(s.fd, self->buf_.data(), self->buf_.size(), 0); });
+    if (r == 0 && (self->error_ = s.take_error()) != 0) return true;  // not end of stream
     if (r >= 0) {
       self->n_ = static_cast<std::size_t>(r);
       // A short read emptied the receive queue (0, end of stream, stays readable).
@@ -75,6 +74,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
       return true;
     }
     if (would_block(errno)) {
+      if ((self->error_ = s.take_error()) != 0) return true;
       s.drained_read();
       return false;
     }
@@ -117,9 +117,10 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
         self->filled_ += static_cast<std::size_t>(r);
         if (static_cast<std::size_t>(r) < want) s.drained_read();
       } else if (r == 0) {
-        self->eof_ = true;
+        if ((self->error_ = s.take_error()) == 0) self->eof_ = true;
         return true;
       } else if (would_block(errno)) {
+        if ((self->error_ = s.take_error()) != 0) return true;
         s.drained_read();
         return false;
       } else {
@@ -174,11 +175,13 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
       if (self->n_ < self->buf_.size()) s.drained_write();
       return true;
     }
-    if (would_block(errno)) {
+    const int e = errno;
+    if ((self->error_ = s.take_error()) != 0) return true;
+    if (would_block(e)) {
       s.drained_write();
       return false;
     }
-    self->error_ = errno;
+    self->error_ = e;
     return true;
   }
 
@@ -235,11 +238,13 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       msg.msg_iovlen = n;
       ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
       if (r < 0) {
-        if (would_block(errno)) {
+        const int e = errno;
+        if ((self->error_ = s.take_error()) != 0) return true;
+        if (would_block(e)) {
           s.drained_write();
           return false;
         }
-        self->error_ = errno;
+        self->error_ = e;
         return true;
       }
       if (static_cast<std::size_t>(r) < want) s.drained_write();
@@ -294,6 +299,7 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
     int err = 0;
     socklen_t len = sizeof err;
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (const int taken = self->state_->take_error(); err == 0) err = taken;
     if (err != 0) {
       self->error_ = err;
       return true;
