@@ -33,6 +33,7 @@
 #include <netaio/wire/helpers.hpp>
 #include <netaio/wire/message_type.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 #include <list>
@@ -413,6 +414,24 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     w->done.set();
   }
 
+  static void deliver_answer(conn_state& st, waiter* w, message_type_t t, message_t m) {
+    if (t == message_type_t::auth_error && !w->any) {
+      deliver(st, w, std::nullopt,
+              std::make_exception_ptr(
+                  authentication_failed(std::string(detail::as_text(m.body().content())))));
+    } else {
+      deliver(st, w, std::move(m), nullptr);
+    }
+  }
+  static std::optional<message_t> try_open(const message_t& m, const layer_t& inner,
+                                           const plugin_context& ctx) {
+    try {
+      return open_layer(m, inner, ctx);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
   // Wakes every waiter of a connection that has ended.
   struct fail_waiters {
     conn_state* st;
@@ -500,6 +519,19 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       }
     }
     waiter* w = match(st, t, m.body().uri());
+    if (!w) {
+      // A call's own cipher may hide the uri: open it with each such
+      // waiter's layer, oldest first, and match what comes out.
+      for (waiter* c : st.waiting) {
+        if (!c->inner.cipher) continue;
+        auto opened = try_open(m, c->inner, ctx);
+        if (opened && (is_error_type(t) || c->success == t) &&
+            std::ranges::equal(c->uri, opened->body().uri())) {
+          deliver_answer(st, c, t, std::move(*opened));
+          co_return;
+        }
+      }
+    }
     if (!w && !st.any.empty()) w = st.any.front();
     if (w) {
       if (w->inner.auth && !w->inner.auth.check(m.auth_data(), m.body(), ctx)) {
@@ -522,13 +554,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
           co_return;
         }
       }
-      if (t == message_type_t::auth_error && !w->any) {
-        deliver(st, w, std::nullopt,
-                std::make_exception_ptr(
-                    authentication_failed(std::string(detail::as_text(m.body().content())))));
-      } else {
-        deliver(st, w, std::move(m), nullptr);
-      }
+      deliver_answer(st, w, t, std::move(m));
       co_return;
     }
     // No request waits for it: the handlers (the pipeline has no outer layer
