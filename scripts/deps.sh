@@ -6,7 +6,7 @@ what=${1:-test}
 base=(g++ meson ninja-build pkg-config python3 libsodium-dev zlib1g-dev)
 case "$what" in
   demo) pkgs=("${base[@]}") ;;
-  test) pkgs=("${base[@]}" clang libclang-rt-14-dev doctest-dev nlohmann-json3-dev) ;;
+  test) pkgs=("${base[@]}" clang libclang-rt-14-dev doctest-dev nlohmann-json3-dev python3-nacl) ;;
   bench) pkgs=("${base[@]}" libbenchmark-dev libasio-dev) ;;
   *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
