@@ -5805,7 +5805,14 @@ class udp_socket {
 // The node layer: what a netaio program is written with. Logging, the
 // handler registry, the receive pipeline, send-side sealing, the peer table,
 // framed streams and peer addresses, shared by every node (TCP server, TCP
-// client, UDP node).
+// client, UDP node); the TCP server and client.
+
+// ---- begin netaio/node/connection.hpp
+// One TCP connection of a node: a framed stream read by exactly one receive
+// loop (its owner's), and a bounded queue of encoded frames written by one
+// writer task, so that sending to a connection never waits on its peer.
+// Shared by tcp_server (one per accepted client) and tcp_client (one per
+// server).
 
 // ---- begin netaio/node/framed_stream.hpp
 // framed_stream: whole netaio frames over a tcp_stream. Frames are parsed in
@@ -7950,103 +7957,6 @@ using frame_read = basic_frame_read<>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/framed_stream.hpp
-// ---- begin netaio/node/handler.hpp
-// Handlers: what a user registers (a plain function or a coroutine, given the
-// message and the connection, answering with a message or nothing), and the
-// one type-erased shape the router stores them in.
-
-
-#include <concepts>
-#include <functional>
-#include <optional>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// What calling a handler gave: an answer now, or a coroutine still to await
-/// for it. Plain handlers never allocate a coroutine frame.
-template <message_protocol M>
-struct handler_call {
-  /// The answer of a plain handler (nullopt: none).
-  std::optional<M> reply;
-  /// A coroutine handler's work, valid() only for those; await it for the answer.
-  task<std::optional<M>> pending;
-};
-
-namespace detail {
-
-// What a handler may give back: nothing, a message, or an optional message.
-template <class R, class M>
-concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
-    std::same_as<std::remove_cvref_t<R>, std::optional<M>> ||
-    std::same_as<std::remove_cvref_t<R>, std::nullopt_t>;
-
-template <class R, class M>
-struct handler_result_ok : std::bool_constant<handler_value<R, M>> {};
-template <class T, class M>
-struct handler_result_ok<task<T>, M> : std::bool_constant<handler_value<T, M>> {};
-
-// The handler's result type, called with (message, connection) or with the
-// message alone.
-template <class F, class M, class C>
-auto invoke_handler(F& f, M& m, C& c) {
-  if constexpr (std::is_invocable_v<F&, M&, C&>) {
-    return std::invoke(f, m, c);
-  } else {
-    return std::invoke(f, m);
-  }
-}
-
-template <class M, class T>
-task<std::optional<M>> adapt_handler_task(task<T> t) {
-  if constexpr (std::is_void_v<T>) {
-    co_await std::move(t);
-    co_return std::nullopt;
-  } else {
-    co_return std::optional<M>(co_await std::move(t));
-  }
-}
-
-template <class F, class M, class C>
-using handler_result_t =
-    decltype(invoke_handler(std::declval<F&>(), std::declval<M&>(), std::declval<C&>()));
-}  // namespace detail
-
-/// A handler for messages M on connections C: callable with (M&, C&) or with
-/// (M&), returning void, M, std::optional<M>, or a task<> of one of those.
-template <class F, class M, class C>
-concept message_handler =
-    (std::is_invocable_v<F&, M&, C&> || std::is_invocable_v<F&, M&>)&&detail::handler_result_ok<
-        std::remove_cvref_t<detail::handler_result_t<F, M, C>>, M>::value;
-
-/// Any handler for messages M on connections C, behind one signature.
-template <message_protocol M, class C>
-using erased_handler = std::function<handler_call<M>(M&, C&)>;
-
-/// Wraps `f` into the stored shape. The callable is copied into the result;
-/// a coroutine handler's frame refers to that copy, so the copy must live
-/// until the coroutine has finished (the router keeps it alive).
-template <message_protocol M, class C, class F>
-requires message_handler<std::decay_t<F>, M, C> erased_handler<M, C> erase_handler(F&& f) {
-  using fn_t = std::decay_t<F>;
-  return [fn = fn_t(std::forward<F>(f))](M& m, C& c) mutable -> handler_call<M> {
-    using result_t = decltype(detail::invoke_handler(fn, m, c));
-    if constexpr (std::is_void_v<result_t>) {
-      detail::invoke_handler(fn, m, c);
-      return {};
-    } else if constexpr (std::same_as<result_t, task<std::optional<M>>>) {
-      return {std::nullopt, detail::invoke_handler(fn, m, c)};
-    } else if constexpr (detail::is_task<result_t>::value) {
-      return {std::nullopt, detail::adapt_handler_task<M>(detail::invoke_handler(fn, m, c))};
-    } else {
-      return {std::optional<M>(detail::invoke_handler(fn, m, c)), {}};
-    }
-  };
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/node/handler.hpp
 // ---- begin netaio/node/log.hpp
 // The node layer's logging: four levels, one replaceable sink, and no
 // formatting at all for records below the threshold.
@@ -8336,6 +8246,276 @@ inline endpoint to_endpoint(const peer_address& a) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/peer_address.hpp
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Limits of one connection. The defaults are meant for a server on the
+/// internet; every one can be lifted.
+struct connection_options {
+  /// Larger frames are refused from their header alone (the connection is
+  /// then closed: its framing cannot be trusted past such a frame).
+  std::size_t max_frame_size = max_default_frame_size;
+  /// A connection that sends nothing for this long is closed (max(): never).
+  std::chrono::nanoseconds idle_timeout = std::chrono::minutes(10);
+  /// Frames queued for sending at most. A connection whose queue is full
+  /// when a frame is queued without waiting (broadcast, notify) is dropped:
+  /// its reader has stayed behind for a whole queue of frames.
+  std::size_t send_queue_frames = 1024;
+  /// A write (or a waiting send()) that makes no progress for this long
+  /// drops the connection: its reader has stopped reading.
+  std::chrono::nanoseconds send_timeout = std::chrono::seconds(30);
+};
+
+/// A TCP connection carrying frames of protocol P. Handlers receive it as
+/// their connection argument. It lives in its receive loop's frame: keep no
+/// reference to it past the handler call that gave it (use its id() or the
+/// node's connection lookups instead).
+template <protocol_policy P = default_protocol>
+class basic_tcp_connection {
+ public:
+  using message_t = typename P::message_t;
+
+  /// `log` must outlive the connection.
+  basic_tcp_connection(tcp_stream s, const connection_options& opts, const logger& log,
+                       std::uint64_t id = 0)
+      : stream_(std::move(s), framed_stream_options{.max_frame_size = opts.max_frame_size}),
+        out_(opts.send_queue_frames == 0 ? 1 : opts.send_queue_frames),
+        peer_(to_peer_address(stream_.stream().remote_endpoint())),
+        send_timeout_(opts.send_timeout),
+        log_(&log),
+        id_(id) {}
+  basic_tcp_connection(const basic_tcp_connection&) = delete;
+  basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
+
+  /// The other side's address.
+  const peer_address& peer() const noexcept { return peer_; }
+  const endpoint& remote_endpoint() const noexcept { return stream_.stream().remote_endpoint(); }
+  /// A number unique among the node's connections.
+  std::uint64_t id() const noexcept { return id_; }
+  /// False once closed or closing.
+  bool is_open() const noexcept { return !closing_ && stream_.is_open(); }
+
+  /// Queues `m` as it is (already sealed) without waiting. False if the
+  /// connection is closing, or its queue is full: then it is dropped.
+  bool try_send(const message_t& m) { return try_send_encoded(encode(m)); }
+  /// Queues an encoded frame without waiting (see try_send).
+  bool try_send_encoded(byte_buffer frame) {
+    if (closing_) return false;
+    if (out_.try_push(std::move(frame))) return true;
+    close("its send queue stayed full (a reader that does not read)");
+    return false;
+  }
+  /// Queues `m` as it is, waiting for room in the queue for up to the send
+  /// timeout; false if the connection is closing or it stayed full (then
+  /// it is dropped). Frames are written in the order they were queued.
+  task<bool> send(const message_t& m) {
+    if (closing_) co_return false;
+    byte_buffer frame = encode(m);
+    if (out_.try_push(std::move(frame))) co_return true;
+    bool ok = false;
+    try {
+      ok = co_await move_on_after(send_timeout_, out_.push(std::move(frame)));
+    } catch (const queue_closed&) {
+      co_return false;
+    }
+    if (!ok) close("its send queue stayed full past the send timeout");
+    co_return ok;
+  }
+
+  /// Closes the connection now: the receive loop and the writer end, queued
+  /// frames are dropped. Logged at info with `reason`. Idempotent.
+  void close(std::string_view reason = "closed") noexcept {
+    if (stream_.is_open()) {
+      try {
+        log_->info(peer_, "closing the connection: ", reason);
+      } catch (...) {
+      }
+    }
+    closing_ = true;
+    out_.close();
+    stream_.close();
+  }
+  /// Stops queueing: the writer sends what is queued, then ends (the owner
+  /// closes the stream after). For "answer, then close".
+  void finish() noexcept {
+    closing_ = true;
+    out_.close();
+  }
+
+  /// The framed stream (for the receive loop: exactly one reader).
+  basic_framed_stream<P>& framed() noexcept { return stream_; }
+
+  /// The writer: sends queued frames, batched, until the queue is closed
+  /// and drained or a write stalls past the send timeout. Exactly one runs
+  /// per connection, beside its receive loop.
+  task<void> write_loop() {
+    std::vector<byte_buffer> batch;
+    std::vector<byte_view> views;
+    for (;;) {
+      byte_buffer first;
+      try {
+        first = co_await out_.pop();
+      } catch (const queue_closed&) {
+        co_return;
+      }
+      batch.clear();
+      batch.push_back(std::move(first));
+      while (batch.size() < 64) {
+        std::optional<byte_buffer> more = out_.try_pop();
+        if (!more) break;
+        batch.push_back(std::move(*more));
+      }
+      views.assign(batch.begin(), batch.end());
+      bool wrote = false;
+      try {
+        wrote = co_await move_on_after(send_timeout_, stream_.write_encoded(views));
+      } catch (const io_error& e) {
+        if (!closing_) log_->info(peer_, "write failed: ", std::string_view(e.what()));
+        close("write failed");
+        co_return;
+      }
+      if (!wrote) {
+        log_->warning(peer_, "dropping a connection whose reader stopped reading");
+        close("send timeout");
+        co_return;
+      }
+    }
+  }
+
+ private:
+  static byte_buffer encode(const message_t& m) {
+    byte_buffer b;
+    m.encode_to(b);
+    return b;
+  }
+
+  basic_framed_stream<P> stream_;
+  async_queue<byte_buffer> out_;
+  peer_address peer_;
+  std::chrono::nanoseconds send_timeout_;
+  const logger* log_;
+  std::uint64_t id_;
+  bool closing_ = false;
+};
+
+/// The default protocol's connection.
+using tcp_connection = basic_tcp_connection<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/connection.hpp
+// ---- begin netaio/node/handler.hpp
+// Handlers: what a user registers (a plain function or a coroutine, given the
+// message and the connection, answering with a message or nothing), and the
+// one type-erased shape the router stores them in.
+
+
+#include <concepts>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What calling a handler gave: an answer now, or a coroutine still to await
+/// for it. Plain handlers never allocate a coroutine frame.
+template <message_protocol M>
+struct handler_call {
+  /// The answer of a plain handler (nullopt: none).
+  std::optional<M> reply;
+  /// A coroutine handler's work, valid() only for those; await it for the answer.
+  task<std::optional<M>> pending;
+};
+
+namespace detail {
+
+// What a handler may give back: nothing, a message, or an optional message.
+template <class R, class M>
+concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
+    std::same_as<std::remove_cvref_t<R>, std::optional<M>> ||
+    std::same_as<std::remove_cvref_t<R>, std::nullopt_t>;
+
+template <class R, class M>
+struct handler_result_ok : std::bool_constant<handler_value<R, M>> {};
+template <class T, class M>
+struct handler_result_ok<task<T>, M> : std::bool_constant<handler_value<T, M>> {};
+
+// The handler's result type, called with (message, connection) or with the
+// message alone.
+template <class F, class M, class C>
+auto invoke_handler(F& f, M& m, C& c) {
+  if constexpr (std::is_invocable_v<F&, M&, C&>) {
+    return std::invoke(f, m, c);
+  } else {
+    return std::invoke(f, m);
+  }
+}
+
+template <class M, class T>
+task<std::optional<M>> adapt_handler_task(task<T> t) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+    co_return std::nullopt;
+  } else {
+    co_return std::optional<M>(co_await std::move(t));
+  }
+}
+
+template <class F, class M, class C>
+using handler_result_t =
+    decltype(invoke_handler(std::declval<F&>(), std::declval<M&>(), std::declval<C&>()));
+}  // namespace detail
+
+/// A handler for messages M on connections C: callable with (M&, C&) or with
+/// (M&), returning void, M, std::optional<M>, or a task<> of one of those.
+template <class F, class M, class C>
+concept message_handler =
+    (std::is_invocable_v<F&, M&, C&> || std::is_invocable_v<F&, M&>)&&detail::handler_result_ok<
+        std::remove_cvref_t<detail::handler_result_t<F, M, C>>, M>::value;
+
+/// Any handler for messages M on connections C, behind one signature.
+template <message_protocol M, class C>
+using erased_handler = std::function<handler_call<M>(M&, C&)>;
+
+/// Wraps `f` into the stored shape. The callable is copied into the result;
+/// a coroutine handler's frame refers to that copy, so the copy must live
+/// until the coroutine has finished (the router keeps it alive).
+template <message_protocol M, class C, class F>
+requires message_handler<std::decay_t<F>, M, C> erased_handler<M, C> erase_handler(F&& f) {
+  using fn_t = std::decay_t<F>;
+  return [fn = fn_t(std::forward<F>(f))](M& m, C& c) mutable -> handler_call<M> {
+    using result_t = decltype(detail::invoke_handler(fn, m, c));
+    if constexpr (std::is_void_v<result_t>) {
+      detail::invoke_handler(fn, m, c);
+      return {};
+    } else if constexpr (std::same_as<result_t, task<std::optional<M>>>) {
+      return {std::nullopt, detail::invoke_handler(fn, m, c)};
+    } else if constexpr (detail::is_task<result_t>::value) {
+      return {std::nullopt, detail::adapt_handler_task<M>(detail::invoke_handler(fn, m, c))};
+    } else {
+      return {std::optional<M>(detail::invoke_handler(fn, m, c)), {}};
+    }
+  };
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/handler.hpp
+// ---- begin netaio/node/node_peers.hpp
+// What tcp_server and tcp_client share besides their sockets: the logger,
+// the peer table with its management (the reference's add_or_update_peer,
+// get_peer, remove_peer, manage_peers_automatically), the plugin context
+// built for each peer, and the peer sweeper that expires lost peers after
+// their grace period as a child of the node's scope (seed 003).
+
 // ---- begin netaio/node/peer_messages.hpp
 // The reference's automatic peer management as router handlers:
 // ADVERTISE_PEER (add the peer, answer PEER_DISCOVERED), PEER_DISCOVERED (add
@@ -9472,6 +9652,159 @@ void stop_managing_peers(R& router, std::string_view app_id = "netaio") {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/peer_messages.hpp
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// Logging and peers of a node whose messages are M.
+template <message_protocol M>
+class basic_node_peers {
+ public:
+  basic_node_peers(event_loop& loop, peer_table_options opts) : loop_(&loop), peers_(opts) {}
+  basic_node_peers(const basic_node_peers&) = delete;
+  basic_node_peers& operator=(const basic_node_peers&) = delete;
+
+  /// The node's logger (stderr, warning and above, until changed).
+  logger& log() noexcept { return log_; }
+  /// The reference's set_logger: replaces the sink and threshold.
+  void set_logger(logger l) { log_ = std::move(l); }
+
+  /// The peer plugin used to pack and unpack peers (the default one until
+  /// replaced); `p` must outlive the node.
+  void set_peer_plugin(peer_plugin_ref p) noexcept { peer_plugin_ = p; }
+  peer_plugin_ref peer_plugin() const noexcept { return peer_plugin_; }
+  /// This node's own peer (the reference's local_peer); its id is never
+  /// added to the table.
+  void set_local_peer(peer local) {
+    peers_.set_local_id(local.id);
+    local_ = std::make_shared<const peer>(std::move(local));
+  }
+  const peer* local_peer() const noexcept { return local_.get(); }
+
+  /// The reference's add_or_update_peer: false for the local peer.
+  bool add_or_update_peer(const byte_buffer& id, std::optional<byte_buffer> data,
+                          const peer_address& addr) {
+    return peers_.add_or_update(id, std::move(data), addr, now_seconds());
+  }
+  /// The reference's get_peer: by id, else by address; null if unknown.
+  const peer* get_peer(const std::optional<peer_address>& addr,
+                       const std::optional<byte_buffer>& id = std::nullopt) const {
+    return peers_.get(addr, id);
+  }
+  /// The reference's remove_peer; false if unknown.
+  bool remove_peer(const byte_buffer& id) { return peers_.remove(id); }
+  /// The table itself (iteration, expiry, callbacks).
+  peer_table& peers() noexcept { return peers_; }
+  /// Whether manage_peers_automatically() is on.
+  bool managing_peers() const noexcept { return managing_; }
+
+  /// Seconds on the node's loop clock (virtual in tests).
+  std::int64_t now_seconds() const noexcept {
+    return std::chrono::duration_cast<std::chrono::seconds>(loop_->now().time_since_epoch())
+        .count();
+  }
+
+ protected:
+  /// What the plugins are told about a message to or from `addr`.
+  plugin_context context_for(const std::optional<peer_address>& addr) const {
+    plugin_context ctx{{}, peer_plugin_, local_};
+    if (addr) {
+      if (const peer* p = peers_.get(addr)) ctx.remote = std::make_shared<const peer>(*p);
+    }
+    return ctx;
+  }
+
+  template <class R, class AddressOf>
+  void enable_peer_management(R& router, peer local, std::string_view app_id,
+                              const plugin_layer<M>& inner, AddressOf address_of) {
+    if (!local.id) throw error("netaio: manage_peers_automatically: the local peer needs an id");
+    set_local_peer(std::move(local));
+    app_id_ = to_buffer(as_bytes(app_id));
+    peer_management pm;
+    pm.table = &peers_;
+    pm.plugin = peer_plugin_;
+    pm.local = local_.get();
+    pm.app_id = app_id_;
+    pm.clock = [this] { return now_seconds(); };
+    pm.log = &log_;
+    manage_peers(router, std::move(pm), std::move(address_of), inner);
+    managing_ = true;
+  }
+  template <class R>
+  void disable_peer_management(R& router) {
+    if (!managing_) return;
+    stop_managing_peers(
+        router, std::string_view(reinterpret_cast<const char*>(app_id_.data()), app_id_.size()));
+    managing_ = false;
+  }
+
+  M advertise_message() const {
+    return make_peer_msg<M>(M::message_type_t::advertise_peer, *local_, peer_plugin_, app_id_);
+  }
+  M disconnect_message() const {
+    return make_peer_msg<M>(M::message_type_t::disconnect, *local_, peer_plugin_, app_id_);
+  }
+
+  /// Starts the peer sweeper in `scope` (once): it removes peers whose grace
+  /// period is over. It is the node's child, so the node's stop ends it:
+  /// nothing to switch off for tests (seed 004).
+  void start_peer_tasks(task_scope& scope) {
+    if (!managing_ || sweeper_started_) return;
+    sweeper_started_ = true;
+    scope.spawn([this]() { return sweep_peers(); }, "peer sweeper");
+  }
+
+  void touch_peer(const peer_address& addr) {
+    if (managing_) peers_.touch(addr, now_seconds());
+  }
+  /// The connection to `addr` went away without a DISCONNECT: its peer is
+  /// removed after the grace period, unless heard from again.
+  void connection_lost(const peer_address& addr) {
+    if (const peer* p = peers_.get(addr)) peers_.mark_lost(*p->id, now_seconds());
+  }
+  /// A node's stop: every peer forgotten.
+  void clear_peers() noexcept {
+    try {
+      peers_.clear();
+    } catch (...) {
+    }
+  }
+
+  logger log_;
+
+ private:
+  task<void> sweep_peers() {
+    const auto& o = peers_.options();
+    const std::int64_t every =
+        std::max<std::int64_t>(1, std::min(o.grace, o.timeout > 0 ? o.timeout : o.grace) / 2);
+    for (;;) {
+      co_await sleep_for(std::chrono::seconds(every));
+      for (const peer& p : peers_.expire(now_seconds()))
+        log_.debug(std::nullopt, "peer expired after its grace period (",
+                   p.addrs.empty() ? std::string("no address") : to_string(*p.addrs.begin()), ")");
+    }
+  }
+
+  event_loop* loop_;
+  peer_table peers_;
+  default_peer_plugin default_peer_plugin_{};
+  peer_plugin_ref peer_plugin_{default_peer_plugin_};
+  std::shared_ptr<const peer> local_;
+  byte_buffer app_id_ = to_buffer(as_bytes("netaio"));
+  bool managing_ = false;
+  bool sweeper_started_ = false;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/node_peers.hpp
 // ---- begin netaio/node/pipeline.hpp
 // The receive pipeline, written once for every node: outer auth check, outer
 // decrypt, routing, inner auth check, inner decrypt, handler, then inner and
@@ -10079,6 +10412,23 @@ class basic_pipeline {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/pipeline.hpp
+// ---- begin netaio/node/tcp_client.hpp
+// tcp_client: the reference's TCPClient, with exactly one receive loop per
+// connection, started with the connection as a child of the client's scope
+// (seed 002). Requests never read: they register what answer they wait for
+// with that loop, send, and wait.
+//
+// Matching answers to requests (the protocol has no request ids): on one
+// connection, a success answer goes to the oldest request waiting for that
+// answer type at that uri (RESPOND_URI for request(); OK for create, update
+// and delete; CONFIRM_SUBSCRIBE / CONFIRM_UNSUBSCRIBE for subscribe and
+// unsubscribe). An error answer (NOT_FOUND, ERROR, AUTH_ERROR,
+// NOT_PERMITTED) goes to the oldest request at its uri, else to the oldest
+// request on the connection (the reference's not-found and invalid-message
+// answers do not carry the request's uri). A server that answers each
+// connection in order (the default) thus answers every request, several at
+// once to one uri included. What matches no request goes to the handlers.
+
 // ---- begin netaio/node/timeout.hpp
 // Timeout handlers: what a node calls when a request times out (the
 // reference's set_timeout_handler). A handler is a plain function or a
@@ -10184,6 +10534,981 @@ class timeout_handler {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/timeout.hpp
+
+#include <algorithm>
+#include <chrono>
+#include <exception>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// A request was answered with AUTH_ERROR: the server refused its auth
+/// fields. Thrown at once (the reference's request waits for its timeout).
+class authentication_failed : public error {
+ public:
+  explicit authentication_failed(std::string text)
+      : error("netaio: the server refused the request's authentication: " + text),
+        text_(std::move(text)) {}
+  /// The server's answer text ("HMAC auth failed", ...).
+  const std::string& text() const noexcept { return text_; }
+
+ private:
+  std::string text_;
+};
+
+/// How a tcp_client connects and waits.
+struct tcp_client_options {
+  /// The default server.
+  endpoint server{ip_address::loopback(), 8888};
+  /// Limits of each connection (no idle timeout by default on a client).
+  connection_options connection{.idle_timeout = std::chrono::nanoseconds::max()};
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);
+  /// A request's default limit (the reference's 10 s).
+  std::chrono::nanoseconds request_timeout = std::chrono::seconds(10);
+  /// stop()'s default grace period.
+  std::chrono::nanoseconds stop_grace = std::chrono::seconds(5);
+  /// How long close() waits for a DISCONNECT to go out.
+  std::chrono::nanoseconds disconnect_timeout = std::chrono::seconds(1);
+  peer_table_options peers{};
+};
+
+/// Per-call options of send, request, create, update, delete.
+template <message_protocol M>
+struct call_options {
+  /// The server (the default one when empty).
+  std::optional<peer_address> server{};
+  /// The limit (the client's request_timeout when empty).
+  std::optional<std::chrono::nanoseconds> timeout{};
+  /// This call's own plugins, inner to the client's.
+  plugin_layer<M> inner{};
+};
+
+/// A TCP client speaking protocol P to one or several servers.
+template <protocol_policy P = default_protocol,
+          key_policy<typename P::message_t> Keys = reference_keys<typename P::message_t>>
+class basic_tcp_client : public basic_node_peers<typename P::message_t> {
+  using peers_base = basic_node_peers<typename P::message_t>;
+
+ public:
+  using message_t = typename P::message_t;
+  using message_type_t = typename message_t::message_type_t;
+  using connection_t = basic_tcp_connection<P>;
+  using router_t = basic_router<message_t, connection_t, Keys>;
+  using key_type = typename router_t::key_type;
+  using layer_t = plugin_layer<message_t>;
+  using options_t = call_options<message_t>;
+
+  explicit basic_tcp_client(io_context& io, tcp_client_options opts = {})
+      : peers_base(io, opts.peers),
+        io_(&io),
+        opts_(std::move(opts)),
+        pipeline_(router_, this->log_),
+        scope_(io) {
+    // The reference's client has no default handler: what nothing handles
+    // is dropped, never answered (a NOT_FOUND back could ping-pong).
+    router_.set_default_handler([](message_t&) {});
+    scope_.supervise([this](const child_error& e) {
+      this->log_.error(std::nullopt, "task '", e.name, "' failed: ", [&] {
+        try {
+          std::rethrow_exception(e.error);
+        } catch (...) {
+          return detail::current_exception_text();
+        }
+      });
+    });
+  }
+  basic_tcp_client(const basic_tcp_client&) = delete;
+  basic_tcp_client& operator=(const basic_tcp_client&) = delete;
+  /// Destroying a client with connections it was never stopped for is a
+  /// bug: terminates with a message in every build mode.
+  ~basic_tcp_client() {
+    if (used_ && !stop_requested_) {
+      detail::fatal("netaio: tcp_client destroyed while running; co_await its stop() first");
+    }
+  }
+
+  // --- handlers, plugins ----------------------------------------------------
+
+  router_t& router() noexcept { return router_; }
+  template <class F>
+  void on(key_type key, F&& handler, layer_t inner = {}) {
+    router_.on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  template <class F>
+  void once(key_type key, F&& handler, layer_t inner = {}) {
+    router_.once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  bool remove_handler(const key_type& key) { return router_.remove(key); }
+  /// The client's own (outer) plugins.
+  void set_plugins(layer_t outer) { outer_ = std::move(outer); }
+  const layer_t& plugins() const noexcept { return outer_; }
+  /// Called when a request times out (node/timeout.hpp); a coroutine
+  /// handler runs as a child of the client's scope.
+  void set_timeout_handler(timeout_handler<basic_tcp_client> h) { on_timeout_ = std::move(h); }
+
+  // --- connections --------------------------------------------------------------
+
+  /// Connects to `to` (the default server when empty) within the connect
+  /// timeout, and starts that connection's receive loop. With peer
+  /// management on, advertises this peer. Throws io_error.
+  task<void> connect(std::optional<endpoint> to = std::nullopt) {
+    if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
+    const endpoint ep = to.value_or(opts_.server);
+    const peer_address addr = to_peer_address(ep);
+    if (conns_.contains(addr)) co_await close(addr);  // a reconnect replaces the old one
+    tcp_stream s =
+        co_await tcp_stream::connect(*io_, ep, connect_options{.timeout = opts_.connect_timeout});
+    used_ = true;
+    auto st = std::make_unique<conn_state>();
+    st->conn =
+        std::make_unique<connection_t>(std::move(s), opts_.connection, this->log_, ++next_id_);
+    st->addr = addr;
+    conn_state& ref = *st;
+    conns_[addr] = std::move(st);
+    ref.loop = scope_.spawn([this, &ref]() { return run_connection(ref); },
+                            "receive loop " + to_string(addr));
+    this->log_.info(addr, "connected");
+    if (this->managing_peers()) (void)send_now(ref, this->advertise_message(), advertise_inner_);
+  }
+  /// Whether a connection to `server` (the default one) is open.
+  bool connected(std::optional<peer_address> server = std::nullopt) const {
+    const auto it = conns_.find(server.value_or(default_addr()));
+    return it != conns_.end() && it->second->conn->is_open();
+  }
+  /// Closes the connection to `server` (the default one): a DISCONNECT
+  /// first when managing peers (bounded by disconnect_timeout; its failure
+  /// still closes), then the socket; its receive loop is joined and every
+  /// request waiting on it fails. Local state is always removed.
+  task<void> close(std::optional<peer_address> server = std::nullopt) {
+    const peer_address addr = server.value_or(default_addr());
+    auto it = conns_.find(addr);
+    if (it == conns_.end()) co_return;
+    conn_state& st = *it->second;
+    if (this->managing_peers() && st.conn->is_open()) {
+      try {
+        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
+          st.conn->finish();  // the writer sends the DISCONNECT, then ends
+          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
+        }
+      } catch (const operation_cancelled&) {
+        throw;
+      } catch (...) {
+        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
+      }
+    }
+    st.conn->close("closed by the client");
+    co_await st.loop.join();
+    conns_.erase(addr);  // re-found: the map may have changed while waiting
+  }
+  /// Closes every connection.
+  task<void> close_all() {
+    std::vector<peer_address> all;
+    for (auto& [a, st] : conns_)
+      all.push_back(a);
+    for (const auto& a : all)
+      co_await close(a);
+  }
+
+  // --- sending and requests ------------------------------------------------------
+
+  /// Seals `msg` (call plugins, then the client's) and sends it; false if it
+  /// could not be sealed or the connection is closing.
+  task<bool> send(message_t msg, options_t o = {}) {
+    conn_state& st = state(o.server);
+    auto sealed = seal(std::move(msg), o.inner, st.addr);
+    if (!sealed) co_return false;
+    co_return co_await st.conn->send(*sealed);
+  }
+  /// REQUEST_URI → RESPOND_URI, NOT_FOUND or ERROR (returned; check its
+  /// type, as with the reference). AUTH_ERROR throws authentication_failed;
+  /// no answer in time throws timed_out (after calling the timeout handler);
+  /// the connection closing throws io_error.
+  task<message_t> request(byte_view uri, options_t o = {}, byte_view content = {}) {
+    co_return co_await exchange(message_type_t::request_uri, message_type_t::respond_uri, uri,
+                                content, std::move(o));
+  }
+  /// CREATE_URI → OK, ERROR (or NOT_FOUND), as request().
+  task<message_t> create(byte_view uri, byte_view data, options_t o = {}) {
+    co_return co_await exchange(message_type_t::create_uri, message_type_t::ok, uri, data,
+                                std::move(o));
+  }
+  /// UPDATE_URI → OK, NOT_FOUND, ERROR, as request().
+  task<message_t> update(byte_view uri, byte_view data, options_t o = {}) {
+    co_return co_await exchange(message_type_t::update_uri, message_type_t::ok, uri, data,
+                                std::move(o));
+  }
+  /// DELETE_URI → OK, NOT_FOUND, ERROR, as request() (the reference's delete).
+  task<message_t> del(byte_view uri, options_t o = {}) {
+    co_return co_await exchange(message_type_t::delete_uri, message_type_t::ok, uri, {},
+                                std::move(o));
+  }
+  /// SUBSCRIBE_URI → CONFIRM_SUBSCRIBE (or an error answer), as request().
+  task<message_t> subscribe(byte_view uri, options_t o = {}) {
+    co_return co_await exchange(message_type_t::subscribe_uri, message_type_t::confirm_subscribe,
+                                uri, {}, std::move(o));
+  }
+  /// UNSUBSCRIBE_URI → CONFIRM_UNSUBSCRIBE, as request().
+  task<message_t> unsubscribe(byte_view uri, options_t o = {}) {
+    co_return co_await exchange(message_type_t::unsubscribe_uri,
+                                message_type_t::confirm_unsubscribe, uri, {}, std::move(o));
+  }
+  /// The next message from `server` that answers no request, opened with
+  /// the client's and `o.inner` plugins, instead of its handler. Throws
+  /// timed_out, or io_error if the connection closes.
+  task<message_t> receive_once(options_t o = {}) {
+    conn_state& st = state(o.server);
+    waiter w;
+    w.inner = o.inner;
+    w.any = true;
+    co_return co_await wait_for(st, w, o, {});
+  }
+
+  // --- lifetime -----------------------------------------------------------------
+
+  /// Cancels every task of the client (receive loops, writers, timeout
+  /// handlers, reconnects, the peer sweeper), closes every socket, fails
+  /// waiting requests, forgets every peer, and waits for all of it, at most
+  /// `grace`. Idempotent; from inside the client (a handler, a timeout
+  /// handler) it only cancels and a stop() from outside completes it.
+  task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
+    request_stop();
+    co_await scope_.stop(grace.value_or(opts_.stop_grace));
+    if (scope_.size() == 0) conns_.clear();
+  }
+  /// The part of stop() that does not wait (for io.post from another thread).
+  void request_stop() noexcept {
+    stop_requested_ = true;
+    for (auto& [a, st] : conns_)
+      st->conn->close("the client is stopping");
+    this->clear_peers();
+    scope_.cancel();
+  }
+  task_scope& scope() noexcept { return scope_; }
+  const tcp_client_options& options() const noexcept { return opts_; }
+  io_context& context() noexcept { return *io_; }
+
+  // --- peers ---------------------------------------------------------------------
+
+  /// The reference's manage_peers_automatically: the three handlers, an
+  /// ADVERTISE_PEER to every server connected now and on each connect, and
+  /// a DISCONNECT on close().
+  void manage_peers_automatically(peer local, std::string_view app_id = "netaio",
+                                  layer_t inner = {}) {
+    this->enable_peer_management(router_, std::move(local), app_id, inner,
+                                 [](connection_t& c) { return std::optional(c.peer()); });
+    advertise_inner_ = inner;
+    this->start_peer_tasks(scope_);
+    for (auto& [a, st] : conns_)
+      (void)send_now(*st, this->advertise_message(), inner);
+  }
+  void stop_peer_management() { this->disable_peer_management(router_); }
+
+ private:
+  // What a request (or receive_once) waits for.
+  struct waiter {
+    message_type_t success{};
+    byte_buffer uri;
+    layer_t inner;
+    bool any = false;  // receive_once: the next unmatched message
+    std::optional<message_t> answer;
+    std::exception_ptr error;
+    async_event done;
+  };
+  struct conn_state {
+    std::unique_ptr<connection_t> conn;
+    peer_address addr;
+    task_handle loop;
+    std::list<waiter*> waiting;  // requests, oldest first
+    std::list<waiter*> any;      // receive_once calls, oldest first
+  };
+
+  peer_address default_addr() const { return to_peer_address(opts_.server); }
+
+  conn_state& state(const std::optional<peer_address>& server) {
+    const peer_address addr = server.value_or(default_addr());
+    const auto it = conns_.find(addr);
+    if (it == conns_.end() || !it->second->conn->is_open())
+      throw io_error(io_errc::closed, "netaio: tcp_client: not connected to " + to_string(addr));
+    return *it->second;
+  }
+
+  std::optional<message_t> seal(message_t msg, const layer_t& inner, const peer_address& to) {
+    return prepare_message(std::move(msg), inner, outer_, this->context_for(to), this->log_, to);
+  }
+  bool send_now(conn_state& st, message_t msg, const layer_t& inner) {
+    auto sealed = seal(std::move(msg), inner, st.addr);
+    return sealed && st.conn->try_send(*sealed);
+  }
+
+  task<message_t> exchange(message_type_t type, message_type_t success, byte_view uri,
+                           byte_view content, options_t o) {
+    conn_state& st = state(o.server);
+    waiter w;
+    w.success = success;
+    w.uri = to_buffer(uri);
+    w.inner = o.inner;
+    auto sealed =
+        seal(message_t::prepare(message_t::body_t::prepare(content, uri), type), o.inner, st.addr);
+    if (!sealed) throw error("netaio: tcp_client: the request could not be sealed (see the log)");
+    co_return co_await wait_for(st, w, o, std::move(*sealed));
+  }
+
+  // Registers `w` with the connection's receive loop, sends `out` (if any),
+  // and waits for the loop to hand `w` its answer.
+  task<message_t> wait_for(conn_state& st, waiter& w, const options_t& o,
+                           std::optional<message_t> out) {
+    std::list<waiter*>& list = w.any ? st.any : st.waiting;
+    list.push_back(&w);
+    struct unregister {
+      std::list<waiter*>* l;
+      waiter* w;
+      ~unregister() { l->remove(w); }
+    } guard{&list, &w};
+    const peer_address addr = st.addr;
+    if (out && !co_await st.conn->send(*out))
+      throw io_error(io_errc::closed,
+                     "netaio: tcp_client: the connection to " + to_string(addr) + " is closing");
+    const auto limit = o.timeout.value_or(opts_.request_timeout);
+    const bool got = co_await move_on_after(limit, w.done.wait());
+    if (!got) {
+      timed_out err("netaio: request for uri " + as_text_copy(w.uri) + " timed out");
+      if (on_timeout_) {
+        timeout_context ctx{w.uri, limit, addr, {}};
+        on_timeout_.invoke(scope_, this->log_, *this, timeout_kind::request, addr, err, ctx);
+      }
+      throw err;
+    }
+    if (w.error) std::rethrow_exception(w.error);
+    co_return std::move(*w.answer);
+  }
+
+  static std::string as_text_copy(const byte_buffer& b) {
+    return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+  }
+
+  static bool is_error_type(message_type_t t) {
+    return t == message_type_t::not_found || t == message_type_t::error ||
+           t == message_type_t::auth_error || t == message_type_t::not_permitted;
+  }
+
+  // The waiter `msg` (of type `t`, at `uri`) answers, or null.
+  static waiter* match(conn_state& st, message_type_t t, byte_view uri) {
+    const auto same_uri = [&](const waiter* w) {
+      return std::equal(w->uri.begin(), w->uri.end(), uri.begin(), uri.end());
+    };
+    const bool err = is_error_type(t);
+    for (waiter* w : st.waiting)
+      if ((err || w->success == t) && same_uri(w)) return w;
+    if (err && !st.waiting.empty()) return st.waiting.front();
+    return nullptr;
+  }
+
+  static void deliver(conn_state& st, waiter* w, std::optional<message_t> m, std::exception_ptr e) {
+    (w->any ? st.any : st.waiting).remove(w);
+    w->answer = std::move(m);
+    w->error = std::move(e);
+    w->done.set();
+  }
+
+  static void deliver_answer(conn_state& st, waiter* w, message_type_t t, message_t m) {
+    if (t == message_type_t::auth_error && !w->any) {
+      deliver(st, w, std::nullopt,
+              std::make_exception_ptr(
+                  authentication_failed(std::string(detail::as_text(m.body().content())))));
+    } else {
+      deliver(st, w, std::move(m), nullptr);
+    }
+  }
+  static std::optional<message_t> try_open(const message_t& m, const layer_t& inner,
+                                           const plugin_context& ctx) {
+    try {
+      return open_layer(m, inner, ctx);
+    } catch (...) {
+      return std::nullopt;
+    }
+  }
+
+  // Wakes every waiter of a connection that has ended.
+  struct fail_waiters {
+    conn_state* st;
+    ~fail_waiters() {
+      auto e = std::make_exception_ptr(io_error(
+          io_errc::closed, "netaio: the connection to " + to_string(st->addr) + " closed"));
+      while (!st->waiting.empty())
+        deliver(*st, st->waiting.front(), std::nullopt, e);
+      while (!st->any.empty())
+        deliver(*st, st->any.front(), std::nullopt, e);
+    }
+  };
+
+  task<void> run_connection(conn_state& st) {
+    fail_waiters guard{&st};
+    co_await with_scope([this, &st](task_scope& cs) -> task<void> {
+      cs.spawn([&st]() { return st.conn->write_loop(); }, "writer");
+      co_await receive_loop(st);
+      st.conn->finish();
+    });
+    st.conn->close("the receive loop ended");
+  }
+
+  // The connection's one receive loop.
+  task<void> receive_loop(conn_state& st) {
+    connection_t& c = *st.conn;
+    auto& fs = c.framed();
+    for (;;) {
+      typename basic_framed_stream<P>::read_result r;
+      try {
+        r = co_await fs.read_frame();
+      } catch (const io_error& e) {
+        if (c.is_open()) this->log_.info(st.addr, "connection lost: ", std::string_view(e.what()));
+        co_return;
+      }
+      if (r.status == frame_read_status::end_of_stream ||
+          r.status == frame_read_status::truncated) {
+        this->log_.info(st.addr, "the server closed the connection");
+        co_return;
+      }
+      if (r.status == frame_read_status::malformed) {
+        this->log_.warning(st.addr, "invalid frame: ", r.what);
+        if (r.skipped()) continue;
+        co_return;
+      }
+      message_t m;
+      try {
+        m = r.to_message();
+      } catch (const std::exception& e) {
+        this->log_.warning(st.addr, "invalid frame: ", std::string_view(e.what()));
+        continue;
+      }
+      this->touch_peer(st.addr);
+      co_await dispatch(st, std::move(m));
+    }
+  }
+
+  task<void> dispatch(conn_state& st, message_t m) {
+    const plugin_context ctx = this->context_for(st.addr);
+    const layer_t outer = outer_;
+    const message_type_t t = m.type();
+    if (outer.auth && !outer.auth.check(m.auth_data(), m.body(), ctx)) {
+      // An unsealed AUTH_ERROR answers a request whose seal the server
+      // refused: report it to that request now rather than let it time out.
+      if (t == message_type_t::auth_error) {
+        if (waiter* w = match(st, t, m.body().uri())) {
+          deliver(st, w, std::nullopt,
+                  std::make_exception_ptr(
+                      authentication_failed(std::string(detail::as_text(m.body().content())))));
+          co_return;
+        }
+      }
+      this->log_.warning(st.addr, "auth check failed (client plugin) for a ",
+                         std::string(to_string(t)), " message; dropped");
+      co_return;
+    }
+    if (outer.cipher) {
+      try {
+        m = outer.cipher.decrypt(m, ctx);
+      } catch (...) {
+        this->log_.warning(st.addr,
+                           "could not decrypt (client plugin): ", detail::current_exception_text(),
+                           "; dropped");
+        co_return;
+      }
+    }
+    waiter* w = match(st, t, m.body().uri());
+    if (!w) {
+      // A call's own cipher may hide the uri: open it with each such
+      // waiter's layer, oldest first, and match what comes out.
+      for (waiter* c : st.waiting) {
+        if (!c->inner.cipher) continue;
+        auto opened = try_open(m, c->inner, ctx);
+        if (opened && (is_error_type(t) || c->success == t) &&
+            std::ranges::equal(c->uri, opened->body().uri())) {
+          deliver_answer(st, c, t, std::move(*opened));
+          co_return;
+        }
+      }
+    }
+    if (!w && !st.any.empty()) w = st.any.front();
+    if (w) {
+      if (w->inner.auth && !w->inner.auth.check(m.auth_data(), m.body(), ctx)) {
+        if (t == message_type_t::auth_error) {
+          deliver(st, w, std::nullopt,
+                  std::make_exception_ptr(
+                      authentication_failed(std::string(detail::as_text(m.body().content())))));
+        } else {
+          this->log_.warning(st.addr, "auth check failed (call plugin) for a ",
+                             std::string(to_string(t)), " answer; dropped");
+        }
+        co_return;
+      }
+      if (w->inner.cipher) {
+        try {
+          m = w->inner.cipher.decrypt(m, ctx);
+        } catch (...) {
+          this->log_.warning(st.addr, "could not decrypt an answer (call plugin): ",
+                             detail::current_exception_text(), "; dropped");
+          co_return;
+        }
+      }
+      deliver_answer(st, w, t, std::move(m));
+      co_return;
+    }
+    // No request waits for it: the handlers (the pipeline has no outer layer
+    // here: it was opened above; answers are sealed with it below).
+    auto out = co_await pipeline_.receive(std::move(m), *st.conn, st.addr, ctx);
+    if (!out.reply) co_return;
+    if (out.status == receive_status::handled || out.status == receive_status::not_found ||
+        out.status == receive_status::handler_failed) {
+      out.reply = prepare_message(std::move(*out.reply), {}, outer, ctx, this->log_, st.addr);
+      if (!out.reply) co_return;
+    }
+    co_await st.conn->send(*out.reply);
+  }
+
+  io_context* io_;
+  tcp_client_options opts_;
+  router_t router_;
+  basic_pipeline<router_t> pipeline_;
+  layer_t outer_;
+  layer_t advertise_inner_;
+  timeout_handler<basic_tcp_client> on_timeout_;
+  std::map<peer_address, std::unique_ptr<conn_state>> conns_;
+  std::uint64_t next_id_ = 0;
+  bool used_ = false;
+  bool stop_requested_ = false;
+  task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
+};
+
+/// The default protocol's client.
+using tcp_client = basic_tcp_client<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/tcp_client.hpp
+// ---- begin netaio/node/tcp_server.hpp
+// tcp_server: the reference's TCPServer. Every task it runs (the accept
+// loop, one receive loop and one writer per connection, concurrent handlers,
+// the peer sweeper) is a child of its task_scope or of a connection's block
+// scope inside it, so stop() cancels and joins all of them and closes every
+// socket. Connections are supervised: one failing never disturbs another.
+
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// How a tcp_server listens and what it tolerates.
+struct tcp_server_options {
+  /// Where to listen: "127.0.0.1:8888", "[::1]:0" (port 0: the kernel picks;
+  /// see local_endpoint()).
+  endpoint at{ip_address::loopback(), 8888};
+  listen_options listen{};
+  /// Limits of each connection (frame size, idle timeout, send queue).
+  connection_options connection{};
+  /// Connections beyond this many are closed as soon as accepted (logged).
+  std::size_t max_connections = 4096;
+  /// Handlers run per connection at once: 1 (the default, the reference's
+  /// behaviour) handles a connection's messages one after another, in
+  /// order; N > 1 runs up to N as children of that connection's scope, and
+  /// their answers go out in the order they finish.
+  std::size_t max_concurrent_handlers = 1;
+  /// stop()'s default grace period.
+  std::chrono::nanoseconds stop_grace = std::chrono::seconds(5);
+  /// Peer expiry (the reference's peer timeout, plus the grace period before
+  /// a lost peer is removed).
+  peer_table_options peers{};
+  /// What an undecodable frame is answered with (see pipeline.hpp).
+  invalid_frame_policy invalid = invalid_frame_policy::answer_sealed;
+};
+
+/// A TCP server speaking protocol P, handlers keyed by Keys.
+template <protocol_policy P = default_protocol,
+          key_policy<typename P::message_t> Keys = reference_keys<typename P::message_t>>
+class basic_tcp_server : public basic_node_peers<typename P::message_t> {
+  using peers_base = basic_node_peers<typename P::message_t>;
+
+ public:
+  using message_t = typename P::message_t;
+  using connection_t = basic_tcp_connection<P>;
+  using router_t = basic_router<message_t, connection_t, Keys>;
+  using key_type = typename router_t::key_type;
+  using layer_t = plugin_layer<message_t>;
+  using outcome_t = receive_outcome<message_t>;
+
+  /// A server on `io`; nothing happens until start() or run().
+  explicit basic_tcp_server(io_context& io, tcp_server_options opts = {})
+      : peers_base(io, opts.peers),
+        io_(&io),
+        opts_(std::move(opts)),
+        pipeline_(router_, this->log_, pipeline_options<message_t>{.invalid = opts_.invalid}),
+        scope_(io) {
+    scope_.supervise([this](const child_error& e) {
+      this->log_.error(std::nullopt, "task '", e.name, "' failed: ", [&] {
+        try {
+          std::rethrow_exception(e.error);
+        } catch (...) {
+          return detail::current_exception_text();
+        }
+      });
+    });
+  }
+  basic_tcp_server(const basic_tcp_server&) = delete;
+  basic_tcp_server& operator=(const basic_tcp_server&) = delete;
+  /// Destroying a server that was started and never stopped is a bug:
+  /// terminates with a message in every build mode.
+  ~basic_tcp_server() {
+    if (started_ && !stop_requested_) {
+      detail::fatal(
+          "netaio: tcp_server destroyed while running; co_await its stop() (or the end of its "
+          "run()) first");
+    }
+  }
+
+  // --- handlers -----------------------------------------------------------
+
+  /// The handler registry (on, once, remove, default and auth-error handlers).
+  router_t& router() noexcept { return router_; }
+  /// Handles messages with `key`; `inner` are this handler's own plugins.
+  template <class F>
+  void on(key_type key, F&& handler, layer_t inner = {}) {
+    router_.on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// Handles the next message with `key` only.
+  template <class F>
+  void once(key_type key, F&& handler, layer_t inner = {}) {
+    router_.once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// The reference's names.
+  template <class F>
+  void add_handler(key_type key, F&& handler, layer_t inner = {}) {
+    on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  template <class F>
+  void add_ephemeral_handler(key_type key, F&& handler, layer_t inner = {}) {
+    once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  bool remove_handler(const key_type& key) { return router_.remove(key); }
+  bool remove_ephemeral_handler(const key_type& key) { return router_.remove_once(key); }
+
+  // --- plugins and logging -------------------------------------------------
+
+  /// The node's own (outer) plugins, applied to everything it receives and
+  /// sends; a handler's plugins are inner to them.
+  void set_plugins(layer_t outer) { pipeline_.options().outer = std::move(outer); }
+  const layer_t& plugins() const noexcept { return pipeline_.options().outer; }
+  basic_pipeline<router_t>& pipeline() noexcept { return pipeline_; }
+
+  // --- lifetime ------------------------------------------------------------
+
+  /// Binds, listens and starts accepting; returns once the server listens,
+  /// with the bound address (the actual port when bound to port 0). Throws
+  /// io_error if it cannot bind.
+  task<endpoint> start() {
+    if (started_) throw error("netaio: tcp_server::start: already started");
+    listener_ = tcp_listener::bind(*io_, opts_.at, opts_.listen);
+    started_ = true;
+    this->log_.info(std::nullopt, "server listening on ", listener_.local_endpoint().to_string());
+    scope_.spawn([this]() { return accept_loop(); }, "accept loop");
+    this->start_peer_tasks(scope_);
+    co_return listener_.local_endpoint();
+  }
+  /// start() unless started, then waits until the server has stopped (by
+  /// stop() from anywhere, a handler included) and all its tasks ended.
+  task<void> run() {
+    if (!started_) co_await start();
+    co_await scope_.join();
+  }
+  /// Waits until every task of the server has ended (after a stop).
+  task<void> wait() { co_await scope_.join(); }
+
+  /// Stops accepting, cancels every task (receive loops, handlers, peer
+  /// tasks), closes every socket, forgets every peer, and waits for all of
+  /// it, at most `grace` (then the tasks left are reported by name and
+  /// destroyed). Idempotent. Called from inside the server (a handler) it
+  /// only cancels: run() or a stop() from outside completes the wait.
+  task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
+    request_stop();
+    co_await scope_.stop(grace.value_or(opts_.stop_grace));
+  }
+  /// The part of stop() that does not wait: for another thread, through
+  /// `io.post([&] { server.request_stop(); })`.
+  void request_stop() noexcept {
+    stop_requested_ = true;
+    listener_.close();
+    for (auto& [id, c] : conns_)
+      c->close("the server is stopping");
+    this->clear_peers();
+    scope_.cancel();
+  }
+
+  bool started() const noexcept { return started_; }
+  /// The bound address (valid after start()).
+  const endpoint& local_endpoint() const noexcept { return listener_.local_endpoint(); }
+  std::uint16_t port() const noexcept { return listener_.local_endpoint().port(); }
+  /// The server's scope (its tasks, for dump()).
+  task_scope& scope() noexcept { return scope_; }
+  const tcp_server_options& options() const noexcept { return opts_; }
+
+  // --- connections, subscriptions, sending --------------------------------
+
+  /// Connections open now.
+  std::size_t connection_count() const noexcept { return conns_.size(); }
+  /// The connection with `id`, or null if it has gone.
+  connection_t* connection(std::uint64_t id) const {
+    const auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second;
+  }
+
+  /// Subscribes `c` to `uri` (notify() reaches it); a closed connection is
+  /// unsubscribed from everything.
+  void subscribe(byte_view uri, const connection_t& c) { subs_[to_buffer(uri)].insert(c.id()); }
+  void unsubscribe(byte_view uri, const connection_t& c) {
+    const auto it = subs_.find(to_buffer(uri));
+    if (it == subs_.end()) return;
+    it->second.erase(c.id());
+    if (it->second.empty()) subs_.erase(it);
+  }
+  /// Connections subscribed to `uri`.
+  std::size_t subscriber_count(byte_view uri) const {
+    const auto it = subs_.find(to_buffer(uri));
+    return it == subs_.end() ? 0 : it->second.size();
+  }
+
+  /// Seals `msg` (inner, then the node's plugins) and queues it to `c`
+  /// without waiting; false if it could not be sealed or `c` is closing (or
+  /// its queue stayed full: then `c` is dropped).
+  bool send(connection_t& c, message_t msg, const layer_t& inner = {}) {
+    auto sealed = prepare_message(std::move(msg), inner, plugins(), this->context_for(c.peer()),
+                                  this->log_, c.peer());
+    return sealed && c.try_send(*sealed);
+  }
+  /// Queues `msg` to every subscriber of `uri`, sealed once (or once per
+  /// peer with peer-specific plugins). Never waits: a subscriber whose send
+  /// queue is full is dropped, the others are not held up. Returns how many
+  /// it was queued to.
+  std::size_t notify(byte_view uri, const message_t& msg, const layer_t& inner = {}) {
+    const auto it = subs_.find(to_buffer(uri));
+    if (it == subs_.end()) return 0;
+    std::vector<connection_t*> to;
+    for (const std::uint64_t id : it->second)
+      if (connection_t* c = connection(id)) to.push_back(c);
+    return send_all(to, msg, inner);
+  }
+  /// Queues `msg` to every connection, as notify() does.
+  std::size_t broadcast(const message_t& msg, const layer_t& inner = {}) {
+    std::vector<connection_t*> to;
+    to.reserve(conns_.size());
+    for (auto& [id, c] : conns_)
+      to.push_back(c);
+    return send_all(to, msg, inner);
+  }
+
+  // --- peers ------------------------------------------------------------------
+
+  /// The reference's manage_peers_automatically: the ADVERTISE_PEER,
+  /// PEER_DISCOVERED and DISCONNECT handlers at `app_id` (with `inner`
+  /// plugins), and an ADVERTISE_PEER to every connected client. A client
+  /// whose connection drops without DISCONNECT is removed after the grace.
+  void manage_peers_automatically(peer local, std::string_view app_id = "netaio",
+                                  layer_t inner = {}) {
+    this->enable_peer_management(router_, std::move(local), app_id, inner,
+                                 [](connection_t& c) { return std::optional(c.peer()); });
+    if (started_) this->start_peer_tasks(scope_);
+    broadcast(this->advertise_message(), inner);
+  }
+  /// Stops automatic peer management (removes the three handlers).
+  void stop_peer_management() { this->disable_peer_management(router_); }
+
+ private:
+  std::size_t send_all(const std::vector<connection_t*>& to, const message_t& msg,
+                       const layer_t& inner) {
+    std::size_t n = 0;
+    if (is_peer_specific(inner) || is_peer_specific(plugins())) {
+      for (connection_t* c : to)
+        if (c->is_open() && send(*c, msg, inner)) ++n;
+      return n;
+    }
+    auto sealed =
+        prepare_message(msg, inner, plugins(), this->context_for(std::nullopt), this->log_);
+    if (!sealed) return 0;
+    byte_buffer frame;
+    sealed->encode_to(frame);
+    for (connection_t* c : to)
+      if (c->is_open() && c->try_send_encoded(frame)) ++n;
+    return n;
+  }
+
+  task<void> accept_loop() {
+    for (;;) {
+      tcp_stream s;
+      bool failed = false;
+      try {
+        s = co_await listener_.accept();
+      } catch (const io_error& e) {
+        if (!listener_.is_open() || e.errc() == io_errc::closed) co_return;
+        this->log_.error(std::nullopt, "accept failed: ", std::string_view(e.what()));
+        failed = true;
+      }
+      if (failed) {
+        // Out of descriptors, say: let connections end before trying again.
+        co_await sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      const peer_address from = to_peer_address(s.remote_endpoint());
+      if (conns_.size() >= opts_.max_connections) {
+        this->log_.warning(from, "refusing a connection: ", opts_.max_connections,
+                           " connections open (max_connections)");
+        continue;  // `s` closes here
+      }
+      scope_.spawn([this, st = std::move(s)]() mutable { return serve(std::move(st)); },
+                   "connection " + to_string(from));
+    }
+  }
+
+  // Registers a connection for broadcast/notify while its loop runs; its
+  // destructor (which runs even when a stop destroys the frame) forgets it
+  // everywhere, so no table ever points at a dead connection.
+  struct registration {
+    basic_tcp_server* self;
+    connection_t* c;
+    registration(basic_tcp_server& s, connection_t& conn) : self(&s), c(&conn) {
+      self->conns_.emplace(c->id(), c);
+    }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+    ~registration() {
+      self->conns_.erase(c->id());
+      for (auto it = self->subs_.begin(); it != self->subs_.end();) {
+        it->second.erase(c->id());
+        it = it->second.empty() ? self->subs_.erase(it) : std::next(it);
+      }
+      self->connection_lost(c->peer());
+    }
+  };
+
+  task<void> serve(tcp_stream s) {
+    connection_t c(std::move(s), opts_.connection, this->log_, ++next_id_);
+    registration reg(*this, c);
+    this->log_.info(c.peer(), "client connected");
+    std::optional<async_queue<char>> slots;  // outlives the handlers it counts
+    if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
+    co_await with_scope([this, &c, &slots](task_scope& cs) -> task<void> {
+      cs.spawn([&c]() { return c.write_loop(); }, "writer");
+      co_await receive_loop(c, cs, slots ? &*slots : nullptr);
+      c.finish();  // the writer sends what is queued (an answer), then ends
+    });
+    this->log_.info(c.peer(), "connection closed");
+  }
+
+  // The connection's one receive loop.
+  task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
+    auto& fs = c.framed();
+    const auto idle = opts_.connection.idle_timeout;
+    for (;;) {
+      typename basic_framed_stream<P>::read_result r;
+      try {
+        if (idle == std::chrono::nanoseconds::max()) {
+          r = co_await fs.read_frame();
+        } else {
+          auto got = co_await move_on_after(idle, fs.read_frame());
+          if (!got) {
+            this->log_.info(c.peer(), "idle timeout: nothing received for ",
+                            std::chrono::duration_cast<std::chrono::seconds>(idle).count(), "s");
+            c.close("idle timeout");
+            co_return;
+          }
+          r = std::move(*got);
+        }
+      } catch (const io_error& e) {
+        if (c.is_open()) this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
+        co_return;
+      }
+      switch (r.status) {
+        case frame_read_status::end_of_stream:
+          this->log_.info(c.peer(), "client disconnected");
+          co_return;
+        case frame_read_status::truncated:
+          this->log_.warning(c.peer(), "connection closed in the middle of a frame (", r.size,
+                             " bytes received)");
+          co_return;
+        case frame_read_status::malformed: {
+          auto out = pipeline_.reject(r.what, c.peer(), this->context_for(c.peer()));
+          if (out.reply) co_await c.send(*out.reply);
+          if (r.skipped()) continue;
+          this->log_.warning(c.peer(), "closing the connection: its framing is lost (", r.what,
+                             ")");
+          co_return;
+        }
+        case frame_read_status::frame:
+          break;
+      }
+      message_t m;
+      std::optional<outcome_t> bad;
+      try {
+        m = r.to_message();
+      } catch (const std::exception& e) {
+        bad = pipeline_.reject(e.what(), c.peer(), this->context_for(c.peer()));
+      }
+      if (bad) {
+        if (bad->reply) co_await c.send(*bad->reply);
+        continue;
+      }
+      this->touch_peer(c.peer());
+      if (slots == nullptr) {
+        co_await handle(std::move(m), c);
+        continue;
+      }
+      co_await slots->push(0);
+      cs.spawn(
+          [this, &c, slots, msg = std::move(m)]() mutable -> task<void> {
+            struct release {
+              async_queue<char>* q;
+              ~release() { (void)q->try_pop(); }
+            } guard{slots};
+            co_await handle(std::move(msg), c);
+          },
+          "handler");
+    }
+  }
+
+  task<void> handle(message_t m, connection_t& c) {
+    auto out = co_await pipeline_.receive(std::move(m), c, c.peer(), this->context_for(c.peer()));
+    if (out.reply) co_await c.send(*out.reply);
+  }
+
+  io_context* io_;
+  tcp_server_options opts_;
+  router_t router_;
+  basic_pipeline<router_t> pipeline_;
+  tcp_listener listener_;
+  std::unordered_map<std::uint64_t, connection_t*> conns_;
+  std::map<byte_buffer, std::set<std::uint64_t>> subs_;
+  std::uint64_t next_id_ = 0;
+  bool started_ = false;
+  bool stop_requested_ = false;
+  task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
+};
+
+/// The default protocol's server.
+using tcp_server = basic_tcp_server<>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/tcp_server.hpp
 // ---- end netaio/node.hpp
 // ---- begin netaio/plugins.hpp
 // The plugins layer: auth, cipher and peer plugins, and the bundled ones.

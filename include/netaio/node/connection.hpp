@@ -1,0 +1,181 @@
+// One TCP connection of a node: a framed stream read by exactly one receive
+// loop (its owner's), and a bounded queue of encoded frames written by one
+// writer task, so that sending to a connection never waits on its peer.
+// Shared by tcp_server (one per accepted client) and tcp_client (one per
+// server).
+#pragma once
+
+#include <netaio/core/deadline.hpp>
+#include <netaio/core/queue.hpp>
+#include <netaio/core/task.hpp>
+#include <netaio/io/tcp_stream.hpp>
+#include <netaio/node/framed_stream.hpp>
+#include <netaio/node/log.hpp>
+#include <netaio/node/peer_address.hpp>
+#include <netaio/wire/bytes.hpp>
+#include <netaio/wire/protocol.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// Limits of one connection. The defaults are meant for a server on the
+/// internet; every one can be lifted.
+struct connection_options {
+  /// Larger frames are refused from their header alone (the connection is
+  /// then closed: its framing cannot be trusted past such a frame).
+  std::size_t max_frame_size = max_default_frame_size;
+  /// A connection that sends nothing for this long is closed (max(): never).
+  std::chrono::nanoseconds idle_timeout = std::chrono::minutes(10);
+  /// Frames queued for sending at most. A connection whose queue is full
+  /// when a frame is queued without waiting (broadcast, notify) is dropped:
+  /// its reader has stayed behind for a whole queue of frames.
+  std::size_t send_queue_frames = 1024;
+  /// A write (or a waiting send()) that makes no progress for this long
+  /// drops the connection: its reader has stopped reading.
+  std::chrono::nanoseconds send_timeout = std::chrono::seconds(30);
+};
+
+/// A TCP connection carrying frames of protocol P. Handlers receive it as
+/// their connection argument. It lives in its receive loop's frame: keep no
+/// reference to it past the handler call that gave it (use its id() or the
+/// node's connection lookups instead).
+template <protocol_policy P = default_protocol>
+class basic_tcp_connection {
+ public:
+  using message_t = typename P::message_t;
+
+  /// `log` must outlive the connection.
+  basic_tcp_connection(tcp_stream s, const connection_options& opts, const logger& log,
+                       std::uint64_t id = 0)
+      : stream_(std::move(s), framed_stream_options{.max_frame_size = opts.max_frame_size}),
+        out_(opts.send_queue_frames == 0 ? 1 : opts.send_queue_frames),
+        peer_(to_peer_address(stream_.stream().remote_endpoint())),
+        send_timeout_(opts.send_timeout),
+        log_(&log),
+        id_(id) {}
+  basic_tcp_connection(const basic_tcp_connection&) = delete;
+  basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
+
+  /// The other side's address.
+  const peer_address& peer() const noexcept { return peer_; }
+  const endpoint& remote_endpoint() const noexcept { return stream_.stream().remote_endpoint(); }
+  /// A number unique among the node's connections.
+  std::uint64_t id() const noexcept { return id_; }
+  /// False once closed or closing.
+  bool is_open() const noexcept { return !closing_ && stream_.is_open(); }
+
+  /// Queues `m` as it is (already sealed) without waiting. False if the
+  /// connection is closing, or its queue is full: then it is dropped.
+  bool try_send(const message_t& m) { return try_send_encoded(encode(m)); }
+  /// Queues an encoded frame without waiting (see try_send).
+  bool try_send_encoded(byte_buffer frame) {
+    if (closing_) return false;
+    if (out_.try_push(std::move(frame))) return true;
+    close("its send queue stayed full (a reader that does not read)");
+    return false;
+  }
+  /// Queues `m` as it is, waiting for room in the queue for up to the send
+  /// timeout; false if the connection is closing or it stayed full (then
+  /// it is dropped). Frames are written in the order they were queued.
+  task<bool> send(const message_t& m) {
+    if (closing_) co_return false;
+    byte_buffer frame = encode(m);
+    if (out_.try_push(std::move(frame))) co_return true;
+    bool ok = false;
+    try {
+      ok = co_await move_on_after(send_timeout_, out_.push(std::move(frame)));
+    } catch (const queue_closed&) {
+      co_return false;
+    }
+    if (!ok) close("its send queue stayed full past the send timeout");
+    co_return ok;
+  }
+
+  /// Closes the connection now: the receive loop and the writer end, queued
+  /// frames are dropped. Logged at info with `reason`. Idempotent.
+  void close(std::string_view reason = "closed") noexcept {
+    if (stream_.is_open()) {
+      try {
+        log_->info(peer_, "closing the connection: ", reason);
+      } catch (...) {
+      }
+    }
+    closing_ = true;
+    out_.close();
+    stream_.close();
+  }
+  /// Stops queueing: the writer sends what is queued, then ends (the owner
+  /// closes the stream after). For "answer, then close".
+  void finish() noexcept {
+    closing_ = true;
+    out_.close();
+  }
+
+  /// The framed stream (for the receive loop: exactly one reader).
+  basic_framed_stream<P>& framed() noexcept { return stream_; }
+
+  /// The writer: sends queued frames, batched, until the queue is closed
+  /// and drained or a write stalls past the send timeout. Exactly one runs
+  /// per connection, beside its receive loop.
+  task<void> write_loop() {
+    std::vector<byte_buffer> batch;
+    std::vector<byte_view> views;
+    for (;;) {
+      byte_buffer first;
+      try {
+        first = co_await out_.pop();
+      } catch (const queue_closed&) {
+        co_return;
+      }
+      batch.clear();
+      batch.push_back(std::move(first));
+      while (batch.size() < 64) {
+        std::optional<byte_buffer> more = out_.try_pop();
+        if (!more) break;
+        batch.push_back(std::move(*more));
+      }
+      views.assign(batch.begin(), batch.end());
+      bool wrote = false;
+      try {
+        wrote = co_await move_on_after(send_timeout_, stream_.write_encoded(views));
+      } catch (const io_error& e) {
+        if (!closing_) log_->info(peer_, "write failed: ", std::string_view(e.what()));
+        close("write failed");
+        co_return;
+      }
+      if (!wrote) {
+        log_->warning(peer_, "dropping a connection whose reader stopped reading");
+        close("send timeout");
+        co_return;
+      }
+    }
+  }
+
+ private:
+  static byte_buffer encode(const message_t& m) {
+    byte_buffer b;
+    m.encode_to(b);
+    return b;
+  }
+
+  basic_framed_stream<P> stream_;
+  async_queue<byte_buffer> out_;
+  peer_address peer_;
+  std::chrono::nanoseconds send_timeout_;
+  const logger* log_;
+  std::uint64_t id_;
+  bool closing_ = false;
+};
+
+/// The default protocol's connection.
+using tcp_connection = basic_tcp_connection<>;
+
+}  // namespace netaio::inline v0

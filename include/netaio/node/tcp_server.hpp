@@ -1,0 +1,433 @@
+// tcp_server: the reference's TCPServer. Every task it runs (the accept
+// loop, one receive loop and one writer per connection, concurrent handlers,
+// the peer sweeper) is a child of its task_scope or of a connection's block
+// scope inside it, so stop() cancels and joins all of them and closes every
+// socket. Connections are supervised: one failing never disturbs another.
+#pragma once
+
+#include <netaio/core/deadline.hpp>
+#include <netaio/core/queue.hpp>
+#include <netaio/core/sleep.hpp>
+#include <netaio/core/task.hpp>
+#include <netaio/core/task_scope.hpp>
+#include <netaio/core/with_scope.hpp>
+#include <netaio/io/error.hpp>
+#include <netaio/io/io_context.hpp>
+#include <netaio/io/tcp_listener.hpp>
+#include <netaio/node/connection.hpp>
+#include <netaio/node/log.hpp>
+#include <netaio/node/node_peers.hpp>
+#include <netaio/node/pipeline.hpp>
+#include <netaio/node/router.hpp>
+#include <netaio/node/send.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace netaio::inline v0 {
+
+/// How a tcp_server listens and what it tolerates.
+struct tcp_server_options {
+  /// Where to listen: "127.0.0.1:8888", "[::1]:0" (port 0: the kernel picks;
+  /// see local_endpoint()).
+  endpoint at{ip_address::loopback(), 8888};
+  listen_options listen{};
+  /// Limits of each connection (frame size, idle timeout, send queue).
+  connection_options connection{};
+  /// Connections beyond this many are closed as soon as accepted (logged).
+  std::size_t max_connections = 4096;
+  /// Handlers run per connection at once: 1 (the default, the reference's
+  /// behaviour) handles a connection's messages one after another, in
+  /// order; N > 1 runs up to N as children of that connection's scope, and
+  /// their answers go out in the order they finish.
+  std::size_t max_concurrent_handlers = 1;
+  /// stop()'s default grace period.
+  std::chrono::nanoseconds stop_grace = std::chrono::seconds(5);
+  /// Peer expiry (the reference's peer timeout, plus the grace period before
+  /// a lost peer is removed).
+  peer_table_options peers{};
+  /// What an undecodable frame is answered with (see pipeline.hpp).
+  invalid_frame_policy invalid = invalid_frame_policy::answer_sealed;
+};
+
+/// A TCP server speaking protocol P, handlers keyed by Keys.
+template <protocol_policy P = default_protocol,
+          key_policy<typename P::message_t> Keys = reference_keys<typename P::message_t>>
+class basic_tcp_server : public basic_node_peers<typename P::message_t> {
+  using peers_base = basic_node_peers<typename P::message_t>;
+
+ public:
+  using message_t = typename P::message_t;
+  using connection_t = basic_tcp_connection<P>;
+  using router_t = basic_router<message_t, connection_t, Keys>;
+  using key_type = typename router_t::key_type;
+  using layer_t = plugin_layer<message_t>;
+  using outcome_t = receive_outcome<message_t>;
+
+  /// A server on `io`; nothing happens until start() or run().
+  explicit basic_tcp_server(io_context& io, tcp_server_options opts = {})
+      : peers_base(io, opts.peers),
+        io_(&io),
+        opts_(std::move(opts)),
+        pipeline_(router_, this->log_, pipeline_options<message_t>{.invalid = opts_.invalid}),
+        scope_(io) {
+    scope_.supervise([this](const child_error& e) {
+      this->log_.error(std::nullopt, "task '", e.name, "' failed: ", [&] {
+        try {
+          std::rethrow_exception(e.error);
+        } catch (...) {
+          return detail::current_exception_text();
+        }
+      });
+    });
+  }
+  basic_tcp_server(const basic_tcp_server&) = delete;
+  basic_tcp_server& operator=(const basic_tcp_server&) = delete;
+  /// Destroying a server that was started and never stopped is a bug:
+  /// terminates with a message in every build mode.
+  ~basic_tcp_server() {
+    if (started_ && !stop_requested_) {
+      detail::fatal(
+          "netaio: tcp_server destroyed while running; co_await its stop() (or the end of its "
+          "run()) first");
+    }
+  }
+
+  // --- handlers -----------------------------------------------------------
+
+  /// The handler registry (on, once, remove, default and auth-error handlers).
+  router_t& router() noexcept { return router_; }
+  /// Handles messages with `key`; `inner` are this handler's own plugins.
+  template <class F>
+  void on(key_type key, F&& handler, layer_t inner = {}) {
+    router_.on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// Handles the next message with `key` only.
+  template <class F>
+  void once(key_type key, F&& handler, layer_t inner = {}) {
+    router_.once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// The reference's names.
+  template <class F>
+  void add_handler(key_type key, F&& handler, layer_t inner = {}) {
+    on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  template <class F>
+  void add_ephemeral_handler(key_type key, F&& handler, layer_t inner = {}) {
+    once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  bool remove_handler(const key_type& key) { return router_.remove(key); }
+  bool remove_ephemeral_handler(const key_type& key) { return router_.remove_once(key); }
+
+  // --- plugins and logging -------------------------------------------------
+
+  /// The node's own (outer) plugins, applied to everything it receives and
+  /// sends; a handler's plugins are inner to them.
+  void set_plugins(layer_t outer) { pipeline_.options().outer = std::move(outer); }
+  const layer_t& plugins() const noexcept { return pipeline_.options().outer; }
+  basic_pipeline<router_t>& pipeline() noexcept { return pipeline_; }
+
+  // --- lifetime ------------------------------------------------------------
+
+  /// Binds, listens and starts accepting; returns once the server listens,
+  /// with the bound address (the actual port when bound to port 0). Throws
+  /// io_error if it cannot bind.
+  task<endpoint> start() {
+    if (started_) throw error("netaio: tcp_server::start: already started");
+    listener_ = tcp_listener::bind(*io_, opts_.at, opts_.listen);
+    started_ = true;
+    this->log_.info(std::nullopt, "server listening on ", listener_.local_endpoint().to_string());
+    scope_.spawn([this]() { return accept_loop(); }, "accept loop");
+    this->start_peer_tasks(scope_);
+    co_return listener_.local_endpoint();
+  }
+  /// start() unless started, then waits until the server has stopped (by
+  /// stop() from anywhere, a handler included) and all its tasks ended.
+  task<void> run() {
+    if (!started_) co_await start();
+    co_await scope_.join();
+  }
+  /// Waits until every task of the server has ended (after a stop).
+  task<void> wait() { co_await scope_.join(); }
+
+  /// Stops accepting, cancels every task (receive loops, handlers, peer
+  /// tasks), closes every socket, forgets every peer, and waits for all of
+  /// it, at most `grace` (then the tasks left are reported by name and
+  /// destroyed). Idempotent. Called from inside the server (a handler) it
+  /// only cancels: run() or a stop() from outside completes the wait.
+  task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
+    request_stop();
+    co_await scope_.stop(grace.value_or(opts_.stop_grace));
+  }
+  /// The part of stop() that does not wait: for another thread, through
+  /// `io.post([&] { server.request_stop(); })`.
+  void request_stop() noexcept {
+    stop_requested_ = true;
+    listener_.close();
+    for (auto& [id, c] : conns_)
+      c->close("the server is stopping");
+    this->clear_peers();
+    scope_.cancel();
+  }
+
+  bool started() const noexcept { return started_; }
+  /// The bound address (valid after start()).
+  const endpoint& local_endpoint() const noexcept { return listener_.local_endpoint(); }
+  std::uint16_t port() const noexcept { return listener_.local_endpoint().port(); }
+  /// The server's scope (its tasks, for dump()).
+  task_scope& scope() noexcept { return scope_; }
+  const tcp_server_options& options() const noexcept { return opts_; }
+
+  // --- connections, subscriptions, sending --------------------------------
+
+  /// Connections open now.
+  std::size_t connection_count() const noexcept { return conns_.size(); }
+  /// The connection with `id`, or null if it has gone.
+  connection_t* connection(std::uint64_t id) const {
+    const auto it = conns_.find(id);
+    return it == conns_.end() ? nullptr : it->second;
+  }
+
+  /// Subscribes `c` to `uri` (notify() reaches it); a closed connection is
+  /// unsubscribed from everything.
+  void subscribe(byte_view uri, const connection_t& c) { subs_[to_buffer(uri)].insert(c.id()); }
+  void unsubscribe(byte_view uri, const connection_t& c) {
+    const auto it = subs_.find(to_buffer(uri));
+    if (it == subs_.end()) return;
+    it->second.erase(c.id());
+    if (it->second.empty()) subs_.erase(it);
+  }
+  /// Connections subscribed to `uri`.
+  std::size_t subscriber_count(byte_view uri) const {
+    const auto it = subs_.find(to_buffer(uri));
+    return it == subs_.end() ? 0 : it->second.size();
+  }
+
+  /// Seals `msg` (inner, then the node's plugins) and queues it to `c`
+  /// without waiting; false if it could not be sealed or `c` is closing (or
+  /// its queue stayed full: then `c` is dropped).
+  bool send(connection_t& c, message_t msg, const layer_t& inner = {}) {
+    auto sealed = prepare_message(std::move(msg), inner, plugins(), this->context_for(c.peer()),
+                                  this->log_, c.peer());
+    return sealed && c.try_send(*sealed);
+  }
+  /// Queues `msg` to every subscriber of `uri`, sealed once (or once per
+  /// peer with peer-specific plugins). Never waits: a subscriber whose send
+  /// queue is full is dropped, the others are not held up. Returns how many
+  /// it was queued to.
+  std::size_t notify(byte_view uri, const message_t& msg, const layer_t& inner = {}) {
+    const auto it = subs_.find(to_buffer(uri));
+    if (it == subs_.end()) return 0;
+    std::vector<connection_t*> to;
+    for (const std::uint64_t id : it->second)
+      if (connection_t* c = connection(id)) to.push_back(c);
+    return send_all(to, msg, inner);
+  }
+  /// Queues `msg` to every connection, as notify() does.
+  std::size_t broadcast(const message_t& msg, const layer_t& inner = {}) {
+    std::vector<connection_t*> to;
+    to.reserve(conns_.size());
+    for (auto& [id, c] : conns_)
+      to.push_back(c);
+    return send_all(to, msg, inner);
+  }
+
+  // --- peers ------------------------------------------------------------------
+
+  /// The reference's manage_peers_automatically: the ADVERTISE_PEER,
+  /// PEER_DISCOVERED and DISCONNECT handlers at `app_id` (with `inner`
+  /// plugins), and an ADVERTISE_PEER to every connected client. A client
+  /// whose connection drops without DISCONNECT is removed after the grace.
+  void manage_peers_automatically(peer local, std::string_view app_id = "netaio",
+                                  layer_t inner = {}) {
+    this->enable_peer_management(router_, std::move(local), app_id, inner,
+                                 [](connection_t& c) { return std::optional(c.peer()); });
+    if (started_) this->start_peer_tasks(scope_);
+    broadcast(this->advertise_message(), inner);
+  }
+  /// Stops automatic peer management (removes the three handlers).
+  void stop_peer_management() { this->disable_peer_management(router_); }
+
+ private:
+  std::size_t send_all(const std::vector<connection_t*>& to, const message_t& msg,
+                       const layer_t& inner) {
+    std::size_t n = 0;
+    if (is_peer_specific(inner) || is_peer_specific(plugins())) {
+      for (connection_t* c : to)
+        if (c->is_open() && send(*c, msg, inner)) ++n;
+      return n;
+    }
+    auto sealed =
+        prepare_message(msg, inner, plugins(), this->context_for(std::nullopt), this->log_);
+    if (!sealed) return 0;
+    byte_buffer frame;
+    sealed->encode_to(frame);
+    for (connection_t* c : to)
+      if (c->is_open() && c->try_send_encoded(frame)) ++n;
+    return n;
+  }
+
+  task<void> accept_loop() {
+    for (;;) {
+      tcp_stream s;
+      bool failed = false;
+      try {
+        s = co_await listener_.accept();
+      } catch (const io_error& e) {
+        if (!listener_.is_open() || e.errc() == io_errc::closed) co_return;
+        this->log_.error(std::nullopt, "accept failed: ", std::string_view(e.what()));
+        failed = true;
+      }
+      if (failed) {
+        // Out of descriptors, say: let connections end before trying again.
+        co_await sleep_for(std::chrono::milliseconds(100));
+        continue;
+      }
+      const peer_address from = to_peer_address(s.remote_endpoint());
+      if (conns_.size() >= opts_.max_connections) {
+        this->log_.warning(from, "refusing a connection: ", opts_.max_connections,
+                           " connections open (max_connections)");
+        continue;  // `s` closes here
+      }
+      scope_.spawn([this, st = std::move(s)]() mutable { return serve(std::move(st)); },
+                   "connection " + to_string(from));
+    }
+  }
+
+  // Registers a connection for broadcast/notify while its loop runs; its
+  // destructor (which runs even when a stop destroys the frame) forgets it
+  // everywhere, so no table ever points at a dead connection.
+  struct registration {
+    basic_tcp_server* self;
+    connection_t* c;
+    registration(basic_tcp_server& s, connection_t& conn) : self(&s), c(&conn) {
+      self->conns_.emplace(c->id(), c);
+    }
+    registration(const registration&) = delete;
+    registration& operator=(const registration&) = delete;
+    ~registration() {
+      self->conns_.erase(c->id());
+      for (auto it = self->subs_.begin(); it != self->subs_.end();) {
+        it->second.erase(c->id());
+        it = it->second.empty() ? self->subs_.erase(it) : std::next(it);
+      }
+      self->connection_lost(c->peer());
+    }
+  };
+
+  task<void> serve(tcp_stream s) {
+    connection_t c(std::move(s), opts_.connection, this->log_, ++next_id_);
+    registration reg(*this, c);
+    this->log_.info(c.peer(), "client connected");
+    std::optional<async_queue<char>> slots;  // outlives the handlers it counts
+    if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
+    co_await with_scope([this, &c, &slots](task_scope& cs) -> task<void> {
+      cs.spawn([&c]() { return c.write_loop(); }, "writer");
+      co_await receive_loop(c, cs, slots ? &*slots : nullptr);
+      c.finish();  // the writer sends what is queued (an answer), then ends
+    });
+    this->log_.info(c.peer(), "connection closed");
+  }
+
+  // The connection's one receive loop.
+  task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
+    auto& fs = c.framed();
+    const auto idle = opts_.connection.idle_timeout;
+    for (;;) {
+      typename basic_framed_stream<P>::read_result r;
+      try {
+        if (idle == std::chrono::nanoseconds::max()) {
+          r = co_await fs.read_frame();
+        } else {
+          auto got = co_await move_on_after(idle, fs.read_frame());
+          if (!got) {
+            this->log_.info(c.peer(), "idle timeout: nothing received for ",
+                            std::chrono::duration_cast<std::chrono::seconds>(idle).count(), "s");
+            c.close("idle timeout");
+            co_return;
+          }
+          r = std::move(*got);
+        }
+      } catch (const io_error& e) {
+        if (c.is_open()) this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
+        co_return;
+      }
+      switch (r.status) {
+        case frame_read_status::end_of_stream:
+          this->log_.info(c.peer(), "client disconnected");
+          co_return;
+        case frame_read_status::truncated:
+          this->log_.warning(c.peer(), "connection closed in the middle of a frame (", r.size,
+                             " bytes received)");
+          co_return;
+        case frame_read_status::malformed: {
+          auto out = pipeline_.reject(r.what, c.peer(), this->context_for(c.peer()));
+          if (out.reply) co_await c.send(*out.reply);
+          if (r.skipped()) continue;
+          this->log_.warning(c.peer(), "closing the connection: its framing is lost (", r.what,
+                             ")");
+          co_return;
+        }
+        case frame_read_status::frame:
+          break;
+      }
+      message_t m;
+      std::optional<outcome_t> bad;
+      try {
+        m = r.to_message();
+      } catch (const std::exception& e) {
+        bad = pipeline_.reject(e.what(), c.peer(), this->context_for(c.peer()));
+      }
+      if (bad) {
+        if (bad->reply) co_await c.send(*bad->reply);
+        continue;
+      }
+      this->touch_peer(c.peer());
+      if (slots == nullptr) {
+        co_await handle(std::move(m), c);
+        continue;
+      }
+      co_await slots->push(0);
+      cs.spawn(
+          [this, &c, slots, msg = std::move(m)]() mutable -> task<void> {
+            struct release {
+              async_queue<char>* q;
+              ~release() { (void)q->try_pop(); }
+            } guard{slots};
+            co_await handle(std::move(msg), c);
+          },
+          "handler");
+    }
+  }
+
+  task<void> handle(message_t m, connection_t& c) {
+    auto out = co_await pipeline_.receive(std::move(m), c, c.peer(), this->context_for(c.peer()));
+    if (out.reply) co_await c.send(*out.reply);
+  }
+
+  io_context* io_;
+  tcp_server_options opts_;
+  router_t router_;
+  basic_pipeline<router_t> pipeline_;
+  tcp_listener listener_;
+  std::unordered_map<std::uint64_t, connection_t*> conns_;
+  std::map<byte_buffer, std::set<std::uint64_t>> subs_;
+  std::uint64_t next_id_ = 0;
+  bool started_ = false;
+  bool stop_requested_ = false;
+  task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
+};
+
+/// The default protocol's server.
+using tcp_server = basic_tcp_server<>;
+
+}  // namespace netaio::inline v0

@@ -1,0 +1,374 @@
+// tcp_server end to end on loopback, driven by tcp_client: echo, the CRUD
+// sequence, NOT_FOUND, subscribe/notify, broadcast past a slow reader,
+// plugins, malformed frames, limits. Every test ends with no descriptor,
+// registration or task frame left (run_io).
+#include "node/tcp_support.hpp"
+
+using namespace tcp_test;
+
+namespace {
+using db_t = std::map<std::string, std::string>;
+}  // namespace
+
+TEST_CASE("echo: a request answered by the handler, then a clean stop") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    CHECK(at.port() != 0);
+    CHECK(server.port() == at.port());
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    const message answer = co_await client.request(as_bytes("echo"), {}, as_bytes("hello"));
+    CHECK(answer.type() == message_type::respond_uri);
+    CHECK(uri_of(answer) == "echo");
+    CHECK(content_of(answer) == "hello");
+    CHECK(server.connection_count() == 1);
+    co_await client.stop();
+    co_await server.stop();
+    CHECK(server.connection_count() == 0);
+  });
+}
+
+namespace {
+
+// A server with the CRUD handlers and a client connected to it, both with
+// `outer` plugins (the client's may differ: `client_outer`).
+struct pair_fixture {
+  tcp_server server;
+  std::optional<tcp_client> client;
+  explicit pair_fixture(io_context& io, tcp_server_options o = local_server())
+      : server(io, std::move(o)) {}
+  task<void> start(io_context& io, const plugin_layer<message>& inner = {},
+                   const plugin_layer<message>& outer = {},
+                   std::optional<plugin_layer<message>> client_outer = std::nullopt) {
+    install_crud(server, std::make_shared<db_t>(), inner);
+    server.set_plugins(outer);
+    const endpoint at = co_await server.start();
+    client.emplace(io, client_for(at));
+    client->set_plugins(client_outer.value_or(outer));
+    co_await client->connect();
+  }
+  task<void> stop() {
+    if (client) co_await client->stop();
+    co_await server.stop();
+  }
+};
+
+task<void> crud_sequence(tcp_client& c, const call_options<message>& o) {
+  message m = co_await c.create(as_bytes("k"), as_bytes("v1"), o);
+  CHECK(m.type() == message_type::ok);
+  m = co_await c.request(as_bytes("k"), o);
+  CHECK(m.type() == message_type::respond_uri);
+  CHECK(content_of(m) == "v1");
+  m = co_await c.update(as_bytes("k"), as_bytes("v2"), o);
+  CHECK(m.type() == message_type::ok);
+  m = co_await c.request(as_bytes("k"), o);
+  CHECK(content_of(m) == "v2");
+  m = co_await c.del(as_bytes("k"), o);
+  CHECK(m.type() == message_type::ok);
+  m = co_await c.request(as_bytes("k"), o);
+  CHECK(m.type() == message_type::not_found);
+  m = co_await c.create(as_bytes("k"), as_bytes("v3"), o);
+  CHECK(m.type() == message_type::ok);
+  m = co_await c.create(as_bytes("k"), as_bytes("v4"), o);
+  CHECK(m.type() == message_type::error);
+}
+
+// Two HMAC layers need two field names (as in the reference README): the
+// inner layer keeps the defaults, the outer one signs into "outer_hmac".
+plugin_layer<message> hmac(std::string_view secret, std::string_view field = "hmac") {
+  hmac_auth_options o;
+  o.hmac_field = std::string(field);
+  return {hmac_auth_plugin(secret, o), {}};
+}
+plugin_layer<message> hmac_cipher(std::string_view secret, std::string_view key,
+                                  std::string_view field = "hmac", std::string_view iv = "iv") {
+  hmac_auth_options o;
+  o.hmac_field = std::string(field);
+  sha256_stream_cipher_options c;
+  c.iv_field = std::string(iv);
+  return {hmac_auth_plugin(secret, o), sha256_stream_cipher_plugin(key, c)};
+}
+
+}  // namespace
+
+TEST_CASE("the CRUD sequence, plain and under plugins") {
+  struct variant {
+    const char* name;
+    plugin_layer<message> outer, inner;
+  };
+  const std::vector<variant> variants = {
+      {"plain", {}, {}},
+      {"hmac", hmac("secret"), {}},
+      {"hmac + stream cipher", hmac_cipher("secret", "key"), {}},
+      {"two hmac layers", hmac("outer secret", "outer_hmac"), hmac("inner secret")},
+      {"two hmac + cipher layers", hmac_cipher("s1", "k1", "outer_hmac", "outer_iv"),
+       hmac_cipher("s2", "k2")},
+  };
+  for (const variant& v : variants) {
+    CAPTURE(v.name);
+    run_io([&](io_context& io) -> task<void> {
+      pair_fixture f(io);
+      co_await f.start(io, v.inner, v.outer);
+      co_await crud_sequence(*f.client, call_options<message>{.inner = v.inner});
+      co_await f.stop();
+    });
+  }
+}
+
+TEST_CASE("a uri no handler takes is answered NOT_FOUND by the default handler") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    const endpoint at = co_await server.start();
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    const message m = co_await client.request(as_bytes("nothing here"));
+    CHECK(m.type() == message_type::not_found);
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("a forged HMAC is answered with an unsealed AUTH_ERROR: authentication_failed at once") {
+  run_io([](io_context& io) -> task<void> {
+    pair_fixture f(io);
+    co_await f.start(io, {}, hmac("secret"), hmac("not the secret"));
+    const auto t0 = io.now();
+    bool refused = false;
+    try {
+      (void)co_await f.client->request(as_bytes("echo"), {}, as_bytes("x"));
+    } catch (const authentication_failed& e) {
+      refused = true;
+      CHECK(e.text() == "HMAC auth failed");
+    }
+    CHECK(refused);
+    CHECK(io.now() - t0 < 1s);  // not the request timeout
+    co_await f.stop();
+  });
+}
+
+TEST_CASE("a forged inner HMAC (a handler's plugin) is answered with AUTH_ERROR too") {
+  run_io([](io_context& io) -> task<void> {
+    pair_fixture f(io);
+    co_await f.start(io, hmac("inner"), hmac("outer", "outer_hmac"));
+    CHECK_THROWS_AS((void)co_await f.client->request(as_bytes("echo"),
+                                                     call_options<message>{.inner = hmac("bad")}),
+                    authentication_failed);
+    // The connection goes on.
+    const message m = co_await f.client->request(
+        as_bytes("echo"), call_options<message>{.inner = hmac("inner")}, as_bytes("ok"));
+    CHECK(content_of(m) == "ok");
+    co_await f.stop();
+  });
+}
+
+TEST_CASE("subscribe, notify, unsubscribe; a closed connection is unsubscribed") {
+  run_io([](io_context& io) -> task<void> {
+    pair_fixture f(io);
+    co_await f.start(io);
+    auto got = std::make_shared<std::vector<std::string>>();
+    async_event arrived;
+    f.client->on(handler_key::of(message_type::notify_uri, "news"), [&, got](message& m) {
+      got->push_back(content_of(m));
+      arrived.set();
+    });
+    message m = co_await f.client->subscribe(as_bytes("news"));
+    CHECK(m.type() == message_type::confirm_subscribe);
+    CHECK(f.server.subscriber_count(as_bytes("news")) == 1);
+    CHECK(f.server.notify(as_bytes("news"), make(message_type::notify_uri, "news", "one")) == 1);
+    co_await with_timeout(10s, arrived.wait());
+    CHECK(*got == std::vector<std::string>{"one"});
+    m = co_await f.client->unsubscribe(as_bytes("news"));
+    CHECK(m.type() == message_type::confirm_unsubscribe);
+    CHECK(f.server.notify(as_bytes("news"), make(message_type::notify_uri, "news", "two")) == 0);
+    (void)co_await f.client->subscribe(as_bytes("news"));
+    co_await f.client->close();
+    // The server's loop for it ends: it is forgotten everywhere.
+    while (f.server.connection_count() != 0)
+      co_await sleep_for(10ms);
+    CHECK(f.server.subscriber_count(as_bytes("news")) == 0);
+    co_await f.stop();
+  });
+}
+
+TEST_CASE("broadcast: a reader that never reads is dropped, the others get everything") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o = local_server();
+    o.connection.send_queue_frames = 8;
+    o.connection.send_timeout = 5s;
+    tcp_server server(io, o);
+    const endpoint at = co_await server.start();
+    // The slow one: connected, never reads.
+    tcp_stream slow = co_await tcp_stream::connect(io, at);
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    while (server.connection_count() != 2)
+      co_await sleep_for(1ms);
+    constexpr int total = 200;
+    auto count = std::make_shared<int>(0);
+    async_event all;
+    client.on(handler_key::of(message_type::notify_uri, "big"), [&, count](message&) {
+      if (++*count == total) all.set();
+    });
+    const std::string payload(32 * 1024, 'x');
+    for (int i = 0; i < total; ++i) {
+      server.broadcast(make(message_type::notify_uri, "big", payload));
+      co_await sleep_for(1ms);  // the fast reader keeps up; the slow one's queue fills
+    }
+    co_await with_timeout(60s, all.wait());
+    CHECK(*count == total);
+    CHECK(server.connection_count() == 1);  // the slow one was dropped
+    slow.close();
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("a frame with a bad checksum is answered 'invalid message' and the connection goes on") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server server(io, local_server());
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client other(io, client_for(at));
+    co_await other.connect();
+    framed_stream raw(co_await tcp_stream::connect(io, at));
+    byte_buffer bad = make(message_type::request_uri, "echo", "abc").encode();
+    bad.back() ^= 1;  // the body no longer matches its checksum
+    const byte_buffer good = make(message_type::request_uri, "echo", "def").encode();
+    const byte_view both[] = {bad, good};
+    co_await raw.write_encoded(both);
+    auto r = co_await raw.read_frame();
+    REQUIRE(r);
+    message m = r.to_message();
+    CHECK(m.type() == message_type::error);
+    CHECK(content_of(m) == "invalid message");
+    r = co_await raw.read_frame();
+    REQUIRE(r);
+    m = r.to_message();
+    CHECK(m.type() == message_type::respond_uri);
+    CHECK(content_of(m) == "def");
+    CHECK(logs.contains("invalid frame"));
+    // Others undisturbed.
+    m = co_await other.request(as_bytes("echo"), {}, as_bytes("still here"));
+    CHECK(content_of(m) == "still here");
+    raw.close();
+    co_await other.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("a frame too large closes that connection only, logged with the peer") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server_options o = local_server();
+    o.connection.max_frame_size = 1024;
+    tcp_server server(io, o);
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client other(io, client_for(at));
+    co_await other.connect();
+    framed_stream raw(co_await tcp_stream::connect(io, at));
+    const byte_buffer big =
+        make(message_type::request_uri, "echo", std::string(4096, 'x')).encode();
+    const byte_view one[] = {big};
+    co_await raw.write_encoded(one);
+    auto r = co_await raw.read_frame();  // the error answer, then the end
+    REQUIRE(r);
+    CHECK(r.to_message().type() == message_type::error);
+    r = co_await raw.read_frame();
+    CHECK(r.status == frame_read_status::end_of_stream);
+    bool logged_with_peer = false;
+    for (const auto& rec : *logs.records)
+      if (rec.text.find("framing is lost") != std::string::npos && rec.peer)
+        logged_with_peer = true;
+    CHECK(logged_with_peer);
+    const message m = co_await other.request(as_bytes("echo"), {}, as_bytes("fine"));
+    CHECK(content_of(m) == "fine");
+    raw.close();
+    co_await other.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("max_connections: an extra connection is refused and logged, the others served") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server_options o = local_server();
+    o.max_connections = 1;
+    tcp_server server(io, o);
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client first(io, client_for(at));
+    co_await first.connect();
+    (void)co_await first.request(as_bytes("echo"));
+    tcp_client second(io, client_for(at));
+    co_await second.connect();  // the kernel accepts; the server closes it
+    CHECK_THROWS_AS((void)co_await second.receive_once(), io_error);
+    CHECK(logs.contains("max_connections"));
+    CHECK(server.connection_count() == 1);
+    const message m = co_await first.request(as_bytes("echo"), {}, as_bytes("a"));
+    CHECK(content_of(m) == "a");
+    co_await second.stop();
+    co_await first.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("idle timeout: a silent connection is closed after the limit, on the virtual clock") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o = local_server();
+    o.connection.idle_timeout = 30s;
+    tcp_server server(io, o);
+    const endpoint at = co_await server.start();
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    const auto t0 = io.now();
+    CHECK_THROWS_AS((void)co_await client.receive_once({.timeout = 1h}), io_error);
+    CHECK(io.now() - t0 >= 30s);
+    CHECK(io.now() - t0 < 31s);
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("several requests in flight on one connection, to the same uri, each get their own") {
+  for (std::size_t concurrency : {std::size_t{1}, std::size_t{4}}) {
+    CAPTURE(concurrency);
+    run_io([&](io_context& io) -> task<void> {
+      tcp_server_options o = local_server();
+      o.max_concurrent_handlers = concurrency;
+      tcp_server server(io, o);
+      // Answers take longer for earlier requests: with concurrency they
+      // finish out of order, and still reach the right request only if
+      // the matching is by uri; so each request uses its own uri there.
+      server.on(handler_key::of(message_type::request_uri), [](message& m) -> task<message> {
+        co_await sleep_for(std::chrono::milliseconds(100 - 10 * (content_of(m)[0] - '0')));
+        co_return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+      });
+      const endpoint at = co_await server.start();
+      tcp_client client(io, client_for(at));
+      co_await client.connect();
+      std::vector<std::string> got(5);
+      co_await with_scope([&](task_scope& s) -> task<void> {
+        for (int i = 0; i < 5; ++i) {
+          s.spawn([&, i]() -> task<void> {
+            const std::string uri = concurrency == 1 ? "same" : "u" + std::to_string(i);
+            const std::string body(1, char('0' + i));
+            message m = co_await client.request(as_bytes(uri), {}, as_bytes(body));
+            got[i] = content_of(m);
+          });
+        }
+        co_return;
+      });
+      for (int i = 0; i < 5; ++i)
+        CHECK(got[i] == std::string(1, char('0' + i)));
+      co_await client.stop();
+      co_await server.stop();
+    });
+  }
+}
