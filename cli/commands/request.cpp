@@ -156,7 +156,7 @@ void add_request_commands(CLI::App& app, app_state& st) {
   add_one(app, st, "create", mt::create_uri, "Send CREATE_URI for URI with CONTENT.", true, true,
           "netaio create 127.0.0.1:8888 notes/1 'first note'");
   add_one(app, st, "update", mt::update_uri, "Send UPDATE_URI for URI with CONTENT.", true, true,
-          "echo 'new text' | netaio update 127.0.0.1:8888 notes/1 -");
+          "netaio update 127.0.0.1:8888 notes/1 - < note.txt");
   add_one(app, st, "delete", mt::delete_uri, "Send DELETE_URI for URI.", false, false,
           "netaio delete 127.0.0.1:8888 notes/1");
 }

@@ -92,7 +92,7 @@ TEST_CASE("--help lists every command, and every command has --help with an exam
     CHECK(r.out.find("netaio " + c) != std::string::npos);
   }
   // Security options on every command that talks.
-  for (const std::string c : {"serve", "request", "create", "update", "delete", "subscribe",
+  for (const char* c : {"serve", "request", "create", "update", "delete", "subscribe",
                               "send", "udp", "udp-request", "bench"}) {
     CAPTURE(c);
     const result r = cli({c, "--help"});
@@ -134,7 +134,7 @@ TEST_CASE("bad input is one line on stderr and exit 64") {
 }
 
 TEST_CASE("commands waiting for the node layer say so and exit 70") {
-  for (const std::vector<std::string> args :
+  for (const std::vector<std::string>& args :
        {std::vector<std::string>{"serve"}, {"subscribe", "127.0.0.1:1", "u"}, {"udp"},
         {"udp-request", "127.0.0.1:1", "u"}, {"bench", "127.0.0.1:1"}}) {
     CAPTURE(args);
@@ -147,7 +147,7 @@ TEST_CASE("commands waiting for the node layer say so and exit 70") {
 
 TEST_CASE("encode writes the frame the wire layer makes, binary or hex") {
   const byte_buffer want = make(message_type::request_uri, "echo", "hello").encode();
-  for (const std::string t : {"REQUEST_URI", "request_uri", "0"}) {
+  for (const char* t : {"REQUEST_URI", "request_uri", "0"}) {
     const result bin = cli({"encode", "--type", t, "--uri", "echo", "--content", "hello"});
     CHECK(bin.code == 0);
     CHECK(bin.out == as_string(want));
@@ -167,15 +167,6 @@ TEST_CASE("encode writes the frame the wire layer makes, binary or hex") {
 }
 
 TEST_CASE("encode then decode: binary and hex round trips") {
-  const std::string expected =
-      "type: CREATE_URI (2)\n"
-      "auth_length: 3\n"
-      "body_length: 18\n"
-      "checksum: 0x%\n"
-      "auth: {}\n"
-      "uri: b'notes/1'\n"
-      "content: b'it\\'s\\n'\n"
-      "content_hex: 6974277320\n";
   const result bin = cli({"encode", "--type", "CREATE_URI", "--uri", "notes/1", "--content",
                           "it's\n"});
   REQUIRE(bin.code == 0);
@@ -185,9 +176,8 @@ TEST_CASE("encode then decode: binary and hex round trips") {
   const auto sum = dec.out.find("checksum: 0x");
   REQUIRE(sum != std::string::npos);
   CHECK(dec.out.substr(0, sum) == "type: CREATE_URI (2)\nauth_length: 3\nbody_length: 14\n");
-  CHECK(dec.out.find("auth: {}\nuri: b'notes/1'\ncontent: b\"it's\\n\"\ncontent_hex: 6974270a\n") !=
+  CHECK(dec.out.find("auth: {}\nuri: b'notes/1'\ncontent: b\"it's\\n\"\ncontent_hex: 697427730a\n") !=
         std::string::npos);
-  (void)expected;
 
   const result h = cli({"encode", "--type", "CREATE_URI", "--uri", "notes/1", "--content",
                         "it's\n", "--hex"});
@@ -217,7 +207,7 @@ TEST_CASE("encode then decode: binary and hex round trips") {
   const result dec_enc = cli({"decode", "--hex", "--cipher-key", "k", "--hmac-secret", "s"},
                              enc.out);
   CHECK(dec_enc.code == 0);
-  CHECK(dec_enc.out.find("uri: b'echo'") == std::string::npos);
+  CHECK(dec_enc.out.find("\nuri: b'echo'") == std::string::npos);
   CHECK(dec_enc.out.find("plain_uri: b'echo'\nplain_content: b'hi'\n") != std::string::npos);
 }
 
@@ -389,7 +379,7 @@ TEST_CASE("send and request exit 4 when nothing listens") {
     port = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0")).local_endpoint().port();
   }
   const std::string addr = "127.0.0.1:" + std::to_string(port);
-  for (const std::vector<std::string> args :
+  for (const std::vector<std::string>& args :
        {std::vector<std::string>{"send", addr, "--type", "OK", "--uri", "x"},
         {"request", addr, "x"}}) {
     CAPTURE(args);
