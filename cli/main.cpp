@@ -22,8 +22,9 @@ int run(int argc, char** argv) {
   app.require_subcommand(0, 1);
   // -v after the command name works too: `netaio send ... -v`.
   app.fallthrough();
-  app.footer("Example:\n  netaio encode --type REQUEST_URI --uri echo --content hi | netaio decode\n"
-             "Run `netaio COMMAND --help` for a command's options.");
+  app.footer(
+      "Example:\n  netaio encode --type REQUEST_URI --uri echo --content hi | netaio decode\n"
+      "Run `netaio COMMAND --help` for a command's options.");
 
   add_serve_command(app, st);
   add_request_commands(app, st);

@@ -45,7 +45,11 @@ inline netaio::task<std::optional<netaio::framed_stream>> connect_framed(
   } catch (const netaio::io_error& e) {
     why = e.what();
   }
-  print_error("cannot connect to " + to.to_string() + ": " + strip_prefix(why));
+  // The io layer's text starts "connect to ADDR: " already.
+  std::string reason = strip_prefix(why);
+  const std::string again = "connect to " + to.to_string() + ": ";
+  if (reason.starts_with(again)) reason.erase(0, again.size());
+  print_error("cannot connect to " + to.to_string() + ": " + reason);
   co_return std::nullopt;
 }
 

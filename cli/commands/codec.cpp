@@ -81,8 +81,8 @@ int run_decode(const decode_options& o, app_state& st) {
   print_line(std::string("checksum: ") + sum);
   // The auth section as the packify value it is (decode checked it).
   const byte_view auth = byte_view(data).subspan(9, h.auth_length());
-  print_line("auth: " + (auth.empty() ? std::string("{}")
-                                      : value_repr(netaio::packify::unpack(auth))));
+  print_line("auth: " +
+             (auth.empty() ? std::string("{}") : value_repr(netaio::packify::unpack(auth))));
   print_body("", m);
 
   if (!layer.auth && !layer.cipher) return exit_code::ok;
@@ -107,7 +107,8 @@ int run_decode(const decode_options& o, app_state& st) {
 int run_encode(const encode_options& o, app_state& st) {
   const std::uint8_t type = parse_type(o.type);
   const auto layer = make_layer(o.security, st.log);
-  const byte_buffer content = content_from(o.content_opt, o.content, o.content_hex_opt, o.content_hex);
+  const byte_buffer content =
+      content_from(o.content_opt, o.content, o.content_hex_opt, o.content_hex);
   netaio::message m = make_message(type, netaio::as_bytes(o.uri), content);
   if (layer.auth || layer.cipher) {
     auto sealed = netaio::prepare_message(std::move(m), {}, layer, {}, st.log);
@@ -140,8 +141,9 @@ void add_codec_commands(CLI::App& app, app_state& st) {
     cmd->add_option("FILE", o->file, "the frame's file, - for stdin (default)");
     cmd->add_flag("--hex", o->hex, "the input is hex (whitespace ignored)");
     add_security_options(cmd, o->security);
-    add_example(cmd, "netaio encode --type REQUEST_URI --uri echo --content hi --hex | "
-                     "netaio decode --hex");
+    add_example(cmd,
+                "netaio encode --type REQUEST_URI --uri echo --content hi --hex | "
+                "netaio decode --hex");
     on_run(cmd, st, [o, &st] { return run_decode(*o, st); });
   }
   {
@@ -154,8 +156,8 @@ void add_codec_commands(CLI::App& app, app_state& st) {
         ->required();
     cmd->add_option("--uri", o->uri, "the uri")->required();
     o->content_opt = cmd->add_option("--content", o->content, "the content as text; - reads stdin");
-    o->content_hex_opt =
-        cmd->add_option("--content-hex", o->content_hex, "the content as hex")->excludes(o->content_opt);
+    o->content_hex_opt = cmd->add_option("--content-hex", o->content_hex, "the content as hex")
+                             ->excludes(o->content_opt);
     cmd->add_flag("--hex", o->hex, "write the frame as hex and a newline");
     add_security_options(cmd, o->security);
     add_example(cmd, "netaio encode --type request_uri --uri echo --content hello > frame.bin");

@@ -8,8 +8,9 @@
 
 namespace netaio_cli {
 
-void add_serve_command(CLI::App& app, app_state& st);      // serve.cpp
-void add_request_commands(CLI::App& app, app_state& st);   // request.cpp: request/create/update/delete
+void add_serve_command(CLI::App& app, app_state& st);  // serve.cpp
+void add_request_commands(CLI::App& app,
+                          app_state& st);  // request.cpp: request/create/update/delete
 void add_subscribe_command(CLI::App& app, app_state& st);  // subscribe.cpp
 void add_send_command(CLI::App& app, app_state& st);       // send.cpp
 void add_udp_commands(CLI::App& app, app_state& st);       // udp.cpp: udp, udp-request

@@ -101,9 +101,8 @@ netaio::task<int> request_task(netaio::io_context& io, netaio::endpoint to, neta
     co_return exit_code::error_answer;
   }
   const netaio::message& m = **answer;
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              start)
-                        .count();
+  const double ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   char took[32];
   std::snprintf(took, sizeof took, "%.1f ms", ms);
   log.info(std::nullopt, type_name(static_cast<std::uint8_t>(m.type())), " ",

@@ -33,8 +33,9 @@ void add_serve_command(CLI::App& app, app_state& st) {
       "Run a TCP server: echo on (REQUEST_URI, echo), an in-memory store for CREATE_URI / "
       "REQUEST_URI / UPDATE_URI / DELETE_URI, SUBSCRIBE_URI / UNSUBSCRIBE_URI with NOTIFY_URI. "
       "Prints `listening on HOST:PORT` when ready; SIGINT/SIGTERM stop it.");
-  cmd->add_option("--listen", o->listen, "HOST:PORT to listen on (default 127.0.0.1:8888; port 0 "
-                                         "picks a free one)");
+  cmd->add_option("--listen", o->listen,
+                  "HOST:PORT to listen on (default 127.0.0.1:8888; port 0 "
+                  "picks a free one)");
   add_security_options(cmd, o->security);
   add_example(cmd, "netaio serve --listen 127.0.0.1:0 --hmac-secret test");
   on_run(cmd, st, [o, &st] {

@@ -64,8 +64,9 @@ void add_udp_commands(CLI::App& app, app_state& st) {
                     "forget a peer silent for SECONDS (default 60)")
         ->needs(o->advertise_opt);
     add_security_options(cmd, o->security);
-    add_example(cmd, "netaio udp --listen 0.0.0.0:9999 --advertise 5 --app-id demo "
-                     "--peer 127.0.0.1:9998");
+    add_example(cmd,
+                "netaio udp --listen 0.0.0.0:9999 --advertise 5 --app-id demo "
+                "--peer 127.0.0.1:9998");
     on_run(cmd, st, [o, &st] {
       parse_address(o->listen, "--listen");
       for (const auto& p : o->peers)

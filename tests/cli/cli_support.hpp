@@ -148,8 +148,7 @@ struct server_log {
 };
 
 /// How the server treats its one connection.
-using server_script =
-    std::function<netaio::task<void>(netaio::framed_stream&, server_log&)>;
+using server_script = std::function<netaio::task<void>(netaio::framed_stream&, server_log&)>;
 
 /// A TCP server on 127.0.0.1 (a free port) that accepts one connection on
 /// its own thread and io_context and runs `script` on it. Destroying it

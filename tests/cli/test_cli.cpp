@@ -66,9 +66,9 @@ message make(message_type t, std::string_view uri, std::string_view content) {
   return message::prepare(body::prepare(as_bytes(content), as_bytes(uri)), t);
 }
 
-const std::vector<std::string> all_commands = {
-    "serve", "request", "create", "update",      "delete", "subscribe",
-    "send",  "udp",     "udp-request", "decode", "encode", "bench"};
+const std::vector<std::string> all_commands = {"serve",       "request",   "create", "update",
+                                               "delete",      "subscribe", "send",   "udp",
+                                               "udp-request", "decode",    "encode", "bench"};
 
 }  // namespace
 
@@ -92,8 +92,8 @@ TEST_CASE("--help lists every command, and every command has --help with an exam
     CHECK(r.out.find("netaio " + c) != std::string::npos);
   }
   // Security options on every command that talks.
-  for (const char* c : {"serve", "request", "create", "update", "delete", "subscribe",
-                              "send", "udp", "udp-request", "bench"}) {
+  for (const char* c : {"serve", "request", "create", "update", "delete", "subscribe", "send",
+                        "udp", "udp-request", "bench"}) {
     CAPTURE(c);
     const result r = cli({c, "--help"});
     for (const char* opt : {"--hmac-secret", "--cipher-key", "--aead-key", "--hmac-field",
@@ -127,16 +127,18 @@ TEST_CASE("bad input is one line on stderr and exit 64") {
                     "not both");
   check_usage_error({"encode", "--type", "OK", "--uri", "x", "--replay-window", "30"},
                     "--replay-window needs --hmac-secret");
-  check_usage_error({"encode", "--type", "OK", "--uri", "x", "--content", "a", "--content-hex",
-                     "00"},
-                    "excludes");
+  check_usage_error(
+      {"encode", "--type", "OK", "--uri", "x", "--content", "a", "--content-hex", "00"},
+      "excludes");
   check_usage_error({"decode", "/nonexistent/frame.bin"}, "cannot open /nonexistent/frame.bin");
 }
 
 TEST_CASE("commands waiting for the node layer say so and exit 70") {
-  for (const std::vector<std::string>& args :
-       {std::vector<std::string>{"serve"}, {"subscribe", "127.0.0.1:1", "u"}, {"udp"},
-        {"udp-request", "127.0.0.1:1", "u"}, {"bench", "127.0.0.1:1"}}) {
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"serve"},
+                                               {"subscribe", "127.0.0.1:1", "u"},
+                                               {"udp"},
+                                               {"udp-request", "127.0.0.1:1", "u"},
+                                               {"bench", "127.0.0.1:1"}}) {
     CAPTURE(args);
     const result r = cli(args);
     CHECK(r.code == 70);
@@ -152,23 +154,22 @@ TEST_CASE("encode writes the frame the wire layer makes, binary or hex") {
     CHECK(bin.code == 0);
     CHECK(bin.out == as_string(want));
   }
-  const result h = cli({"encode", "--type", "REQUEST_URI", "--uri", "echo", "--content", "hello",
-                        "--hex"});
+  const result h =
+      cli({"encode", "--type", "REQUEST_URI", "--uri", "echo", "--content", "hello", "--hex"});
   CHECK(h.code == 0);
   CHECK(h.out == hex(want) + "\n");
   // Content from stdin, and as hex.
   const result in = cli({"encode", "--type", "OK", "--uri", "u", "--content", "-"}, "from stdin");
   CHECK(in.out == as_string(make(message_type::ok, "u", "from stdin").encode()));
   const result bytes = cli({"encode", "--type", "OK", "--uri", "u", "--content-hex", "00ff"});
-  CHECK(bytes.out ==
-        as_string(message::prepare(body::prepare(byte_buffer{0, 255}, as_bytes("u")),
-                                   message_type::ok)
-                      .encode()));
+  CHECK(bytes.out == as_string(message::prepare(body::prepare(byte_buffer{0, 255}, as_bytes("u")),
+                                                message_type::ok)
+                                   .encode()));
 }
 
 TEST_CASE("encode then decode: binary and hex round trips") {
-  const result bin = cli({"encode", "--type", "CREATE_URI", "--uri", "notes/1", "--content",
-                          "it's\n"});
+  const result bin =
+      cli({"encode", "--type", "CREATE_URI", "--uri", "notes/1", "--content", "it's\n"});
   REQUIRE(bin.code == 0);
   const result dec = cli({"decode"}, bin.out);
   CHECK(dec.code == 0);
@@ -176,18 +177,19 @@ TEST_CASE("encode then decode: binary and hex round trips") {
   const auto sum = dec.out.find("checksum: 0x");
   REQUIRE(sum != std::string::npos);
   CHECK(dec.out.substr(0, sum) == "type: CREATE_URI (2)\nauth_length: 3\nbody_length: 14\n");
-  CHECK(dec.out.find("auth: {}\nuri: b'notes/1'\ncontent: b\"it's\\n\"\ncontent_hex: 697427730a\n") !=
-        std::string::npos);
+  CHECK(
+      dec.out.find("auth: {}\nuri: b'notes/1'\ncontent: b\"it's\\n\"\ncontent_hex: 697427730a\n") !=
+      std::string::npos);
 
-  const result h = cli({"encode", "--type", "CREATE_URI", "--uri", "notes/1", "--content",
-                        "it's\n", "--hex"});
+  const result h =
+      cli({"encode", "--type", "CREATE_URI", "--uri", "notes/1", "--content", "it's\n", "--hex"});
   const result dec_hex = cli({"decode", "--hex", "-"}, h.out);
   CHECK(dec_hex.code == 0);
   CHECK(dec_hex.out == dec.out);
 
   // With HMAC: decode shows the auth fields, then checks them.
-  const result sealed = cli({"encode", "--type", "REQUEST_URI", "--uri", "echo", "--content",
-                             "hi", "--hmac-secret", "s3cret", "--hex"});
+  const result sealed = cli({"encode", "--type", "REQUEST_URI", "--uri", "echo", "--content", "hi",
+                             "--hmac-secret", "s3cret", "--hex"});
   REQUIRE(sealed.code == 0);
   const result opened = cli({"decode", "--hex", "--hmac-secret", "s3cret"}, sealed.out);
   CHECK(opened.code == 0);
@@ -204,8 +206,8 @@ TEST_CASE("encode then decode: binary and hex round trips") {
   const result enc = cli({"encode", "--type", "REQUEST_URI", "--uri", "echo", "--content", "hi",
                           "--cipher-key", "k", "--hmac-secret", "s", "--hex"});
   CHECK(enc.err.empty());  // with HMAC: no malleability warning
-  const result dec_enc = cli({"decode", "--hex", "--cipher-key", "k", "--hmac-secret", "s"},
-                             enc.out);
+  const result dec_enc =
+      cli({"decode", "--hex", "--cipher-key", "k", "--hmac-secret", "s"}, enc.out);
   CHECK(dec_enc.code == 0);
   CHECK(dec_enc.out.find("\nuri: b'echo'") == std::string::npos);
   CHECK(dec_enc.out.find("plain_uri: b'echo'\nplain_content: b'hi'\n") != std::string::npos);
@@ -272,8 +274,8 @@ TEST_CASE("send --count stops after that many messages") {
     co_await fs.write_frame(make(message_type::notify_uri, "-", ""));
     co_await cli_test::until_closed(fs);  // the client leaves on its own
   });
-  const result r = cli({"send", server.address(), "--type", "SUBSCRIBE_URI", "--uri", "a",
-                        "--wait", "60", "--count", "2"});
+  const result r = cli({"send", server.address(), "--type", "SUBSCRIBE_URI", "--uri", "a", "--wait",
+                        "60", "--count", "2"});
   CHECK(server.join().failure == "");
   CHECK(r.code == 0);
   CHECK(r.out == "NOTIFY_URI a\\x20b\\x5c 01\nNOTIFY_URI \\x2d -\n");
@@ -319,8 +321,8 @@ TEST_CASE("send with HMAC: sealed both ways; a wrong secret gets AUTH_ERROR") {
   }
   SUBCASE("no secret: the server's answer is refused, the message shown as received") {
     cli_test::one_shot_server server(hmac_server);
-    const result r = cli({"send", server.address(), "--type", "REQUEST_URI", "--uri", "echo",
-                          "--wait", "60"});
+    const result r =
+        cli({"send", server.address(), "--type", "REQUEST_URI", "--uri", "echo", "--wait", "60"});
     CHECK(server.join().failure == "");
     CHECK(r.out == "AUTH_ERROR ERROR " + hex(as_bytes("HMAC auth failed")) + "\n");
   }
@@ -336,17 +338,17 @@ TEST_CASE("send with the stream cipher: secrets from the environment; warning wi
       if (with_hmac && !auth.check(m->auth_data(), m->body())) co_return;
       message plain = cipher.decrypt(*m);
       log.received.push_back(plain);
-      message answer = cipher.encrypt(make_respond_uri_msg(plain.body().content(), as_bytes("echo")));
+      message answer =
+          cipher.encrypt(make_respond_uri_msg(plain.body().content(), as_bytes("echo")));
       if (with_hmac) auth.make(answer.auth_data(), answer.body());
       co_await fs.write_frame(answer);
     };
   };
   SUBCASE("cipher + HMAC from NETAIO_CIPHER_KEY / NETAIO_HMAC_SECRET: no warning") {
     cli_test::one_shot_server server(cipher_server(true));
-    const result r =
-        cli({"send", server.address(), "--type", "REQUEST_URI", "--uri", "echo", "--content",
-             "secret text", "--wait", "60"},
-            {}, {{"NETAIO_CIPHER_KEY", "key"}, {"NETAIO_HMAC_SECRET", "mac"}});
+    const result r = cli({"send", server.address(), "--type", "REQUEST_URI", "--uri", "echo",
+                          "--content", "secret text", "--wait", "60"},
+                         {}, {{"NETAIO_CIPHER_KEY", "key"}, {"NETAIO_HMAC_SECRET", "mac"}});
     const server_log& log = server.join();
     CHECK(log.failure == "");
     REQUIRE(log.received.size() == 2);
@@ -366,8 +368,9 @@ TEST_CASE("send with the stream cipher: secrets from the environment; warning wi
     CHECK(r.out == "RESPOND_URI echo 78\n");
     const auto lines = r.err_lines();
     REQUIRE(lines.size() == 1);
-    CHECK(lines[0].starts_with("netaio: warning: the SHA-256 stream cipher without "
-                               "--hmac-secret is malleable"));
+    CHECK(
+        lines[0].starts_with("netaio: warning: the SHA-256 stream cipher without "
+                             "--hmac-secret is malleable"));
   }
 }
 
@@ -466,7 +469,7 @@ namespace {
 // The reference (Python netaio) and PyNaCl, when both are there.
 std::string reference_pythonpath() {
   const std::string ref = std::string(NETAIO_SOURCE_ROOT) + "/../shared/reference";
-  struct stat st{};
+  struct stat st {};
   if (::stat((ref + "/netaio/netaio").c_str(), &st) != 0) return {};
   return ref + "/packify:" + ref + "/netaio:" + ref + "/tapescript";
 }
@@ -517,8 +520,8 @@ HMACAuthPlugin({'secret': 'mac'}).make(m.auth_data, m.body)
 print(m.encode().hex())
 )");
     REQUIRE_MESSAGE(py.code == 0, py.err);
-    const result d = cli({"decode", "--hex", "--hmac-secret", "mac", "--cipher-key", "key"},
-                         py.out);
+    const result d =
+        cli({"decode", "--hex", "--hmac-secret", "mac", "--cipher-key", "key"}, py.out);
     CHECK_MESSAGE(d.code == 0, d.err);
     CHECK(d.out.starts_with("type: REQUEST_URI (0)\n"));
     CHECK(d.out.find("opened: ok\nplain_uri: b'echo'\nplain_content: b'from Python'\n") !=
