@@ -3,7 +3,8 @@
 # Usage: scripts/deps.sh demo|test|bench
 set -euo pipefail
 what=${1:-test}
-base=(g++ meson ninja-build pkg-config python3 libsodium-dev zlib1g-dev)
+# libcli11-dev: the netaio command (cli/), which a plain setup builds and installs.
+base=(g++ meson ninja-build pkg-config python3 libsodium-dev zlib1g-dev libcli11-dev)
 case "$what" in
   demo) pkgs=("${base[@]}") ;;
   # cmake, git and the Conan client's Python modules: the packaging checks;

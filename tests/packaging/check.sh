@@ -10,7 +10,7 @@
 #   wrap      a Meson project with subprojects/netaio.wrap ([wrap-git] at a
 #             local clone of this tree) and dependency('netaio')
 #   install   a plain `meson setup && meson install` (prefix in BUILD_DIR):
-#             builds nothing, puts every file in place; then a pkg-config
+#             builds only the netaio command, puts every file in place; then a pkg-config
 #             consumer (g++) and a CMake find_package(netaio) consumer (clang++)
 #   version   meson.build, version.hpp, the single header, the installed .pc
 #             and CMake version file and the Conan recipe agree
@@ -62,8 +62,10 @@ ensure_prefix() {
   rm -rf "$out/install-build" "$prefix"
   meson setup "$out/install-build" "$root" --prefix="$prefix" >"$out/install-setup.log" 2>&1 \
     || { prefix_why="meson setup failed: $(log_tail "$out/install-setup.log")"; return 1; }
-  # An install of a header-only library has nothing to compile.
-  ninja -C "$out/install-build" -t commands >"$out/install-commands.log" 2>&1
+  # A header-only library: the only thing an install compiles is the netaio
+  # command (cli/).
+  ninja -C "$out/install-build" -t commands 2>&1 | grep -v -e ' cli/netaio' -e 'cli/netaio\.p/' \
+    >"$out/install-commands.log"
   if [ -s "$out/install-commands.log" ]; then
     prefix_why="a plain setup builds before installing: $(head -n 5 "$out/install-commands.log")"
     return 1
@@ -158,12 +160,12 @@ check_install() {
   while IFS= read -r f; do
     [ -f "$prefix/$f" ] || missing+=("$f")
   done < <(cd "$root" && find include -name '*.hpp' | sort;
-           printf '%s\n' share/licenses/netaio/LICENSE share/pkgconfig/netaio.pc \
+           printf '%s\n' bin/netaio share/licenses/netaio/LICENSE share/pkgconfig/netaio.pc \
              share/cmake/netaio/netaioConfig.cmake share/cmake/netaio/netaioConfigVersion.cmake)
   local pc_path; pc_path=$(pkg-config --variable pc_path pkg-config)
   if [ ${#missing[@]} -gt 0 ]; then
     record install_layout FAIL "not installed: ${missing[*]}" "$(since "$t")"
-  elif [ -n "$(cd "$prefix" && find . -path ./include -prune -o -path ./share -prune -o -type f -print)" ]; then
+  elif [ -n "$(cd "$prefix" && find . -path ./include -prune -o -path ./share -prune -o -path ./bin/netaio -prune -o -type f -print)" ]; then
     record install_layout FAIL "installed outside include/ and share/: $(cd "$prefix" && find . -path ./include -prune -o -path ./share -prune -o -type f -print)" "$(since "$t")"
   elif [[ ":$pc_path:" != *:/usr/local/share/pkgconfig:* ]]; then
     record install_layout FAIL "pkg-config does not search /usr/local/share/pkgconfig (pc_path: $pc_path)" "$(since "$t")"
