@@ -18,10 +18,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <future>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -140,6 +142,108 @@ inline result run_program(const std::string& program, const std::vector<std::str
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
+
+/// A program left running (netaio serve, netaio subscribe): its stdout is
+/// read line by line; stderr is kept for the failure message. Destroying it
+/// kills a program still running.
+class background {
+ public:
+  background(const std::string& program, const std::vector<std::string>& args) {
+    int out[2], err[2];
+    REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
+    REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    std::vector<std::string> argv_s{program};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : argv_s)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<std::string> env_s;
+    for (char** e = environ; *e; ++e)
+      if (std::strncmp(*e, "NETAIO_", 7) != 0) env_s.emplace_back(*e);
+    std::vector<char*> envp;
+    for (auto& e : env_s)
+      envp.push_back(e.data());
+    envp.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid_, program.c_str(), &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    ::close(err[1]);
+    out_ = out[0];
+    err_ = err[0];
+    REQUIRE_MESSAGE(rc == 0, "cannot run " << program << ": " << std::strerror(rc));
+  }
+  background(const background&) = delete;
+  background& operator=(const background&) = delete;
+  ~background() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      (void)wait();
+    }
+    ::close(out_);
+    ::close(err_);
+  }
+
+  /// The next line on stdout (without its newline), or nullopt if none
+  /// came within `limit`; an empty line at end of output.
+  std::optional<std::string> try_line(std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      if (const auto nl = buffered_.find('\n'); nl != std::string::npos) {
+        std::string line = buffered_.substr(0, nl);
+        buffered_.erase(0, nl + 1);
+        return line;
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t got = ::read(out_, buf, sizeof buf);
+      if (got <= 0) return std::string();
+      buffered_.append(buf, static_cast<std::size_t>(got));
+    }
+  }
+  /// The next line; fails the test if none comes within `limit` (a bound
+  /// against a hang, never what makes a test pass).
+  std::string next_line(std::chrono::seconds limit = std::chrono::seconds(60)) {
+    auto line = try_line(limit);
+    REQUIRE_MESSAGE(line.has_value(), "no line from the program in time; stderr: " << drain_err());
+    return *line;
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  /// Waits for the program to end; its exit code, or 128 + signal.
+  int wait() {
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::string drain_err() {
+    std::string e;
+    char buf[4096];
+    pollfd p{err_, POLLIN, 0};
+    while (::poll(&p, 1, 0) > 0) {
+      const ssize_t got = ::read(err_, buf, sizeof buf);
+      if (got <= 0) break;
+      e.append(buf, static_cast<std::size_t>(got));
+    }
+    return e;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int err_ = -1;
+  std::string buffered_;
+};
 
 /// What the server saw, for the test to check after it stopped.
 struct server_log {

@@ -134,9 +134,7 @@ TEST_CASE("bad input is one line on stderr and exit 64") {
 }
 
 TEST_CASE("commands waiting for the node layer say so and exit 70") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"serve"},
-                                               {"subscribe", "127.0.0.1:1", "u"},
-                                               {"udp"},
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"udp"},
                                                {"udp-request", "127.0.0.1:1", "u"},
                                                {"bench", "127.0.0.1:1"}}) {
     CAPTURE(args);
@@ -145,6 +143,103 @@ TEST_CASE("commands waiting for the node layer say so and exit 70") {
     CHECK(r.out.empty());
     CHECK(r.err == "netaio: " + args[0] + " needs the node layer (not in this build yet)\n");
   }
+}
+
+namespace {
+/// `netaio serve` on a free port; gives the address it printed.
+std::string started(cli_test::background& server) {
+  const std::string line = server.next_line();
+  REQUIRE_MESSAGE(line.rfind("listening on 127.0.0.1:", 0) == 0, "got: " << line);
+  return line.substr(std::string("listening on ").size());
+}
+}  // namespace
+
+TEST_CASE("serve answers echo and the CRUD sequence with HMAC + cipher; SIGTERM stops it, exit 0") {
+  const std::vector<std::string> sec{"--hmac-secret", "serve test", "--cipher-key", "k"};
+  auto with_sec = [&](std::vector<std::string> a) {
+    a.insert(a.end(), sec.begin(), sec.end());
+    return a;
+  };
+  cli_test::background server(NETAIO_CLI_PATH, with_sec({"serve", "--listen", "127.0.0.1:0"}));
+  const std::string addr = started(server);
+  result r = cli(with_sec({"request", addr, "echo", "--content", "hi"}));
+  CHECK(r.code == 0);
+  CHECK(r.out == "hi");
+  r = cli(with_sec({"create", addr, "notes/1", "first"}));
+  CHECK(r.code == 0);
+  r = cli(with_sec({"create", addr, "notes/1", "again"}));
+  CHECK(r.code == 2);  // ERROR: cannot overwrite
+  r = cli(with_sec({"request", addr, "notes/1"}));
+  CHECK(r.code == 0);
+  CHECK(r.out == "first");
+  r = cli(with_sec({"update", addr, "notes/1", "second"}));
+  CHECK(r.code == 0);
+  r = cli(with_sec({"delete", addr, "notes/1"}));
+  CHECK(r.code == 0);
+  r = cli(with_sec({"request", addr, "notes/1"}));
+  CHECK(r.code == 1);  // NOT_FOUND
+  r = cli({"request", addr, "echo", "--hmac-secret", "wrong", "--cipher-key", "k"});
+  CHECK(r.code == 2);  // AUTH_ERROR
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+  CHECK(server.next_line().empty());  // nothing more on stdout
+}
+
+TEST_CASE("serve stops on SIGINT with exit 0; a port in use is refused") {
+  cli_test::background server(NETAIO_CLI_PATH, {"serve", "--listen", "127.0.0.1:0"});
+  const std::string addr = started(server);
+  const result busy = cli({"serve", "--listen", addr});
+  CHECK(busy.code == 4);
+  CHECK(busy.err.find("netaio: ") == 0);
+  server.signal(SIGINT);
+  CHECK(server.wait() == 0);
+}
+
+namespace {
+/// Updates `uri` with "u0", "u1", ... until `sub` prints its first line
+/// (it prints nothing until its subscription is confirmed); gives that line.
+std::string first_notification(const std::string& addr, cli_test::background& sub) {
+  for (int i = 0; i < 60; ++i) {
+    CHECK(cli({"update", addr, "news", "u" + std::to_string(i)}).code == 0);
+    if (auto line = sub.try_line(std::chrono::milliseconds(500))) return *line;
+  }
+  FAIL("the subscriber printed nothing");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("subscribe prints each notification's content; --count ends it, a signal too") {
+  cli_test::background server(NETAIO_CLI_PATH, {"serve", "--listen", "127.0.0.1:0"});
+  const std::string addr = started(server);
+  CHECK(cli({"create", addr, "news", "one"}).code == 0);
+
+  cli_test::background once(NETAIO_CLI_PATH, {"subscribe", addr, "news", "--count", "1"});
+  CHECK(first_notification(addr, once).rfind("u", 0) == 0);
+  CHECK(once.wait() == 0);  // ended by itself after one
+
+  cli_test::background sub(NETAIO_CLI_PATH, {"subscribe", addr, "news"});
+  std::string line = first_notification(addr, sub);
+  CHECK(cli({"update", addr, "news", "final"}).code == 0);
+  int later = 0;
+  while (line != "final") {  // updates in flight when the first line came, in order
+    CHECK(line.rfind("u", 0) == 0);
+    line = sub.next_line();
+    ++later;
+  }
+  CHECK(later >= 1);
+  sub.signal(SIGTERM);  // unsubscribes, exits 0
+  CHECK(sub.wait() == 0);
+  server.signal(SIGTERM);
+  CHECK(server.wait() == 0);
+}
+
+TEST_CASE("subscribe to a server that is not there exits 4") {
+  cli_test::background probe(NETAIO_CLI_PATH, {"serve", "--listen", "127.0.0.1:0"});
+  const std::string addr = started(probe);
+  probe.signal(SIGTERM);
+  REQUIRE(probe.wait() == 0);  // the port is free again: nobody listens there
+  const result r = cli({"subscribe", addr, "news", "--timeout", "5"});
+  CHECK(r.code == 4);
 }
 
 TEST_CASE("encode writes the frame the wire layer makes, binary or hex") {
