@@ -113,6 +113,25 @@ TEST_CASE("several servers: the default one and others by address; close(server)
   });
 }
 
+TEST_CASE("two connects to one server at once: one connection stays, no receive loop lost") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    // Both wait in the kernel's connect at once; the second to finish
+    // replaces the first (closing it and joining its loop), never overwrites it.
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      s.spawn([&]() -> task<void> { co_await client.connect(); });
+      s.spawn([&]() -> task<void> { co_await client.connect(); });
+      co_return;
+    });
+    CHECK(client.connected());
+    CHECK(client.scope().size() == 1);
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("one"))) == "one");
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
 TEST_CASE("close(server) fails the requests waiting on that connection with io_error") {
   run_io([](io_context& io) -> task<void> {
     tcp_server server(io, local_server());
