@@ -4,6 +4,7 @@
 // client, UDP node); the TCP server and client.
 #pragma once
 
+#include <netaio/node/auto_reconnect.hpp>
 #include <netaio/node/connection.hpp>
 #include <netaio/node/framed_stream.hpp>
 #include <netaio/node/handler.hpp>

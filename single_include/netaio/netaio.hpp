@@ -5807,18 +5807,22 @@ class udp_socket {
 // framed streams and peer addresses, shared by every node (TCP server, TCP
 // client, UDP node); the TCP server and client.
 
-// ---- begin netaio/node/connection.hpp
-// One TCP connection of a node: a framed stream read by exactly one receive
-// loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer.
-// Shared by tcp_server (one per accepted client) and tcp_client (one per
-// server).
+// ---- begin netaio/node/auto_reconnect.hpp
+// The bundled auto-reconnect timeout handler (the reference's
+// AutoReconnectTimeoutHandler): when a request times out, reconnect to that
+// server, each attempt bounded by a connect timeout, a bounded number of
+// attempts with a delay (and an optional backoff) between them, then an
+// on-reconnect callback. The request has already thrown timed_out; this runs
+// as the client's "timeout handler" child, so the client's stop() cancels
+// and joins a reconnect in progress.
 
-// ---- begin netaio/node/framed_stream.hpp
-// framed_stream: whole netaio frames over a tcp_stream. Frames are parsed in
-// place in a receive buffer that compacts and grows up to the largest frame
-// allowed; a read that spans many packets resumes its task once; frames are
-// written from one reused buffer, or gathered from several.
+// ---- begin netaio/node/log.hpp
+// The node layer's logging: four levels, one replaceable sink, and no
+// formatting at all for records below the threshold.
+
+// ---- begin netaio/wire/keys.hpp
+// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
+// (type, uri) and type, most specific first.
 
 // ---- begin netaio/wire/bytes.hpp
 // Byte buffers and views used across the wire and plugin layers.
@@ -5847,12 +5851,10 @@ inline byte_buffer to_buffer(byte_view v) {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/bytes.hpp
-// ---- begin netaio/wire/frame_reader.hpp
-// The incremental frame reader: parses frames in place at the front of a
-// receive buffer. No allocation per frame; never throws for bad input.
-
-// ---- begin netaio/wire/detail/frame_parse.hpp
-// Parsing one frame in place: shared by the frame reader and message decode.
+// ---- begin netaio/wire/concepts.hpp
+// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
+// MessageProtocol as concepts: a user type satisfying one works wherever the
+// default does.
 
 // ---- begin netaio/wire/body.hpp
 // The default body: u16 uri_length | uri | content.
@@ -6090,11 +6092,6 @@ class body {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/body.hpp
-// ---- begin netaio/wire/concepts.hpp
-// The reference's HeaderProtocol, AuthFieldsProtocol, BodyProtocol and
-// MessageProtocol as concepts: a user type satisfying one works wherever the
-// default does.
-
 // ---- begin netaio/wire/message_type.hpp
 // Message types: the reference's defaults, and the compile-time check that a
 // custom enum keeps them (same names, same values) and uses only 31..255 for its own.
@@ -6356,6 +6353,324 @@ concept message_protocol = std::copyable<M> && header_type<typename M::header_t>
 
 }  // namespace netaio::inline v0
 // ---- end netaio/wire/concepts.hpp
+
+#include <array>
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
+/// plugins layer declares the same alias; the two declarations agree.)
+using peer_address = std::pair<std::string, std::uint16_t>;
+
+/// Hash of a peer_address (std::hash has none for pairs).
+struct peer_address_hash {
+  std::size_t operator()(const peer_address& a) const noexcept {
+    return std::hash<std::string>{}(a.first) * 31u + a.second;
+  }
+};
+
+/// Which of the reference's key tuples a handler key stands for.
+enum class key_shape : std::uint8_t {
+  type_uri_peer,  ///< (type, uri, address), address possibly None
+  type_uri,       ///< (type, uri)
+  type_only,      ///< type
+};
+
+/// A hashable handler key.
+template <message_type_enum MT>
+struct basic_handler_key {
+  key_shape shape = key_shape::type_only;
+  MT type{};
+  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
+  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
+
+  /// The key `type`.
+  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
+  /// The key (type, uri).
+  static basic_handler_key of(MT t, std::string_view uri) {
+    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
+  }
+  /// The key (type, uri, address).
+  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
+    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
+  }
+
+  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
+    if (a.shape != b.shape || a.type != b.type) return false;
+    if (a.shape == key_shape::type_only) return true;
+    if (a.uri != b.uri) return false;
+    return a.shape == key_shape::type_uri || a.peer == b.peer;
+  }
+};
+
+/// The default protocol's handler key.
+using handler_key = basic_handler_key<message_type>;
+
+/// The reference's keys_extractor: most specific first.
+template <message_protocol M>
+std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
+    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
+  using key = basic_handler_key<typename M::message_type_t>;
+  const byte_view u = msg.body().uri();
+  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
+  const auto t = msg.header().message_type();
+  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
+}
+
+}  // namespace netaio::inline v0
+
+template <class MT>
+struct std::hash<netaio::basic_handler_key<MT>> {
+  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
+    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
+    if (k.shape == netaio::key_shape::type_only) return h;
+    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
+    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
+      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
+    return h;
+  }
+};
+// ---- end netaio/wire/keys.hpp
+
+#include <concepts>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// How much a log record matters, least first.
+enum class log_level : std::uint8_t { debug, info, warning, error };
+
+/// "debug", "info", "warning" or "error".
+constexpr std::string_view to_string(log_level l) noexcept {
+  switch (l) {
+    case log_level::debug:
+      return "debug";
+    case log_level::info:
+      return "info";
+    case log_level::warning:
+      return "warning";
+    case log_level::error:
+      return "error";
+  }
+  return "?";
+}
+
+/// Receives every record that passes the logger's threshold: its level, its
+/// text, and the address of the peer it concerns (nullopt if none).
+using log_sink =
+    std::function<void(log_level, std::string_view, const std::optional<peer_address>&)>;
+
+/// "host:port", or "[host]:port" for an IPv6 host.
+inline std::string to_string(const peer_address& a) {
+  const bool v6 = a.first.find(':') != std::string::npos;
+  std::string s;
+  s.reserve(a.first.size() + 8);
+  if (v6) s += '[';
+  s += a.first;
+  if (v6) s += ']';
+  s += ':';
+  s += std::to_string(a.second);
+  return s;
+}
+
+/// The default sink: one line per record on stderr, "netaio: warning: [peer] text".
+inline void stderr_sink(log_level l, std::string_view text, const std::optional<peer_address>& p) {
+  std::string line = "netaio: ";
+  line += to_string(l);
+  line += ": ";
+  if (p) {
+    line += '[';
+    line += to_string(*p);
+    line += "] ";
+  }
+  line += text;
+  line += '\n';
+  // One write per record, so records from several loops do not interleave.
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+namespace detail {
+
+inline void log_append(std::string& out, std::string_view s) {
+  out += s;
+}
+inline void log_append(std::string& out, char c) {
+  out += c;
+}
+inline void log_append(std::string& out, const peer_address& a) {
+  out += to_string(a);
+}
+template <class T>
+requires(std::integral<T> && !std::same_as<T, char> &&
+         !std::same_as<T, bool>) void log_append(std::string& out, T v) {
+  out += std::to_string(v);
+}
+inline void log_append(std::string& out, bool v) {
+  out += v ? "true" : "false";
+}
+
+// A part that is a callable is formatted only when the record is written:
+// the way to pass something expensive to describe.
+template <class P>
+void log_part(std::string& out, const P& p) {
+  if constexpr (std::is_invocable_v<const P&>) {
+    log_part(out, p());
+  } else if constexpr (std::is_convertible_v<const P&, std::string_view>) {
+    log_append(out, std::string_view(p));
+  } else {
+    log_append(out, p);
+  }
+}
+
+}  // namespace detail
+
+/// A level threshold in front of a sink. Records below the threshold cost one
+/// comparison: their parts are neither formatted nor concatenated.
+class logger {
+ public:
+  /// Writes to stderr, silent below warning.
+  logger() : sink_(stderr_sink), threshold_(log_level::warning) {}
+  /// Sends records at `threshold` and above to `sink` (an empty sink: silent).
+  explicit logger(log_sink sink, log_level threshold = log_level::debug)
+      : sink_(std::move(sink)), threshold_(threshold) {}
+
+  /// Replaces the sink (an empty one silences the logger).
+  void set_sink(log_sink sink) { sink_ = std::move(sink); }
+  /// Records below `l` are dropped unformatted.
+  void set_level(log_level l) noexcept { threshold_ = l; }
+  log_level level() const noexcept { return threshold_; }
+
+  /// Whether a record at `l` would reach the sink.
+  bool enabled(log_level l) const noexcept { return l >= threshold_ && sink_; }
+
+  /// Writes the concatenation of `parts` (strings, integers, peer addresses,
+  /// or callables returning one of those) if `l` passes the threshold.
+  template <class... Parts>
+  void log(log_level l, const std::optional<peer_address>& peer, const Parts&... parts) const {
+    if (!enabled(l)) return;
+    std::string text;
+    (detail::log_part(text, parts), ...);
+    sink_(l, text, peer);
+  }
+
+  template <class... Parts>
+  void debug(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::debug, peer, parts...);
+  }
+  template <class... Parts>
+  void info(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::info, peer, parts...);
+  }
+  template <class... Parts>
+  void warning(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::warning, peer, parts...);
+  }
+  template <class... Parts>
+  void error(const std::optional<peer_address>& peer, const Parts&... parts) const {
+    log(log_level::error, peer, parts...);
+  }
+
+ private:
+  log_sink sink_;
+  log_level threshold_;
+};
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/log.hpp
+// ---- begin netaio/node/peer_address.hpp
+// Between the io layer's endpoints and the (host, port) peer addresses that
+// handler keys and peers carry (the reference keys peers by asyncio's
+// peername tuple).
+
+
+#include <optional>
+#include <string>
+
+namespace netaio::inline v0 {
+
+/// The peer address of `ep`: its address as text and its port, e.g.
+/// ("127.0.0.1", 8888) or ("::1", 8888). IPv6 addresses are in the compact
+/// form, without brackets; a scope is its interface index ("fe80::1%2"), so
+/// no lookup is made (Python writes the interface's name; peer addresses
+/// never travel, so only the local node sees the difference). An IPv4-mapped
+/// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
+inline peer_address to_peer_address(const endpoint& ep) {
+  return {ep.address().to_string(), ep.port()};
+}
+
+/// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or
+/// IPv6 address (with an optional %scope, by index or name) or "localhost".
+inline std::optional<endpoint> try_to_endpoint(const peer_address& a) {
+  const std::optional<ip_address> ip = ip_address::try_parse(a.first);
+  if (!ip) return std::nullopt;
+  return endpoint{*ip, a.second};
+}
+
+/// The endpoint `a` names. Throws io_error: invalid_address, or
+/// needs_resolution for a host name (DNS names are not resolved).
+inline endpoint to_endpoint(const peer_address& a) {
+  try {
+    return endpoint{ip_address::parse(a.first), a.second};
+  } catch (const io_error& e) {
+    throw io_error(e.errc(), std::string(e.what()) + " (peer address (" + a.first + ", " +
+                                 std::to_string(a.second) + "))");
+  }
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/peer_address.hpp
+// ---- begin netaio/node/tcp_client.hpp
+// tcp_client: the reference's TCPClient, with exactly one receive loop per
+// connection, started with the connection as a child of the client's scope
+// (seed 002). Requests never read: they register what answer they wait for
+// with that loop, send, and wait.
+//
+// Matching answers to requests (the protocol has no request ids): on one
+// connection, a success answer goes to the oldest request waiting for that
+// answer type at that uri (RESPOND_URI for request(); OK for create, update
+// and delete; CONFIRM_SUBSCRIBE / CONFIRM_UNSUBSCRIBE for subscribe and
+// unsubscribe). An error answer (NOT_FOUND, ERROR, AUTH_ERROR,
+// NOT_PERMITTED) goes to the oldest request at its uri, else to the oldest
+// request on the connection (the reference's not-found and invalid-message
+// answers do not carry the request's uri). A server that answers each
+// connection in order (the default) thus answers every request, several at
+// once to one uri included. What matches no request goes to the handlers.
+
+// ---- begin netaio/node/connection.hpp
+// One TCP connection of a node: a framed stream read by exactly one receive
+// loop (its owner's), and a bounded queue of encoded frames written by one
+// writer task, so that sending to a connection never waits on its peer.
+// Shared by tcp_server (one per accepted client) and tcp_client (one per
+// server).
+
+// ---- begin netaio/node/framed_stream.hpp
+// framed_stream: whole netaio frames over a tcp_stream. Frames are parsed in
+// place in a receive buffer that compacts and grows up to the largest frame
+// allowed; a read that spans many packets resumes its task once; frames are
+// written from one reused buffer, or gathered from several.
+
+// ---- begin netaio/wire/frame_reader.hpp
+// The incremental frame reader: parses frames in place at the front of a
+// receive buffer. No allocation per frame; never throws for bad input.
+
+// ---- begin netaio/wire/detail/frame_parse.hpp
+// Parsing one frame in place: shared by the frame reader and message decode.
+
 // ---- begin netaio/wire/crc32.hpp
 // CRC-32 (zlib's, as Python's zlib.crc32) of a body.
 
@@ -7957,295 +8272,6 @@ using frame_read = basic_frame_read<>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/framed_stream.hpp
-// ---- begin netaio/node/log.hpp
-// The node layer's logging: four levels, one replaceable sink, and no
-// formatting at all for records below the threshold.
-
-// ---- begin netaio/wire/keys.hpp
-// Handler keys: the reference's keys_extractor gives (type, uri, peer address),
-// (type, uri) and type, most specific first.
-
-
-#include <array>
-#include <compare>
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// A (host, port) a peer was seen at, as Python's tuple[str, int]. (The
-/// plugins layer declares the same alias; the two declarations agree.)
-using peer_address = std::pair<std::string, std::uint16_t>;
-
-/// Hash of a peer_address (std::hash has none for pairs).
-struct peer_address_hash {
-  std::size_t operator()(const peer_address& a) const noexcept {
-    return std::hash<std::string>{}(a.first) * 31u + a.second;
-  }
-};
-
-/// Which of the reference's key tuples a handler key stands for.
-enum class key_shape : std::uint8_t {
-  type_uri_peer,  ///< (type, uri, address), address possibly None
-  type_uri,       ///< (type, uri)
-  type_only,      ///< type
-};
-
-/// A hashable handler key.
-template <message_type_enum MT>
-struct basic_handler_key {
-  key_shape shape = key_shape::type_only;
-  MT type{};
-  std::string uri;                   ///< uri bytes (type_uri and type_uri_peer)
-  std::optional<peer_address> peer;  ///< type_uri_peer only; nullopt is Python's None
-
-  /// The key `type`.
-  static basic_handler_key of(MT t) { return {key_shape::type_only, t, {}, std::nullopt}; }
-  /// The key (type, uri).
-  static basic_handler_key of(MT t, std::string_view uri) {
-    return {key_shape::type_uri, t, std::string(uri), std::nullopt};
-  }
-  /// The key (type, uri, address).
-  static basic_handler_key of(MT t, std::string_view uri, std::optional<peer_address> peer) {
-    return {key_shape::type_uri_peer, t, std::string(uri), std::move(peer)};
-  }
-
-  friend bool operator==(const basic_handler_key& a, const basic_handler_key& b) {
-    if (a.shape != b.shape || a.type != b.type) return false;
-    if (a.shape == key_shape::type_only) return true;
-    if (a.uri != b.uri) return false;
-    return a.shape == key_shape::type_uri || a.peer == b.peer;
-  }
-};
-
-/// The default protocol's handler key.
-using handler_key = basic_handler_key<message_type>;
-
-/// The reference's keys_extractor: most specific first.
-template <message_protocol M>
-std::array<basic_handler_key<typename M::message_type_t>, 3> keys_extractor(
-    const M& msg, const std::optional<peer_address>& peer = std::nullopt) {
-  using key = basic_handler_key<typename M::message_type_t>;
-  const byte_view u = msg.body().uri();
-  const std::string_view uri(reinterpret_cast<const char*>(u.data()), u.size());
-  const auto t = msg.header().message_type();
-  return {key::of(t, uri, peer), key::of(t, uri), key::of(t)};
-}
-
-}  // namespace netaio::inline v0
-
-template <class MT>
-struct std::hash<netaio::basic_handler_key<MT>> {
-  std::size_t operator()(const netaio::basic_handler_key<MT>& k) const noexcept {
-    std::size_t h = (static_cast<std::size_t>(k.shape) << 8) | static_cast<std::uint8_t>(k.type);
-    if (k.shape == netaio::key_shape::type_only) return h;
-    h = h * 1000003u ^ std::hash<std::string>{}(k.uri);
-    if (k.shape == netaio::key_shape::type_uri_peer && k.peer)
-      h = h * 1000003u ^ netaio::peer_address_hash{}(*k.peer);
-    return h;
-  }
-};
-// ---- end netaio/wire/keys.hpp
-
-#include <concepts>
-#include <cstdint>
-#include <cstdio>
-#include <functional>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// How much a log record matters, least first.
-enum class log_level : std::uint8_t { debug, info, warning, error };
-
-/// "debug", "info", "warning" or "error".
-constexpr std::string_view to_string(log_level l) noexcept {
-  switch (l) {
-    case log_level::debug:
-      return "debug";
-    case log_level::info:
-      return "info";
-    case log_level::warning:
-      return "warning";
-    case log_level::error:
-      return "error";
-  }
-  return "?";
-}
-
-/// Receives every record that passes the logger's threshold: its level, its
-/// text, and the address of the peer it concerns (nullopt if none).
-using log_sink =
-    std::function<void(log_level, std::string_view, const std::optional<peer_address>&)>;
-
-/// "host:port", or "[host]:port" for an IPv6 host.
-inline std::string to_string(const peer_address& a) {
-  const bool v6 = a.first.find(':') != std::string::npos;
-  std::string s;
-  s.reserve(a.first.size() + 8);
-  if (v6) s += '[';
-  s += a.first;
-  if (v6) s += ']';
-  s += ':';
-  s += std::to_string(a.second);
-  return s;
-}
-
-/// The default sink: one line per record on stderr, "netaio: warning: [peer] text".
-inline void stderr_sink(log_level l, std::string_view text, const std::optional<peer_address>& p) {
-  std::string line = "netaio: ";
-  line += to_string(l);
-  line += ": ";
-  if (p) {
-    line += '[';
-    line += to_string(*p);
-    line += "] ";
-  }
-  line += text;
-  line += '\n';
-  // One write per record, so records from several loops do not interleave.
-  std::fwrite(line.data(), 1, line.size(), stderr);
-}
-
-namespace detail {
-
-inline void log_append(std::string& out, std::string_view s) {
-  out += s;
-}
-inline void log_append(std::string& out, char c) {
-  out += c;
-}
-inline void log_append(std::string& out, const peer_address& a) {
-  out += to_string(a);
-}
-template <class T>
-requires(std::integral<T> && !std::same_as<T, char> &&
-         !std::same_as<T, bool>) void log_append(std::string& out, T v) {
-  out += std::to_string(v);
-}
-inline void log_append(std::string& out, bool v) {
-  out += v ? "true" : "false";
-}
-
-// A part that is a callable is formatted only when the record is written:
-// the way to pass something expensive to describe.
-template <class P>
-void log_part(std::string& out, const P& p) {
-  if constexpr (std::is_invocable_v<const P&>) {
-    log_part(out, p());
-  } else if constexpr (std::is_convertible_v<const P&, std::string_view>) {
-    log_append(out, std::string_view(p));
-  } else {
-    log_append(out, p);
-  }
-}
-
-}  // namespace detail
-
-/// A level threshold in front of a sink. Records below the threshold cost one
-/// comparison: their parts are neither formatted nor concatenated.
-class logger {
- public:
-  /// Writes to stderr, silent below warning.
-  logger() : sink_(stderr_sink), threshold_(log_level::warning) {}
-  /// Sends records at `threshold` and above to `sink` (an empty sink: silent).
-  explicit logger(log_sink sink, log_level threshold = log_level::debug)
-      : sink_(std::move(sink)), threshold_(threshold) {}
-
-  /// Replaces the sink (an empty one silences the logger).
-  void set_sink(log_sink sink) { sink_ = std::move(sink); }
-  /// Records below `l` are dropped unformatted.
-  void set_level(log_level l) noexcept { threshold_ = l; }
-  log_level level() const noexcept { return threshold_; }
-
-  /// Whether a record at `l` would reach the sink.
-  bool enabled(log_level l) const noexcept { return l >= threshold_ && sink_; }
-
-  /// Writes the concatenation of `parts` (strings, integers, peer addresses,
-  /// or callables returning one of those) if `l` passes the threshold.
-  template <class... Parts>
-  void log(log_level l, const std::optional<peer_address>& peer, const Parts&... parts) const {
-    if (!enabled(l)) return;
-    std::string text;
-    (detail::log_part(text, parts), ...);
-    sink_(l, text, peer);
-  }
-
-  template <class... Parts>
-  void debug(const std::optional<peer_address>& peer, const Parts&... parts) const {
-    log(log_level::debug, peer, parts...);
-  }
-  template <class... Parts>
-  void info(const std::optional<peer_address>& peer, const Parts&... parts) const {
-    log(log_level::info, peer, parts...);
-  }
-  template <class... Parts>
-  void warning(const std::optional<peer_address>& peer, const Parts&... parts) const {
-    log(log_level::warning, peer, parts...);
-  }
-  template <class... Parts>
-  void error(const std::optional<peer_address>& peer, const Parts&... parts) const {
-    log(log_level::error, peer, parts...);
-  }
-
- private:
-  log_sink sink_;
-  log_level threshold_;
-};
-
-}  // namespace netaio::inline v0
-// ---- end netaio/node/log.hpp
-// ---- begin netaio/node/peer_address.hpp
-// Between the io layer's endpoints and the (host, port) peer addresses that
-// handler keys and peers carry (the reference keys peers by asyncio's
-// peername tuple).
-
-
-#include <optional>
-#include <string>
-
-namespace netaio::inline v0 {
-
-/// The peer address of `ep`: its address as text and its port, e.g.
-/// ("127.0.0.1", 8888) or ("::1", 8888). IPv6 addresses are in the compact
-/// form, without brackets; a scope is its interface index ("fe80::1%2"), so
-/// no lookup is made (Python writes the interface's name; peer addresses
-/// never travel, so only the local node sees the difference). An IPv4-mapped
-/// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
-inline peer_address to_peer_address(const endpoint& ep) {
-  return {ep.address().to_string(), ep.port()};
-}
-
-/// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or
-/// IPv6 address (with an optional %scope, by index or name) or "localhost".
-inline std::optional<endpoint> try_to_endpoint(const peer_address& a) {
-  const std::optional<ip_address> ip = ip_address::try_parse(a.first);
-  if (!ip) return std::nullopt;
-  return endpoint{*ip, a.second};
-}
-
-/// The endpoint `a` names. Throws io_error: invalid_address, or
-/// needs_resolution for a host name (DNS names are not resolved).
-inline endpoint to_endpoint(const peer_address& a) {
-  try {
-    return endpoint{ip_address::parse(a.first), a.second};
-  } catch (const io_error& e) {
-    throw io_error(e.errc(), std::string(e.what()) + " (peer address (" + a.first + ", " +
-                                 std::to_string(a.second) + "))");
-  }
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/node/peer_address.hpp
 
 #include <chrono>
 #include <cstddef>
@@ -8412,103 +8438,6 @@ using tcp_connection = basic_tcp_connection<>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/connection.hpp
-// ---- begin netaio/node/handler.hpp
-// Handlers: what a user registers (a plain function or a coroutine, given the
-// message and the connection, answering with a message or nothing), and the
-// one type-erased shape the router stores them in.
-
-
-#include <concepts>
-#include <functional>
-#include <optional>
-#include <type_traits>
-#include <utility>
-
-namespace netaio::inline v0 {
-
-/// What calling a handler gave: an answer now, or a coroutine still to await
-/// for it. Plain handlers never allocate a coroutine frame.
-template <message_protocol M>
-struct handler_call {
-  /// The answer of a plain handler (nullopt: none).
-  std::optional<M> reply;
-  /// A coroutine handler's work, valid() only for those; await it for the answer.
-  task<std::optional<M>> pending;
-};
-
-namespace detail {
-
-// What a handler may give back: nothing, a message, or an optional message.
-template <class R, class M>
-concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
-    std::same_as<std::remove_cvref_t<R>, std::optional<M>> ||
-    std::same_as<std::remove_cvref_t<R>, std::nullopt_t>;
-
-template <class R, class M>
-struct handler_result_ok : std::bool_constant<handler_value<R, M>> {};
-template <class T, class M>
-struct handler_result_ok<task<T>, M> : std::bool_constant<handler_value<T, M>> {};
-
-// The handler's result type, called with (message, connection) or with the
-// message alone.
-template <class F, class M, class C>
-auto invoke_handler(F& f, M& m, C& c) {
-  if constexpr (std::is_invocable_v<F&, M&, C&>) {
-    return std::invoke(f, m, c);
-  } else {
-    return std::invoke(f, m);
-  }
-}
-
-template <class M, class T>
-task<std::optional<M>> adapt_handler_task(task<T> t) {
-  if constexpr (std::is_void_v<T>) {
-    co_await std::move(t);
-    co_return std::nullopt;
-  } else {
-    co_return std::optional<M>(co_await std::move(t));
-  }
-}
-
-template <class F, class M, class C>
-using handler_result_t =
-    decltype(invoke_handler(std::declval<F&>(), std::declval<M&>(), std::declval<C&>()));
-}  // namespace detail
-
-/// A handler for messages M on connections C: callable with (M&, C&) or with
-/// (M&), returning void, M, std::optional<M>, or a task<> of one of those.
-template <class F, class M, class C>
-concept message_handler =
-    (std::is_invocable_v<F&, M&, C&> || std::is_invocable_v<F&, M&>)&&detail::handler_result_ok<
-        std::remove_cvref_t<detail::handler_result_t<F, M, C>>, M>::value;
-
-/// Any handler for messages M on connections C, behind one signature.
-template <message_protocol M, class C>
-using erased_handler = std::function<handler_call<M>(M&, C&)>;
-
-/// Wraps `f` into the stored shape. The callable is copied into the result;
-/// a coroutine handler's frame refers to that copy, so the copy must live
-/// until the coroutine has finished (the router keeps it alive).
-template <message_protocol M, class C, class F>
-requires message_handler<std::decay_t<F>, M, C> erased_handler<M, C> erase_handler(F&& f) {
-  using fn_t = std::decay_t<F>;
-  return [fn = fn_t(std::forward<F>(f))](M& m, C& c) mutable -> handler_call<M> {
-    using result_t = decltype(detail::invoke_handler(fn, m, c));
-    if constexpr (std::is_void_v<result_t>) {
-      detail::invoke_handler(fn, m, c);
-      return {};
-    } else if constexpr (std::same_as<result_t, task<std::optional<M>>>) {
-      return {std::nullopt, detail::invoke_handler(fn, m, c)};
-    } else if constexpr (detail::is_task<result_t>::value) {
-      return {std::nullopt, detail::adapt_handler_task<M>(detail::invoke_handler(fn, m, c))};
-    } else {
-      return {std::optional<M>(detail::invoke_handler(fn, m, c)), {}};
-    }
-  };
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/node/handler.hpp
 // ---- begin netaio/node/node_peers.hpp
 // What tcp_server and tcp_client share besides their sockets: the logger,
 // the peer table with its management (the reference's add_or_update_peer,
@@ -9816,6 +9745,103 @@ class basic_node_peers {
 // reference keys them, the default (not-found), auth-error and failure
 // answers. Safe to change from inside a handler that it is running.
 
+// ---- begin netaio/node/handler.hpp
+// Handlers: what a user registers (a plain function or a coroutine, given the
+// message and the connection, answering with a message or nothing), and the
+// one type-erased shape the router stores them in.
+
+
+#include <concepts>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What calling a handler gave: an answer now, or a coroutine still to await
+/// for it. Plain handlers never allocate a coroutine frame.
+template <message_protocol M>
+struct handler_call {
+  /// The answer of a plain handler (nullopt: none).
+  std::optional<M> reply;
+  /// A coroutine handler's work, valid() only for those; await it for the answer.
+  task<std::optional<M>> pending;
+};
+
+namespace detail {
+
+// What a handler may give back: nothing, a message, or an optional message.
+template <class R, class M>
+concept handler_value = std::is_void_v<R> || std::same_as<std::remove_cvref_t<R>, M> ||
+    std::same_as<std::remove_cvref_t<R>, std::optional<M>> ||
+    std::same_as<std::remove_cvref_t<R>, std::nullopt_t>;
+
+template <class R, class M>
+struct handler_result_ok : std::bool_constant<handler_value<R, M>> {};
+template <class T, class M>
+struct handler_result_ok<task<T>, M> : std::bool_constant<handler_value<T, M>> {};
+
+// The handler's result type, called with (message, connection) or with the
+// message alone.
+template <class F, class M, class C>
+auto invoke_handler(F& f, M& m, C& c) {
+  if constexpr (std::is_invocable_v<F&, M&, C&>) {
+    return std::invoke(f, m, c);
+  } else {
+    return std::invoke(f, m);
+  }
+}
+
+template <class M, class T>
+task<std::optional<M>> adapt_handler_task(task<T> t) {
+  if constexpr (std::is_void_v<T>) {
+    co_await std::move(t);
+    co_return std::nullopt;
+  } else {
+    co_return std::optional<M>(co_await std::move(t));
+  }
+}
+
+template <class F, class M, class C>
+using handler_result_t =
+    decltype(invoke_handler(std::declval<F&>(), std::declval<M&>(), std::declval<C&>()));
+}  // namespace detail
+
+/// A handler for messages M on connections C: callable with (M&, C&) or with
+/// (M&), returning void, M, std::optional<M>, or a task<> of one of those.
+template <class F, class M, class C>
+concept message_handler =
+    (std::is_invocable_v<F&, M&, C&> || std::is_invocable_v<F&, M&>)&&detail::handler_result_ok<
+        std::remove_cvref_t<detail::handler_result_t<F, M, C>>, M>::value;
+
+/// Any handler for messages M on connections C, behind one signature.
+template <message_protocol M, class C>
+using erased_handler = std::function<handler_call<M>(M&, C&)>;
+
+/// Wraps `f` into the stored shape. The callable is copied into the result;
+/// a coroutine handler's frame refers to that copy, so the copy must live
+/// until the coroutine has finished (the router keeps it alive).
+template <message_protocol M, class C, class F>
+requires message_handler<std::decay_t<F>, M, C> erased_handler<M, C> erase_handler(F&& f) {
+  using fn_t = std::decay_t<F>;
+  return [fn = fn_t(std::forward<F>(f))](M& m, C& c) mutable -> handler_call<M> {
+    using result_t = decltype(detail::invoke_handler(fn, m, c));
+    if constexpr (std::is_void_v<result_t>) {
+      detail::invoke_handler(fn, m, c);
+      return {};
+    } else if constexpr (std::same_as<result_t, task<std::optional<M>>>) {
+      return {std::nullopt, detail::invoke_handler(fn, m, c)};
+    } else if constexpr (detail::is_task<result_t>::value) {
+      return {std::nullopt, detail::adapt_handler_task<M>(detail::invoke_handler(fn, m, c))};
+    } else {
+      return {std::optional<M>(detail::invoke_handler(fn, m, c)), {}};
+    }
+  };
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/handler.hpp
 // ---- begin netaio/wire/helpers.hpp
 // The reference's message helpers: respond-uri, ok, error (classified),
 // not found and not permitted.
@@ -10412,23 +10438,6 @@ class basic_pipeline {
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/pipeline.hpp
-// ---- begin netaio/node/tcp_client.hpp
-// tcp_client: the reference's TCPClient, with exactly one receive loop per
-// connection, started with the connection as a child of the client's scope
-// (seed 002). Requests never read: they register what answer they wait for
-// with that loop, send, and wait.
-//
-// Matching answers to requests (the protocol has no request ids): on one
-// connection, a success answer goes to the oldest request waiting for that
-// answer type at that uri (RESPOND_URI for request(); OK for create, update
-// and delete; CONFIRM_SUBSCRIBE / CONFIRM_UNSUBSCRIBE for subscribe and
-// unsubscribe). An error answer (NOT_FOUND, ERROR, AUTH_ERROR,
-// NOT_PERMITTED) goes to the oldest request at its uri, else to the oldest
-// request on the connection (the reference's not-found and invalid-message
-// answers do not carry the request's uri). A server that answers each
-// connection in order (the default) thus answers every request, several at
-// once to one uri included. What matches no request goes to the handlers.
-
 // ---- begin netaio/node/timeout.hpp
 // Timeout handlers: what a node calls when a request times out (the
 // reference's set_timeout_handler). A handler is a plain function or a
@@ -10654,17 +10663,25 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
 
   // --- connections --------------------------------------------------------------
 
-  /// Connects to `to` (the default server when empty) within the connect
-  /// timeout, and starts that connection's receive loop. With peer
-  /// management on, advertises this peer. Throws io_error.
-  task<void> connect(std::optional<endpoint> to = std::nullopt) {
+  /// Connects to `to` (the default server when empty) within `timeout`
+  /// (the client's connect_timeout when empty), and starts that
+  /// connection's receive loop; an open connection to the same server is
+  /// closed first. With peer management on, advertises this peer. Throws
+  /// io_error (timed_out when the limit ran out).
+  task<void> connect(std::optional<endpoint> to = std::nullopt,
+                     std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     const endpoint ep = to.value_or(opts_.server);
     const peer_address addr = to_peer_address(ep);
     if (conns_.contains(addr)) co_await close(addr);  // a reconnect replaces the old one
-    tcp_stream s =
-        co_await tcp_stream::connect(*io_, ep, connect_options{.timeout = opts_.connect_timeout});
+    tcp_stream s = co_await tcp_stream::connect(
+        *io_, ep, connect_options{.timeout = timeout.value_or(opts_.connect_timeout)});
     used_ = true;
+    // Another connect() to the same server may have finished meanwhile:
+    // replace it, never overwrite a state whose loop still runs.
+    while (conns_.contains(addr))
+      co_await close(addr);
+    if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     auto st = std::make_unique<conn_state>();
     st->conn =
         std::make_unique<connection_t>(std::move(s), opts_.connection, this->log_, ++next_id_);
@@ -10704,7 +10721,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     }
     st.conn->close("closed by the client");
     co_await st.loop.join();
-    conns_.erase(addr);  // re-found: the map may have changed while waiting
+    // Re-found: the map may have changed while waiting, and a connect()
+    // meanwhile may have put a new connection there, which stays.
+    it = conns_.find(addr);
+    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
   }
   /// Closes every connection.
   task<void> close_all() {
@@ -11090,6 +11110,181 @@ using tcp_client = basic_tcp_client<>;
 
 }  // namespace netaio::inline v0
 // ---- end netaio/node/tcp_client.hpp
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0 {
+
+/// What auto_reconnect calls after a successful reconnect: with the client,
+/// the server and the attempt number (from 1). Plain (returns void) or a
+/// coroutine (returns task<void>), as the reference's on_reconnect.
+template <class Client>
+class reconnect_callback {
+ public:
+  using fn = std::function<task<void>(Client&, const peer_address&, unsigned)>;
+
+  reconnect_callback() = default;
+  template <class F>
+  requires std::invocable<F&, Client&, const peer_address&, unsigned> reconnect_callback(
+      F f) {  // NOLINT: implicit, so the options take a lambda
+    using R = std::invoke_result_t<F&, Client&, const peer_address&, unsigned>;
+    if constexpr (std::is_void_v<R>) {
+      fn_ = [f = std::move(f)](Client& c, const peer_address& a, unsigned n) mutable -> task<void> {
+        f(c, a, n);
+        co_return;
+      };
+    } else {
+      static_assert(std::is_same_v<R, task<void>>,
+                    "an on_reconnect callback returns void or netaio::task<void>");
+      fn_ = std::move(f);
+    }
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(fn_); }
+  /// Calls it; the task runs in the caller (the reconnect's own task).
+  task<void> operator()(Client& c, const peer_address& a, unsigned attempt) const {
+    return fn_(c, a, attempt);
+  }
+
+ private:
+  fn fn_;
+};
+
+/// How auto_reconnect retries (the reference's defaults: 5 s, 3, 1 s).
+template <class Client>
+struct basic_auto_reconnect_options {
+  /// Limit of each connection attempt.
+  std::chrono::nanoseconds connect_timeout = std::chrono::seconds(5);
+  /// Attempts in all (0: the handler does nothing).
+  unsigned max_retries = 3;
+  /// The wait after the first failed attempt.
+  std::chrono::nanoseconds delay = std::chrono::seconds(1);
+  /// Each further wait is the previous one times this (1: a constant delay,
+  /// the reference's behaviour), capped at max_delay.
+  double backoff = 1.0;
+  std::chrono::nanoseconds max_delay = std::chrono::nanoseconds::max();
+  /// Called after a successful reconnect. Its failure is logged; the
+  /// connection stays (the reference would reconnect once more).
+  reconnect_callback<Client> on_reconnect{};
+  /// Called after each failed attempt with its error (diagnostics, tests).
+  std::function<void(Client&, const peer_address&, unsigned, std::exception_ptr)> on_failure{};
+};
+
+/// The reference's AutoReconnectTimeoutHandler:
+/// `client.set_timeout_handler(auto_reconnect({.max_retries = 5}))`.
+/// Handles request timeouts only. One reconnect per server at a time: a
+/// timeout while that server is already being reconnected to is ignored
+/// (several requests in flight time out together; one reconnect serves all).
+template <class Client>
+class basic_auto_reconnect {
+ public:
+  using options_t = basic_auto_reconnect_options<Client>;
+
+  explicit basic_auto_reconnect(options_t o = {})
+      : opts_(std::make_shared<const options_t>(std::move(o))),
+        busy_(std::make_shared<std::set<peer_address>>()) {}
+
+  const options_t& options() const noexcept { return *opts_; }
+
+  /// The timeout handler. Copies what it needs first: the references it
+  /// gets live in the spawned child that runs it, but the handler object
+  /// may be replaced meanwhile.
+  task<void> operator()(Client& client, timeout_kind kind,
+                        const std::optional<peer_address>& server, const timed_out& /*error*/,
+                        const timeout_context& /*context*/) const {
+    if (kind != timeout_kind::request) co_return;
+    const auto opts = opts_;
+    const auto busy = busy_;
+    const peer_address target = server.value_or(to_peer_address(client.options().server));
+    if (!busy->insert(target).second) {
+      client.log().debug(target, "auto-reconnect already in progress");
+      co_return;
+    }
+    struct release {
+      std::set<peer_address>* set;
+      const peer_address* a;
+      ~release() { set->erase(*a); }
+    } guard{busy.get(), &target};
+
+    const std::optional<endpoint> ep = try_to_endpoint(target);
+    if (!ep) {
+      client.log().error(target, "auto-reconnect: not a numeric address; not reconnecting");
+      co_return;
+    }
+    client.log().info(target, "auto-reconnect handler invoked (max_retries=", opts->max_retries,
+                      ")");
+    std::chrono::nanoseconds delay = opts->delay;
+    for (unsigned attempt = 1; attempt <= opts->max_retries; ++attempt) {
+      client.log().info(target, "reconnect attempt ", attempt, "/", opts->max_retries);
+      std::exception_ptr failure;
+      try {
+        co_await client.connect(*ep, opts->connect_timeout);
+      } catch (const operation_cancelled&) {
+        throw;  // the client is stopping
+      } catch (...) {
+        failure = std::current_exception();
+      }
+      if (!failure) {
+        client.log().info(target, "reconnected");
+        if (opts->on_reconnect) {
+          try {
+            co_await opts->on_reconnect(client, target, attempt);
+          } catch (const operation_cancelled&) {
+            throw;
+          } catch (...) {
+            client.log().error(target, "on_reconnect failed: ", detail::current_exception_text());
+          }
+        }
+        co_return;
+      }
+      client.log().warning(target, "reconnect attempt ", attempt, "/", opts->max_retries,
+                           " failed: ", describe(failure));
+      if (opts->on_failure) opts->on_failure(client, target, attempt, failure);
+      if (attempt < opts->max_retries) {
+        co_await sleep_for(delay);
+        delay = next_delay(delay, *opts);
+      }
+    }
+    client.log().error(target, "failed to reconnect after ", opts->max_retries, " attempts");
+  }
+
+ private:
+  static std::chrono::nanoseconds next_delay(std::chrono::nanoseconds d, const options_t& o) {
+    // In double, so a large backoff saturates at max_delay instead of
+    // overflowing (max() itself does not round-trip through a double).
+    const double next = static_cast<double>(d.count()) * std::max(o.backoff, 0.0);
+    if (next >= static_cast<double>(o.max_delay.count())) return o.max_delay;
+    return std::chrono::nanoseconds(static_cast<std::chrono::nanoseconds::rep>(next));
+  }
+  static std::string describe(const std::exception_ptr& e) {
+    try {
+      std::rethrow_exception(e);
+    } catch (...) {
+      return detail::current_exception_text();
+    }
+  }
+
+  std::shared_ptr<const options_t> opts_;
+  // Servers being reconnected to now; shared by the handler's copies.
+  std::shared_ptr<std::set<peer_address>> busy_;
+};
+
+/// The default client's auto-reconnect handler and its options.
+using auto_reconnect = basic_auto_reconnect<tcp_client>;
+using auto_reconnect_options = basic_auto_reconnect_options<tcp_client>;
+
+}  // namespace netaio::inline v0
+// ---- end netaio/node/auto_reconnect.hpp
 // ---- begin netaio/node/tcp_server.hpp
 // tcp_server: the reference's TCPServer. Every task it runs (the accept
 // loop, one receive loop and one writer per connection, concurrent handlers,

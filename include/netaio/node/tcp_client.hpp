@@ -152,17 +152,25 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
 
   // --- connections --------------------------------------------------------------
 
-  /// Connects to `to` (the default server when empty) within the connect
-  /// timeout, and starts that connection's receive loop. With peer
-  /// management on, advertises this peer. Throws io_error.
-  task<void> connect(std::optional<endpoint> to = std::nullopt) {
+  /// Connects to `to` (the default server when empty) within `timeout`
+  /// (the client's connect_timeout when empty), and starts that
+  /// connection's receive loop; an open connection to the same server is
+  /// closed first. With peer management on, advertises this peer. Throws
+  /// io_error (timed_out when the limit ran out).
+  task<void> connect(std::optional<endpoint> to = std::nullopt,
+                     std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     const endpoint ep = to.value_or(opts_.server);
     const peer_address addr = to_peer_address(ep);
     if (conns_.contains(addr)) co_await close(addr);  // a reconnect replaces the old one
-    tcp_stream s =
-        co_await tcp_stream::connect(*io_, ep, connect_options{.timeout = opts_.connect_timeout});
+    tcp_stream s = co_await tcp_stream::connect(
+        *io_, ep, connect_options{.timeout = timeout.value_or(opts_.connect_timeout)});
     used_ = true;
+    // Another connect() to the same server may have finished meanwhile:
+    // replace it, never overwrite a state whose loop still runs.
+    while (conns_.contains(addr))
+      co_await close(addr);
+    if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     auto st = std::make_unique<conn_state>();
     st->conn =
         std::make_unique<connection_t>(std::move(s), opts_.connection, this->log_, ++next_id_);
@@ -202,7 +210,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     }
     st.conn->close("closed by the client");
     co_await st.loop.join();
-    conns_.erase(addr);  // re-found: the map may have changed while waiting
+    // Re-found: the map may have changed while waiting, and a connect()
+    // meanwhile may have put a new connection there, which stays.
+    it = conns_.find(addr);
+    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
   }
   /// Closes every connection.
   task<void> close_all() {
