@@ -14,3 +14,4 @@
 #include <netaio/node/router.hpp>
 #include <netaio/node/send.hpp>
 #include <netaio/node/timeout.hpp>
+#include <netaio/node/udp_node.hpp>
