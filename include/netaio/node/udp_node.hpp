@@ -276,7 +276,8 @@ class basic_udp_node {
                                               context_for(std::nullopt), log_, std::nullopt);
     if (!sealed) co_return false;
     byte_buffer frame = encode_checked(*sealed);
-    co_await send_datagram(frame, endpoint{group_, port.value_or(local_.port())});
+    const endpoint to{group_, port.value_or(local_.port())};
+    co_await send_datagram(frame, to);
     co_return true;
   }
 
@@ -346,7 +347,10 @@ class basic_udp_node {
     } guard{&router_, &keys};
 
     M req = M::prepare(M::body_t::prepare(o.content, as_bytes(uri), 0), type);
-    co_await send(std::move(req), to, send_options{o.inner, o.use_auth, o.use_cipher});
+    // Named, not a temporary: g++ 12 destroys a temporary argument of a
+    // coroutine call inside co_await twice.
+    send_options so{o.inner, o.use_auth, o.use_cipher};
+    co_await send(std::move(req), to, std::move(so));
     const bool answered = co_await move_on_after(o.timeout, state->ready.wait());
     if (answered && state->answer) co_return std::move(*state->answer);
 
@@ -642,8 +646,9 @@ class basic_udp_node {
   task<void> handle(M msg, endpoint from) {
     sender_t s{this, from, to_peer_address(from)};
     peers_.touch(s.address, now_seconds());
+    plugin_context ctx = context_for(s.address);  // named: see request()
     receive_outcome<M> out =
-        co_await pipeline_.receive(std::move(msg), s, s.address, context_for(s.address));
+        co_await pipeline_.receive(std::move(msg), s, s.address, std::move(ctx));
     if (out.reply) co_await send_reply(std::move(*out.reply), from);
   }
 
