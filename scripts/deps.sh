@@ -6,9 +6,10 @@ what=${1:-test}
 base=(g++ meson ninja-build pkg-config python3 libsodium-dev zlib1g-dev)
 case "$what" in
   demo) pkgs=("${base[@]}") ;;
-  # cmake, git and the Conan client's Python modules: the packaging checks.
+  # cmake, git and the Conan client's Python modules: the packaging checks;
+  # python3-nacl: the reference Python node in the interop tests.
   test) pkgs=("${base[@]}" clang libclang-rt-14-dev doctest-dev nlohmann-json3-dev cmake git
-              python3-requests python3-urllib3 python3-colorama python3-yaml python3-patch-ng
+              python3-nacl python3-requests python3-urllib3 python3-colorama python3-yaml python3-patch-ng
               python3-fasteners python3-distro python3-jinja2 python3-dateutil) ;;
   bench) pkgs=("${base[@]}" libbenchmark-dev libasio-dev) ;;
   *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
