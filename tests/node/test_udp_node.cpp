@@ -364,3 +364,26 @@ TEST_CASE("notify sends to the subscribers of a uri; broadcast to known peers") 
         a, b, c);
   });
 }
+
+TEST_CASE("stop is bounded by its grace whatever a handler does") {
+  log_capture la, lb;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, loopback(la)), b(io, loopback(lb));
+    a.start();
+    b.start();
+    async_event entered;
+    b.on(handler_key::of(message_type::request_uri, "stuck"), [&](message&) -> task<void> {
+      entered.set();
+      co_await shield(1h, sleep_for(1h));  // ignores the stop
+    });
+    auto raw = udp_socket::bind(io, endpoint::parse("127.0.0.1:0"));
+    co_await raw.send_to(make(message_type::request_uri, "stuck").encode(), b.local_endpoint());
+    co_await entered.wait();
+    const auto t0 = io.now();
+    co_await b.stop(3s);
+    CHECK(io.now() - t0 <= 3s);
+    CHECK(!b.running());
+    CHECK(lb.has(log_level::error, "did not end within the grace period"));
+    co_await a.stop();
+  });
+}

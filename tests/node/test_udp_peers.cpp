@@ -274,3 +274,20 @@ TEST_CASE("X25519 as the inner layer under HMAC, keys from peer data") {
         a, b);
   });
 }
+
+TEST_CASE("seed 003: stop clears local peer state even when a DISCONNECT cannot be sent") {
+  log_capture la;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, with_peer(la, "a"));
+    a.start();
+    // An IPv6 peer of an IPv4 node: its DISCONNECT fails to send.
+    a.peers().add_or_update(to_buffer(as_bytes("far")), std::nullopt, {"::1", 9}, a.now_seconds());
+    a.peers().add_or_update(to_buffer(as_bytes("near")), std::nullopt, {"127.0.0.1", 9},
+                            a.now_seconds());
+    a.subscribe("topic", {"::1", 9});
+    co_await a.stop();
+    CHECK(a.peers().empty());
+    CHECK(a.subscribers("topic").empty());
+    CHECK(la.has(log_level::warning, "send failed"));
+  });
+}
