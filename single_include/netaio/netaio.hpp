@@ -9821,6 +9821,7 @@ class timeout_handler {
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -9940,6 +9941,11 @@ class basic_udp_node {
     scope_.supervise([this](const child_error& e) {
       log_.error(std::nullopt, "task '", std::string(e.name), "' failed: ", error_text(e.error));
     });
+    scope_.on_stuck([this](std::span<const stuck_task> stuck) {
+      for (const auto& t : stuck)
+        log_.error(std::nullopt, "stop: task '", std::string(t.name),
+                   "' did not end within the grace period; destroyed");
+    });
     peers_.on_removed([this](const peer& p) { unsubscribe_everywhere(p); });
     // Unlike the reference's: answers get no answer (two nodes would
     // otherwise trade "not found" forever), and the answer keeps the uri, so
@@ -10013,8 +10019,20 @@ class basic_udp_node {
   void once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
     router_.once(std::move(key), std::forward<F>(handler), std::move(inner));
   }
+  /// on(), under the reference's name (add_handler).
+  template <class F>
+  void add(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    on(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
+  /// once(), under the reference's name (add_ephemeral_handler).
+  template <class F>
+  void add_once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
+    once(std::move(key), std::forward<F>(handler), std::move(inner));
+  }
   /// Removes the handler at `key`.
   bool remove(const key_type& key) { return router_.remove(key); }
+  /// Removes the one-shot handler at `key`.
+  bool remove_once(const key_type& key) { return router_.remove_once(key); }
   /// The handler registry (default and auth-error handlers, one-shot ones).
   router_t& router() noexcept { return router_; }
   /// Called when a request times out (plain, or a coroutine run in the node's scope).
