@@ -378,6 +378,13 @@ TEST_CASE("stop is bounded by its grace whatever a handler does") {
     });
     auto raw = udp_socket::bind(io, endpoint::parse("127.0.0.1:0"));
     co_await raw.send_to(make(message_type::request_uri, "stuck").encode(), b.local_endpoint());
+    // A known peer that never reads: the DISCONNECT to it is part of the bound.
+    b.peers().add_or_update(to_buffer(as_bytes("p")), std::nullopt,
+                            to_peer_address(raw.local_endpoint()), b.now_seconds());
+    peer self;
+    self.id = to_buffer(as_bytes("b"));
+    self.data = byte_buffer{};
+    b.set_local_peer(self);
     co_await entered.wait();
     const auto t0 = io.now();
     co_await b.stop(3s);

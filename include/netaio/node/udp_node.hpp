@@ -34,6 +34,7 @@
 #include <netaio/wire/message.hpp>
 #include <netaio/wire/wire_error.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -204,11 +205,13 @@ class basic_udp_node {
   /// timeout handler) it only cancels: the node's owner completes it with
   /// stop() or join().
   task<void> stop(duration grace = std::chrono::seconds(5)) {
+    const auto deadline = io_->now() + grace;
     if (!stop_begun_ && started_) {
       stop_begun_ = true;
       co_await shield(grace / 2, say_disconnect());
     }
-    co_await scope_.stop(grace);
+    // What the DISCONNECTs left of the grace: the whole stop stays within it.
+    co_await scope_.stop(std::max(duration::zero(), deadline - io_->now()));
     if (scope_.size() == 0) finish();
   }
 
