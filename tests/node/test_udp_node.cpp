@@ -394,3 +394,27 @@ TEST_CASE("stop is bounded by its grace whatever a handler does") {
     co_await a.stop();
   });
 }
+
+TEST_CASE("stop from a coroutine timeout handler; the owner's join completes it") {
+  log_capture la;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, loopback(la));
+    a.start();
+    auto silent = udp_socket::bind(io, endpoint::parse("127.0.0.1:0"));
+    a.set_timeout_handler([](udp_node& n, timeout_kind, const std::optional<peer_address>&,
+                             const timed_out&,
+                             const timeout_context&) -> task<void> { co_await n.stop(); });
+    udp_node::request_options o;
+    o.timeout = 1s;
+    bool threw = false;
+    try {
+      (void)co_await a.request("x", silent.local_endpoint(), o);
+    } catch (const timed_out&) {
+      threw = true;
+    }
+    CHECK(threw);
+    co_await a.join();
+    CHECK(!a.running());
+    CHECK(a.scope().size() == 0);
+  });
+}
