@@ -19,3 +19,4 @@
 #include <netaio/node/tcp_client.hpp>
 #include <netaio/node/tcp_server.hpp>
 #include <netaio/node/timeout.hpp>
+#include <netaio/node/udp_node.hpp>

@@ -343,8 +343,9 @@ TEST_CASE("plugins are told about the peer at every step, both layers") {
   peer them;
   them.addrs = {client_addr};
   them.id = byte_buffer{1};
-  const outcome o = test::run_virtual(
-      p.receive(make(message_type::request_uri, "x"), c, client_addr, {.remote = std::make_shared<const peer>(them)}));
+  const outcome o =
+      test::run_virtual(p.receive(make(message_type::request_uri, "x"), c, client_addr,
+                                  {.remote = std::make_shared<const peer>(them)}));
   CHECK(o.status == receive_status::handled);
   CHECK(*outer_auth.calls == std::vector<std::string>{"check with peer", "make with peer"});
   CHECK(*inner_auth.calls == std::vector<std::string>{"check with peer", "make with peer"});

@@ -44,6 +44,8 @@ class peer_table {
   peer_table& operator=(const peer_table&) = delete;
 
   const peer_table_options& options() const noexcept { return opts_; }
+  /// Changes the timeout and grace; the next expire() uses them.
+  void set_options(peer_table_options opts) noexcept { opts_ = opts; }
   void set_local_id(std::optional<byte_buffer> id) { local_id_ = std::move(id); }
   void on_removed(removed_callback cb) { on_removed_ = std::move(cb); }
 
