@@ -26,8 +26,12 @@
 #include <netaio/plugins.hpp>
 #include <netaio/wire.hpp>
 
+#include <malloc.h>
+
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <new>
 #include <span>
 #include <string>
 #include <thread>
@@ -35,6 +39,33 @@
 
 using namespace netaio_bench;
 using namespace netaio;
+
+// Live heap bytes (malloc_usable_size of every operator new block), counted
+// only in the stop scenario: the memory of an idle connection, exactly, beside
+// the resident-memory figure the io benchmark uses.
+std::atomic<bool> count_heap{false};
+std::atomic<long> heap_live{0};
+
+void* counted_new(std::size_t n) {
+  void* p = std::malloc(n == 0 ? 1 : n);
+  if (p == nullptr) throw std::bad_alloc();
+  if (count_heap.load(std::memory_order_relaxed))
+    heap_live.fetch_add(static_cast<long>(::malloc_usable_size(p)), std::memory_order_relaxed);
+  return p;
+}
+void counted_delete(void* p) noexcept {
+  if (p == nullptr) return;
+  if (count_heap.load(std::memory_order_relaxed))
+    heap_live.fetch_sub(static_cast<long>(::malloc_usable_size(p)), std::memory_order_relaxed);
+  std::free(p);
+}
+
+void* operator new(std::size_t n) { return counted_new(n); }
+void* operator new[](std::size_t n) { return counted_new(n); }
+void operator delete(void* p) noexcept { counted_delete(p); }
+void operator delete[](void* p) noexcept { counted_delete(p); }
+void operator delete(void* p, std::size_t) noexcept { counted_delete(p); }
+void operator delete[](void* p, std::size_t) noexcept { counted_delete(p); }
 
 namespace {
 
@@ -280,17 +311,21 @@ int stop(std::size_t count) {
   double wait_ms = 0;
   long rss_before = 0;
   long rss_idle = 0;
+  long heap_before = 0;
+  long heap_idle = 0;
   std::size_t conns = 0;
   std::size_t recv_buffer = 0;
   io.run([&]() -> task<> {
     const endpoint at = co_await server.start();
     co_await sleep_for(50ms);
     rss_before = resident_bytes();
+    heap_before = heap_live.load();
     std::printf("PORT %u\n", static_cast<unsigned>(at.port()));
     std::fflush(stdout);
     co_await all.wait();
     co_await sleep_for(200ms);  // every connection back in its read, idle
     rss_idle = resident_bytes();
+    heap_idle = heap_live.load();
     conns = server.connection_count();
     if (auto* c = server.connection(1)) recv_buffer = c->framed().buffer_capacity();
     if (const char* d = std::getenv("BENCH_STOP_DELAY_MS"))
@@ -308,11 +343,15 @@ int stop(std::size_t count) {
     return 1;
   }
   const double per_conn = static_cast<double>(rss_idle - rss_before) / static_cast<double>(count);
-  char extra[384];
+  const double heap_per_conn =
+      static_cast<double>(heap_idle - heap_before) / static_cast<double>(count);
+  char extra[512];
   std::snprintf(extra, sizeof extra,
-                "conns=%zu cpu_ms=%.2f runq_wait_ms=%.2f rss_idle_per_conn_b=%.0f recv_buffer_b=%zu "
-                "other_per_conn_b=%.0f open_fds_after=%zu",
-                count, cpu_ms, wait_ms, per_conn, recv_buffer,
+                "conns=%zu cpu_ms=%.2f runq_wait_ms=%.2f rss_idle_per_conn_b=%.0f "
+                "heap_per_conn_b=%.0f recv_buffer_b=%zu other_per_conn_b=%.0f "
+                "rss_other_per_conn_b=%.0f open_fds_after=%zu",
+                count, cpu_ms, wait_ms, per_conn, heap_per_conn, recv_buffer,
+                heap_per_conn - static_cast<double>(recv_buffer),
                 per_conn - static_cast<double>(recv_buffer), io.registered_descriptors());
   print_result("stop", "node", ms, "ms", extra);
   return 0;
@@ -333,6 +372,7 @@ int main(int argc, char** argv) {
     if (scenario == "frame") return print_frame();
     if (scenario == "stop" && argc == 4) {
       raise_fd_limit();
+      count_heap = true;
       self_destruct_after(static_cast<unsigned>(std::atoi(argv[3])));
       return stop(static_cast<std::size_t>(std::atol(argv[2])));
     }

@@ -286,9 +286,10 @@ def main():
                                                   close["cpu_ms"], close["runq_wait_ms"],
                                                   close["spread"]))
     if mem is not None:
-        print("%-22s %s B per idle connection (%s B receive buffer + %.0f B other; range of "
-              "other %s)" % ("memory", stop["rss_idle_per_conn_b"], stop["recv_buffer_b"],
-                             mem["value"], mem["spread"]))
+        print("%-22s %s B of heap per idle connection: %s B receive buffer + %.0f B other "
+              "(range of other %s); resident memory %s B per connection" % (
+                  "memory", stop["heap_per_conn_b"], stop["recv_buffer_b"], mem["value"],
+                  mem["spread"], stop["rss_idle_per_conn_b"]))
     measured = {("stop", "node", "plain"): stop, ("close", "raw", "plain"): close,
                 ("inflight", "node", "plain"): inflight}
     measured.update({("rtt",) + k: v for k, v in pinned.items()})
