@@ -372,3 +372,55 @@ TEST_CASE("several requests in flight on one connection, to the same uri, each g
     });
   }
 }
+
+TEST_CASE("connection: sends waiting for room in the send queue go out in order, then time out") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_listener l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
+    tcp_stream peer_stream = co_await tcp_stream::connect(io, l.local_endpoint());
+    tcp_stream mine = co_await l.accept();
+    l.close();
+    framed_stream peer(std::move(peer_stream));
+    const logger quiet{log_sink{}};
+    connection_options o;
+    o.send_queue_frames = 2;
+    o.send_timeout = 5s;
+    tcp_connection c(std::move(mine), o, quiet, 1);
+    const std::string payload(60000, 'x');
+    constexpr int total = 300;  // 18 MB: far more than the socket buffers hold
+    int sent = 0;
+    int failed = 0;
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      s.spawn([&c]() { return c.write_loop(); }, "writer");
+      s.spawn(
+          [&]() -> task<void> {
+            for (int i = 0; i < total; ++i) {
+              if (!co_await c.send(make(message_type::notify_uri, std::to_string(i), payload))) {
+                ++failed;
+                co_return;
+              }
+              ++sent;
+            }
+          },
+          "sender");
+      co_await sleep_for(1s);  // nobody reads: the sender waits for room
+      CHECK(sent < total);
+      CHECK(failed == 0);
+      CHECK(c.is_open());
+      for (int i = 0; i < total; ++i) {  // now read: everything arrives, in order
+        auto r = co_await peer.read_frame();
+        REQUIRE(r);
+        const message m = r.to_message();
+        CHECK(uri_of(m) == std::to_string(i));
+      }
+      CHECK(sent == total);
+      // Nobody reads again: a waiting send fails once the send timeout passes
+      // and the connection is dropped.
+      bool ok = true;
+      for (int i = 0; ok && i < total; ++i)
+        ok = co_await c.send(make(message_type::notify_uri, "late", payload));
+      CHECK_FALSE(ok);
+      CHECK_FALSE(c.is_open());
+    });
+    peer.close();
+  });
+}
