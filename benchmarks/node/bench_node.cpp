@@ -326,6 +326,7 @@ int stop(std::size_t count) {
     co_await sleep_for(200ms);  // every connection back in its read, idle
     rss_idle = resident_bytes();
     heap_idle = heap_live.load();
+    count_heap = false;  // stop() is timed without the counting
     conns = server.connection_count();
     if (auto* c = server.connection(1)) recv_buffer = c->framed().buffer_capacity();
     if (const char* d = std::getenv("BENCH_STOP_DELAY_MS"))

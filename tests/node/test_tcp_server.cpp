@@ -424,3 +424,58 @@ TEST_CASE("connection: sends waiting for room in the send queue go out in order,
     peer.close();
   });
 }
+
+TEST_CASE("stop with idle clients connected: every connection ends, every client sees it close") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    std::vector<framed_stream> clients;
+    for (int i = 0; i < 20; ++i) {
+      clients.emplace_back(co_await tcp_stream::connect(io, at));
+      co_await clients.back().write_frame(make(message_type::request_uri, "echo", "hi"));
+      auto r = co_await clients.back().read_frame();
+      REQUIRE(r);
+    }
+    CHECK(server.connection_count() == 20);
+    co_await server.stop();
+    CHECK(server.connection_count() == 0);
+    CHECK(server.scope().size() == 0);
+    for (auto& c : clients) {
+      auto r = co_await c.read_frame();
+      CHECK(r.status == frame_read_status::end_of_stream);
+      c.close();
+    }
+  });
+}
+
+TEST_CASE("stop while a handler waits: it is cancelled within the grace period") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    async_event entered;
+    bool cancelled = false;
+    server.on(handler_key::of(message_type::request_uri, "slow"),
+              [&](message&) -> task<std::optional<message>> {
+                entered.set();
+                try {
+                  co_await sleep_for(1h);
+                } catch (const operation_cancelled&) {
+                  cancelled = true;
+                  throw;
+                }
+                co_return make(message_type::respond_uri, "slow");
+              });
+    const endpoint at = co_await server.start();
+    framed_stream idle(co_await tcp_stream::connect(io, at));
+    framed_stream busy(co_await tcp_stream::connect(io, at));
+    co_await busy.write_frame(make(message_type::request_uri, "slow"));
+    co_await entered.wait();
+    CHECK(server.connection_count() == 2);
+    co_await server.stop(5s);
+    CHECK(cancelled);
+    CHECK(server.connection_count() == 0);
+    CHECK(server.scope().size() == 0);
+    idle.close();
+    busy.close();
+  });
+}
