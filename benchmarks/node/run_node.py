@@ -285,6 +285,10 @@ def main():
               "waiting for a CPU (range %s ms)" % ("close floor", close["sockets"], close["value"],
                                                   close["cpu_ms"], close["runq_wait_ms"],
                                                   close["spread"]))
+    if stop is not None and close is not None and float(close["cpu_ms"]) > 0:
+        print("%-22s %.2fx the close floor in wall time, %.2fx in CPU time (goal <= 1.5x)" % (
+            "stop vs close", stop["value"] / close["value"],
+            float(stop["cpu_ms"]) / float(close["cpu_ms"])))
     if mem is not None:
         print("%-22s %s B of heap per idle connection: %s B receive buffer + %.0f B other "
               "(range of other %s); resident memory %s B per connection" % (
