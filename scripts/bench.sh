@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Runs every benchmark in one go on a release build (build/bench): the core
 # runtime beside Asio (Google Benchmark), the wire and plugin benchmarks, then
-# the io comparison of netaio, standalone Asio and blocking sockets, whose
-# table ends the output. The last line is the ratios line:
+# the node benchmarks (full node beside the io echo and the reference Python
+# netaio; prints a node_ratios line), then the io comparison of netaio,
+# standalone Asio and blocking sockets, whose table ends the output. The last
+# line is the ratios line:
+#   node_ratios: rtt_vs_io=.. rtt_hmac_vs_io=.. rtt_vs_python=.. rtt_hmac_vs_python=.. inflight_rps=.. stop10k_vs_close=.. bytes_per_conn=..
+#   ...
 #   ratios: rtt_vs_asio=.. rtt_vs_raw=.. oneway_vs_asio=.. oneway_vs_raw=.. conn10k_vs_asio=.. cancel10k_ms=..
 # Environment: BENCH_SECONDS (per io run, default 2), BENCH_CONNS (default
-# 10000), BENCH_ROUNDS (io runs per implementation, median kept; default 3),
-# BENCH_MIN_TIME (Google Benchmark min time, default 0.2).
+# 10000), BENCH_ROUNDS (io and node runs per implementation, median kept;
+# default 3), BENCH_MIN_TIME (Google Benchmark min time, default 0.2),
+# BENCH_INFLIGHT (requests in flight in the node scenario, default 32).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh bench
@@ -34,6 +39,11 @@ gbench() {  # name of a Google Benchmark executable under $dir/benchmarks
 gbench core/bench_core
 gbench wire/bench_wire
 gbench plugins/bench_plugins
+
+echo "==> node"
+python3 benchmarks/node/run_node.py "$dir" --seconds "${BENCH_SECONDS:-2}" \
+  --conns "${BENCH_CONNS:-10000}" --rounds "${BENCH_ROUNDS:-3}" \
+  --inflight "${BENCH_INFLIGHT:-32}" || echo "==> node benchmarks failed"
 
 echo "==> io comparison"
 exec python3 benchmarks/io/run_io.py "$dir" --seconds "${BENCH_SECONDS:-2}" \

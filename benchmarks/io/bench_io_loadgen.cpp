@@ -7,9 +7,11 @@
 //     server's resident memory idle, then has every connection do round
 //     trips for SECONDS; prints the aggregate round trips per second and
 //     the server's memory per connection.
-//   bench_io_loadgen idle PORT CONNS MAX_SECONDS
+//   bench_io_loadgen idle PORT CONNS MAX_SECONDS [FRAME_HEX]
 //     connects CONNS connections, each answered once, prints "READY", then
 //     waits until the server has closed every one (or MAX_SECONDS passed).
+//     FRAME_HEX: the frame each connection sends instead of the io frame
+//     (the node benchmark's valid request, say).
 #include "common.hpp"
 #include "posix.hpp"
 
@@ -27,6 +29,21 @@
 using namespace netaio_bench;
 
 namespace {
+
+/// The frame every connection sends (the io frame unless given).
+std::vector<unsigned char>& request_frame() {
+  static std::vector<unsigned char> frame = make_frames(1);
+  return frame;
+}
+
+bool set_request_frame(const std::string& hex) {
+  std::vector<unsigned char> v;
+  if (hex.size() % 2 != 0 || hex.size() < 2 * header_size) return false;
+  for (std::size_t i = 0; i < hex.size(); i += 2)
+    v.push_back(static_cast<unsigned char>(std::stoul(hex.substr(i, 2), nullptr, 16)));
+  request_frame() = std::move(v);
+  return true;
+}
 
 struct connection {
   int fd = -1;
@@ -98,8 +115,9 @@ class load {
 
  private:
   void send_frame(connection& c) {
-    static const std::vector<unsigned char> frame = make_frames(1);
-    if (::send(c.fd, frame.data(), frame_size, MSG_NOSIGNAL) != static_cast<ssize_t>(frame_size)) {
+    const std::vector<unsigned char>& frame = request_frame();
+    if (::send(c.fd, frame.data(), frame.size(), MSG_NOSIGNAL) !=
+        static_cast<ssize_t>(frame.size())) {
       die("send");
     }
   }
@@ -185,7 +203,11 @@ int main(int argc, char** argv) {
                    static_cast<std::size_t>(std::atol(argv[3])), seconds, std::atol(argv[5]),
                    argv[6]);
   }
-  if (mode == "idle" && argc == 5) {
+  if (mode == "idle" && (argc == 5 || argc == 6)) {
+    if (argc == 6 && !set_request_frame(argv[5])) {
+      std::fprintf(stderr, "bench_io_loadgen: bad FRAME_HEX\n");
+      return 2;
+    }
     const double seconds = std::atof(argv[4]);
     self_destruct_after(static_cast<unsigned>(seconds) + 10);
     return idle(static_cast<std::uint16_t>(std::atoi(argv[2])),
@@ -193,6 +215,6 @@ int main(int argc, char** argv) {
   }
   std::fprintf(stderr,
                "usage: bench_io_loadgen conn10k PORT CONNS SECONDS SERVER_PID IMPL\n"
-               "       bench_io_loadgen idle PORT CONNS MAX_SECONDS\n");
+               "       bench_io_loadgen idle PORT CONNS MAX_SECONDS [FRAME_HEX]\n");
   return 2;
 }

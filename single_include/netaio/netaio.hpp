@@ -8273,6 +8273,7 @@ using frame_read = basic_frame_read<>;
 }  // namespace netaio::inline v0
 // ---- end netaio/node/framed_stream.hpp
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -8314,7 +8315,7 @@ class basic_tcp_connection {
   basic_tcp_connection(tcp_stream s, const connection_options& opts, const logger& log,
                        std::uint64_t id = 0)
       : stream_(std::move(s), framed_stream_options{.max_frame_size = opts.max_frame_size}),
-        out_(opts.send_queue_frames == 0 ? 1 : opts.send_queue_frames),
+        limit_(opts.send_queue_frames == 0 ? 1 : opts.send_queue_frames),
         peer_(to_peer_address(stream_.stream().remote_endpoint())),
         send_timeout_(opts.send_timeout),
         log_(&log),
@@ -8336,7 +8337,7 @@ class basic_tcp_connection {
   /// Queues an encoded frame without waiting (see try_send).
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
-    if (out_.try_push(std::move(frame))) return true;
+    if (try_queue(frame)) return true;
     close("its send queue stayed full (a reader that does not read)");
     return false;
   }
@@ -8346,15 +8347,21 @@ class basic_tcp_connection {
   task<bool> send(const message_t& m) {
     if (closing_) co_return false;
     byte_buffer frame = encode(m);
-    if (out_.try_push(std::move(frame))) co_return true;
-    bool ok = false;
-    try {
-      ok = co_await move_on_after(send_timeout_, out_.push(std::move(frame)));
-    } catch (const queue_closed&) {
-      co_return false;
-    }
-    if (!ok) close("its send queue stayed full past the send timeout");
-    co_return ok;
+    if (try_queue(frame)) co_return true;
+    // Full: wait in line; the writer moves waiting frames into the queue,
+    // oldest first, as it takes frames out.
+    pending_send p;
+    p.frame = std::move(frame);
+    link(p);
+    struct unlink_guard {  // a cancelled or timed-out wait leaves the line
+      basic_tcp_connection* c;
+      pending_send* p;
+      ~unlink_guard() { c->unlink(*p); }
+    } guard{this, &p};
+    const bool woke = co_await move_on_after(send_timeout_, p.done.wait());
+    if (woke && p.queued) co_return true;
+    if (!woke && !closing_) close("its send queue stayed full past the send timeout");
+    co_return false;
   }
 
   /// Closes the connection now: the receive loop and the writer end, queued
@@ -8367,14 +8374,15 @@ class basic_tcp_connection {
       }
     }
     closing_ = true;
-    out_.close();
+    closed_ = true;
+    wake_all();
     stream_.close();
   }
   /// Stops queueing: the writer sends what is queued, then ends (the owner
   /// closes the stream after). For "answer, then close".
   void finish() noexcept {
     closing_ = true;
-    out_.close();
+    wake_all();
   }
 
   /// The framed stream (for the receive loop: exactly one reader).
@@ -8387,19 +8395,16 @@ class basic_tcp_connection {
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
     for (;;) {
-      byte_buffer first;
-      try {
-        first = co_await out_.pop();
-      } catch (const queue_closed&) {
-        co_return;
+      while (count_ == 0) {
+        if (closing_) co_return;
+        ready_.reset();
+        co_await ready_.wait();
       }
+      if (closed_) co_return;
       batch.clear();
-      batch.push_back(std::move(first));
-      while (batch.size() < 64) {
-        std::optional<byte_buffer> more = out_.try_pop();
-        if (!more) break;
-        batch.push_back(std::move(*more));
-      }
+      while (batch.size() < 64 && count_ != 0)
+        batch.push_back(take());
+      refill();
       views.assign(batch.begin(), batch.end());
       bool wrote = false;
       try {
@@ -8424,13 +8429,90 @@ class basic_tcp_connection {
     return b;
   }
 
+  // The send queue: a ring of frames that grows on demand up to limit_
+  // frames (an idle connection holds a few empty slots, not limit_), and the
+  // senders waiting for room, oldest first.
+  struct pending_send {
+    byte_buffer frame;
+    async_event done;
+    bool queued = false;
+    pending_send* prev = nullptr;
+    pending_send* next = nullptr;
+    bool linked = false;
+  };
+
+  // Queues `frame` if there is room and nobody waits in line (frames go out
+  // in the order they were queued); leaves it untouched otherwise.
+  bool try_queue(byte_buffer& frame) {
+    if (count_ >= limit_ || waiting_head_ != nullptr) return false;
+    put(std::move(frame));
+    ready_.set();
+    return true;
+  }
+  void put(byte_buffer&& frame) {
+    if (count_ == ring_.size()) grow();
+    ring_[(head_ + count_) % ring_.size()] = std::move(frame);
+    ++count_;
+  }
+  void grow() {
+    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(4, ring_.size() * 2)));
+    for (std::size_t i = 0; i < count_; ++i)
+      bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
+    ring_ = std::move(bigger);
+    head_ = 0;
+  }
+  byte_buffer take() {
+    byte_buffer b = std::move(ring_[head_]);
+    head_ = (head_ + 1) % ring_.size();
+    --count_;
+    return b;
+  }
+  // Room was made: waiting senders' frames go in, oldest first.
+  void refill() {
+    while (waiting_head_ != nullptr && count_ < limit_) {
+      pending_send* p = waiting_head_;
+      unlink(*p);
+      put(std::move(p->frame));
+      p->queued = true;
+      p->done.set();
+    }
+  }
+  void link(pending_send& p) {
+    p.prev = waiting_tail_;
+    (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = &p;
+    waiting_tail_ = &p;
+    p.linked = true;
+  }
+  void unlink(pending_send& p) noexcept {
+    if (!p.linked) return;
+    (p.prev != nullptr ? p.prev->next : waiting_head_) = p.next;
+    (p.next != nullptr ? p.next->prev : waiting_tail_) = p.prev;
+    p.prev = p.next = nullptr;
+    p.linked = false;
+  }
+  // Closing or finishing: the writer wakes, waiting senders give up.
+  void wake_all() noexcept {
+    ready_.set();
+    while (pending_send* p = waiting_head_) {
+      unlink(*p);
+      p->done.set();
+    }
+  }
+
   basic_framed_stream<P> stream_;
-  async_queue<byte_buffer> out_;
+  std::vector<byte_buffer> ring_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::size_t limit_;
+  async_event ready_;
+  pending_send* waiting_head_ = nullptr;
+  pending_send* waiting_tail_ = nullptr;
   peer_address peer_;
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;
+  bool closing_ = false;  // no more queueing (close or finish)
+  bool closed_ = false;   // closed: queued frames are dropped
 };
 
 /// The default protocol's connection.
@@ -10850,7 +10932,8 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     std::list<waiter*> any;      // receive_once calls, oldest first
   };
 
-  peer_address default_addr() const { return to_peer_address(opts_.server); }
+  // Formatted once: every call without a server names the default one.
+  const peer_address& default_addr() const { return default_addr_; }
 
   conn_state& state(const std::optional<peer_address>& server) {
     const peer_address addr = server.value_or(default_addr());
@@ -11095,6 +11178,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
 
   io_context* io_;
   tcp_client_options opts_;
+  peer_address default_addr_ = to_peer_address(opts_.server);
   router_t router_;
   basic_pipeline<router_t> pipeline_;
   layer_t outer_;
@@ -11439,17 +11523,30 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   /// destroyed). Idempotent. Called from inside the server (a handler) it
   /// only cancels: run() or a stop() from outside completes the wait.
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
-    request_stop();
-    co_await scope_.stop(grace.value_or(opts_.stop_grace));
+    const auto limit = grace.value_or(opts_.stop_grace);
+    // With no handler running, every connection task waits on its socket or
+    // its queue: closed, they end by themselves, without the cost of
+    // unwinding each one's cancellation through its frames (the larger part
+    // of stopping many connections, besides close() itself). Bounded by the
+    // grace period; whatever is left is then cancelled.
+    const bool drain = !stop_requested_ && handlers_running_ == 0 && !conns_.empty();
+    close_everything();
+    if (drain) {
+      const auto t0 = std::chrono::steady_clock::now();
+      conns_gone_.reset();
+      if (!conns_.empty()) (void)co_await move_on_after(limit, conns_gone_.wait());
+      const auto spent = std::chrono::steady_clock::now() - t0;
+      scope_.cancel();
+      co_await scope_.stop(spent < limit ? limit - spent : std::chrono::nanoseconds(0));
+      co_return;
+    }
+    scope_.cancel();
+    co_await scope_.stop(limit);
   }
   /// The part of stop() that does not wait: for another thread, through
   /// `io.post([&] { server.request_stop(); })`.
   void request_stop() noexcept {
-    stop_requested_ = true;
-    listener_.close();
-    for (auto& [id, c] : conns_)
-      c->close("the server is stopping");
-    this->clear_peers();
+    close_everything();
     scope_.cancel();
   }
 
@@ -11532,6 +11629,15 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   void stop_peer_management() { this->disable_peer_management(router_); }
 
  private:
+  // Stops accepting, closes every connection, forgets every peer.
+  void close_everything() noexcept {
+    stop_requested_ = true;
+    listener_.close();
+    for (auto& [id, c] : conns_)
+      c->close("the server is stopping");
+    this->clear_peers();
+  }
+
   std::size_t send_all(const std::vector<connection_t*>& to, const message_t& msg,
                        const layer_t& inner) {
     std::size_t n = 0;
@@ -11595,6 +11701,7 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
         it = it->second.empty() ? self->subs_.erase(it) : std::next(it);
       }
       self->connection_lost(c->peer());
+      if (self->conns_.empty()) self->conns_gone_.set();
     }
   };
 
@@ -11684,6 +11791,13 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   }
 
   task<void> handle(message_t m, connection_t& c) {
+    struct running {  // stop() drains connections only while no handler runs
+      std::size_t& n;
+      explicit running(std::size_t& count) : n(count) { ++n; }
+      running(const running&) = delete;
+      running& operator=(const running&) = delete;
+      ~running() { --n; }
+    } guard{handlers_running_};
     auto out = co_await pipeline_.receive(std::move(m), c, c.peer(), this->context_for(c.peer()));
     if (out.reply) co_await c.send(*out.reply);
   }
@@ -11696,6 +11810,8 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   std::unordered_map<std::uint64_t, connection_t*> conns_;
   std::map<byte_buffer, std::set<std::uint64_t>> subs_;
   std::uint64_t next_id_ = 0;
+  std::size_t handlers_running_ = 0;
+  async_event conns_gone_;  // set when the last connection has gone
   bool started_ = false;
   bool stop_requested_ = false;
   task_scope scope_;  // last: destroyed first, while everything its tasks use is alive

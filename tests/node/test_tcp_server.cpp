@@ -372,3 +372,110 @@ TEST_CASE("several requests in flight on one connection, to the same uri, each g
     });
   }
 }
+
+TEST_CASE("connection: sends waiting for room in the send queue go out in order, then time out") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_listener l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
+    tcp_stream peer_stream = co_await tcp_stream::connect(io, l.local_endpoint());
+    tcp_stream mine = co_await l.accept();
+    l.close();
+    framed_stream peer(std::move(peer_stream));
+    const logger quiet{log_sink{}};
+    connection_options o;
+    o.send_queue_frames = 2;
+    o.send_timeout = 5s;
+    tcp_connection c(std::move(mine), o, quiet, 1);
+    const std::string payload(60000, 'x');
+    constexpr int total = 300;  // 18 MB: far more than the socket buffers hold
+    int sent = 0;
+    int failed = 0;
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      s.spawn([&c]() { return c.write_loop(); }, "writer");
+      s.spawn(
+          [&]() -> task<void> {
+            for (int i = 0; i < total; ++i) {
+              if (!co_await c.send(make(message_type::notify_uri, std::to_string(i), payload))) {
+                ++failed;
+                co_return;
+              }
+              ++sent;
+            }
+          },
+          "sender");
+      co_await sleep_for(1s);  // nobody reads: the sender waits for room
+      CHECK(sent < total);
+      CHECK(failed == 0);
+      CHECK(c.is_open());
+      for (int i = 0; i < total; ++i) {  // now read: everything arrives, in order
+        auto r = co_await peer.read_frame();
+        REQUIRE(r);
+        const message m = r.to_message();
+        CHECK(uri_of(m) == std::to_string(i));
+      }
+      CHECK(sent == total);
+      // Nobody reads again: a waiting send fails once the send timeout passes
+      // and the connection is dropped.
+      bool ok = true;
+      for (int i = 0; ok && i < total; ++i)
+        ok = co_await c.send(make(message_type::notify_uri, "late", payload));
+      CHECK_FALSE(ok);
+      CHECK_FALSE(c.is_open());
+    });
+    peer.close();
+  });
+}
+
+TEST_CASE("stop with idle clients connected: every connection ends, every client sees it close") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    std::vector<framed_stream> clients;
+    for (int i = 0; i < 20; ++i) {
+      clients.emplace_back(co_await tcp_stream::connect(io, at));
+      co_await clients.back().write_frame(make(message_type::request_uri, "echo", "hi"));
+      auto r = co_await clients.back().read_frame();
+      REQUIRE(r);
+    }
+    CHECK(server.connection_count() == 20);
+    co_await server.stop();
+    CHECK(server.connection_count() == 0);
+    CHECK(server.scope().size() == 0);
+    for (auto& c : clients) {
+      auto r = co_await c.read_frame();
+      CHECK(r.status == frame_read_status::end_of_stream);
+      c.close();
+    }
+  });
+}
+
+TEST_CASE("stop while a handler waits: it is cancelled within the grace period") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    async_event entered;
+    bool cancelled = false;
+    server.on(handler_key::of(message_type::request_uri, "slow"),
+              [&](message&) -> task<std::optional<message>> {
+                entered.set();
+                try {
+                  co_await sleep_for(1h);
+                } catch (const operation_cancelled&) {
+                  cancelled = true;
+                  throw;
+                }
+                co_return make(message_type::respond_uri, "slow");
+              });
+    const endpoint at = co_await server.start();
+    framed_stream idle(co_await tcp_stream::connect(io, at));
+    framed_stream busy(co_await tcp_stream::connect(io, at));
+    co_await busy.write_frame(make(message_type::request_uri, "slow"));
+    co_await entered.wait();
+    CHECK(server.connection_count() == 2);
+    co_await server.stop(5s);
+    CHECK(cancelled);
+    CHECK(server.connection_count() == 0);
+    CHECK(server.scope().size() == 0);
+    idle.close();
+    busy.close();
+  });
+}

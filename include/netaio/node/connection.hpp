@@ -6,7 +6,7 @@
 #pragma once
 
 #include <netaio/core/deadline.hpp>
-#include <netaio/core/queue.hpp>
+#include <netaio/core/event.hpp>
 #include <netaio/core/task.hpp>
 #include <netaio/io/tcp_stream.hpp>
 #include <netaio/node/framed_stream.hpp>
@@ -15,6 +15,7 @@
 #include <netaio/wire/bytes.hpp>
 #include <netaio/wire/protocol.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -56,7 +57,7 @@ class basic_tcp_connection {
   basic_tcp_connection(tcp_stream s, const connection_options& opts, const logger& log,
                        std::uint64_t id = 0)
       : stream_(std::move(s), framed_stream_options{.max_frame_size = opts.max_frame_size}),
-        out_(opts.send_queue_frames == 0 ? 1 : opts.send_queue_frames),
+        limit_(opts.send_queue_frames == 0 ? 1 : opts.send_queue_frames),
         peer_(to_peer_address(stream_.stream().remote_endpoint())),
         send_timeout_(opts.send_timeout),
         log_(&log),
@@ -78,7 +79,7 @@ class basic_tcp_connection {
   /// Queues an encoded frame without waiting (see try_send).
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
-    if (out_.try_push(std::move(frame))) return true;
+    if (try_queue(frame)) return true;
     close("its send queue stayed full (a reader that does not read)");
     return false;
   }
@@ -88,15 +89,21 @@ class basic_tcp_connection {
   task<bool> send(const message_t& m) {
     if (closing_) co_return false;
     byte_buffer frame = encode(m);
-    if (out_.try_push(std::move(frame))) co_return true;
-    bool ok = false;
-    try {
-      ok = co_await move_on_after(send_timeout_, out_.push(std::move(frame)));
-    } catch (const queue_closed&) {
-      co_return false;
-    }
-    if (!ok) close("its send queue stayed full past the send timeout");
-    co_return ok;
+    if (try_queue(frame)) co_return true;
+    // Full: wait in line; the writer moves waiting frames into the queue,
+    // oldest first, as it takes frames out.
+    pending_send p;
+    p.frame = std::move(frame);
+    link(p);
+    struct unlink_guard {  // a cancelled or timed-out wait leaves the line
+      basic_tcp_connection* c;
+      pending_send* p;
+      ~unlink_guard() { c->unlink(*p); }
+    } guard{this, &p};
+    const bool woke = co_await move_on_after(send_timeout_, p.done.wait());
+    if (woke && p.queued) co_return true;
+    if (!woke && !closing_) close("its send queue stayed full past the send timeout");
+    co_return false;
   }
 
   /// Closes the connection now: the receive loop and the writer end, queued
@@ -109,14 +116,15 @@ class basic_tcp_connection {
       }
     }
     closing_ = true;
-    out_.close();
+    closed_ = true;
+    wake_all();
     stream_.close();
   }
   /// Stops queueing: the writer sends what is queued, then ends (the owner
   /// closes the stream after). For "answer, then close".
   void finish() noexcept {
     closing_ = true;
-    out_.close();
+    wake_all();
   }
 
   /// The framed stream (for the receive loop: exactly one reader).
@@ -129,19 +137,16 @@ class basic_tcp_connection {
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
     for (;;) {
-      byte_buffer first;
-      try {
-        first = co_await out_.pop();
-      } catch (const queue_closed&) {
-        co_return;
+      while (count_ == 0) {
+        if (closing_) co_return;
+        ready_.reset();
+        co_await ready_.wait();
       }
+      if (closed_) co_return;
       batch.clear();
-      batch.push_back(std::move(first));
-      while (batch.size() < 64) {
-        std::optional<byte_buffer> more = out_.try_pop();
-        if (!more) break;
-        batch.push_back(std::move(*more));
-      }
+      while (batch.size() < 64 && count_ != 0)
+        batch.push_back(take());
+      refill();
       views.assign(batch.begin(), batch.end());
       bool wrote = false;
       try {
@@ -166,13 +171,90 @@ class basic_tcp_connection {
     return b;
   }
 
+  // The send queue: a ring of frames that grows on demand up to limit_
+  // frames (an idle connection holds a few empty slots, not limit_), and the
+  // senders waiting for room, oldest first.
+  struct pending_send {
+    byte_buffer frame;
+    async_event done;
+    bool queued = false;
+    pending_send* prev = nullptr;
+    pending_send* next = nullptr;
+    bool linked = false;
+  };
+
+  // Queues `frame` if there is room and nobody waits in line (frames go out
+  // in the order they were queued); leaves it untouched otherwise.
+  bool try_queue(byte_buffer& frame) {
+    if (count_ >= limit_ || waiting_head_ != nullptr) return false;
+    put(std::move(frame));
+    ready_.set();
+    return true;
+  }
+  void put(byte_buffer&& frame) {
+    if (count_ == ring_.size()) grow();
+    ring_[(head_ + count_) % ring_.size()] = std::move(frame);
+    ++count_;
+  }
+  void grow() {
+    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(4, ring_.size() * 2)));
+    for (std::size_t i = 0; i < count_; ++i)
+      bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
+    ring_ = std::move(bigger);
+    head_ = 0;
+  }
+  byte_buffer take() {
+    byte_buffer b = std::move(ring_[head_]);
+    head_ = (head_ + 1) % ring_.size();
+    --count_;
+    return b;
+  }
+  // Room was made: waiting senders' frames go in, oldest first.
+  void refill() {
+    while (waiting_head_ != nullptr && count_ < limit_) {
+      pending_send* p = waiting_head_;
+      unlink(*p);
+      put(std::move(p->frame));
+      p->queued = true;
+      p->done.set();
+    }
+  }
+  void link(pending_send& p) {
+    p.prev = waiting_tail_;
+    (waiting_tail_ != nullptr ? waiting_tail_->next : waiting_head_) = &p;
+    waiting_tail_ = &p;
+    p.linked = true;
+  }
+  void unlink(pending_send& p) noexcept {
+    if (!p.linked) return;
+    (p.prev != nullptr ? p.prev->next : waiting_head_) = p.next;
+    (p.next != nullptr ? p.next->prev : waiting_tail_) = p.prev;
+    p.prev = p.next = nullptr;
+    p.linked = false;
+  }
+  // Closing or finishing: the writer wakes, waiting senders give up.
+  void wake_all() noexcept {
+    ready_.set();
+    while (pending_send* p = waiting_head_) {
+      unlink(*p);
+      p->done.set();
+    }
+  }
+
   basic_framed_stream<P> stream_;
-  async_queue<byte_buffer> out_;
+  std::vector<byte_buffer> ring_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+  std::size_t limit_;
+  async_event ready_;
+  pending_send* waiting_head_ = nullptr;
+  pending_send* waiting_tail_ = nullptr;
   peer_address peer_;
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;
+  bool closing_ = false;  // no more queueing (close or finish)
+  bool closed_ = false;   // closed: queued frames are dropped
 };
 
 /// The default protocol's connection.

@@ -337,7 +337,8 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     std::list<waiter*> any;      // receive_once calls, oldest first
   };
 
-  peer_address default_addr() const { return to_peer_address(opts_.server); }
+  // Formatted once: every call without a server names the default one.
+  const peer_address& default_addr() const { return default_addr_; }
 
   conn_state& state(const std::optional<peer_address>& server) {
     const peer_address addr = server.value_or(default_addr());
@@ -582,6 +583,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
 
   io_context* io_;
   tcp_client_options opts_;
+  peer_address default_addr_ = to_peer_address(opts_.server);
   router_t router_;
   basic_pipeline<router_t> pipeline_;
   layer_t outer_;

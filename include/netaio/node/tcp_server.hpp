@@ -6,6 +6,7 @@
 #pragma once
 
 #include <netaio/core/deadline.hpp>
+#include <netaio/core/event.hpp>
 #include <netaio/core/queue.hpp>
 #include <netaio/core/sleep.hpp>
 #include <netaio/core/task.hpp>
@@ -165,17 +166,30 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   /// destroyed). Idempotent. Called from inside the server (a handler) it
   /// only cancels: run() or a stop() from outside completes the wait.
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
-    request_stop();
-    co_await scope_.stop(grace.value_or(opts_.stop_grace));
+    const auto limit = grace.value_or(opts_.stop_grace);
+    // With no handler running, every connection task waits on its socket or
+    // its queue: closed, they end by themselves, without the cost of
+    // unwinding each one's cancellation through its frames (the larger part
+    // of stopping many connections, besides close() itself). Bounded by the
+    // grace period; whatever is left is then cancelled.
+    const bool drain = !stop_requested_ && handlers_running_ == 0 && !conns_.empty();
+    close_everything();
+    if (drain) {
+      const auto t0 = std::chrono::steady_clock::now();
+      conns_gone_.reset();
+      if (!conns_.empty()) (void)co_await move_on_after(limit, conns_gone_.wait());
+      const auto spent = std::chrono::steady_clock::now() - t0;
+      scope_.cancel();
+      co_await scope_.stop(spent < limit ? limit - spent : std::chrono::nanoseconds(0));
+      co_return;
+    }
+    scope_.cancel();
+    co_await scope_.stop(limit);
   }
   /// The part of stop() that does not wait: for another thread, through
   /// `io.post([&] { server.request_stop(); })`.
   void request_stop() noexcept {
-    stop_requested_ = true;
-    listener_.close();
-    for (auto& [id, c] : conns_)
-      c->close("the server is stopping");
-    this->clear_peers();
+    close_everything();
     scope_.cancel();
   }
 
@@ -258,6 +272,15 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   void stop_peer_management() { this->disable_peer_management(router_); }
 
  private:
+  // Stops accepting, closes every connection, forgets every peer.
+  void close_everything() noexcept {
+    stop_requested_ = true;
+    listener_.close();
+    for (auto& [id, c] : conns_)
+      c->close("the server is stopping");
+    this->clear_peers();
+  }
+
   std::size_t send_all(const std::vector<connection_t*>& to, const message_t& msg,
                        const layer_t& inner) {
     std::size_t n = 0;
@@ -321,6 +344,7 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
         it = it->second.empty() ? self->subs_.erase(it) : std::next(it);
       }
       self->connection_lost(c->peer());
+      if (self->conns_.empty()) self->conns_gone_.set();
     }
   };
 
@@ -410,6 +434,13 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   }
 
   task<void> handle(message_t m, connection_t& c) {
+    struct running {  // stop() drains connections only while no handler runs
+      std::size_t& n;
+      explicit running(std::size_t& count) : n(count) { ++n; }
+      running(const running&) = delete;
+      running& operator=(const running&) = delete;
+      ~running() { --n; }
+    } guard{handlers_running_};
     auto out = co_await pipeline_.receive(std::move(m), c, c.peer(), this->context_for(c.peer()));
     if (out.reply) co_await c.send(*out.reply);
   }
@@ -422,6 +453,8 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   std::unordered_map<std::uint64_t, connection_t*> conns_;
   std::map<byte_buffer, std::set<std::uint64_t>> subs_;
   std::uint64_t next_id_ = 0;
+  std::size_t handlers_running_ = 0;
+  async_event conns_gone_;  // set when the last connection has gone
   bool started_ = false;
   bool stop_requested_ = false;
   task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
