@@ -5,8 +5,10 @@
 
 #include <doctest/doctest.h>
 
+#if !defined(_WIN32)
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 #include <csignal>
 #include <cstdio>
@@ -24,6 +26,16 @@ task<int> answer() {
   co_return 42;
 }
 
+#if defined(_WIN32)
+// No fork() on Windows: a terminate check needs a child process that runs
+// only the code under test, so these checks are skipped there (they run on
+// every POSIX build).
+void skip_terminate_check() {
+  MESSAGE(
+      "skipped on Windows: a terminate check runs the code in a fork()ed child, and "
+      "Windows has no fork()");
+}
+#else
 /// Runs `f` in a child process; true if it ended by SIGABRT (std::terminate).
 template <class F>
 bool terminates(F f) {
@@ -40,6 +52,7 @@ bool terminates(F f) {
   REQUIRE(waitpid(pid, &status, 0) == pid);
   return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
 }
+#endif
 
 }  // namespace
 
@@ -106,6 +119,9 @@ TEST_CASE("running an empty task throws invalid_task") {
 }
 
 TEST_CASE("destroying a scope with live children terminates, in every build mode") {
+#if defined(_WIN32)
+  skip_terminate_check();
+#else
   CHECK(terminates([] {
     event_loop loop({.virtual_time = true});
     auto body = [&]() -> task<void> {
@@ -116,9 +132,13 @@ TEST_CASE("destroying a scope with live children terminates, in every build mode
     };
     loop.run(body());
   }));
+#endif
 }
 
 TEST_CASE("an exception between spawn and stop: with_scope joins, so no terminate") {
+#if defined(_WIN32)
+  skip_terminate_check();
+#else
   CHECK(!terminates([] {
     event_loop loop({.virtual_time = true});
     auto body = []() -> task<void> {
@@ -133,9 +153,13 @@ TEST_CASE("an exception between spawn and stop: with_scope joins, so no terminat
     } catch (const std::runtime_error&) {
     }
   }));
+#endif
 }
 
 TEST_CASE("destroying an event or a queue that tasks wait on terminates") {
+#if defined(_WIN32)
+  skip_terminate_check();
+#else
   CHECK(terminates([] {
     event_loop loop({.virtual_time = true});
     auto body = []() -> task<void> {
@@ -148,4 +172,5 @@ TEST_CASE("destroying an event or a queue that tasks wait on terminates") {
     };
     loop.run(body());
   }));
+#endif
 }

@@ -6,8 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#if !defined(_WIN32)
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 #include <csignal>
 #include <string>
 #include <vector>
@@ -169,6 +171,11 @@ TEST_CASE("seed 004: a background queue processor stops with its owner, no test 
 
 #if !defined(NDEBUG)
 TEST_CASE("destroying a scope with live children is caught in debug builds") {
+#if defined(_WIN32)
+  MESSAGE(
+      "skipped on Windows: the abort is checked in a fork()ed child, and Windows has no "
+      "fork()");
+#else
   // Run the violation in a child process and expect it to abort there.
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
@@ -190,5 +197,6 @@ TEST_CASE("destroying a scope with live children is caught in debug builds") {
   REQUIRE(waitpid(pid, &status, 0) == pid);
   CHECK(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGABRT);
+#endif
 }
 #endif
