@@ -28,7 +28,13 @@ TEST_CASE("IPv6 endpoints use brackets") {
   auto scoped = endpoint::parse("[fe80::1%1]:9");
   CHECK(scoped.address().scope_id() == 1);
   CHECK(scoped.to_string() == "[fe80::1%1]:9");
+#if defined(_WIN32)
+  // Windows writes zones as interface numbers; names are not looked up.
+  MESSAGE("a zone by interface name (\"%lo\") is Linux-only: on Windows only numbers are taken");
+  CHECK(!ip_address::try_parse("fe80::1%lo"));
+#else
   CHECK(endpoint::parse("[fe80::1%lo]:9").address().scope_id() == 1);
+#endif
 }
 
 TEST_CASE("localhost is the IPv4 loopback") {

@@ -49,7 +49,8 @@ class ip_address {
   }
 
   /// Parses a numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "fe80::1%lo")
-  /// address, or "localhost" (127.0.0.1). Anything else is nullopt.
+  /// address, or "localhost" (127.0.0.1). Anything else is nullopt. A zone
+  /// is an interface number or (not on Windows) an interface name.
   static std::optional<ip_address> try_parse(std::string_view text) {
     if (text == "localhost") return loopback();
     if (text.empty() || text.size() > 63) return std::nullopt;
@@ -68,7 +69,7 @@ class ip_address {
       if (zone.empty()) return std::nullopt;
       auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), scope);
       if (ec != std::errc{} || end != zone.data() + zone.size()) {
-        scope = ::if_nametoindex(pct + 1);
+        scope = detail::if_name_to_index(pct + 1);  // (numbers only on Windows)
         if (scope == 0) return std::nullopt;
       }
     }

@@ -1,6 +1,7 @@
-// POSIX socket plumbing shared by the socket types: sockaddr conversion,
-// errno -> io_error, option helpers. Every descriptor is O_CLOEXEC and
-// non-blocking from birth.
+// Socket plumbing shared by the socket types: sockaddr conversion,
+// errno (WSAE* on Windows) -> io_error, option helpers. On POSIX every
+// descriptor is O_CLOEXEC and non-blocking from birth; on Windows every
+// socket is overlapped (for IOCP) and not inherited.
 #pragma once
 
 #include <netaio/io/address.hpp>
@@ -98,6 +99,44 @@ inline io_errc errc_from_errno(int e) noexcept {
     case EPROTONOSUPPORT:
     case ENOPROTOOPT:
       return io_errc::not_supported;
+#if defined(_WIN32)
+    // Winsock reports its own codes (WSAGetLastError, last_socket_error()).
+    case WSAECONNREFUSED:
+      return io_errc::refused;
+    case WSAECONNRESET:
+    case WSAECONNABORTED:
+    case WSAENETRESET:
+      return io_errc::reset;
+    case WSAESHUTDOWN:
+      return io_errc::broken_pipe;
+    case WSAETIMEDOUT:
+      return io_errc::timed_out;
+    case WSAEADDRINUSE:
+      return io_errc::address_in_use;
+    case WSAEADDRNOTAVAIL:
+      return io_errc::address_not_available;
+    case WSAENETUNREACH:
+    case WSAENETDOWN:
+      return io_errc::network_unreachable;
+    case WSAEHOSTUNREACH:
+    case WSAEHOSTDOWN:
+      return io_errc::host_unreachable;
+    case WSAEMSGSIZE:
+      return io_errc::message_too_large;
+    case WSAEMFILE:
+      return io_errc::too_many_open_files;
+    case WSAEACCES:
+      return io_errc::permission_denied;
+    case WSAENOTSOCK:
+    case WSAEBADF:
+    case WSA_INVALID_HANDLE:
+      return io_errc::closed;
+    case WSAEOPNOTSUPP:
+    case WSAEAFNOSUPPORT:
+    case WSAEPROTONOSUPPORT:
+    case WSAENOPROTOOPT:
+      return io_errc::not_supported;
+#endif
     default:
       return io_errc::system;
   }
@@ -112,44 +151,53 @@ inline std::string describe(std::string_view op, const endpoint* peer, const end
   return s;
 }
 
-/// Throws the io_error for errno `e` during `what` (see describe()).
+/// Throws the io_error for errno `e` (WSAE* on Windows) during `what`
+/// (see describe()).
 [[noreturn]] inline void throw_errno(int e, const std::string& what, std::size_t bytes = 0) {
   io_errc c = errc_from_errno(e);
-  throw io_error(c,
-                 "netaio: " + what + ": " + make_error_code(c).message() + " (" +
-                     std::system_category().message(e) + ")",
-                 std::error_code(e, std::system_category()), bytes);
+  throw io_error(
+      c, "netaio: " + what + ": " + make_error_code(c).message() + " (" + system_message(e) + ")",
+      std::error_code(e, std::system_category()), bytes);
 }
 
-/// A new non-blocking, close-on-exec socket. Throws io_error.
-inline int open_socket(ip_family family, int type, const char* what) {
-  int fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+/// A new socket: non-blocking and close-on-exec on POSIX; overlapped (for
+/// IOCP) and not inherited on Windows. Throws io_error.
+inline native_socket open_socket(ip_family family, int type, const char* what) {
+#if defined(_WIN32)
+  if (const int e = winsock_startup(); e != 0) throw_errno(e, "WSAStartup");
+  native_socket fd = ::WSASocketW(native_family(family), type, 0, nullptr, 0,
+                                  WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (fd == invalid_socket) throw_errno(last_socket_error(), what);
+#else
+  native_socket fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno(errno, what);
+#endif
   return fd;
 }
 
-inline void set_int_option(int fd, int level, int name, int value, const char* what) {
-  if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
-    throw_errno(errno, std::string("setsockopt(") + what + ")");
+// (Winsock takes options as char*, POSIX as void*: char* suits both.)
+inline void set_int_option(native_socket fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value) != 0)
+    throw_errno(last_socket_error(), std::string("setsockopt(") + what + ")");
 }
-inline int get_int_option(int fd, int level, int name, const char* what) {
+inline int get_int_option(native_socket fd, int level, int name, const char* what) {
   int value = 0;
   socklen_t len = sizeof value;
-  if (::getsockopt(fd, level, name, &value, &len) != 0)
-    throw_errno(errno, std::string("getsockopt(") + what + ")");
+  if (::getsockopt(fd, level, name, reinterpret_cast<char*>(&value), &len) != 0)
+    throw_errno(last_socket_error(), std::string("getsockopt(") + what + ")");
   return value;
 }
 
-inline endpoint local_endpoint_of(int fd) {
+inline endpoint local_endpoint_of(native_socket fd) {
   native_address n;
   n.length = sizeof n.storage;
-  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(errno, "getsockname");
+  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getsockname");
   return from_native(n.get());
 }
-inline endpoint peer_endpoint_of(int fd) {
+inline endpoint peer_endpoint_of(native_socket fd) {
   native_address n;
   n.length = sizeof n.storage;
-  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(errno, "getpeername");
+  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getpeername");
   return from_native(n.get());
 }
 
