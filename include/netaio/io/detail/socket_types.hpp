@@ -14,11 +14,12 @@
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
-// clang-format off: winsock2.h must come before windows.h and the others.
-#include <mswsock.h>  // AcceptEx, ConnectEx, SetFileCompletionNotificationModes flags
-#include <windows.h>
+// winsock2.h must come before windows.h and the others.
+// clang-format off
 #include <winsock2.h>
 #include <ws2tcpip.h>  // inet_pton, inet_ntop, sockaddr_in6, socklen_t (an int)
+#include <mswsock.h>   // AcceptEx, ConnectEx, SetFileCompletionNotificationModes flags
+#include <windows.h>
 // clang-format on
 #else
 #include <arpa/inet.h>    // inet_pton, inet_ntop
