@@ -3100,12 +3100,27 @@ inline auto current_scope() noexcept {
 
 // ---- begin netaio/io/detail/socket_types.hpp
 // The platform's socket headers, in one place (as Asio's socket_types.hpp):
-// the public io headers include this instead of POSIX headers, so a port
-// (Windows sockets, for IOCP) changes this file and the detail/ code behind
-// it, not the headers users include. Only POSIX sockets exist today.
+// the public io headers include this instead of POSIX or Winsock headers, so
+// a platform difference lives here and in the detail/ code behind it, not in
+// the headers users include. Besides the headers, it gives the few names
+// that differ between the two: the socket handle type, the last socket
+// error, closing a socket, an interface's index, and Winsock's start-up.
 
 #if defined(_WIN32)
-#error "netaio: Windows sockets come with the IOCP backend, which is not implemented yet"
+// Windows sockets (the IOCP backend). Link with -lws2_32 -lmswsock.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+// winsock2.h must come before windows.h and the others.
+// clang-format off
+#include <winsock2.h>
+#include <ws2tcpip.h>  // inet_pton, inet_ntop, sockaddr_in6, socklen_t (an int)
+#include <mswsock.h>   // AcceptEx, ConnectEx, SetFileCompletionNotificationModes flags
+#include <windows.h>
+// clang-format on
 #else
 #include <arpa/inet.h>    // inet_pton, inet_ntop
 #include <net/if.h>       // if_nametoindex
@@ -3116,6 +3131,95 @@ inline auto current_scope() noexcept {
 #include <sys/uio.h>  // iovec
 #include <unistd.h>   // close
 #endif
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <system_error>
+
+namespace netaio::inline v0::detail {
+
+#if defined(_WIN32)
+/// A socket: a SOCKET (a kernel handle, UINT_PTR) on Windows.
+using native_socket = SOCKET;
+inline constexpr native_socket invalid_socket = INVALID_SOCKET;
+
+/// Starts Winsock 2.2 once per process, on first use (a function-local
+/// static: thread-safe, and later calls cost one load). Every path that
+/// needs Winsock calls it first: the IOCP backend's constructor (so every
+/// io_context) and open_socket(). Returns 0 or the WSAStartup error.
+/// WSACleanup is never called: process exit releases Winsock, and a static
+/// io_context destroyed after a cleanup would close its sockets on a
+/// Winsock that is gone.
+inline int winsock_startup() noexcept {
+  static const int result = [] {
+    WSADATA data;
+    return ::WSAStartup(MAKEWORD(2, 2), &data);
+  }();
+  return result;
+}
+
+/// The error of the last failed socket call on this thread (a WSAE* code).
+inline int last_socket_error() noexcept {
+  return ::WSAGetLastError();
+}
+
+inline int close_socket(native_socket s) noexcept {
+  return ::closesocket(s);
+}
+
+/// The interface index of a zone name ("fe80::1%12"). Windows names its
+/// interfaces by number in addresses, and looking a name up needs
+/// iphlpapi; only numbers are taken (the caller parses those), so a name
+/// gives 0 (unknown).
+inline unsigned if_name_to_index(const char*) noexcept {
+  return 0;
+}
+
+/// The text of an OS error code (errno or WSAE*), as the system says it.
+inline std::string system_message(int e) {
+  char* text = nullptr;
+  const DWORD n = ::FormatMessageA(
+      FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+      nullptr, static_cast<DWORD>(e), 0, reinterpret_cast<char*>(&text), 0, nullptr);
+  if (n == 0 || text == nullptr) return std::system_category().message(e);
+  std::string s(text, n);
+  ::LocalFree(text);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '.'))
+    s.pop_back();
+  return s;
+}
+#else
+/// A socket: a file descriptor on POSIX systems.
+using native_socket = int;
+inline constexpr native_socket invalid_socket = -1;
+
+/// Winsock only; nothing to start elsewhere.
+inline int winsock_startup() noexcept {
+  return 0;
+}
+
+/// The error of the last failed socket call on this thread (errno).
+inline int last_socket_error() noexcept {
+  return errno;
+}
+
+inline int close_socket(native_socket s) noexcept {
+  return ::close(s);
+}
+
+/// The interface index of a zone name ("fe80::1%eth0"), 0 if there is none.
+inline unsigned if_name_to_index(const char* name) noexcept {
+  return ::if_nametoindex(name);
+}
+
+/// The text of an OS error code (errno), as the system says it.
+inline std::string system_message(int e) {
+  return std::system_category().message(e);
+}
+#endif
+
+}  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/socket_types.hpp
 // ---- begin netaio/io/error.hpp
 // io_error: what went wrong with a socket operation, and with whom.
@@ -3290,7 +3394,8 @@ class ip_address {
   }
 
   /// Parses a numeric IPv4 ("127.0.0.1") or IPv6 ("::1", "fe80::1%lo")
-  /// address, or "localhost" (127.0.0.1). Anything else is nullopt.
+  /// address, or "localhost" (127.0.0.1). Anything else is nullopt. A zone
+  /// is an interface number or (not on Windows) an interface name.
   static std::optional<ip_address> try_parse(std::string_view text) {
     if (text == "localhost") return loopback();
     if (text.empty() || text.size() > 63) return std::nullopt;
@@ -3309,7 +3414,7 @@ class ip_address {
       if (zone.empty()) return std::nullopt;
       auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), scope);
       if (ec != std::errc{} || end != zone.data() + zone.size()) {
-        scope = ::if_nametoindex(pct + 1);
+        scope = detail::if_name_to_index(pct + 1);  // (numbers only on Windows)
         if (scope == 0) return std::nullopt;
       }
     }
@@ -3471,7 +3576,8 @@ class endpoint {
 // switches come from netaio/detail/config.hpp and may be overridden with
 // -DNETAIO_HAS_X=0/1. Every backend provides the same members:
 //   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
-//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
+//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd;
+//                                                  IOCP: iocp_socket&, iocp_op.hpp)
 //   abort_all(), registered(), pending_operations(), closed()
 
 // What every backend builds on, included before the choice so that the
@@ -4194,7 +4300,394 @@ namespace netaio::inline v0::detail {
 using io_backend = kqueue_backend;
 }
 #elif NETAIO_HAS_IOCP
-#error "netaio: the IOCP backend is not implemented yet"
+// Windows: completion based (iocp_op.hpp). Its sockets are iocp_socket,
+// not fd_state: it is not a readiness_backend (below).
+// ---- begin netaio/io/detail/iocp_backend.hpp
+// The Windows backend: one I/O completion port per io_context. Completion
+// based, unlike epoll and kqueue: an operation is submitted with its buffer
+// and its completion packet comes out of the port later (iocp_op.hpp says
+// how an operation uses it). Timers stay in the loop's own queue; wait()
+// blocks in GetQueuedCompletionStatusEx for at most the time to the next
+// timer; wake() posts a packet with the wake key.
+
+// ---- begin netaio/io/detail/iocp_op.hpp
+// The pieces of the IOCP (Windows) backend that socket operations build on:
+// a socket registered with an io_context's completion port, and the record
+// of one overlapped operation (an OVERLAPPED plus the function the backend
+// calls when the operation's completion packet comes out of the port).
+//
+// The life of an operation (submit, complete, cancel):
+//   1. iocp_backend::begin(op, socket): zeroes the OVERLAPPED and counts
+//      the op as pending on its socket. Nothing is allocated: the op lives
+//      in the awaiter (the coroutine frame).
+//   2. The caller issues the overlapped call (WSARecv, WSASend, AcceptEx,
+//      ConnectEx, WSARecvFrom, WSASendTo) with op.overlapped() and passes
+//      what it returned to iocp_backend::submitted(op, error, bytes):
+//        - done: finished at once (success with the socket's
+//          FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode on, or an error other
+//          than WSA_IO_PENDING). No packet will come; op.error and
+//          op.bytes hold the result; the complete function is not called.
+//        - pending: exactly one completion packet will come, whatever
+//          happens next (success, failure, cancellation, closing the
+//          socket); wait() then sets op.error and op.bytes and calls the
+//          op's complete function on the loop thread.
+//   3. iocp_backend::cancel(op) asks for an early end (CancelIoEx on this
+//      op's OVERLAPPED). It does not end the op: the packet still comes,
+//      with ERROR_OPERATION_ABORTED, or with the op's real result if it
+//      finished first.
+// The rule that follows: from begin() until the complete function runs (or
+// submitted() said done), the kernel owns the OVERLAPPED and the buffers
+// the call was given. Both must stay alive and in place, even after a
+// cancel, and even when the task that started the op has been cancelled:
+// its awaiter resumes the task only from the complete function, never from
+// the cancellation itself (unlike a readiness wait, which can just leave).
+
+
+#if !defined(_WIN32)
+#error "netaio: io/detail/iocp_op.hpp is for Windows (the IOCP backend) only"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::detail {
+
+class iocp_backend;
+struct iocp_socket;
+
+/// One overlapped operation. Standard layout with the OVERLAPPED first, so
+/// the OVERLAPPED* a completion packet carries leads back to the op. An
+/// awaiter derives from it (or holds it) and finds itself again with a
+/// static_cast in its complete function.
+struct iocp_op {
+  /// Called once per pending op, on the loop thread, from the backend's
+  /// wait(), after `error` and `bytes` are set.
+  using complete_fn = void (*)(iocp_op*) noexcept;
+
+  iocp_op() noexcept = default;
+  explicit iocp_op(complete_fn f) noexcept : on_complete(f) {}
+  iocp_op(const iocp_op&) = delete;
+  iocp_op& operator=(const iocp_op&) = delete;
+  ~iocp_op() {
+    NETAIO_ASSERT(!in_flight, "an overlapped operation was destroyed before its completion");
+  }
+
+  OVERLAPPED ov{};  // first: packets carry &ov
+  complete_fn on_complete = nullptr;
+  iocp_socket* owner_socket = nullptr;  // set by begin(): the op's registration
+  iocp_op* prev = nullptr;              // in the socket's list of pending ops
+  iocp_op* next = nullptr;
+  /// The result: 0 or a Win32/Winsock error code (WSAE*, or
+  /// ERROR_OPERATION_ABORTED (995) after a cancel).
+  unsigned long error = 0;
+  unsigned long bytes = 0;
+  /// True from begin() until the op is done (inline or by its packet).
+  bool in_flight = false;
+  /// Set when io_context::close() cancelled the op: report it as
+  /// operation_cancelled, whatever error the packet carries.
+  bool aborted = false;
+
+  OVERLAPPED* overlapped() noexcept { return &ov; }
+  static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
+};
+
+/// One socket registered with an io_context's completion port (the IOCP
+/// counterpart of the readiness backends' fd_state). Lives at a stable
+/// address while registered; it must outlive every op started on it.
+struct iocp_socket {
+  native_socket socket = invalid_socket;
+  /// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on: a call that succeeds at
+  /// once queues no packet (submitted() then says done).
+  bool skip_on_success = false;
+  iocp_op* ops = nullptr;  // pending ops (for cancel_all, counts, close)
+  std::size_t pending = 0;
+  iocp_backend* owner = nullptr;  // null when not registered
+  iocp_socket* prev = nullptr;    // in the owner's list
+  iocp_socket* next = nullptr;
+
+  HANDLE handle() const noexcept { return reinterpret_cast<HANDLE>(socket); }
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/iocp_op.hpp
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <type_traits>
+
+namespace netaio::inline v0::detail {
+
+static_assert(std::is_standard_layout_v<iocp_op>, "iocp_op::from() needs standard layout");
+
+class iocp_backend final : public loop_backend {
+ public:
+  static constexpr const char* name = "iocp";
+
+  /// What submitted() found.
+  enum class submit_result : unsigned char {
+    done,     // finished now: no packet will come; op.error/op.bytes hold the result
+    pending,  // the packet will come: the op's complete function runs from wait()
+  };
+
+  iocp_backend() {
+    if (const int e = winsock_startup(); e != 0) fail("WSAStartup", static_cast<unsigned long>(e));
+    port_ = ::CreateIoCompletionPort(INVALID_HANDLE_VALUE, nullptr, 0, 1);
+    if (port_ == nullptr) fail("CreateIoCompletionPort", ::GetLastError());
+  }
+  iocp_backend(const iocp_backend&) = delete;
+  iocp_backend& operator=(const iocp_backend&) = delete;
+  ~iocp_backend() override {
+    // Ops still pending (a task left suspended when the loop was destroyed)
+    // own memory the kernel may still write: cancel them and take their
+    // packets before the port goes. Their tasks are never resumed (the
+    // loop is gone), exactly as a readiness backend leaves its waiters.
+    if (pending_ > 0) {
+      for (iocp_socket* s = head_; s != nullptr; s = s->next)
+        cancel_all(*s);
+      const ULONGLONG give_up = ::GetTickCount64() + 10'000;  // (a packet that never comes)
+      while (pending_ > 0 && ::GetTickCount64() < give_up)
+        drain(100, false);
+    }
+    while (head_ != nullptr)
+      unlink(*head_);
+    ::CloseHandle(port_);
+  }
+
+  // --- sockets -----------------------------------------------------------
+  /// Associates `s.socket` with this context's port (once per socket) and
+  /// turns on FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (a call that succeeds at
+  /// once queues no packet) and FILE_SKIP_SET_EVENT_ON_HANDLE (the handle's
+  /// event is not signalled: nobody waits on it). Throws io_error.
+  void add(iocp_socket& s) {
+    NETAIO_ASSERT(s.owner == nullptr, "a socket is registered with one io_context at a time");
+    if (::CreateIoCompletionPort(s.handle(), port_, socket_key, 0) == nullptr)
+      fail("CreateIoCompletionPort(socket)", ::GetLastError());
+    // Without the mode (refused, e.g. by a layered service provider that is
+    // not IFS) every call queues a packet, which is correct, only slower.
+    s.skip_on_success = ::SetFileCompletionNotificationModes(
+                            s.handle(), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
+                                            FILE_SKIP_SET_EVENT_ON_HANDLE) != FALSE;
+    link(s);
+  }
+  /// Forgets `s`, before it is closed. It must have no pending op (close
+  /// it, or cancel_all(), and let the packets come first): the port keeps
+  /// the association until the handle is closed, and a packet of an op
+  /// still pending would reach memory that is gone.
+  void remove(iocp_socket& s) noexcept {
+    if (s.owner != this) return;
+    NETAIO_ASSERT(s.pending == 0, "a socket was unregistered with operations pending");
+    unlink(s);
+  }
+
+  // --- operations (see iocp_op.hpp) ---------------------------------------
+  /// Prepares `op` for an overlapped call on `s`: a fresh OVERLAPPED, and
+  /// the op counted as pending on `s` until it is done.
+  void begin(iocp_op& op, iocp_socket& s) noexcept {
+    NETAIO_ASSERT(!op.in_flight, "an overlapped operation was started twice");
+    NETAIO_ASSERT(s.owner == this, "an operation on a socket of another io_context");
+    op.ov = OVERLAPPED{};
+    op.error = 0;
+    op.bytes = 0;
+    op.aborted = false;
+    op.in_flight = true;
+    op.owner_socket = &s;
+    op.prev = nullptr;
+    op.next = s.ops;
+    if (s.ops != nullptr) s.ops->prev = &op;
+    s.ops = &op;
+    ++s.pending;
+    ++pending_;
+  }
+
+  /// After the overlapped call: `error` is 0 if it succeeded at once, else
+  /// what WSAGetLastError() (or GetLastError()) said; `bytes` is what an
+  /// immediate success transferred.
+  submit_result submitted(iocp_op& op, unsigned long error, unsigned long bytes = 0) noexcept {
+    if (error == WSA_IO_PENDING || (error == 0 && !op.owner_socket->skip_on_success))
+      return submit_result::pending;
+    op.error = error;
+    op.bytes = bytes;
+    finish(op);
+    return submit_result::done;
+  }
+
+  /// Asks the kernel to end a pending op early (CancelIoEx). The op still
+  /// ends through its packet (ERROR_OPERATION_ABORTED, or its real result
+  /// if that came first). False if there was nothing left to cancel.
+  bool cancel(iocp_op& op) noexcept {
+    if (!op.in_flight || op.owner_socket == nullptr) return false;
+    return ::CancelIoEx(op.owner_socket->handle(), &op.ov) != FALSE;
+  }
+  /// cancel() for every pending op of `s`.
+  void cancel_all(iocp_socket& s) noexcept {
+    for (iocp_op* op = s.ops; op != nullptr; op = op->next)
+      ::CancelIoEx(s.handle(), &op->ov);
+  }
+
+  /// Completes `op` through the port, as if the kernel had: its complete
+  /// function runs from a later wait() with `error` and `bytes`. For an op
+  /// begun with begin() that submitted() said is done, when the awaiter
+  /// wants it to end on the next turn rather than inline. False (and
+  /// nothing queued) if the port refused.
+  bool post(iocp_op& op, unsigned long error, unsigned long bytes) noexcept {
+    NETAIO_ASSERT(!op.in_flight, "post() of an op whose own packet is still to come");
+    op.error = error;
+    op.bytes = bytes;
+    op.in_flight = true;
+    op.owner_socket = nullptr;  // no registration: nothing to cancel
+    ++pending_;
+    if (::PostQueuedCompletionStatus(port_, bytes, posted_key, &op.ov) == FALSE) {
+      op.in_flight = false;
+      --pending_;
+      return false;
+    }
+    return true;
+  }
+
+  // --- what io_context asks ------------------------------------------------
+  std::size_t registered() const noexcept { return count_; }
+  /// Ops whose completion has not been delivered yet.
+  std::size_t pending_operations() const noexcept { return pending_; }
+  bool closed() const noexcept { return closed_; }
+  /// io_context::close(): cancels every pending op (each ends through its
+  /// packet, marked aborted: reported as operation_cancelled); callers
+  /// refuse new ops once closed() is true.
+  void abort_all() noexcept {
+    closed_ = true;
+    for (iocp_socket* s = head_; s != nullptr; s = s->next) {
+      for (iocp_op* op = s->ops; op != nullptr; op = op->next)
+        op->aborted = true;
+      cancel_all(*s);
+    }
+  }
+
+  // --- loop_backend --------------------------------------------------------
+  std::size_t wait(std::chrono::nanoseconds timeout) override {
+    DWORD ms = INFINITE;
+    if (timeout.count() >= 0) {
+      // Round up so a timer is never woken for early and spun on; INFINITE
+      // is 0xFFFFFFFF, so the longest finite wait stops just below it.
+      const auto m = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+      ms = m >= static_cast<long long>(INFINITE) ? INFINITE - 1 : static_cast<DWORD>(m);
+    }
+    return drain(ms, true);
+  }
+
+  void wake() noexcept override {
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
+    // At most one wake packet is in the port at a time (the flag above).
+    ::PostQueuedCompletionStatus(port_, 0, wake_key, nullptr);
+  }
+
+  HANDLE port() const noexcept { return port_; }
+
+ private:
+  static constexpr ULONG_PTR socket_key = 1;
+  static constexpr ULONG_PTR posted_key = 2;
+  static constexpr ULONG_PTR wake_key = 3;
+  static constexpr ULONG max_entries = 128;
+
+  /// One GetQueuedCompletionStatusEx; dispatches what it returns. Returns
+  /// how many ops completed.
+  std::size_t drain(DWORD ms, bool dispatch) noexcept {
+    OVERLAPPED_ENTRY entries[max_entries];
+    ULONG n = 0;
+    if (::GetQueuedCompletionStatusEx(port_, entries, max_entries, &n, ms, FALSE) == FALSE)
+      return 0;  // WAIT_TIMEOUT (or an alertable wake): the loop turns again
+    std::size_t completed = 0;
+    for (ULONG i = 0; i < n; ++i) {
+      OVERLAPPED_ENTRY& e = entries[i];
+      if (e.lpCompletionKey == wake_key && e.lpOverlapped == nullptr) {
+        // Taking the packet is the drain; the flag is cleared after it, as
+        // in epoll_backend::drain_wake (see there why this order, and not
+        // the other, loses no wake-up).
+        wake_pending_.store(false, std::memory_order_seq_cst);
+        continue;
+      }
+      if (e.lpOverlapped == nullptr) continue;
+      iocp_op* op = iocp_op::from(e.lpOverlapped);
+      if (e.lpCompletionKey != posted_key) {
+        op->bytes = e.dwNumberOfBytesTransferred;
+        op->error = result_of(*op);
+      }
+      finish(*op);
+      ++completed;
+      if (dispatch && op->on_complete != nullptr) op->on_complete(op);
+    }
+    return completed;
+  }
+
+  /// The error of a completed op: 0, or the Winsock error its NTSTATUS
+  /// stands for (WSAGetOverlappedResult translates it, as Winsock's own
+  /// calls would report it).
+  static unsigned long result_of(iocp_op& op) noexcept {
+    const auto status = static_cast<std::uint32_t>(op.ov.Internal);
+    if (status == 0) return 0;                                  // STATUS_SUCCESS
+    if (status == 0xC0000120u) return ERROR_OPERATION_ABORTED;  // STATUS_CANCELLED
+    DWORD bytes = 0;
+    DWORD flags = 0;
+    if (op.owner_socket != nullptr &&
+        ::WSAGetOverlappedResult(op.owner_socket->socket, &op.ov, &bytes, FALSE, &flags) == FALSE) {
+      const int e = ::WSAGetLastError();
+      if (e != 0) return static_cast<unsigned long>(e);
+    }
+    return ERROR_GEN_FAILURE;  // (an NTSTATUS Winsock did not translate)
+  }
+
+  /// The op is done: no longer pending, out of its socket's list.
+  void finish(iocp_op& op) noexcept {
+    if (iocp_socket* s = op.owner_socket) {
+      (op.prev != nullptr ? op.prev->next : s->ops) = op.next;
+      if (op.next != nullptr) op.next->prev = op.prev;
+      op.prev = op.next = nullptr;
+      --s->pending;
+    }
+    op.in_flight = false;
+    --pending_;
+  }
+
+  void link(iocp_socket& s) noexcept {
+    s.owner = this;
+    s.prev = nullptr;
+    s.next = head_;
+    if (head_ != nullptr) head_->prev = &s;
+    head_ = &s;
+    ++count_;
+  }
+  void unlink(iocp_socket& s) noexcept {
+    (s.prev != nullptr ? s.prev->next : head_) = s.next;
+    if (s.next != nullptr) s.next->prev = s.prev;
+    s.prev = s.next = nullptr;
+    s.owner = nullptr;
+    --count_;
+  }
+
+  [[noreturn]] static void fail(const char* what, unsigned long e) {
+    throw io_error(
+        e == ERROR_NOT_ENOUGH_MEMORY || e == ERROR_NO_SYSTEM_RESOURCES || e == WSAEMFILE
+            ? io_errc::too_many_open_files
+            : io_errc::system,
+        std::string("netaio: ") + what + " failed: " + system_message(static_cast<int>(e)),
+        std::error_code(static_cast<int>(e), std::system_category()));
+  }
+
+  HANDLE port_ = nullptr;
+  iocp_socket* head_ = nullptr;
+  std::size_t count_ = 0;
+  std::size_t pending_ = 0;
+  bool closed_ = false;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/iocp_backend.hpp
+namespace netaio::inline v0::detail {
+using io_backend = iocp_backend;
+}
 #else
 #error "netaio: no io backend for this platform (NETAIO_HAS_EPOLL/KQUEUE/IOCP are all 0)"
 #endif
@@ -4215,7 +4708,9 @@ concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b,
   { b.registered() } -> std::convertible_to<std::size_t>;
   { b.pending_operations() } -> std::convertible_to<std::size_t>;
 };
+#if !NETAIO_HAS_IOCP
 static_assert(readiness_backend<io_backend>);
+#endif
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/backend_select.hpp
@@ -4275,9 +4770,10 @@ class io_context : private detail::io_backend_holder, public event_loop {
 // task, try the syscall, wait in the descriptor's slot only on EAGAIN.
 
 // ---- begin netaio/io/detail/sockaddr.hpp
-// POSIX socket plumbing shared by the socket types: sockaddr conversion,
-// errno -> io_error, option helpers. Every descriptor is O_CLOEXEC and
-// non-blocking from birth.
+// Socket plumbing shared by the socket types: sockaddr conversion,
+// errno (WSAE* on Windows) -> io_error, option helpers. On POSIX every
+// descriptor is O_CLOEXEC and non-blocking from birth; on Windows every
+// socket is overlapped (for IOCP) and not inherited.
 
 
 #include <cerrno>
@@ -4354,7 +4850,9 @@ inline io_errc errc_from_errno(int e) noexcept {
     case ENETDOWN:
       return io_errc::network_unreachable;
     case EHOSTUNREACH:
+#if defined(EHOSTDOWN)  // (not in MinGW's errno.h)
     case EHOSTDOWN:
+#endif
       return io_errc::host_unreachable;
     case EMSGSIZE:
       return io_errc::message_too_large;
@@ -4371,6 +4869,44 @@ inline io_errc errc_from_errno(int e) noexcept {
     case EPROTONOSUPPORT:
     case ENOPROTOOPT:
       return io_errc::not_supported;
+#if defined(_WIN32)
+    // Winsock reports its own codes (WSAGetLastError, last_socket_error()).
+    case WSAECONNREFUSED:
+      return io_errc::refused;
+    case WSAECONNRESET:
+    case WSAECONNABORTED:
+    case WSAENETRESET:
+      return io_errc::reset;
+    case WSAESHUTDOWN:
+      return io_errc::broken_pipe;
+    case WSAETIMEDOUT:
+      return io_errc::timed_out;
+    case WSAEADDRINUSE:
+      return io_errc::address_in_use;
+    case WSAEADDRNOTAVAIL:
+      return io_errc::address_not_available;
+    case WSAENETUNREACH:
+    case WSAENETDOWN:
+      return io_errc::network_unreachable;
+    case WSAEHOSTUNREACH:
+    case WSAEHOSTDOWN:
+      return io_errc::host_unreachable;
+    case WSAEMSGSIZE:
+      return io_errc::message_too_large;
+    case WSAEMFILE:
+      return io_errc::too_many_open_files;
+    case WSAEACCES:
+      return io_errc::permission_denied;
+    case WSAENOTSOCK:
+    case WSAEBADF:
+    case WSA_INVALID_HANDLE:
+      return io_errc::closed;
+    case WSAEOPNOTSUPP:
+    case WSAEAFNOSUPPORT:
+    case WSAEPROTONOSUPPORT:
+    case WSAENOPROTOOPT:
+      return io_errc::not_supported;
+#endif
     default:
       return io_errc::system;
   }
@@ -4385,44 +4921,53 @@ inline std::string describe(std::string_view op, const endpoint* peer, const end
   return s;
 }
 
-/// Throws the io_error for errno `e` during `what` (see describe()).
+/// Throws the io_error for errno `e` (WSAE* on Windows) during `what`
+/// (see describe()).
 [[noreturn]] inline void throw_errno(int e, const std::string& what, std::size_t bytes = 0) {
   io_errc c = errc_from_errno(e);
-  throw io_error(c,
-                 "netaio: " + what + ": " + make_error_code(c).message() + " (" +
-                     std::system_category().message(e) + ")",
-                 std::error_code(e, std::system_category()), bytes);
+  throw io_error(
+      c, "netaio: " + what + ": " + make_error_code(c).message() + " (" + system_message(e) + ")",
+      std::error_code(e, std::system_category()), bytes);
 }
 
-/// A new non-blocking, close-on-exec socket. Throws io_error.
-inline int open_socket(ip_family family, int type, const char* what) {
-  int fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+/// A new socket: non-blocking and close-on-exec on POSIX; overlapped (for
+/// IOCP) and not inherited on Windows. Throws io_error.
+inline native_socket open_socket(ip_family family, int type, const char* what) {
+#if defined(_WIN32)
+  if (const int e = winsock_startup(); e != 0) throw_errno(e, "WSAStartup");
+  native_socket fd = ::WSASocketW(native_family(family), type, 0, nullptr, 0,
+                                  WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (fd == invalid_socket) throw_errno(last_socket_error(), what);
+#else
+  native_socket fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno(errno, what);
+#endif
   return fd;
 }
 
-inline void set_int_option(int fd, int level, int name, int value, const char* what) {
-  if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
-    throw_errno(errno, std::string("setsockopt(") + what + ")");
+// (Winsock takes options as char*, POSIX as void*: char* suits both.)
+inline void set_int_option(native_socket fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value) != 0)
+    throw_errno(last_socket_error(), std::string("setsockopt(") + what + ")");
 }
-inline int get_int_option(int fd, int level, int name, const char* what) {
+inline int get_int_option(native_socket fd, int level, int name, const char* what) {
   int value = 0;
   socklen_t len = sizeof value;
-  if (::getsockopt(fd, level, name, &value, &len) != 0)
-    throw_errno(errno, std::string("getsockopt(") + what + ")");
+  if (::getsockopt(fd, level, name, reinterpret_cast<char*>(&value), &len) != 0)
+    throw_errno(last_socket_error(), std::string("getsockopt(") + what + ")");
   return value;
 }
 
-inline endpoint local_endpoint_of(int fd) {
+inline endpoint local_endpoint_of(native_socket fd) {
   native_address n;
   n.length = sizeof n.storage;
-  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(errno, "getsockname");
+  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getsockname");
   return from_native(n.get());
 }
-inline endpoint peer_endpoint_of(int fd) {
+inline endpoint peer_endpoint_of(native_socket fd) {
   native_address n;
   n.length = sizeof n.storage;
-  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(errno, "getpeername");
+  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getpeername");
   return from_native(n.get());
 }
 

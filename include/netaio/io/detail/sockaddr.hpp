@@ -82,7 +82,9 @@ inline io_errc errc_from_errno(int e) noexcept {
     case ENETDOWN:
       return io_errc::network_unreachable;
     case EHOSTUNREACH:
+#if defined(EHOSTDOWN)  // (not in MinGW's errno.h)
     case EHOSTDOWN:
+#endif
       return io_errc::host_unreachable;
     case EMSGSIZE:
       return io_errc::message_too_large;

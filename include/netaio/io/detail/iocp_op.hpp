@@ -1,0 +1,101 @@
+// The pieces of the IOCP (Windows) backend that socket operations build on:
+// a socket registered with an io_context's completion port, and the record
+// of one overlapped operation (an OVERLAPPED plus the function the backend
+// calls when the operation's completion packet comes out of the port).
+//
+// The life of an operation (submit, complete, cancel):
+//   1. iocp_backend::begin(op, socket): zeroes the OVERLAPPED and counts
+//      the op as pending on its socket. Nothing is allocated: the op lives
+//      in the awaiter (the coroutine frame).
+//   2. The caller issues the overlapped call (WSARecv, WSASend, AcceptEx,
+//      ConnectEx, WSARecvFrom, WSASendTo) with op.overlapped() and passes
+//      what it returned to iocp_backend::submitted(op, error, bytes):
+//        - done: finished at once (success with the socket's
+//          FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode on, or an error other
+//          than WSA_IO_PENDING). No packet will come; op.error and
+//          op.bytes hold the result; the complete function is not called.
+//        - pending: exactly one completion packet will come, whatever
+//          happens next (success, failure, cancellation, closing the
+//          socket); wait() then sets op.error and op.bytes and calls the
+//          op's complete function on the loop thread.
+//   3. iocp_backend::cancel(op) asks for an early end (CancelIoEx on this
+//      op's OVERLAPPED). It does not end the op: the packet still comes,
+//      with ERROR_OPERATION_ABORTED, or with the op's real result if it
+//      finished first.
+// The rule that follows: from begin() until the complete function runs (or
+// submitted() said done), the kernel owns the OVERLAPPED and the buffers
+// the call was given. Both must stay alive and in place, even after a
+// cancel, and even when the task that started the op has been cancelled:
+// its awaiter resumes the task only from the complete function, never from
+// the cancellation itself (unlike a readiness wait, which can just leave).
+#pragma once
+
+#include <netaio/detail/config.hpp>
+#include <netaio/io/detail/socket_types.hpp>
+
+#if !defined(_WIN32)
+#error "netaio: io/detail/iocp_op.hpp is for Windows (the IOCP backend) only"
+#endif
+
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0::detail {
+
+class iocp_backend;
+struct iocp_socket;
+
+/// One overlapped operation. Standard layout with the OVERLAPPED first, so
+/// the OVERLAPPED* a completion packet carries leads back to the op. An
+/// awaiter derives from it (or holds it) and finds itself again with a
+/// static_cast in its complete function.
+struct iocp_op {
+  /// Called once per pending op, on the loop thread, from the backend's
+  /// wait(), after `error` and `bytes` are set.
+  using complete_fn = void (*)(iocp_op*) noexcept;
+
+  iocp_op() noexcept = default;
+  explicit iocp_op(complete_fn f) noexcept : on_complete(f) {}
+  iocp_op(const iocp_op&) = delete;
+  iocp_op& operator=(const iocp_op&) = delete;
+  ~iocp_op() {
+    NETAIO_ASSERT(!in_flight, "an overlapped operation was destroyed before its completion");
+  }
+
+  OVERLAPPED ov{};  // first: packets carry &ov
+  complete_fn on_complete = nullptr;
+  iocp_socket* owner_socket = nullptr;  // set by begin(): the op's registration
+  iocp_op* prev = nullptr;              // in the socket's list of pending ops
+  iocp_op* next = nullptr;
+  /// The result: 0 or a Win32/Winsock error code (WSAE*, or
+  /// ERROR_OPERATION_ABORTED (995) after a cancel).
+  unsigned long error = 0;
+  unsigned long bytes = 0;
+  /// True from begin() until the op is done (inline or by its packet).
+  bool in_flight = false;
+  /// Set when io_context::close() cancelled the op: report it as
+  /// operation_cancelled, whatever error the packet carries.
+  bool aborted = false;
+
+  OVERLAPPED* overlapped() noexcept { return &ov; }
+  static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
+};
+
+/// One socket registered with an io_context's completion port (the IOCP
+/// counterpart of the readiness backends' fd_state). Lives at a stable
+/// address while registered; it must outlive every op started on it.
+struct iocp_socket {
+  native_socket socket = invalid_socket;
+  /// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on: a call that succeeds at
+  /// once queues no packet (submitted() then says done).
+  bool skip_on_success = false;
+  iocp_op* ops = nullptr;  // pending ops (for cancel_all, counts, close)
+  std::size_t pending = 0;
+  iocp_backend* owner = nullptr;  // null when not registered
+  iocp_socket* prev = nullptr;    // in the owner's list
+  iocp_socket* next = nullptr;
+
+  HANDLE handle() const noexcept { return reinterpret_cast<HANDLE>(socket); }
+};
+
+}  // namespace netaio::inline v0::detail
