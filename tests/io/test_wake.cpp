@@ -1,7 +1,7 @@
 // Cross-thread wake-ups of a loop blocked in its backend: none may be lost,
 // whatever the interleaving of post() with the loop draining its wake-up.
 #include <netaio/core.hpp>
-#include <netaio/io.hpp>
+#include <netaio/io/io_context.hpp>  // (only the loop: also built for Windows)
 
 #include <doctest/doctest.h>
 
