@@ -4341,6 +4341,9 @@ using io_backend = kqueue_backend;
 // cancel, and even when the task that started the op has been cancelled:
 // its awaiter resumes the task only from the complete function, never from
 // the cancellation itself (unlike a readiness wait, which can just leave).
+// An awaiter destroyed with its op pending (its frame torn down) calls
+// iocp_backend::abandon(op) from its destructor: that cancels the op and
+// waits for its packet before the memory goes.
 
 
 #if !defined(_WIN32)
@@ -4521,6 +4524,18 @@ class iocp_backend final : public loop_backend {
   bool cancel(iocp_op& op) noexcept {
     if (!op.in_flight || op.owner_socket == nullptr) return false;
     return ::CancelIoEx(op.owner_socket->handle(), &op.ov) != FALSE;
+  }
+  /// For an awaiter destroyed while its op is pending (a task frame torn
+  /// down at the end of a stop's grace period): cancels the op and blocks
+  /// until its packet is out of the port, so the OVERLAPPED and buffers can
+  /// go. The op's complete function is not called; packets of other ops
+  /// that come first are dispatched as wait() would. Loop thread only.
+  void abandon(iocp_op& op) noexcept {
+    if (!op.in_flight) return;
+    op.on_complete = nullptr;
+    if (op.owner_socket != nullptr) ::CancelIoEx(op.owner_socket->handle(), &op.ov);
+    while (op.in_flight)
+      drain(INFINITE, true);
   }
   /// cancel() for every pending op of `s`.
   void cancel_all(iocp_socket& s) noexcept {

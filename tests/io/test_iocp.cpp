@@ -299,6 +299,37 @@ TEST_CASE("CancelIoEx ends a pending receive through its packet, with ERROR_OPER
   }(io, p));
 }
 
+TEST_CASE("abandon() takes a pending op's packet before its memory goes, dispatching others") {
+  io_context io;
+  tcp_pair p(io);
+  auto& backend = io.backend();
+  bool called = false;
+  struct flagged : d::iocp_op {
+    bool* called;
+    explicit flagged(bool* c)
+        : d::iocp_op([](d::iocp_op* op) noexcept { *static_cast<flagged*>(op)->called = true; }),
+          called(c) {}
+  };
+  bool other_done = false;
+  flagged other(&other_done);
+  {
+    flagged op(&called);
+    char in[16];
+    backend.begin(op, p.b);
+    unsigned long n = 0;
+    const unsigned long e = recv_into(p.b.socket, in, sizeof in)(op.overlapped(), n);
+    REQUIRE(backend.submitted(op, e, n) == d::iocp_backend::submit_result::pending);
+    REQUIRE(backend.post(other, 0, 7));  // its packet is in the port first
+    CHECK(io.pending_operations() == 2);
+    backend.abandon(op);  // before `op` and `in` go out of scope
+    CHECK(!op.in_flight);
+    CHECK(p.b.pending == 0);
+  }
+  CHECK(!called);     // an abandoned op's complete function is not called
+  CHECK(other_done);  // the packet that came first was dispatched
+  CHECK(io.pending_operations() == 0);
+}
+
 TEST_CASE("io_context::close() cancels pending ops, which end marked aborted") {
   io_context io;
   tcp_pair p(io);

@@ -123,6 +123,18 @@ class iocp_backend final : public loop_backend {
     if (!op.in_flight || op.owner_socket == nullptr) return false;
     return ::CancelIoEx(op.owner_socket->handle(), &op.ov) != FALSE;
   }
+  /// For an awaiter destroyed while its op is pending (a task frame torn
+  /// down at the end of a stop's grace period): cancels the op and blocks
+  /// until its packet is out of the port, so the OVERLAPPED and buffers can
+  /// go. The op's complete function is not called; packets of other ops
+  /// that come first are dispatched as wait() would. Loop thread only.
+  void abandon(iocp_op& op) noexcept {
+    if (!op.in_flight) return;
+    op.on_complete = nullptr;
+    if (op.owner_socket != nullptr) ::CancelIoEx(op.owner_socket->handle(), &op.ov);
+    while (op.in_flight)
+      drain(INFINITE, true);
+  }
   /// cancel() for every pending op of `s`.
   void cancel_all(iocp_socket& s) noexcept {
     for (iocp_op* op = s.ops; op != nullptr; op = op->next)

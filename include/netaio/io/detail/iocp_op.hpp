@@ -28,6 +28,9 @@
 // cancel, and even when the task that started the op has been cancelled:
 // its awaiter resumes the task only from the complete function, never from
 // the cancellation itself (unlike a readiness wait, which can just leave).
+// An awaiter destroyed with its op pending (its frame torn down) calls
+// iocp_backend::abandon(op) from its destructor: that cancels the op and
+// waits for its packet before the memory goes.
 #pragma once
 
 #include <netaio/detail/config.hpp>
