@@ -31,7 +31,7 @@ kq_abs=$(cd "$kq" && pwd)
 # Only the io suites (-Dtest_suites=io): nothing else depends on the backend.
 # -isystem: libkqueue's header is not ours to hold to -Werror.
 if [ ! -f "$dir/build.ninja" ]; then
-  CXX=g++ meson setup "$dir" -Dbuildtype=plain -Dwerror=true -Dtests=enabled -Dexamples=false -Dcli=false \
+  CXX=g++ meson setup "$dir" -Dbuildtype=plain -Dwerror=true -Dtests=enabled -Dexamples=false -Dcli=disabled \
     -Dtest_suites=io \
     -Dcpp_args="['-O1','-g1','-DNETAIO_HAS_EPOLL=0','-DNETAIO_HAS_KQUEUE=1','-isystem','$kq_abs/include']" \
     -Dcpp_link_args="['$kq_abs/libkqueue.a','-pthread']" >"$dir.setup.log" 2>&1 \

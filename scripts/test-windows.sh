@@ -42,7 +42,7 @@ doctest_abs=$(cd "$doctest_inc" && pwd)
 # -isystem: doctest's header is not ours to hold to -Werror.
 if [ ! -f "$dir/build.ninja" ]; then
   meson setup "$dir" --cross-file "$cross" -Dbuildtype=plain -Dwerror=true -Dtests=enabled \
-    -Dexamples=false -Dcli=false -Dtest_suites=portable \
+    -Dexamples=false -Dcli=disabled -Dtest_suites=portable \
     -Dcpp_args="['-O1','-g1','-isystem','$doctest_abs']" >"$dir.setup.log" 2>&1 \
     || { cat "$dir.setup.log"; exit 1; }
 fi

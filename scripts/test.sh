@@ -55,11 +55,11 @@ run_config clang clang++ -Dcpp_args="$flags" -Dexamples=false
 # assembler rejects in split coroutine functions; every other check is on.
 run_config asan clang++ -Db_sanitize=address,undefined -Db_lundef=false -Dexamples=false \
   -Dcpp_args="['-O1','-g1','-fno-sanitize=function']" -Dcpp_link_args=-fno-sanitize=function
-# (-Dcli=false: the netaio command's tests run in the configs above; here it
+# (-Dcli=disabled: the netaio command's tests run in the configs above; here it
 # would only be built again.)
 run_config tsan clang++ -Db_sanitize=thread -Db_lundef=false -Dtest_suites=threads -Dexamples=false \
-  -Dcli=false -Dcpp_args="$flags"
-run_config single g++ -Dtest_single_header=true -Dcpp_args="$flags" -Dexamples=false -Dcli=false
+  -Dcli=disabled -Dcpp_args="$flags"
+run_config single g++ -Dtest_single_header=true -Dcpp_args="$flags" -Dexamples=false -Dcli=disabled
 
 step "io suites on the kqueue backend (libkqueue)"
 scripts/test-kqueue.sh build/test-kqueue; rc=$?

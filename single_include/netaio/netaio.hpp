@@ -1222,7 +1222,9 @@ class event_loop {
 
 template <class T>
 T event_loop::run(task<T> t) {
-  NETAIO_ASSERT(!running_, "event_loop::run is not reentrant");
+  // Checked in every build: a nested run() would drive the loop's tasks
+  // from inside one of them.
+  if (running_) throw error("netaio: event_loop::run called while that loop is already running");
   running_ = true;
   struct reset {
     bool& flag;
@@ -1461,7 +1463,7 @@ template <class T, deadline_kind Kind>
 class deadline_awaiter : private timer_node {
  public:
   deadline_awaiter(task<T> inner, loop_duration limit) noexcept
-      : inner_(std::move(inner)), limit_(limit) {}
+      : limit_(limit), inner_(std::move(inner)) {}
   deadline_awaiter(const deadline_awaiter&) = delete;
   deadline_awaiter& operator=(const deadline_awaiter&) = delete;
   ~deadline_awaiter() {
@@ -1515,11 +1517,17 @@ class deadline_awaiter : private timer_node {
     self->source_.cancel();
   }
 
-  task<T> inner_;
   loop_duration limit_;
   cancel_source source_;
   task_context ctx_;
   bool fired_ = false;
+  // Last, so destroyed first: when a stop's grace destroys the frame that
+  // holds this awaiter, the inner task (and any scope nested in it) must be
+  // torn down while the source and context it points into still exist.
+  // Destroyed after them, a nested scope saw its parent source go, became a
+  // root, and its tasks escaped the teardown (a wake-up queued for a frame
+  // about to be freed).
+  task<T> inner_;
 };
 
 /// The awaiter an awaitable gives (through operator co_await, if it has one).
@@ -1692,6 +1700,7 @@ inline async_event::awaiter async_event::wait() noexcept {
 
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -1713,10 +1722,8 @@ class async_queue {
   class push_awaiter;
   class pop_awaiter;
 
-  /// `capacity` must be at least 1.
-  explicit async_queue(std::size_t capacity) : ring_(capacity) {
-    NETAIO_ASSERT(capacity > 0, "async_queue needs a capacity of at least 1");
-  }
+  /// `capacity` must be at least 1 (else std::invalid_argument, in every build).
+  explicit async_queue(std::size_t capacity) : ring_(checked(capacity)) {}
   async_queue(const async_queue&) = delete;
   async_queue& operator=(const async_queue&) = delete;
   ~async_queue() {
@@ -1756,6 +1763,12 @@ class async_queue {
   }
 
  private:
+  static std::size_t checked(std::size_t capacity) {
+    if (capacity == 0)
+      throw std::invalid_argument("netaio: async_queue needs a capacity of at least 1");
+    return capacity;
+  }
+
   template <class W>
   struct waiters {
     W* head = nullptr;
@@ -1932,6 +1945,7 @@ struct source_location {
 // ---- begin netaio/core/task_name.hpp
 // task_name: what a spawned task is called in reports and dumps.
 
+
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -1997,6 +2011,29 @@ class task_name {
   std::size_t size_ = 0;
   bool owned_ = false;
 };
+
+namespace detail {
+
+/// A task_name plus where it was written: the first parameter of the
+/// named spawn forms that take arguments, which cannot end with a
+/// defaulted source_location of their own. The conversion from a name
+/// happens at the caller's line, so that is the location it records.
+struct located_name {
+  consteval located_name(const char* literal,
+                         source_location at = source_location::current()) noexcept
+      : name(literal), where(at) {}
+  located_name(std::string_view s, source_location at = source_location::current())
+      : name(s), where(at) {}
+  located_name(const std::string& s, source_location at = source_location::current())
+      : name(s), where(at) {}
+  located_name(task_name&& n, source_location at = source_location::current()) noexcept
+      : name(std::move(n)), where(at) {}
+
+  task_name name;
+  source_location where;
+};
+
+}  // namespace detail
 
 }  // namespace netaio::inline v0
 // ---- end netaio/core/task_name.hpp
@@ -2293,17 +2330,20 @@ class task_scope : private detail::loop_scope_node {
   spawn(F&& f, task_name name = {}, source_location where = source_location::current()) {
     return spawn_call(std::move(name), where, std::forward<F>(f));
   }
-  /// The callable form with arguments (moved into the child too).
+  /// The callable form with arguments (moved into the child too). It has
+  /// no place for a defaulted spawn site, so reports show none: use the
+  /// named form below to get one.
   template <class F, class A, class... Args>
   requires detail::task_factory<F, A, Args...> task_handle spawn(F&& f, A&& a, Args&&... args) {
     return spawn_call(task_name{}, source_location{}, std::forward<F>(f), std::forward<A>(a),
                       std::forward<Args>(args)...);
   }
-  /// The callable form with arguments, named.
+  /// The callable form with arguments, named; the spawn site is the line
+  /// that wrote the name.
   template <class F, class... Args>
-  requires detail::task_factory<F, Args...> task_handle spawn(task_name name, F&& f,
+  requires detail::task_factory<F, Args...> task_handle spawn(detail::located_name name, F&& f,
                                                               Args&&... args) {
-    return spawn_call(std::move(name), source_location{}, std::forward<F>(f),
+    return spawn_call(std::move(name.name), name.where, std::forward<F>(f),
                       std::forward<Args>(args)...);
   }
 
@@ -2567,6 +2607,28 @@ class task_scope : private detail::loop_scope_node {
     if (outermost) context_.loop->end_teardown();
   }
 
+  /// True if a task inside this scope waits (a scope's join, a task
+  /// handle's join) for something that contains `x`. One step of the
+  /// wait-for graph: what stop() needs for the circle of seed 000 built
+  /// across separate scopes. O(scopes + children on the loop), so it runs
+  /// for stop(), not for every join().
+  bool awaited_from_inside(const task_context* x) const noexcept {
+    for (const detail::loop_scope_node* n = loop().scopes(); n != nullptr; n = n->next_scope) {
+      const auto* other = static_cast<const task_scope*>(n);
+      if (other == this) continue;
+      if (x->is_within(&other->context_)) {
+        for (const joiner* j = other->joiners_; j != nullptr; j = j->next)
+          if (j->context != nullptr && j->context->is_within(&context_)) return true;
+      }
+      for (const detail::child_state* c = other->head_; c != nullptr; c = c->next) {
+        if (!x->is_within(&c->context)) continue;
+        for (const detail::child_waiter* w = c->waiters; w != nullptr; w = w->next)
+          if (w->context() != nullptr && w->context()->is_within(&context_)) return true;
+      }
+    }
+    return false;
+  }
+
   void grace_expired() noexcept {
     if (live_ == 0) return;
     try {
@@ -2655,7 +2717,12 @@ class task_scope::join_awaiter : private detail::cancel_node {
     }
     if (scope_->live_ == 0) {
       scope_->joined_at_once();
-      return false;
+      if (!caller_->token.cancelled()) return false;
+      // Resumed through the loop to throw operation_cancelled, as every
+      // cancelled wait is: a task that catches it in a loop cannot starve
+      // the others.
+      caller_->loop->schedule(h, caller_);
+      return true;
     }
     self_.handle = h;
     self_.context = caller_;
@@ -2701,8 +2768,11 @@ class task_scope::stop_awaiter : private join_awaiter, private detail::timer_nod
   bool await_suspend(std::coroutine_handle<P> h) {
     caller_ = h.promise().context_;
     scope_->cancel();
-    if (caller_->is_within(&scope_->context_)) {
-      inside_ = true;  // a child stopping its own scope: the owner joins
+    // A child stopping its own scope, or a task that a child waits for:
+    // waiting here would close a circle (seed 000), so this stop only
+    // cancels, and the owner's join (or an outside stop) completes it.
+    if (caller_->is_within(&scope_->context_) || scope_->awaited_from_inside(caller_)) {
+      inside_ = true;
       return false;
     }
     if (!wait(h)) return false;

@@ -4,9 +4,12 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "support/run.hpp"
@@ -115,6 +118,49 @@ TEST_CASE("stop() from a handler in a scope made with {loop} cancels and returns
   CHECK(test::elapsed(loop) == 0s);  // nobody waited for a grace period
 }
 
+TEST_CASE("stop() from a task that a child waits on, in a scope the child does not own") {
+  // The circle of seed 000 across separate scopes: the handlers live in a
+  // root scope of their own, and the connection (a child of the server)
+  // waits for them — by the handler scope's join (which goes on waiting
+  // when cancelled), or by one handler's task_handle. A handler stopping the server must not wait
+  // for the connection, which waits for it: the stop cancels and returns at once.
+  for (const bool by_handle : {false, true}) {
+    CAPTURE(by_handle);
+    event_loop loop({.virtual_time = true});
+    task_scope handlers{loop};  // outside any task: a root, not the connection's
+    bool stuck_reported = false;
+    std::chrono::nanoseconds handler_stop_returned_at{-1};
+    auto body = [&]() -> task<void> {
+      task_scope server{loop};
+      server.on_stuck([&](auto) { stuck_reported = true; });
+      server.spawn(
+          [&]() -> task<void> {
+            task_handle h = handlers.spawn(
+                [&]() -> task<void> {
+                  co_await sleep_for(1s);
+                  co_await server.stop(5s);
+                  handler_stop_returned_at = test::elapsed(loop);
+                },
+                "handler");
+            if (by_handle) {
+              // Shielded: a plain handle join would end on the connection's
+              // cancellation, and there would be no circle.
+              co_await shield(1h, h.join());
+            } else {
+              co_await handlers.join();
+            }
+          },
+          "connection");
+      co_await server.join();
+      co_await handlers.join();
+    };
+    loop.run(body());
+    CHECK(handler_stop_returned_at == 1s);  // not 6 s: nobody waited for the grace
+    CHECK(!stuck_reported);
+    CHECK(test::elapsed(loop) == 1s);
+  }
+}
+
 TEST_CASE("a scope made with {loop} inside a task is nested in it; outside any task it is a root") {
   event_loop loop({.virtual_time = true});
   task_scope root{loop};
@@ -221,38 +267,48 @@ TEST_CASE("a destroyed child's nested scopes, handles and waits are torn down wi
 }
 
 TEST_CASE("a child that catches operation_cancelled in a loop cannot starve the others") {
-  event_loop loop({.virtual_time = true});
-  int spins = 0;
-  int other_turns_while_spinning = 0;
-  bool spinning = false;
-  auto body = [&]() -> task<void> {
-    task_scope scope{loop};
-    scope.spawn([&]() -> task<void> {
-      for (int i = 0; i < 1000; ++i) {
-        try {
-          co_await sleep_for(1s);
-        } catch (const operation_cancelled&) {
-          spinning = true;
-          ++spins;
+  // Two kinds of cancelled wait: a sleep, and the join of an empty scope
+  // (which has nothing to wait for, yet must still go through the loop).
+  for (const bool join_empty : {false, true}) {
+    CAPTURE(join_empty);
+    event_loop loop({.virtual_time = true});
+    int spins = 0;
+    int other_turns_while_spinning = 0;
+    bool spinning = false;
+    auto body = [&]() -> task<void> {
+      task_scope scope{loop};
+      scope.spawn([&]() -> task<void> {
+        task_scope empty{loop};
+        for (int i = 0; i < 1000; ++i) {
+          try {
+            if (join_empty && spins > 0) {
+              co_await empty.join();
+            } else {
+              co_await sleep_for(1s);
+            }
+          } catch (const operation_cancelled&) {
+            spinning = true;
+            ++spins;
+          }
         }
-      }
-      spinning = false;
-    });
-    task_scope others{loop};
-    others.spawn([&]() -> task<void> {
-      for (int i = 0; i < 10000 && (spins == 0 || spinning); ++i) {
-        co_await yield();
-        if (spinning) ++other_turns_while_spinning;
-      }
-    });
-    co_await yield();
-    scope.cancel();
-    co_await scope.join();
-    co_await others.join();
-  };
-  loop.run(body());
-  CHECK(spins == 1000);
-  CHECK(other_turns_while_spinning >= 999);  // one turn each, interleaved
+        spinning = false;
+      });
+      task_scope others{loop};
+      others.spawn([&]() -> task<void> {
+        for (int i = 0; i < 10000 && (spins == 0 || spinning); ++i) {
+          co_await yield();
+          if (spinning) ++other_turns_while_spinning;
+        }
+      });
+      co_await yield();
+      scope.cancel();
+      co_await scope.join();
+      co_await others.join();
+    };
+    loop.run(body());
+    CHECK(spins == 1000);
+    CHECK(other_turns_while_spinning >= 999);  // one turn each, interleaved
+  }
 }
 
 TEST_CASE("the stuck report is never empty, even when the last child ends as the grace expires") {
@@ -380,6 +436,7 @@ TEST_CASE("with_scope joins on every way out: return, throw, outer cancellation"
     CHECK(test::elapsed(loop) == 4s);
 
     // Body and child both fail: both are thrown.
+    bool both_thrown = false;
     try {
       co_await with_scope([&](task_scope& s) -> task<void> {
         s.spawn([]() -> task<void> {
@@ -392,7 +449,9 @@ TEST_CASE("with_scope joins on every way out: return, throw, outer cancellation"
       });
     } catch (const task_group_error& e) {
       CHECK(e.errors().size() == 2);
+      both_thrown = true;
     }
+    CHECK(both_thrown);
   };
   loop.run(body());
 }
@@ -519,6 +578,43 @@ TEST_CASE("dump shows nested scopes under the task that owns them") {
   REQUIRE(conn != std::string::npos);
   REQUIRE(handler != std::string::npos);
   CHECK(conn < handler);
+  MESSAGE(tree);
+}
+
+TEST_CASE("dump and stuck reports give each named spawn form's call site") {
+  event_loop loop({.virtual_time = true});
+  std::string tree;
+  std::vector<std::string> stuck_at;
+  int lines[3] = {};
+  auto body = [&]() -> task<void> {
+    task_scope scope{loop};
+    scope.on_stuck([&](std::span<const stuck_task> s) {
+      for (const auto& t : s)
+        stuck_at.push_back(std::string(t.name) + "@" + std::to_string(t.where.line));
+    });
+    auto forever = [](int) -> task<void> {
+      co_await shield(std::chrono::hours::max(), sleep_for(std::chrono::hours::max()));
+    };
+    // clang-format off
+    lines[0] = __LINE__; scope.spawn(forever(1), "a task");
+    lines[1] = __LINE__; scope.spawn([&]() { return forever(2); }, "a callable");
+    lines[2] = __LINE__; scope.spawn("a callable with arguments", forever, 3);
+    // clang-format on
+    co_await sleep_for(1s);
+    tree = scope.dump();
+    co_await scope.stop(1s);
+  };
+  loop.run(body());
+  const std::string file = __FILE__;
+  const char* names[3] = {"a task", "a callable", "a callable with arguments"};
+  for (int i = 0; i < 3; ++i) {
+    CAPTURE(names[i]);
+    const std::string line = std::to_string(lines[i]);
+    CHECK(tree.find(std::string("task ") + names[i] + " spawned at " + file + ":" + line) !=
+          std::string::npos);
+    CHECK(std::find(stuck_at.begin(), stuck_at.end(), std::string(names[i]) + "@" + line) !=
+          stuck_at.end());
+  }
   MESSAGE(tree);
 }
 

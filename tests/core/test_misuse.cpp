@@ -13,6 +13,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
+#include <utility>
 
 #include "support/run.hpp"
 
@@ -36,9 +38,13 @@ void skip_terminate_check() {
       "Windows has no fork()");
 }
 #else
-/// Runs `f` in a child process; true if it ended by SIGABRT (std::terminate).
+/// How a child process ended.
+enum class ending { clean_exit, abort, other };
+
+/// Runs `f` in a child process and says how it ended: exit status 0,
+/// SIGABRT (std::terminate), or anything else (a crash, another status).
 template <class F>
-bool terminates(F f) {
+ending run_forked(F f) {
   std::fflush(nullptr);
   const pid_t pid = fork();
   REQUIRE(pid >= 0);
@@ -50,7 +56,15 @@ bool terminates(F f) {
   }
   int status = 0;
   REQUIRE(waitpid(pid, &status, 0) == pid);
-  return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ending::clean_exit;
+  if (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) return ending::abort;
+  return ending::other;
+}
+
+/// True if `f` ended its process by SIGABRT (std::terminate).
+template <class F>
+bool terminates(F f) {
+  return run_forked(std::move(f)) == ending::abort;
 }
 #endif
 
@@ -139,7 +153,7 @@ TEST_CASE("an exception between spawn and stop: with_scope joins, so no terminat
 #if defined(_WIN32)
   skip_terminate_check();
 #else
-  CHECK(!terminates([] {
+  const ending how = run_forked([] {
     event_loop loop({.virtual_time = true});
     auto body = []() -> task<void> {
       co_await with_scope([](task_scope& scope) -> task<void> {
@@ -152,7 +166,8 @@ TEST_CASE("an exception between spawn and stop: with_scope joins, so no terminat
       loop.run(body());
     } catch (const std::runtime_error&) {
     }
-  }));
+  });
+  CHECK(how == ending::clean_exit);  // no abort, and no crash either
 #endif
 }
 
@@ -173,4 +188,27 @@ TEST_CASE("destroying an event or a queue that tasks wait on terminates") {
     loop.run(body());
   }));
 #endif
+}
+
+TEST_CASE("a nested event_loop::run is refused with an error; the outer run goes on") {
+  event_loop loop({.virtual_time = true});
+  bool refused = false;
+  auto inner = []() -> task<int> { co_return 1; };
+  auto body = [&]() -> task<int> {
+    try {
+      (void)loop.run(inner());
+    } catch (const netaio::error&) {
+      refused = true;
+    }
+    co_await sleep_for(1s);
+    co_return 2;
+  };
+  CHECK(loop.run(body()) == 2);
+  CHECK(refused);
+  CHECK(loop.run(inner()) == 1);  // usable again once the outer run returned
+}
+
+TEST_CASE("an async_queue of capacity 0 is refused with std::invalid_argument") {
+  CHECK_THROWS_AS(async_queue<int>(0), std::invalid_argument);
+  CHECK(async_queue<int>(1).capacity() == 1);
 }

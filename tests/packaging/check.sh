@@ -187,6 +187,24 @@ check_install() {
     record install_pkgconfig_consumer OK "" "$(since "$t")"
   fi
 
+  # Without the command (as where CLI11 is missing): the setup needs nothing
+  # but libsodium and zlib, compiles nothing, and installs no bin/.
+  t=$(now)
+  local bare="$out/install-bare"
+  rm -rf "$bare"
+  if ! meson setup "$bare/build" "$root" --prefix="$bare/prefix" -Dcli=disabled \
+      >"$bare.setup.log" 2>&1; then
+    record install_without_cli FAIL "meson setup failed: $(log_tail "$bare.setup.log")" "$(since "$t")"
+  elif [ -n "$(ninja -C "$bare/build" -t commands 2>&1)" ]; then
+    record install_without_cli FAIL "a setup without the command compiles: $(ninja -C "$bare/build" -t commands | head -n 3)" "$(since "$t")"
+  elif ! meson install -C "$bare/build" >"$bare.install.log" 2>&1; then
+    record install_without_cli FAIL "meson install failed: $(log_tail "$bare.install.log")" "$(since "$t")"
+  elif [ -e "$bare/prefix/bin" ] || [ ! -f "$bare/prefix/include/netaio/netaio.hpp" ]; then
+    record install_without_cli FAIL "expected the headers and no bin/ in $bare/prefix" "$(since "$t")"
+  else
+    record install_without_cli OK "" "$(since "$t")"
+  fi
+
   # CMake find_package(netaio), with clang++.
   t=$(now)
   d="$out/cmake"

@@ -31,7 +31,7 @@ template <class T, deadline_kind Kind>
 class deadline_awaiter : private timer_node {
  public:
   deadline_awaiter(task<T> inner, loop_duration limit) noexcept
-      : inner_(std::move(inner)), limit_(limit) {}
+      : limit_(limit), inner_(std::move(inner)) {}
   deadline_awaiter(const deadline_awaiter&) = delete;
   deadline_awaiter& operator=(const deadline_awaiter&) = delete;
   ~deadline_awaiter() {
@@ -85,11 +85,17 @@ class deadline_awaiter : private timer_node {
     self->source_.cancel();
   }
 
-  task<T> inner_;
   loop_duration limit_;
   cancel_source source_;
   task_context ctx_;
   bool fired_ = false;
+  // Last, so destroyed first: when a stop's grace destroys the frame that
+  // holds this awaiter, the inner task (and any scope nested in it) must be
+  // torn down while the source and context it points into still exist.
+  // Destroyed after them, a nested scope saw its parent source go, became a
+  // root, and its tasks escaped the teardown (a wake-up queued for a frame
+  // about to be freed).
+  task<T> inner_;
 };
 
 /// The awaiter an awaitable gives (through operator co_await, if it has one).

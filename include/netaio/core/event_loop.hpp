@@ -6,6 +6,7 @@
 #include <netaio/core/detail/loop_backend.hpp>
 #include <netaio/core/detail/ready_queue.hpp>
 #include <netaio/core/detail/timer_queue.hpp>
+#include <netaio/core/error.hpp>
 #include <netaio/core/task.hpp>
 #include <netaio/core/task_context.hpp>
 
@@ -224,7 +225,9 @@ class event_loop {
 
 template <class T>
 T event_loop::run(task<T> t) {
-  NETAIO_ASSERT(!running_, "event_loop::run is not reentrant");
+  // Checked in every build: a nested run() would drive the loop's tasks
+  // from inside one of them.
+  if (running_) throw error("netaio: event_loop::run called while that loop is already running");
   running_ = true;
   struct reset {
     bool& flag;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -27,10 +28,8 @@ class async_queue {
   class push_awaiter;
   class pop_awaiter;
 
-  /// `capacity` must be at least 1.
-  explicit async_queue(std::size_t capacity) : ring_(capacity) {
-    NETAIO_ASSERT(capacity > 0, "async_queue needs a capacity of at least 1");
-  }
+  /// `capacity` must be at least 1 (else std::invalid_argument, in every build).
+  explicit async_queue(std::size_t capacity) : ring_(checked(capacity)) {}
   async_queue(const async_queue&) = delete;
   async_queue& operator=(const async_queue&) = delete;
   ~async_queue() {
@@ -70,6 +69,12 @@ class async_queue {
   }
 
  private:
+  static std::size_t checked(std::size_t capacity) {
+    if (capacity == 0)
+      throw std::invalid_argument("netaio: async_queue needs a capacity of at least 1");
+    return capacity;
+  }
+
   template <class W>
   struct waiters {
     W* head = nullptr;

@@ -1,6 +1,8 @@
 // task_name: what a spawned task is called in reports and dumps.
 #pragma once
 
+#include <netaio/core/source_location.hpp>
+
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -66,5 +68,28 @@ class task_name {
   std::size_t size_ = 0;
   bool owned_ = false;
 };
+
+namespace detail {
+
+/// A task_name plus where it was written: the first parameter of the
+/// named spawn forms that take arguments, which cannot end with a
+/// defaulted source_location of their own. The conversion from a name
+/// happens at the caller's line, so that is the location it records.
+struct located_name {
+  consteval located_name(const char* literal,
+                         source_location at = source_location::current()) noexcept
+      : name(literal), where(at) {}
+  located_name(std::string_view s, source_location at = source_location::current())
+      : name(s), where(at) {}
+  located_name(const std::string& s, source_location at = source_location::current())
+      : name(s), where(at) {}
+  located_name(task_name&& n, source_location at = source_location::current()) noexcept
+      : name(std::move(n)), where(at) {}
+
+  task_name name;
+  source_location where;
+};
+
+}  // namespace detail
 
 }  // namespace netaio::inline v0

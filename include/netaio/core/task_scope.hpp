@@ -139,17 +139,20 @@ class task_scope : private detail::loop_scope_node {
   spawn(F&& f, task_name name = {}, source_location where = source_location::current()) {
     return spawn_call(std::move(name), where, std::forward<F>(f));
   }
-  /// The callable form with arguments (moved into the child too).
+  /// The callable form with arguments (moved into the child too). It has
+  /// no place for a defaulted spawn site, so reports show none: use the
+  /// named form below to get one.
   template <class F, class A, class... Args>
   requires detail::task_factory<F, A, Args...> task_handle spawn(F&& f, A&& a, Args&&... args) {
     return spawn_call(task_name{}, source_location{}, std::forward<F>(f), std::forward<A>(a),
                       std::forward<Args>(args)...);
   }
-  /// The callable form with arguments, named.
+  /// The callable form with arguments, named; the spawn site is the line
+  /// that wrote the name.
   template <class F, class... Args>
-  requires detail::task_factory<F, Args...> task_handle spawn(task_name name, F&& f,
+  requires detail::task_factory<F, Args...> task_handle spawn(detail::located_name name, F&& f,
                                                               Args&&... args) {
-    return spawn_call(std::move(name), source_location{}, std::forward<F>(f),
+    return spawn_call(std::move(name.name), name.where, std::forward<F>(f),
                       std::forward<Args>(args)...);
   }
 
@@ -413,6 +416,28 @@ class task_scope : private detail::loop_scope_node {
     if (outermost) context_.loop->end_teardown();
   }
 
+  /// True if a task inside this scope waits (a scope's join, a task
+  /// handle's join) for something that contains `x`. One step of the
+  /// wait-for graph: what stop() needs for the circle of seed 000 built
+  /// across separate scopes. O(scopes + children on the loop), so it runs
+  /// for stop(), not for every join().
+  bool awaited_from_inside(const task_context* x) const noexcept {
+    for (const detail::loop_scope_node* n = loop().scopes(); n != nullptr; n = n->next_scope) {
+      const auto* other = static_cast<const task_scope*>(n);
+      if (other == this) continue;
+      if (x->is_within(&other->context_)) {
+        for (const joiner* j = other->joiners_; j != nullptr; j = j->next)
+          if (j->context != nullptr && j->context->is_within(&context_)) return true;
+      }
+      for (const detail::child_state* c = other->head_; c != nullptr; c = c->next) {
+        if (!x->is_within(&c->context)) continue;
+        for (const detail::child_waiter* w = c->waiters; w != nullptr; w = w->next)
+          if (w->context() != nullptr && w->context()->is_within(&context_)) return true;
+      }
+    }
+    return false;
+  }
+
   void grace_expired() noexcept {
     if (live_ == 0) return;
     try {
@@ -501,7 +526,12 @@ class task_scope::join_awaiter : private detail::cancel_node {
     }
     if (scope_->live_ == 0) {
       scope_->joined_at_once();
-      return false;
+      if (!caller_->token.cancelled()) return false;
+      // Resumed through the loop to throw operation_cancelled, as every
+      // cancelled wait is: a task that catches it in a loop cannot starve
+      // the others.
+      caller_->loop->schedule(h, caller_);
+      return true;
     }
     self_.handle = h;
     self_.context = caller_;
@@ -547,8 +577,11 @@ class task_scope::stop_awaiter : private join_awaiter, private detail::timer_nod
   bool await_suspend(std::coroutine_handle<P> h) {
     caller_ = h.promise().context_;
     scope_->cancel();
-    if (caller_->is_within(&scope_->context_)) {
-      inside_ = true;  // a child stopping its own scope: the owner joins
+    // A child stopping its own scope, or a task that a child waits for:
+    // waiting here would close a circle (seed 000), so this stop only
+    // cancels, and the owner's join (or an outside stop) completes it.
+    if (caller_->is_within(&scope_->context_) || scope_->awaited_from_inside(caller_)) {
+      inside_ = true;
       return false;
     }
     if (!wait(h)) return false;
