@@ -393,6 +393,11 @@ TEST_CASE("forged datagrams from a silent peer's address do not keep it alive") 
   });
 }
 
+// stop() cancels the node's tasks before it says DISCONNECT. The earlier
+// order (DISCONNECT, then cancel) let a task send after the DISCONNECT
+// whenever the DISCONNECTs suspended (a send that would block); on loopback
+// no UDP send blocks, so this test pins the order rather than reproduces
+// that window.
 TEST_CASE("stop: nothing follows the DISCONNECT, though advertisements fall due during the stop") {
   log_capture la;
   test::run_io_checked([&](io_context& io) -> task<void> {

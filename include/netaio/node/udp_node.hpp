@@ -199,9 +199,9 @@ class basic_udp_node {
     log_.info(std::nullopt, "udp node started on ", local_.to_string());
   }
 
-  /// Stops the node: DISCONNECT to known peers (within half the grace),
-  /// then every task cancelled and joined within `grace`, the socket closed
-  /// and no peer left. Idempotent. From inside the node (a handler, a
+  /// Stops the node: every task cancelled, then DISCONNECT to known peers
+  /// (within half the grace), then the tasks joined within what is left of
+  /// `grace`, the socket closed and no peer left. Idempotent. From inside the node (a handler, a
   /// timeout handler) it only cancels: the node's owner completes it with
   /// stop() or join().
   task<void> stop(duration grace = std::chrono::seconds(5)) {
