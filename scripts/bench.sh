@@ -2,9 +2,11 @@
 # Runs every benchmark in one go on a release build (build/bench): the core
 # runtime beside Asio (Google Benchmark), the wire and plugin benchmarks, then
 # the node benchmarks (full node beside the io echo and the reference Python
-# netaio; prints a node_ratios line), then the io comparison of netaio,
+# netaio, the UDP node beside the io layer's UDP echo; prints the udp_ratios
+# and node_ratios lines), then the io comparison of netaio,
 # standalone Asio and blocking sockets, whose table ends the output. The last
 # line is the ratios line:
+#   udp_ratios: udp_vs_io=.. udp_hmac_vs_io=..
 #   node_ratios: rtt_vs_io=.. rtt_hmac_vs_io=.. rtt_vs_python=.. rtt_hmac_vs_python=.. inflight_rps=.. stop10k_vs_close=.. bytes_per_conn=..
 #   ...
 #   ratios: rtt_vs_asio=.. rtt_vs_raw=.. oneway_vs_asio=.. oneway_vs_raw=.. conn10k_vs_asio=.. cancel10k_ms=..

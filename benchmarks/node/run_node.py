@@ -4,8 +4,11 @@ request -> tcp_server handler -> answer) with no plugins, HMAC, and HMAC +
 stream cipher, beside the io layer's echo of the same frames and the
 reference Python netaio with the same plugins; requests in flight on one
 connection; the stop of a server with CONNS clients beside the close() floor
-of those sockets; the memory of an idle connection. Prints a table, then
+of those sockets; the memory of an idle connection; datagrams per second
+through a UDP node (bench_udp: echo with no plugins and with HMAC) beside the
+io layer's raw UDP echo of the same bytes. Prints a table, then
 
+udp_ratios: udp_vs_io=R6 udp_hmac_vs_io=R7
 node_ratios: rtt_vs_io=R1 rtt_hmac_vs_io=R2 rtt_vs_python=R3 rtt_hmac_vs_python=R4 inflight_rps=N stop10k_vs_close=R5 bytes_per_conn=B
 
 with NA (and a line saying why) for what could not be measured. The round
@@ -17,6 +20,7 @@ usage: run_node.py BUILD_DIR [--seconds S] [--conns N] [--rounds R] [--inflight 
 """
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -124,6 +128,7 @@ class Runner:
         self.node = os.path.join(self.dir, "node", "bench_node")
         self.loadgen = os.path.join(self.dir, "io", "bench_io_loadgen")
         self.raw = os.path.join(self.dir, "io", "bench_io_raw")
+        self.udp_bench = os.path.join(self.dir, "node", "bench_udp")
         self.why = {}
         self.py, self.py_why = reference_python()
 
@@ -155,6 +160,41 @@ class Runner:
         if pin is not None:
             cmd = ["taskset", "-c", str(pin)] + cmd
         return self.run(("rtt", impl, mode), cmd, self.a.seconds + 60, env)
+
+    def udp(self, pin):
+        """One run of bench_udp (Google Benchmark): datagrams per second for
+        (impl, mode) in node/io x plain/hmac, or {} (the reason in self.why)."""
+        key = ("udp", "node", "plain")
+        if not os.access(self.udp_bench, os.X_OK):
+            self.why[key] = "bench_udp was not built"
+            return {}
+        cmd = [self.udp_bench, "--benchmark_format=json",
+               "--benchmark_min_time=%g" % max(0.1, self.a.seconds / 2)]
+        if pin is not None:
+            cmd = ["taskset", "-c", str(pin)] + cmd
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            runs = json.loads(p.stdout)["benchmarks"]
+        except subprocess.TimeoutExpired:
+            self.why[key] = "timed out"
+            return {}
+        except (ValueError, KeyError):
+            self.why[key] = "failed: " + ((p.stderr.strip().splitlines() or
+                                           ["exit status %d" % p.returncode])[-1])
+            return {}
+        out = {}
+        for b in runs:
+            name = b.get("name", "").split("/")
+            impl = {"bm_node_echo": "node", "bm_raw_echo": "io"}.get(name[0])
+            if impl and len(name) > 1 and "items_per_second" in b:
+                out[(impl, name[1])] = {"value": float(b["items_per_second"]),
+                                        "request_b": "%.0f" % b.get("request_b", 0)}
+                if b.get("cpu_time"):
+                    # The same datagrams per second of this thread's CPU time
+                    # (client and node share it): steadier on a busy machine.
+                    out[(impl + "_cpu", name[1])] = {
+                        "value": float(b["items_per_second"]) * b["real_time"] / b["cpu_time"]}
+        return out
 
     def inflight(self):
         return self.run(("inflight", "node", "plain"),
@@ -208,6 +248,7 @@ def main():
     t0 = time.time()
     if not os.access(run.node, os.X_OK):
         print("node: bench_node was not built")
+        print("udp_ratios: udp_vs_io=NA udp_hmac_vs_io=NA")
         print("node_ratios: rtt_vs_io=NA rtt_hmac_vs_io=NA rtt_vs_python=NA rtt_hmac_vs_python=NA "
               "inflight_rps=NA stop10k_vs_close=NA bytes_per_conn=NA")
         return 0
@@ -228,6 +269,12 @@ def main():
                 free[(i, m)].append(run.rtt(i, m, None))
     pinned = {k: median(v) for k, v in pinned.items()}
     free = {k: median(v) for k, v in free.items()}
+
+    print("node: udp echo (bench_udp), client and node on CPU %s (%d rounds)" % (pin, a.rounds),
+          flush=True)
+    udp_runs = [run.udp(pin) for _ in range(a.rounds)]
+    udp = {(i, m): median([r.get((i, m)) for r in udp_runs])
+           for i in ("node", "io", "node_cpu", "io_cpu") for m in ("plain", "hmac")}
 
     print("node: %d requests in flight on one connection" % a.inflight, flush=True)
     inflight = median([run.inflight() for _ in range(a.rounds)])
@@ -262,9 +309,16 @@ def main():
         print("%-22s %-7s %10s %10s %10s %8s %8s  %s" % (
             name, "rtt/s", human(n), human(io), human(py), fmt(ratio(n, io)), fmt(ratio(n, py)),
             goal))
+    udp_rows = [("udp %s, 1 CPU" % m, udp[("node", m)], udp[("io", m)], None, ">=0.9x io")
+                for m in ("plain", "hmac")]
+    udp_rows += [("udp %s, CPU time" % m, udp[("node_cpu", m)], udp[("io_cpu", m)], None,
+                  "(per CPU second)") for m in ("plain", "hmac")]
+    for name, n, io, py, goal in udp_rows:
+        print("%-22s %-7s %10s %10s %10s %8s %8s  %s" % (
+            name, "dgram/s", human(n), human(io), "", fmt(ratio(n, io)), "", goal))
     if a.rounds > 1:
         print("runs ranged over (min..max):")
-        for name, n, io, py, goal in rows:
+        for name, n, io, py, goal in rows + udp_rows:
             print("  %-22s %s" % (name, ", ".join(
                 "%s %s" % (impl, r["spread"]) for impl, r in (("node", n), ("io", io),
                                                              ("python", py)) if r is not None)))
@@ -273,6 +327,11 @@ def main():
         if r is not None:
             print("frames with %-12s request %s B, answer %s B" % (m + ":", r.get("request_b"),
                                                                   r.get("reply_b")))
+    for m in ("plain", "hmac"):
+        r = udp[("io", m)]
+        if r is not None:
+            print("udp datagrams %-9s request %s B, the same bytes to both echoes" % (
+                m + ":", r.get("request_b")))
     if inflight is not None:
         print("%-22s %s requests/s with %s in flight on one connection (range %s)" % (
             "inflight", human(inflight), a.inflight, inflight["spread"]))
@@ -297,6 +356,7 @@ def main():
     measured = {("stop", "node", "plain"): stop, ("close", "raw", "plain"): close,
                 ("inflight", "node", "plain"): inflight}
     measured.update({("rtt",) + k: v for k, v in pinned.items()})
+    measured[("udp", "node", "plain")] = udp[("node", "plain")]
     for key, why in sorted(run.why.items()):
         if measured.get(key) is None:
             print("NA %s: %s" % ("/".join(key), why))
@@ -306,6 +366,9 @@ def main():
     stop_ratio = None
     if stop is not None and close is not None and close["value"] > 0:
         stop_ratio = stop["value"] / close["value"]
+    print("udp_ratios: udp_vs_io=%s udp_hmac_vs_io=%s" % (
+        fmt(ratio(udp[("node", "plain")], udp[("io", "plain")])),
+        fmt(ratio(udp[("node", "hmac")], udp[("io", "hmac")]))))
     print("node_ratios: rtt_vs_io=%s rtt_hmac_vs_io=%s rtt_vs_python=%s rtt_hmac_vs_python=%s "
           "inflight_rps=%s stop10k_vs_close=%s bytes_per_conn=%s" % (
               fmt(ratio(pinned[("node", "plain")], pinned[("io", "plain")])),

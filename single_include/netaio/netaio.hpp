@@ -9206,6 +9206,7 @@ struct peer {
 }  // namespace netaio::inline v0
 // ---- end netaio/plugins/peer.hpp
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -9269,10 +9270,11 @@ class peer_table {
     return true;
   }
 
-  /// Records that the peer at `addr` was heard from now.
+  /// Records that the peer at `addr` was heard from at `now` (a time
+  /// earlier than the last one recorded changes nothing).
   void touch(const peer_address& addr, std::int64_t now) {
     if (entry* e = live(addr)) {
-      e->p.last_rx = now;
+      e->p.last_rx = std::max(e->p.last_rx, now);
       e->lost_since.reset();
     }
   }
@@ -12626,16 +12628,29 @@ class basic_udp_node {
     log_.info(std::nullopt, "udp node started on ", local_.to_string());
   }
 
-  /// Stops the node: DISCONNECT to known peers (within half the grace),
-  /// then every task cancelled and joined within `grace`, the socket closed
-  /// and no peer left. Idempotent. From inside the node (a handler, a
+  /// Stops the node: every task cancelled, then DISCONNECT to known peers
+  /// (within half the grace), then the tasks joined within what is left of
+  /// `grace`, the socket closed and no peer left. Idempotent. From inside the node (a handler, a
   /// timeout handler) it only cancels: the node's owner completes it with
   /// stop() or join().
   task<void> stop(duration grace = std::chrono::seconds(5)) {
     const auto deadline = io_->now() + grace;
     if (!stop_begun_ && started_) {
       stop_begun_ = true;
-      co_await shield(grace / 2, say_disconnect());
+      // Everything of the node is cancelled before the DISCONNECT, as
+      // stop_peer_management() cancels its loop first: the advertise loop,
+      // the receive loop and the handlers' answers (a PEER_DISCOVERED) can
+      // no longer send, since a cancelled task's send fails before the
+      // socket is touched; so nothing of ours follows the DISCONNECT and
+      // adds us back at the other nodes. The DISCONNECTs go from here,
+      // shielded (this task may be a child of the node).
+      scope_.cancel();
+      try {
+        co_await shield(grace / 2, say_disconnect());
+      } catch (const timed_out&) {
+        log_.warning(std::nullopt,
+                     "stop: DISCONNECT not sent to every peer within half the grace period");
+      }
     }
     // What the DISCONNECTs left of the grace: the whole stop stays within it.
     co_await scope_.stop(std::max(duration::zero(), deadline - io_->now()));
@@ -13093,11 +13108,22 @@ class basic_udp_node {
 
   task<void> handle(M msg, endpoint from) {
     sender_t s{this, from, to_peer_address(from)};
-    peers_.touch(s.address, now_seconds());
+    const std::int64_t heard = now_seconds();
     plugin_context ctx = context_for(s.address);  // named: see request()
     receive_outcome<M> out =
         co_await pipeline_.receive(std::move(msg), s, s.address, std::move(ctx));
+    // Heard from only if the message passed the checks: anyone can send a
+    // datagram from a peer's address, and a forged one must not keep a
+    // silent peer alive.
+    if (accepted(out.status)) peers_.touch(s.address, heard);
     if (out.reply) co_await send_reply(std::move(*out.reply), from);
+  }
+
+  // Whether the pipeline took the message as authentic (its plugins' checks
+  // passed), whatever the handler then made of it.
+  static bool accepted(receive_status st) noexcept {
+    return st != receive_status::auth_failed && st != receive_status::decrypt_failed &&
+           st != receive_status::invalid;
   }
 
   // Sends an answer as it is (the pipeline sealed it, or it goes plain).

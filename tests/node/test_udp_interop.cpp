@@ -9,15 +9,18 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
-#include <mutex>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -54,10 +57,18 @@ std::string find_python(std::string& why) {
 }
 
 /// The Python peer: a child process whose stdout lines a thread hands to the
-/// loop. Closing its stdin asks it to end; the destructor bounds that.
+/// loop. Closing its stdin asks it to end; finish() bounds that.
+///
+/// Lifetimes: what the reader thread posts to the loop holds the line queue
+/// and its event through a shared_ptr, never `this`, so a post that runs
+/// after the python_peer is gone (one made just before finish() joined the
+/// thread, still queued in the io_context) touches only that shared state.
+/// The thread is joined before the python_peer goes, so the last owner of
+/// the state is on the loop's thread: the python_peer, or the last post.
 class python_peer {
  public:
-  python_peer(io_context& io, const std::string& py, std::vector<std::string> args) : io_(&io) {
+  python_peer(io_context& io, const std::string& py, std::vector<std::string> args)
+      : io_(&io), state_(std::make_shared<shared_state>()) {
     int out[2], in[2];
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(in, O_CLOEXEC) == 0);
@@ -79,7 +90,7 @@ class python_peer {
     ::close(out[1]);
     ::close(in[0]);
     stdin_ = in[1];
-    reader_ = std::thread([this, fd = out[0]] {
+    reader_ = std::thread([st = state_, io = io_, fd = out[0]] {
       std::string line;
       char c;
       while (::read(fd, &c, 1) == 1) {
@@ -87,57 +98,79 @@ class python_peer {
           line += c;
           continue;
         }
-        io_->post([this, l = std::move(line)] {
-          lines_.push_back(l);
-          arrived_.set();
+        io->post([st, l = std::move(line)] {
+          st->lines.push_back(l);
+          st->arrived.set();
         });
         line.clear();
       }
       ::close(fd);
     });
   }
+  python_peer(const python_peer&) = delete;
+  python_peer& operator=(const python_peer&) = delete;
   ~python_peer() { finish(); }
 
   /// The next line starting with `prefix` (earlier others are skipped), or
   /// "" if none comes within `limit`.
   task<std::string> line(std::string_view prefix, std::chrono::seconds limit = 20s) {
     const auto deadline = io_->now() + limit;
+    shared_state& st = *state_;
     for (;;) {
-      while (!lines_.empty()) {
-        std::string l = std::move(lines_.front());
-        lines_.pop_front();
+      while (!st.lines.empty()) {
+        std::string l = std::move(st.lines.front());
+        st.lines.pop_front();
         if (l.starts_with(prefix)) co_return l.substr(prefix.size());
       }
-      arrived_.reset();
+      st.arrived.reset();
       const auto left = deadline - io_->now();
       if (left <= event_loop::duration::zero()) co_return std::string();
-      if (!co_await move_on_after(left, arrived_.wait())) co_return std::string();
+      if (!co_await move_on_after(left, st.arrived.wait())) co_return std::string();
     }
   }
 
-  /// Closes its stdin and waits (at most 10 s, then kills it).
+  /// Closes its stdin, waits for it to exit (at most 10 s, then kills it),
+  /// and joins the reader (which sees the end of its stdout).
   void finish() {
     if (stdin_ >= 0) ::close(std::exchange(stdin_, -1));
     if (pid_ > 0) {
+      if (!exited_within(10s)) ::kill(pid_, SIGKILL);
       int status = 0;
-      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
-        std::this_thread::sleep_for(100ms);  // a child's exit: not a test timing
-      if (::waitpid(pid_, &status, WNOHANG) == 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-      }
+      ::waitpid(pid_, &status, 0);
       pid_ = -1;
     }
     if (reader_.joinable()) reader_.join();
   }
 
  private:
+  struct shared_state {
+    std::deque<std::string> lines;
+    async_event arrived;
+  };
+
+  // Whether the child exits within `limit`: a pidfd becomes readable when it
+  // does (no polling). Without pidfd_open (Linux < 5.3) it is killed at once.
+  bool exited_within(std::chrono::milliseconds limit) const {
+#ifdef SYS_pidfd_open
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+#else
+    const int pidfd = -1;
+#endif
+    if (pidfd < 0) return false;
+    pollfd p{pidfd, POLLIN, 0};
+    int r;
+    do {
+      r = ::poll(&p, 1, static_cast<int>(limit.count()));
+    } while (r < 0 && errno == EINTR);
+    ::close(pidfd);
+    return r == 1;
+  }
+
   io_context* io_;
+  std::shared_ptr<shared_state> state_;
   pid_t pid_ = -1;
   int stdin_ = -1;
   std::thread reader_;
-  std::deque<std::string> lines_;
-  async_event arrived_;
 };
 
 }  // namespace
@@ -154,6 +187,13 @@ TEST_CASE("interop with the reference UDPNode: echo both ways with HMAC + cipher
   io_context io;  // real time: the other side is a real process
   io.run([&]() -> task<void> {
     udp_node_options o = loopback(log);
+    async_event logged;  // set by every record of the node's log
+    o.log = logger(
+        [&](log_level l, std::string_view text, const std::optional<peer_address>& p) {
+          log.records.push_back({l, std::string(text), p});
+          logged.set();
+        },
+        log_level::debug);
     o.plugins = {hmac_auth_plugin("interop secret"), sha256_stream_cipher_plugin("interop key")};
     peer me;
     me.id = to_buffer(as_bytes("cpp-node"));
@@ -196,10 +236,21 @@ TEST_CASE("interop with the reference UDPNode: echo both ways with HMAC + cipher
           node.manage_peers_automatically(pm);
           const std::string found = co_await python.line("DISCOVERED ");
           CHECK(found == "6370702d6e6f6465");  // "cpp-node"
-          for (int i = 0;
-               i < 50 && !node.peers().get(std::nullopt, to_buffer(as_bytes("python-node"))); ++i)
-            co_await sleep_for(100ms);
-          CHECK(node.peers().get(std::nullopt, to_buffer(as_bytes("python-node"))) != nullptr);
+          // It answers our advertisement with PEER_DISCOVERED: wait for the
+          // node to log (each record wakes us) until it knows the Python
+          // node, 10 s at most.
+          auto knows_python = [&] {
+            return node.peers().get(std::nullopt, to_buffer(as_bytes("python-node"))) != nullptr;
+          };
+          const auto deadline = io.now() + 10s;
+          while (!knows_python()) {
+            logged.reset();
+            const auto left = deadline - io.now();
+            if (left <= event_loop::duration::zero() ||
+                !co_await move_on_after(left, logged.wait()))
+              break;
+          }
+          CHECK(knows_python());
         }(),
         node);
     python.finish();

@@ -6,6 +6,8 @@
 #include <netaio/plugins.hpp>
 
 #include <doctest/doctest.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 
 #include <array>
 #include <string>
@@ -22,6 +24,20 @@ namespace {
 
 message answer_with(message_type t, std::string_view uri, const message& m) {
   return make(t, uri, content_of(m));
+}
+
+/// An interface that is up and carries multicast (not lo, which lacks
+/// IFF_MULTICAST here), or 0.
+unsigned multicast_interface() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return 0;
+  unsigned found = 0;
+  for (ifaddrs* i = list; i != nullptr && found == 0; i = i->ifa_next) {
+    if ((i->ifa_flags & IFF_MULTICAST) && (i->ifa_flags & IFF_UP) && !(i->ifa_flags & IFF_LOOPBACK))
+      found = ::if_nametoindex(i->ifa_name);
+  }
+  ::freeifaddrs(list);
+  return found;
 }
 
 }  // namespace
@@ -416,5 +432,73 @@ TEST_CASE("stop from a coroutine timeout handler; the owner's join completes it"
     co_await a.join();
     CHECK(!a.running());
     CHECK(a.scope().size() == 0);
+  });
+}
+
+TEST_CASE("IPv6: nodes bound to ::, multicast to a group the user names") {
+  // The interface-local group ff01::1 on a multicast interface: its traffic
+  // never leaves the host (as tests/io/test_udp.cpp does it; lo has no
+  // IFF_MULTICAST here, so ff02::1 on lo is not available).
+  const unsigned iface = multicast_interface();
+  if (iface == 0) {
+    MESSAGE("SKIPPED: no interface here carries IPv6 multicast");
+    return;
+  }
+  log_capture la, lb;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    auto opts = [&](log_capture& l) {
+      udp_node_options o = loopback(l, "[::]:0");
+      o.multicast_group = ip_address::parse("ff01::1");
+      o.multicast_interface_index = iface;
+      return o;
+    };
+    udp_node a(io, opts(la)), b(io, opts(lb));
+    udp_node plain(io, loopback(la, "[::]:0"));  // no group named: the default
+    a.start();
+    b.start();
+    plain.start();
+    co_await then_stop(
+        [&]() -> task<void> {
+          CHECK(a.local_endpoint().address() == ip_address::parse("::"));
+          CHECK(a.multicast_group() == ip_address::parse("ff01::1"));
+          CHECK(plain.multicast_group() == ip_address::parse("ff02::1"));
+          if (lb.has(log_level::warning, "unavailable")) {
+            const std::string note =
+                "SKIPPED: ff01::1 cannot be joined on interface " + std::to_string(iface);
+            MESSAGE(note);
+            co_return;
+          }
+          async_event got;
+          std::string content;
+          b.on(handler_key::of(message_type::publish_uri, "news"), [&](message& m) {
+            content = content_of(m);
+            got.set();
+          });
+          bool sent = true;
+          std::string why;
+          try {
+            CHECK(co_await a.multicast(make(message_type::publish_uri, "news", "over v6"), {},
+                                       b.local_endpoint().port()));
+          } catch (const io_error& e) {
+            sent = false;
+            why = e.what();
+          }
+          if (!sent) {
+            const std::string note = "SKIPPED: IPv6 multicast unavailable here: " + why;
+            MESSAGE(note);
+            co_return;
+          }
+          CHECK(co_await move_on_after(5s, got.wait()));
+          CHECK(content == "over v6");
+          // And unicast to a node bound to ::, over ::1.
+          b.on(handler_key::of(message_type::request_uri, "echo"),
+               [](message& m) { return answer_with(message_type::respond_uri, "echo", m); });
+          udp_node::request_options o;
+          o.content = to_buffer(as_bytes("to ::"));
+          message echoed = co_await a.request(
+              "echo", endpoint{ip_address::parse("::1"), b.local_endpoint().port()}, o);
+          CHECK(content_of(echoed) == "to ::");
+        }(),
+        a, b, plain);
   });
 }

@@ -8,6 +8,7 @@
 #include <netaio/wire/bytes.hpp>
 #include <netaio/wire/keys.hpp>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -71,10 +72,11 @@ class peer_table {
     return true;
   }
 
-  /// Records that the peer at `addr` was heard from now.
+  /// Records that the peer at `addr` was heard from at `now` (a time
+  /// earlier than the last one recorded changes nothing).
   void touch(const peer_address& addr, std::int64_t now) {
     if (entry* e = live(addr)) {
-      e->p.last_rx = now;
+      e->p.last_rx = std::max(e->p.last_rx, now);
       e->lost_since.reset();
     }
   }
