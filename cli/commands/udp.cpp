@@ -218,6 +218,8 @@ int run_udp_request(const udp_request_options& o, app_state& st) {
     const auto start = std::chrono::steady_clock::now();
     std::optional<message> answer;
     int code = -1;
+    // The request and the watch for an AUTH_ERROR as children: the first
+    // to end cancels the other.
     co_await with_scope([&](task_scope& s) -> task<void> {
       s.spawn(
           [&]() -> task<void> {
@@ -225,23 +227,29 @@ int run_udp_request(const udp_request_options& o, app_state& st) {
             s.cancel();
           },
           "auth error");
-      udp_node::request_options ro;
-      ro.timeout = timeout;
-      ro.content = content;
-      std::string why;
-      try {
-        answer = co_await node.request(o.uri, to, std::move(ro));
-      } catch (const timed_out&) {
-        char secs[32];
-        std::snprintf(secs, sizeof secs, "%g", std::chrono::duration<double>(timeout).count());
-        why = std::string("no answer from ") + to.to_string() + " within " + secs + " s";
-        code = exit_code::timeout;
-      } catch (const io_error& e) {
-        why = "cannot send to " + to.to_string() + ": " + strip_prefix(e.what());
-        code = exit_code::cannot_connect;
-      }
-      if (!why.empty()) print_error(why);
-      s.cancel();
+      s.spawn(
+          [&]() -> task<void> {
+            udp_node::request_options ro;
+            ro.timeout = timeout;
+            ro.content = content;
+            std::string why;
+            try {
+              answer = co_await node.request(o.uri, to, std::move(ro));
+            } catch (const timed_out&) {
+              char secs[32];
+              std::snprintf(secs, sizeof secs, "%g",
+                            std::chrono::duration<double>(timeout).count());
+              why = std::string("no answer from ") + to.to_string() + " within " + secs + " s";
+              code = exit_code::timeout;
+            } catch (const io_error& e) {
+              why = "cannot send to " + to.to_string() + ": " + strip_prefix(e.what());
+              code = exit_code::cannot_connect;
+            }
+            if (!why.empty()) print_error(why);
+            s.cancel();
+          },
+          "request");
+      co_return;
     });
     co_await node.stop(1s);
     if (refused && !answer && code < 0) {
