@@ -193,14 +193,20 @@ int run_udp_request(const udp_request_options& o, app_state& st) {
     // our own check: catch it here rather than wait for the timeout.
     std::optional<std::string> refused;
     async_event refused_event;
+    auto note_refusal = [&](const message& m) {
+      if (refused) return;
+      refused = std::string(reinterpret_cast<const char*>(m.body().content().data()),
+                            m.body().content().size());
+      refused_event.set();
+    };
+    // Without auth of our own, an AUTH_ERROR (uri "ERROR") is an ordinary
+    // message: it answers no request key, so it is caught by its type.
+    node.on(handler_key::of(message_type::auth_error),
+            [note_refusal](message& m) { note_refusal(m); });
     if (has_auth) {
       node.router().set_auth_error_handler(
           [&](const message& m, const any_auth_plugin<message>&) -> std::optional<message> {
-            if (m.type() == message_type::auth_error && !refused) {
-              refused = std::string(reinterpret_cast<const char*>(m.body().content().data()),
-                                    m.body().content().size());
-              refused_event.set();
-            }
+            if (m.type() == message_type::auth_error) note_refusal(m);
             return std::nullopt;
           });
     }

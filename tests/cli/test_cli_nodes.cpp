@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -137,6 +139,9 @@ TEST_CASE("udp-request: echo from netaio udp, AUTH_ERROR, and nobody there") {
     CHECK(r.code == 2);
     CHECK(r.out.empty());
     CHECK(r.err_lines().back() == "netaio: AUTH_ERROR: HMAC auth failed");
+    r = cli({"udp-request", addr, "echo", "x", "--timeout", "30"});  // no secret at all
+    CHECK(r.code == 2);
+    CHECK(r.err == "netaio: AUTH_ERROR: HMAC auth failed\n");
     node.signal(SIGTERM);
     CHECK(node.wait() == 0);
   }
@@ -240,6 +245,24 @@ TEST_CASE("serve: a second signal during the stop stops it at once, exit 0") {
   const std::string err = server.drain_err();
   CHECK(err.find("netaio: info: signal 2: stopping") != std::string::npos);
   CHECK(err.find("netaio: info: second signal: stopping at once") != std::string::npos);
+}
+
+TEST_CASE("subscribe: a signal while the subscription is unanswered ends it at once, exit 0") {
+  auto arrived = std::make_shared<std::promise<void>>();
+  auto subscribe_sent = arrived->get_future();
+  cli_test::one_shot_server server(
+      [arrived](netaio::framed_stream& fs, cli_test::server_log& log) -> netaio::task<void> {
+        if (co_await cli_test::read_one(fs, log)) arrived->set_value();
+        co_await cli_test::until_closed(fs);  // never answers
+      });
+  cli_test::background sub(program, {"subscribe", server.address(), "news", "--timeout", "600"});
+  REQUIRE(subscribe_sent.wait_for(60s) == std::future_status::ready);
+  sub.signal(SIGTERM);  // not left waiting for --timeout
+  CHECK(sub.wait() == 0);
+  const cli_test::server_log& log = server.join();
+  CHECK(log.failure == "");
+  REQUIRE(log.received.size() == 1);
+  CHECK(log.received[0].type() == netaio::message_type::subscribe_uri);
 }
 
 TEST_CASE("-vv adds debug lines to -v's") {
