@@ -265,6 +265,18 @@ TEST_CASE("subscribe: a signal while the subscription is unanswered ends it at o
   CHECK(log.received[0].type() == netaio::message_type::subscribe_uri);
 }
 
+TEST_CASE("udp: a second signal during the stop stops it at once, exit 0") {
+  cli_test::background node(program, {"-v", "udp", "--listen", "127.0.0.1:0", "--advertise", "1",
+                                      "--peer", free_udp_address()});
+  (void)started(node);
+  node.signal(SIGINT);
+  node.signal(SIGTERM);
+  CHECK(node.wait() == 0);
+  const std::string err = node.drain_err();
+  CHECK(err.find("netaio: info: signal 2: stopping") != std::string::npos);
+  CHECK(err.find("netaio: info: second signal: stopping at once") != std::string::npos);
+}
+
 TEST_CASE("-vv adds debug lines to -v's") {
   cli_test::background server(program, {"serve", "--listen", "127.0.0.1:0"});
   const std::string addr = started(server);
