@@ -35,7 +35,7 @@ inline constexpr int timeout = 3;
 inline constexpr int cannot_connect = 4;
 /// Bad usage or bad input: sysexits' EX_USAGE.
 inline constexpr int usage = 64;
-/// A command this build cannot run yet, or an internal failure: EX_SOFTWARE.
+/// An internal failure (a bug): EX_SOFTWARE.
 inline constexpr int software = 70;
 }  // namespace exit_code
 

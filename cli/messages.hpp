@@ -31,6 +31,32 @@ inline std::string received_line(const netaio::message& m) {
          content;
 }
 
+/// What request, create, update, delete and udp-request do with the answer:
+/// RESPOND_URI/OK → its content raw on stdout, exit 0; NOT_FOUND → exit 1,
+/// ERROR or AUTH_ERROR (or anything else) → exit 2, its content on stderr.
+inline int answer_exit_code(const netaio::message& answer) {
+  using mt = netaio::message_type;
+  const std::string text(reinterpret_cast<const char*>(answer.body().content().data()),
+                         answer.body().content().size());
+  const std::string name = type_name(static_cast<std::uint8_t>(answer.type()));
+  switch (answer.type()) {
+    case mt::respond_uri:
+    case mt::ok:
+      write_out(answer.body().content());
+      return exit_code::ok;
+    case mt::not_found:
+      print_error(name + ": " + text);
+      return exit_code::failed;
+    case mt::error:
+    case mt::auth_error:
+      print_error(name + ": " + text);
+      return exit_code::error_answer;
+    default:
+      print_error("unexpected answer " + name + ": " + text);
+      return exit_code::error_answer;
+  }
+}
+
 /// A wire_error's text without the library's "netaio wire: " prefix.
 inline std::string wire_reason(const netaio::wire_error& e) {
   std::string_view w = e.what();

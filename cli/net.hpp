@@ -12,6 +12,7 @@
 #include <netaio/io/tcp_stream.hpp>
 #include <netaio/node/framed_stream.hpp>
 #include <netaio/node/log.hpp>
+#include <netaio/node/send.hpp>
 #include <netaio/plugins/error.hpp>
 #include <netaio/plugins/layers.hpp>
 
@@ -33,6 +34,18 @@ inline std::string strip_prefix(std::string_view what) {
 inline std::string describe(const netaio::message& m) {
   return type_name(static_cast<std::uint8_t>(m.type())) + " " + bytes_repr(m.body().uri()) +
          " with " + std::to_string(m.body().content().size()) + " bytes";
+}
+
+/// `msg` sealed by `layer`, or nullopt after one line saying why the
+/// plugins refused (a local problem: the command exits 64).
+inline std::optional<netaio::message> seal_or_say(netaio::message msg, const layer_t& layer) {
+  try {
+    return netaio::seal_layers(std::move(msg), {}, layer, netaio::plugin_context{});
+  } catch (const std::exception& e) {
+    print_error("cannot seal the message with the security options given: " +
+                strip_prefix(e.what()));
+    return std::nullopt;
+  }
 }
 
 /// A framed connection to `to`, or nullopt after printing why it failed.

@@ -4,8 +4,6 @@
 
 #include "common.hpp"
 
-#include <string_view>
-
 namespace netaio_cli {
 
 void add_serve_command(CLI::App& app, app_state& st);  // serve.cpp
@@ -16,12 +14,5 @@ void add_send_command(CLI::App& app, app_state& st);       // send.cpp
 void add_udp_commands(CLI::App& app, app_state& st);       // udp.cpp: udp, udp-request
 void add_codec_commands(CLI::App& app, app_state& st);     // codec.cpp: decode, encode
 void add_bench_command(CLI::App& app, app_state& st);      // bench.cpp
-
-/// What a command that needs the TCP/UDP nodes does until they are merged:
-/// one line on stderr, exit 70 (EX_SOFTWARE).
-inline int needs_node_layer(std::string_view command) {
-  print_error(std::string(command) + " needs the node layer (not in this build yet)");
-  return exit_code::software;
-}
 
 }  // namespace netaio_cli

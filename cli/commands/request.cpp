@@ -17,6 +17,7 @@
 #include <netaio/io/io_context.hpp>
 #include <netaio/node/send.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -47,42 +48,27 @@ netaio::task<std::optional<netaio::message>> first_answer(netaio::framed_stream&
   }
 }
 
-int exit_for(const netaio::message& answer) {
-  using mt = netaio::message_type;
-  const std::string text(reinterpret_cast<const char*>(answer.body().content().data()),
-                         answer.body().content().size());
-  const std::string name = type_name(static_cast<std::uint8_t>(answer.type()));
-  switch (answer.type()) {
-    case mt::respond_uri:
-    case mt::ok:
-      write_out(answer.body().content());
-      return exit_code::ok;
-    case mt::not_found:
-      print_error(name + ": " + text);
-      return exit_code::failed;
-    case mt::error:
-    case mt::auth_error:
-      print_error(name + ": " + text);
-      return exit_code::error_answer;
-    default:
-      print_error("unexpected answer " + name + ": " + text);
-      return exit_code::error_answer;
-  }
-}
-
 netaio::task<int> request_task(netaio::io_context& io, netaio::endpoint to, netaio::message msg,
                                layer_t layer, std::chrono::nanoseconds timeout,
                                const netaio::logger& log) {
+  // One deadline for the whole exchange: --timeout covers the connection
+  // and the answer together.
   const auto start = std::chrono::steady_clock::now();
   std::optional<netaio::framed_stream> fs = co_await connect_framed(io, to, timeout);
   if (!fs) co_return exit_code::cannot_connect;
-  auto sealed = netaio::prepare_message(std::move(msg), {}, layer, {}, log);
-  if (!sealed) co_return exit_code::failed;  // prepare_message said why
+  log.debug(std::nullopt, "connected to ", to.to_string());
+  const std::string what = describe(msg);
+  std::optional<netaio::message> sealed = seal_or_say(std::move(msg), layer);
+  if (!sealed) co_return exit_code::usage;  // our own options cannot seal it
+  const auto left = std::max(std::chrono::nanoseconds::zero(),
+                             timeout - std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::steady_clock::now() - start));
   std::optional<std::optional<netaio::message>> answer;
   std::string io_failure;
   try {
     co_await fs->write_frame(*sealed);
-    answer = co_await netaio::move_on_after(timeout, first_answer(*fs, layer, log));
+    log.debug(std::nullopt, "sent ", what, " as a ", sealed->encode().size(), "-byte frame");
+    answer = co_await netaio::move_on_after(left, first_answer(*fs, layer, log));
   } catch (const netaio::io_error& e) {
     io_failure = e.what();
   }
@@ -108,7 +94,7 @@ netaio::task<int> request_task(netaio::io_context& io, netaio::endpoint to, neta
   log.info(std::nullopt, type_name(static_cast<std::uint8_t>(m.type())), " ",
            bytes_repr(m.body().uri()), " ", m.body().content().size(), " bytes in ",
            std::string_view(took));
-  co_return exit_for(m);
+  co_return answer_exit_code(m);
 }
 
 int run_request(const request_options& o, app_state& st) {
@@ -140,7 +126,7 @@ void add_one(CLI::App& app, app_state& st, const char* name, netaio::message_typ
     o->content_opt = cmd->add_option("--content", o->content, "content to send; - reads stdin");
   }
   cmd->add_option("--timeout", o->timeout,
-                  "seconds to wait for the connection and for the answer (default 10)");
+                  "seconds for the whole exchange: connecting and the answer (default 10)");
   add_security_options(cmd, o->security);
   add_example(cmd, example);
   on_run(cmd, st, [o, &st] { return run_request(*o, st); });

@@ -23,6 +23,10 @@ struct send_options {
   std::string uri;
   std::string content;
   std::string content_hex;
+  std::string frame;
+  CLI::Option* type_opt = nullptr;
+  CLI::Option* uri_opt = nullptr;
+  CLI::Option* frame_opt = nullptr;
   CLI::Option* content_opt = nullptr;
   CLI::Option* content_hex_opt = nullptr;
   double wait = 1;
@@ -49,14 +53,16 @@ netaio::task<void> print_arrivals(netaio::framed_stream& fs, const layer_t& laye
 }
 
 netaio::task<int> send_task(netaio::io_context& io, netaio::endpoint to, netaio::message msg,
-                            layer_t layer, std::chrono::nanoseconds connect_timeout,
+                            bool as_is, layer_t layer, std::chrono::nanoseconds connect_timeout,
                             std::chrono::nanoseconds wait, std::size_t count,
                             const netaio::logger& log) {
   std::optional<netaio::framed_stream> fs = co_await connect_framed(io, to, connect_timeout);
   if (!fs) co_return exit_code::cannot_connect;
   const std::string what = describe(msg);
-  auto sealed = netaio::prepare_message(std::move(msg), {}, layer, {}, log);
-  if (!sealed) co_return exit_code::failed;  // prepare_message said why
+  // A --frame goes as it is (already sealed, or a replay); the rest is sealed.
+  std::optional<netaio::message> sealed =
+      as_is ? std::optional<netaio::message>(std::move(msg)) : seal_or_say(std::move(msg), layer);
+  if (!sealed) co_return exit_code::usage;  // our own options cannot seal it
   int status = exit_code::ok;
   std::string io_failure;
   try {
@@ -75,15 +81,28 @@ netaio::task<int> send_task(netaio::io_context& io, netaio::endpoint to, netaio:
 
 int run_send(const send_options& o, app_state& st) {
   const netaio::endpoint to = parse_address(o.address);
-  const std::uint8_t type = parse_type(o.type);
+  const bool as_is = o.frame_opt->count() > 0;
+  if (!as_is && o.type_opt->count() == 0) throw usage_error("--type is required (or --frame)");
+  if (!as_is && o.uri_opt->count() == 0) throw usage_error("--uri is required (or --frame)");
   const auto wait = seconds(o.wait, "--wait");
   const auto connect_timeout = seconds(o.timeout, "--timeout");
   const layer_t layer = make_layer(o.security, st.log);
-  const byte_buffer content =
-      content_from(o.content_opt, o.content, o.content_hex_opt, o.content_hex);
-  netaio::message msg = make_message(type, netaio::as_bytes(o.uri), content);
+  netaio::message msg;
+  if (as_is) {
+    const byte_buffer frame = read_input(o.frame);
+    try {
+      msg = netaio::message::decode(frame);
+    } catch (const netaio::wire_error& e) {
+      throw usage_error("--frame " + o.frame + " is not a frame: " + wire_reason(e));
+    }
+  } else {
+    const byte_buffer content =
+        content_from(o.content_opt, o.content, o.content_hex_opt, o.content_hex);
+    msg = make_message(parse_type(o.type), netaio::as_bytes(o.uri), content);
+  }
   netaio::io_context io;
-  return io.run(send_task(io, to, std::move(msg), layer, connect_timeout, wait, o.count, st.log));
+  return io.run(
+      send_task(io, to, std::move(msg), as_is, layer, connect_timeout, wait, o.count, st.log));
 }
 
 }  // namespace
@@ -95,12 +114,21 @@ void add_send_command(CLI::App& app, app_state& st) {
       "Send one raw message over TCP and print every message arriving within --wait as "
       "`TYPE URI CONTENT-AS-HEX` (an empty uri or content as -). Exit 4: cannot connect.");
   cmd->add_option("ADDR", o->address, "the server, HOST:PORT")->required();
-  cmd->add_option("--type", o->type, "message type: a number or a name such as REQUEST_URI")
-      ->required();
-  cmd->add_option("--uri", o->uri, "the uri")->required();
+  o->type_opt = cmd->add_option("--type", o->type,
+                                "message type: a number or a name such as REQUEST_URI (required "
+                                "unless --frame)");
+  o->uri_opt = cmd->add_option("--uri", o->uri, "the uri (required unless --frame)");
   o->content_opt = cmd->add_option("--content", o->content, "the content as text; - reads stdin");
   o->content_hex_opt = cmd->add_option("--content-hex", o->content_hex, "the content as hex")
                            ->excludes(o->content_opt);
+  o->frame_opt = cmd->add_option("--frame", o->frame,
+                                 "send this frame FILE (- reads stdin) as it is, e.g. one made by "
+                                 "`netaio encode`, unsealed by the security options (which still "
+                                 "open what arrives): to replay a sealed frame")
+                     ->excludes(o->type_opt)
+                     ->excludes(o->uri_opt)
+                     ->excludes(o->content_opt)
+                     ->excludes(o->content_hex_opt);
   cmd->add_option("--wait", o->wait,
                   "seconds to print what arrives after sending (default 1; ends early when the "
                   "server closes)");

@@ -4,9 +4,11 @@
 #include "../security.hpp"
 #include "commands.hpp"
 
+#include <netaio/core/with_scope.hpp>
 #include <netaio/io/signal_set.hpp>
 #include <netaio/node/tcp_client.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -36,49 +38,63 @@ int run_subscribe(const subscribe_options& o, app_state& st) {
   tcp_client client(io, {.server = at, .connect_timeout = limit, .request_timeout = limit});
   client.set_logger(st.log);
   client.set_plugins(std::move(layer));
-  async_event done;
   std::size_t seen = 0;
-  client.on(handler_key::of(message_type::notify_uri, o.uri), [&](message& m) {
+  bool subscribed = false;
+  bool interrupted = false;
+  async_event done;
+  // A notification of our uri: one line. Those that come while no
+  // receive_once() waits go to the handler; the others to the loop below.
+  auto print_note = [&](const message& m) {
+    if (m.type() != message_type::notify_uri ||
+        !std::ranges::equal(m.body().uri(), as_bytes(o.uri)))
+      return;
     const auto content = m.body().content();
     std::fwrite(content.data(), 1, content.size(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (o.count != 0 && ++seen >= o.count) done.set();
-  });
-  auto body = [&]() -> task<int> {
-    int code = exit_code::ok;
+  };
+  client.on(handler_key::of(message_type::notify_uri, o.uri), [&](message& m) { print_note(m); });
+
+  // The session: connect, subscribe, follow until enough notifications, a
+  // signal or the server going away, then unsubscribe.
+  auto session = [&]() -> task<int> {
     try {
       co_await client.connect();
     } catch (const std::exception& e) {
       print_error(e.what());
-      code = exit_code::cannot_connect;
+      co_return exit_code::cannot_connect;
     }
-    if (code != exit_code::ok) {
-      co_await client.stop();
-      co_return code;
-    }
+    int code = exit_code::ok;
     try {
       message m = co_await client.subscribe(as_bytes(o.uri));
       if (m.type() != message_type::confirm_subscribe) {
         print_error(std::string("subscribe answered ") + std::string(to_string(m.type())));
-        code = m.type() == message_type::not_found ? exit_code::failed : exit_code::error_answer;
-      } else {
-        // Until enough notifications, a signal, or the server going away.
-        co_await with_scope([&](task_scope& s) -> task<void> {
-          s.spawn([&]() -> task<void> {
-            (void)co_await signals.wait();
-            done.set();
-          });
-          s.spawn([&]() -> task<void> {
-            while (client.connected())
-              co_await sleep_for(100ms);
-            done.set();
-          });
-          co_await done.wait();
-          s.cancel();
-        });
-        if (client.connected()) (void)co_await client.unsubscribe(as_bytes(o.uri));
+        co_return m.type() == message_type::not_found ? exit_code::failed : exit_code::error_answer;
       }
+      subscribed = true;
+      if (interrupted) done.set();  // a signal came while subscribing
+      co_await with_scope([&](task_scope& s) -> task<void> {
+        // Messages that answer no request; the connection closing ends it
+        // (no polling: receive_once throws io_error then).
+        s.spawn(
+            [&]() -> task<void> {
+              for (;;) {
+                try {
+                  print_note(co_await client.receive_once({.timeout = std::chrono::hours(1)}));
+                } catch (const timed_out&) {
+                  continue;
+                } catch (const io_error&) {
+                  break;
+                }
+              }
+              done.set();
+            },
+            "receive");
+        co_await done.wait();
+        s.cancel();
+      });
+      if (client.connected()) (void)co_await client.unsubscribe(as_bytes(o.uri));
     } catch (const timed_out&) {
       print_error("no answer in time");
       code = exit_code::timeout;
@@ -89,6 +105,33 @@ int run_subscribe(const subscribe_options& o, app_state& st) {
       print_error(e.what());
       code = exit_code::failed;
     }
+    co_return code;
+  };
+
+  auto body = [&]() -> task<int> {
+    int code = exit_code::ok;
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      // A signal: once subscribed, end the follow (which unsubscribes);
+      // before that, abandon the connect or subscribe at once (exit 0).
+      s.spawn(
+          [&]() -> task<void> {
+            (void)co_await signals.wait();
+            interrupted = true;
+            if (subscribed) {
+              done.set();
+            } else {
+              s.cancel();
+            }
+          },
+          "signals");
+      s.spawn(
+          [&]() -> task<void> {
+            code = co_await session();
+            s.cancel();
+          },
+          "session");
+      co_return;
+    });
     co_await client.stop();
     co_return code;
   };

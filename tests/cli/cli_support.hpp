@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -25,6 +26,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -148,7 +150,10 @@ inline result run_program(const std::string& program, const std::vector<std::str
 /// kills a program still running.
 class background {
  public:
-  background(const std::string& program, const std::vector<std::string>& args) {
+  /// Runs `program args...` with the environment without any NETAIO_*
+  /// variable, plus `env`.
+  background(const std::string& program, const std::vector<std::string>& args,
+             const std::map<std::string, std::string>& env = {}) {
     int out[2], err[2];
     REQUIRE(::pipe2(out, O_CLOEXEC) == 0);
     REQUIRE(::pipe2(err, O_CLOEXEC) == 0);
@@ -166,6 +171,8 @@ class background {
     std::vector<std::string> env_s;
     for (char** e = environ; *e; ++e)
       if (std::strncmp(*e, "NETAIO_", 7) != 0) env_s.emplace_back(*e);
+    for (const auto& [k, v] : env)
+      env_s.push_back(k + "=" + v);
     std::vector<char*> envp;
     for (auto& e : env_s)
       envp.push_back(e.data());
@@ -216,6 +223,23 @@ class background {
     auto line = try_line(limit);
     REQUIRE_MESSAGE(line.has_value(), "no line from the program in time; stderr: " << drain_err());
     return *line;
+  }
+  /// The next line starting with `prefix`, skipping others (kept in
+  /// `skipped` when given); fails the test if none comes within `limit`.
+  std::string line_starting(std::string_view prefix,
+                            std::chrono::seconds limit = std::chrono::seconds(60),
+                            std::vector<std::string>* skipped = nullptr) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      auto line = try_line(std::max(left, std::chrono::milliseconds(0)));
+      // (An empty line is the end of the output: these programs print none.)
+      REQUIRE_MESSAGE((line.has_value() && !line->empty()),
+                      "no line starting '" << prefix << "' in time; stderr: " << drain_err());
+      if (line->starts_with(prefix)) return *line;
+      if (skipped) skipped->push_back(*line);
+    }
   }
   void signal(int sig) { ::kill(pid_, sig); }
   /// Waits for the program to end; its exit code, or 128 + signal.

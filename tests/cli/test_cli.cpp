@@ -133,15 +133,16 @@ TEST_CASE("bad input is one line on stderr and exit 64") {
   check_usage_error({"decode", "/nonexistent/frame.bin"}, "cannot open /nonexistent/frame.bin");
 }
 
-TEST_CASE("commands waiting for the node layer say so and exit 70") {
-  for (const std::vector<std::string>& args : {std::vector<std::string>{"udp"},
-                                               {"udp-request", "127.0.0.1:1", "u"},
-                                               {"bench", "127.0.0.1:1"}}) {
+TEST_CASE("no command is a stub: none says it needs the node layer or exits 70") {
+  // udp, udp-request and bench run for real (tests/cli/test_cli_nodes.cpp);
+  // here only that nothing answers as the old stubs did.
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"udp-request", "127.0.0.1:1", "u", "--timeout", "0.2"},
+        {"bench", "127.0.0.1:1", "--duration", "0.2"}}) {
     CAPTURE(args);
     const result r = cli(args);
-    CHECK(r.code == 70);
-    CHECK(r.out.empty());
-    CHECK(r.err == "netaio: " + args[0] + " needs the node layer (not in this build yet)\n");
+    CHECK(r.code != 70);
+    CHECK(r.err.find("needs the node layer") == std::string::npos);
   }
 }
 

@@ -149,6 +149,34 @@ TEST_CASE("peer table: clear leaves nothing behind, each removal reported") {
   CHECK(t.snapshot().empty());
 }
 
+TEST_CASE("peer table: on_event reports discoveries and removals, not refreshes") {
+  peer_table t({.timeout = 60, .grace = 0}, id_of("me"));
+  std::vector<std::string> events;
+  int node_removed = 0;
+  t.on_removed([&](const peer&) { ++node_removed; });  // the node's own callback stays
+  t.on_event([&](peer_event e, const peer& p) {
+    std::string line = e == peer_event::added ? "added " : "removed ";
+    line.append(p.id->begin(), p.id->end());
+    if (e == peer_event::added) line += " @" + p.addrs.begin()->first;
+    events.push_back(line);
+  });
+  CHECK_FALSE(t.add_or_update(id_of("me"), {}, addr1, 0));  // never added: no event
+  t.add_or_update(id_of("a"), {}, addr1, 0);
+  t.add_or_update(id_of("a"), {}, addr1, 5);  // a refresh
+  t.add_or_update(id_of("a"), {}, addr2, 6);  // a new address of a known peer
+  t.add_or_update(id_of("b"), {}, addr3, 10);
+  t.touch(addr3, 20);
+  CHECK(events == std::vector<std::string>{"added a @10.0.0.1", "added b @10.0.0.3"});
+  CHECK(t.expire(67).size() == 1);  // a: silent since 6
+  CHECK(t.remove(id_of("b")));      // a DISCONNECT
+  CHECK_FALSE(t.remove(id_of("b")));
+  t.add_or_update(id_of("a"), {}, addr1, 70);  // back after its removal
+  t.clear();
+  CHECK(events == std::vector<std::string>{"added a @10.0.0.1", "added b @10.0.0.3", "removed a",
+                                           "removed b", "added a @10.0.0.1", "removed a"});
+  CHECK(node_removed == 3);
+}
+
 namespace {
 
 struct udp_like {

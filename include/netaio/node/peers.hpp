@@ -29,6 +29,12 @@ struct peer_table_options {
   std::int64_t grace = 30;
 };
 
+/// What peer_table::on_event() reports.
+enum class peer_event {
+  added,    ///< a peer not known before (or known again after its removal)
+  removed,  ///< expired, disconnected, or cleared at a stop
+};
+
 /// Known peers. Lookups by id or address; expiry by expire(now); removal
 /// from anywhere, including from inside for_each() (the entry disappears
 /// from view at once and is erased once no iteration is running).
@@ -36,6 +42,8 @@ class peer_table {
  public:
   /// Called with each peer as it is removed (to unsubscribe it, say).
   using removed_callback = std::function<void(const peer&)>;
+  /// Called with each discovery and removal (see on_event).
+  using event_callback = std::function<void(peer_event, const peer&)>;
 
   /// `local_id`: this node's own id, never added (the reference ignores it).
   explicit peer_table(peer_table_options opts = {},
@@ -49,6 +57,11 @@ class peer_table {
   void set_options(peer_table_options opts) noexcept { opts_ = opts; }
   void set_local_id(std::optional<byte_buffer> id) { local_id_ = std::move(id); }
   void on_removed(removed_callback cb) { on_removed_ = std::move(cb); }
+  /// Reports each peer as it is added (new, or back after its removal; not
+  /// a refresh) and as it is removed (after on_removed's callback). For the
+  /// program's own use — a log line, a display — while on_removed stays the
+  /// node's. The callback must not add or remove peers.
+  void on_event(event_callback cb) { on_event_ = std::move(cb); }
 
   /// Adds the peer `id` seen at `addr` now, or refreshes it (new data if
   /// given, the address added, no longer stale or lost). False for this
@@ -58,7 +71,8 @@ class peer_table {
     if (local_id_ && id == *local_id_) return false;
     auto [it, added] = peers_.try_emplace(id);
     entry& e = it->second;
-    if (added || e.removed) {
+    const bool is_new = added || e.removed;
+    if (is_new) {
       if (e.removed) --pending_erase_;  // removed and back within one iteration
       e = entry{};
       e.p.id = id;
@@ -69,6 +83,7 @@ class peer_table {
     if (const auto old = addrs_.find(addr); old != addrs_.end() && old->second != id)
       forget_address(old->second, addr);
     addrs_.insert_or_assign(addr, id);
+    if (is_new && on_event_) on_event_(peer_event::added, e.p);
     return true;
   }
 
@@ -117,6 +132,7 @@ class peer_table {
     }
     ++pending_erase_;
     if (on_removed_) on_removed_(e->p);
+    if (on_event_) on_event_(peer_event::removed, e->p);
     collect();
     return true;
   }
@@ -212,6 +228,7 @@ class peer_table {
   peer_table_options opts_;
   std::optional<byte_buffer> local_id_;
   removed_callback on_removed_;
+  event_callback on_event_;
   // Node-based: entries stay put while others are added, so for_each can
   // go on after its callback added peers.
   std::map<byte_buffer, entry> peers_;
