@@ -64,8 +64,10 @@ static_assert(socket_backend<io_backend>);
 /// What the completion paths of the stream awaiters call.
 template <class B>
 concept completion_backend = socket_backend<B> && requires(B& b, reactor_op& op, const msghdr* m) {
-  { b.submit_recv(op, nullptr, std::size_t{}) } noexcept;
-  { b.start_sendmsg(op, m, true) } noexcept -> std::same_as<bool>;
+  { b.submit_recv(op, nullptr, std::size_t{}) }
+  noexcept;
+  { b.start_sendmsg(op, m, true) }
+  noexcept->std::same_as<bool>;
 };
 static_assert(io_backend::model != io_model::completion || completion_backend<io_backend>);
 

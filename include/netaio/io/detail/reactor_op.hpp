@@ -87,7 +87,7 @@ class reactor_op : public wait_op {
   op_end end_ = op_end::none;
   // Completion model only: submitted, and the kernel has not reported yet.
   bool in_flight_ = false;
-  int res_ = 0;                             // the report: bytes (>= 0) or -errno
+  int res_ = 0;                               // the report: bytes (>= 0) or -errno
   reactor_registry* submitted_to_ = nullptr;  // the backend it is in flight on
 
   /// Ends the op without its syscall (close of the socket or the context).

@@ -136,8 +136,10 @@ class reactor_awaiter : protected reactor_op {
       if (!perform_(this)) {
         slot() = this;
         // Backends that arm readiness per wait (io_uring's one-shot poll).
-        if constexpr (requires(io_backend& b) { b.watch(*state_, true); })
-          static_cast<io_backend*>(state_->owner)->watch(*state_, Dir == direction::read);
+        [this](auto* b) {
+          if constexpr (requires { b->watch(*state_, true); })
+            b->watch(*state_, Dir == direction::read);
+        }(static_cast<io_backend*>(state_->owner));
         return true;
       }
     }
@@ -203,6 +205,12 @@ struct send_storage {
 };
 template <std::size_t N>
 struct send_storage<N, false> {};
+/// The storage, seen through a type that depends on B, so that code using
+/// it is only checked where it is instantiated (completion backends).
+template <class B, class T>
+T& dependent(T& t) noexcept {
+  return t;
+}
 
 /// Retries a syscall interrupted by a signal.
 template <class F>

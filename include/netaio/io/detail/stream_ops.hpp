@@ -246,12 +246,13 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   static bool start(reactor_op* op) noexcept {
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
-    self->io_.iov[0].iov_base = const_cast<std::uint8_t*>(self->buf_.data());
-    self->io_.iov[0].iov_len = self->buf_.size();
-    self->io_.msg = {};
-    self->io_.msg.msg_iov = self->io_.iov;
-    self->io_.msg.msg_iovlen = 1;
-    if (!backend_of<B>(op).start_sendmsg(*op, &self->io_.msg, true)) return false;
+    auto& io = dependent<B>(self->io_);
+    io.iov[0].iov_base = const_cast<std::uint8_t*>(self->buf_.data());
+    io.iov[0].iov_len = self->buf_.size();
+    io.msg = {};
+    io.msg.msg_iov = io.iov;
+    io.msg.msg_iovlen = 1;
+    if (!backend_of<B>(op).start_sendmsg(*op, &io.msg, true)) return false;
     return finish<B>(op);
   }
   template <class B>
@@ -374,6 +375,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   /// (false after a partial one: the kernel buffer is full).
   template <class B>
   bool send_rest(bool try_now) noexcept {
+    auto& io = dependent<B>(io_);
     for (;;) {
       while (index_ < bufs_.size() && offset_ == bufs_[index_].size()) {
         ++index_;
@@ -385,15 +387,15 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       for (std::size_t i = index_; i < bufs_.size() && n < max_iov; ++i) {
         auto b = bufs_[i].subspan(i == index_ ? offset_ : 0);
         if (b.empty()) continue;
-        io_.iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
-        io_.iov[n].iov_len = b.size();
+        io.iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
+        io.iov[n].iov_len = b.size();
         want += b.size();
         ++n;
       }
-      io_.msg = {};
-      io_.msg.msg_iov = io_.iov;
-      io_.msg.msg_iovlen = n;
-      if (!backend_of<B>(this).start_sendmsg(*this, &io_.msg, try_now)) return false;
+      io.msg = {};
+      io.msg.msg_iov = io.iov;
+      io.msg.msg_iovlen = n;
+      if (!backend_of<B>(this).start_sendmsg(*this, &io.msg, try_now)) return false;
       if (res_ < 0) {
         note_error(res_);
         return true;
