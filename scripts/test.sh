@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite: g++, clang++, ASan+UBSan, TSan (the
-# thread-crossing suites), the single header, the packaging checks, and the
+# thread-crossing suites), the io suites on kqueue (libkqueue) and io_uring,
+# the single header, the packaging checks, and the
 # fuzz targets for a bounded time. Installs what it needs first. Ends with
 # "N passed, N failed".
 set -uo pipefail
@@ -65,6 +66,13 @@ scripts/test-kqueue.sh build/test-kqueue; rc=$?
 if [ $rc -ne 77 ]; then  # 77: skipped, no libkqueue source
   [ $rc -eq 0 ] || status=1
   logs+=("build/test-kqueue/meson-logs/testlog.json")
+fi
+
+step "io suites on the io_uring backend (clang++, ASan + UBSan)"
+scripts/test-uring.sh build/test-uring; rc=$?
+if [ $rc -ne 77 ]; then  # 77: skipped, no liburing or no io_uring here
+  [ $rc -eq 0 ] || status=1
+  logs+=("build/test-uring/meson-logs/testlog.json")
 fi
 
 step "netaio as a Meson subproject"
