@@ -3740,10 +3740,20 @@ class uring_backend final : public loop_backend, public reactor_registry {
     // flight (one per connection waiting in a read) may complete in the
     // same turn. Beyond it the kernel keeps the overflow (IORING_FEAT_NODROP,
     // Linux 5.5) and we reap it on the next turns.
-    p.flags = IORING_SETUP_CQSIZE;
+    // COOP_TASKRUN (5.19): completions are not pushed at the loop with an
+    // interrupt each; they are run when the loop enters the kernel, which
+    // it does anyway, and TASKRUN_FLAG tells a peek that there are some
+    // (liburing then enters to collect them), so a wait(0) still sees them.
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
     p.cq_entries = cq_entries;
-    if (const int r = ::io_uring_queue_init_params(sq_entries, &ring_, &p); r < 0)
-      fail(-r, "io_uring_queue_init");
+    int r = ::io_uring_queue_init_params(sq_entries, &ring_, &p);
+    if (r == -EINVAL) {  // an older kernel: without them
+      p = io_uring_params{};
+      p.flags = IORING_SETUP_CQSIZE;
+      p.cq_entries = cq_entries;
+      r = ::io_uring_queue_init_params(sq_entries, &ring_, &p);
+    }
+    if (r < 0) fail(-r, "io_uring_queue_init");
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
       const int e = errno;
