@@ -219,7 +219,13 @@ class uring_backend final : public loop_backend, public reactor_registry {
       // -ETIME, -EINTR: the loop simply turns again.
       (void)::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
     }
-    return drain();
+    std::size_t progress = drain();
+    // Completions that submitted again (the rest of a read or a write, a
+    // poll re-armed) are progress the loop has not seen yet: it must not
+    // take this turn for an idle one (a virtual clock would jump past the
+    // time that work needs). The next wait submits them.
+    if (::io_uring_sq_ready(&ring_) > 0) ++progress;
+    return progress;
   }
 
   void wake() noexcept override {
