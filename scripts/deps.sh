@@ -9,12 +9,13 @@ case "$what" in
   demo) pkgs=("${base[@]}") ;;
   # cmake, git and the Conan client's Python modules: the packaging checks;
   # python3-nacl: the reference Python netaio as a live peer (interop tests).
+  # liburing-dev: the io suites on the io_uring backend (scripts/test-uring.sh).
   # g++-mingw-w64-x86-64-posix, wine64: the Windows (IOCP) build and its run.
-  test) pkgs=("${base[@]}" clang libclang-rt-14-dev doctest-dev nlohmann-json3-dev cmake git
+  test) pkgs=("${base[@]}" clang libclang-rt-14-dev doctest-dev nlohmann-json3-dev liburing-dev cmake git
               python3-requests python3-urllib3 python3-colorama python3-yaml python3-patch-ng
               python3-fasteners python3-distro python3-jinja2 python3-dateutil python3-nacl
               g++-mingw-w64-x86-64-posix wine64) ;;
-  bench) pkgs=("${base[@]}" libbenchmark-dev libasio-dev) ;;
+  bench) pkgs=("${base[@]}" libbenchmark-dev libasio-dev liburing-dev) ;;
   *) echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac
 missing=()

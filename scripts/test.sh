@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds and runs the whole test suite: g++, clang++, ASan+UBSan, TSan (the
 # thread-crossing suites), the single header, the io suites on kqueue
-# (libkqueue), the portable suites on Windows (MinGW-w64 + Wine), the
-# packaging checks, and the fuzz targets for a bounded time. Installs what
-# it needs first. Ends with "N passed, N failed".
+# (libkqueue) and io_uring, the portable suites on Windows (MinGW-w64 +
+# Wine), the packaging checks, and the fuzz targets for a bounded time.
+# Installs what it needs first. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -66,6 +66,13 @@ scripts/test-kqueue.sh build/test-kqueue; rc=$?
 if [ $rc -ne 77 ]; then  # 77: skipped, no libkqueue source
   [ $rc -eq 0 ] || status=1
   logs+=("build/test-kqueue/meson-logs/testlog.json")
+fi
+
+step "io suites on the io_uring backend (clang++, ASan + UBSan)"
+scripts/test-uring.sh build/test-uring; rc=$?
+if [ $rc -ne 77 ]; then  # 77: skipped, no liburing or no io_uring here
+  [ $rc -eq 0 ] || status=1
+  logs+=("build/test-uring/meson-logs/testlog.json")
 fi
 
 step "portable suites on Windows (IOCP, MinGW-w64 + Wine)"

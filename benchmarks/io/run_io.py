@@ -2,11 +2,18 @@
 """Runs the io comparison: netaio, standalone Asio and blocking sockets on
 the same framed workloads, in one run, and prints a table. The last line is
 
-ratios: rtt_vs_asio=R1 rtt_vs_raw=R2 oneway_vs_asio=R3 oneway_vs_raw=R4 conn10k_vs_asio=R5 cancel10k_ms=T
+ratios: rtt_vs_asio=R1 rtt_vs_raw=R2 oneway_vs_asio=R3 oneway_vs_raw=R4 conn10k_vs_asio=R5 cancel10k_ms=T rtt1cpu_vs_raw=R6 cancel10k_vs_close=R7
 
 with NA (and a line saying why) for any value that could not be measured.
+rtt1cpu_vs_raw is the pinned round-trip row (both ends on one CPU) over the
+raw blocking row; cancel10k_vs_close is cancel + join of the blocked
+connection tasks over the close() floor of as many sockets.
 
 usage: run_io.py BUILD_DIR [--seconds S] [--conns N] [--rounds R]
+                 [--netaio-dir DIR] [--label NAME]
+--netaio-dir: where bench_io_netaio is taken from (e.g. a build with
+-Dio_uring=true); the other programs still come from BUILD_DIR.
+--label: the name of the ratios line (default "ratios").
 """
 
 import argparse
@@ -28,8 +35,9 @@ def parse_result(text):
 
 
 class Runner:
-    def __init__(self, build_dir, seconds, conns, rounds):
+    def __init__(self, build_dir, seconds, conns, rounds, netaio_dir=None):
         self.dir = os.path.join(build_dir, "benchmarks", "io")
+        self.netaio_dir = netaio_dir or self.dir
         self.seconds = seconds
         self.conns = conns
         self.rounds = rounds
@@ -37,7 +45,7 @@ class Runner:
 
     def exe(self, impl):
         name = "bench_io_loadgen" if impl == "loadgen" else "bench_io_" + impl
-        path = os.path.join(self.dir, name)
+        path = os.path.join(self.netaio_dir if impl == "netaio" else self.dir, name)
         return path if os.access(path, os.X_OK) else None
 
     def missing(self, scenario, impl):
@@ -195,8 +203,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--conns", type=int, default=10000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--netaio-dir", default=None)
+    ap.add_argument("--label", default="ratios")
     a = ap.parse_args()
-    run = Runner(a.build_dir, a.seconds, a.conns, a.rounds)
+    run = Runner(a.build_dir, a.seconds, a.conns, a.rounds, a.netaio_dir)
     t0 = time.time()
 
     print("io: round trips, one connection (%gs each, median of %d)" % (a.seconds, a.rounds),
@@ -263,14 +273,17 @@ def main():
         if measured.get(scenario, {}).get(impl) is None:  # a failed round that no other made up for
             print("NA %s/%s: %s" % (scenario, impl, why))
     print("io: %.0f s" % (time.time() - t0))
-    print("ratios: rtt_vs_asio=%s rtt_vs_raw=%s oneway_vs_asio=%s oneway_vs_raw=%s "
-          "conn10k_vs_asio=%s cancel10k_ms=%s" % (
+    print("%s: rtt_vs_asio=%s rtt_vs_raw=%s oneway_vs_asio=%s oneway_vs_raw=%s "
+          "conn10k_vs_asio=%s cancel10k_ms=%s rtt1cpu_vs_raw=%s cancel10k_vs_close=%s" % (
+              a.label,
               fmt(ratio(rtt.get("netaio"), rtt.get("asio"))),
               fmt(ratio(rtt.get("netaio"), rtt.get("raw"))),
               fmt(ratio(oneway.get("netaio"), oneway.get("asio"))),
               fmt(ratio(oneway.get("netaio"), oneway.get("raw"))),
               fmt(ratio(conn.get("netaio"), conn.get("asio"))),
-              fmt(None if cancel is None else cancel["value"], 1)))
+              fmt(None if cancel is None else cancel["value"], 1),
+              fmt(ratio(rtt_pinned.get("netaio"), rtt_pinned.get("raw"))),
+              fmt(ratio(cancel, close))))
     return 0
 
 

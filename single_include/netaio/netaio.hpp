@@ -90,6 +90,11 @@
 #define NETAIO_HAS_IOCP 0
 #endif
 #endif
+// io_uring (Linux) is opt-in: off unless -DNETAIO_HAS_IO_URING=1 (Meson:
+// -Dio_uring=true, which also links liburing). When on, it wins over epoll.
+#if !defined(NETAIO_HAS_IO_URING)
+#define NETAIO_HAS_IO_URING 0
+#endif
 // ---- end netaio/detail/config.hpp
 
 #include <exception>
@@ -1328,6 +1333,19 @@ class wait_op : public cancel_node {
 
   ~wait_op() { unregister(); }
 
+  /// For completion-based I/O (io_uring, IOCP), whose kernel operation owns
+  /// the op's buffer until it reports back: called from `on_cancel`, it
+  /// keeps the cancelled task suspended until release(), when that report
+  /// has arrived and nothing refers to the op any more.
+  void hold() noexcept { held_ = true; }
+  bool held() const noexcept { return held_; }
+  /// Resumes a task held since its cancellation (with operation_cancelled).
+  void release() noexcept {
+    if (!held_) return;
+    held_ = false;
+    loop().schedule(handle_, ctx_);
+  }
+
  protected:
   /// For destructors of awaiters: a pending op whose frame is being
   /// destroyed (the end of a stop's grace period) leaves whatever it waits
@@ -1352,7 +1370,7 @@ class wait_op : public cancel_node {
     op->source_ = nullptr;  // the source already unlinked us
     op->status_ = status::cancelled;
     op->on_cancel_(op);
-    op->loop().schedule(op->handle_, op->ctx_);
+    if (!op->held_) op->loop().schedule(op->handle_, op->ctx_);
   }
 
   std::coroutine_handle<> handle_;
@@ -1360,6 +1378,7 @@ class wait_op : public cancel_node {
   cancel_source* source_ = nullptr;
   void (*on_cancel_)(wait_op*) noexcept = nullptr;
   status status_ = status::pending;
+  bool held_ = false;
 };
 
 }  // namespace netaio::inline v0::detail
@@ -3644,21 +3663,33 @@ class endpoint {
 // ---- begin netaio/io/detail/backend_select.hpp
 // Picks the io backend for this platform at compile time. The NETAIO_HAS_*
 // switches come from netaio/detail/config.hpp and may be overridden with
-// -DNETAIO_HAS_X=0/1. Every backend provides the same members:
+// -DNETAIO_HAS_X=0/1 (io_uring is opt-in and, when on, wins over epoll).
+// Every backend provides the same members:
 //   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
 //   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd;
 //                                                  IOCP: iocp_socket&, iocp_op.hpp)
 //   abort_all(), registered(), pending_operations(), closed()
+//   static constexpr io_model model               (readiness or completion)
+// Completion backends also provide the primitives the awaiters' completion
+// paths call (submit_recv, start_sendmsg) and override
+// reactor_registry::cancel_in_flight and reap; readiness ops on them call
+// watch(fd_state&, bool read) when they start to wait.
 
 // What every backend builds on, included before the choice so that the
 // single header (which inlines each header once, where first included)
 // holds them outside the #if branches.
 // ---- begin netaio/io/detail/reactor_op.hpp
-// The pieces shared by readiness backends (epoll, kqueue): a registered
-// descriptor with one read and one write waiter slot, and the operation that
-// waits in a slot. An operation tries its syscall first; only on EAGAIN does
-// it wait, and the backend re-runs its `perform` step on each readiness edge
-// until it finishes, then resumes the task once.
+// The pieces shared by every io backend: a registered descriptor with one
+// read and one write waiter slot, and the operation that waits in a slot.
+// Two models (io_model) run an operation:
+// - readiness (epoll, kqueue): it tries its syscall first; only on EAGAIN
+//   does it wait, and the backend re-runs its `perform` step on each
+//   readiness edge until it finishes, then resumes the task once;
+// - completion (io_uring, IOCP): it is submitted to the kernel with its
+//   buffer and is "in flight" until the kernel reports a result; `perform`
+//   then consumes that result (res_) and either finishes or submits again.
+//   The kernel owns the op's memory while it is in flight, so cancellation
+//   and close ask the kernel to end it and wait for that report.
 
 
 #include <cstddef>
@@ -3668,6 +3699,12 @@ namespace netaio::inline v0::detail {
 
 class reactor_op;
 class reactor_registry;
+
+/// How a backend runs socket operations (each backend's `model`).
+enum class io_model : unsigned char {
+  readiness,   // try the syscall, wait for readiness, re-run (epoll, kqueue)
+  completion,  // submit with the buffer, complete with a result (io_uring, IOCP)
+};
 
 /// One registered descriptor. Lives at a stable address (heap) for as long
 /// as its socket object; the backend keeps a pointer to it per registration.
@@ -3718,14 +3755,19 @@ enum class op_end : unsigned char {
 
 class reactor_op : public wait_op {
  public:
-  /// Runs the syscall; true when finished (success or error_ set), false to
-  /// keep waiting for the next edge.
+  /// Readiness: runs the syscall; true when finished (success or error_
+  /// set), false to keep waiting for the next edge. Completion: consumes
+  /// res_; true when finished, false when it has submitted again.
   using perform_fn = bool (*)(reactor_op*) noexcept;
 
   perform_fn perform_ = nullptr;
-  fd_state* state_ = nullptr;
-  int error_ = 0;  // errno of a failure, 0 on success
+  fd_state* state_ = nullptr;  // null once detached (closed) while in flight
+  int error_ = 0;              // errno of a failure, 0 on success
   op_end end_ = op_end::none;
+  // Completion model only: submitted, and the kernel has not reported yet.
+  bool in_flight_ = false;
+  int res_ = 0;                               // the report: bytes (>= 0) or -errno
+  reactor_registry* submitted_to_ = nullptr;  // the backend it is in flight on
 
   /// Ends the op without its syscall (close of the socket or the context).
   void end_with(op_end how) noexcept {
@@ -3761,16 +3803,21 @@ class reactor_registry {
       end_waiters(*s, op_end::aborted);
   }
 
-  static void end_waiters(fd_state& s, op_end how) noexcept {
-    if (reactor_op* r = s.reader) {
-      s.reader = nullptr;
-      r->end_with(how);
-    }
-    if (reactor_op* w = s.writer) {
-      s.writer = nullptr;
-      w->end_with(how);
-    }
+  /// Ends the operations waiting on `s` (its socket is being closed, or the
+  /// context). One in flight (completion model) is detached from `s` and
+  /// asked to end; it completes, with `how`, when the kernel reports.
+  void end_waiters(fd_state& s, op_end how) noexcept {
+    end_one(s.reader, how);
+    end_one(s.writer, how);
   }
+
+  /// Completion model: asks the kernel to end `op` (in flight); its report
+  /// still comes, through the backend's wait().
+  virtual void cancel_in_flight(reactor_op& op) noexcept { (void)op; }
+  /// Completion model: for the destructor of an op in flight (its frame is
+  /// being destroyed): cancels it and waits for the kernel's report, so the
+  /// kernel never writes into freed memory. The task is not resumed.
+  virtual void reap(reactor_op& op) noexcept { (void)op; }
 
  protected:
   void link(fd_state& s) noexcept {
@@ -3801,6 +3848,19 @@ class reactor_registry {
   ~reactor_registry() = default;
 
  private:
+  void end_one(reactor_op*& slot, op_end how) noexcept {
+    reactor_op* op = slot;
+    if (op == nullptr) return;
+    slot = nullptr;
+    if (!op->in_flight_) {
+      op->end_with(how);
+      return;
+    }
+    op->end_ = how;
+    op->state_ = nullptr;  // `s` may be gone before the report comes
+    cancel_in_flight(*op);
+  }
+
   fd_state* head_ = nullptr;
   std::size_t count_ = 0;
   bool closed_ = false;
@@ -3809,7 +3869,405 @@ class reactor_registry {
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/reactor_op.hpp
 
-#if NETAIO_HAS_EPOLL
+#if NETAIO_HAS_IO_URING
+// ---- begin netaio/io/detail/uring_backend.hpp
+// The opt-in Linux io_uring backend (-DNETAIO_HAS_IO_URING=1; Meson:
+// -Dio_uring=true, which also links liburing). A hybrid:
+// - completion for the stream hot path: read_some/read_exact/read_into
+//   submit an IORING_OP_RECV with the caller's buffer, write_some/write_all
+//   try one non-blocking sendmsg and submit an IORING_OP_SENDMSG for what the
+//   kernel did not take. Submissions wait in the ring until the loop's next
+//   wait(), which submits them and waits for completions in one
+//   io_uring_enter;
+// - readiness for the rest (accept, connect, datagrams, signals): the op
+//   tries its syscall, and on EAGAIN a one-shot IORING_OP_POLL_ADD re-runs
+//   it, with the same fd_state flags as epoll.
+// Timers stay in the loop's own queue; wait(timeout) is one
+// io_uring_submit_and_wait_timeout. Wake-ups: an eventfd under a one-shot
+// poll, drained before the pending flag is cleared (as epoll's).
+
+
+#include <liburing.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace netaio::inline v0::detail {
+
+class uring_backend final : public loop_backend, public reactor_registry {
+ public:
+  static constexpr const char* name = "io_uring";
+  static constexpr io_model model = io_model::completion;
+
+  uring_backend() {
+    io_uring_params p{};
+    // A completion queue well beyond the submission queue: every op in
+    // flight (one per connection waiting in a read) may complete in the
+    // same turn. Beyond it the kernel keeps the overflow (IORING_FEAT_NODROP,
+    // Linux 5.5) and we reap it on the next turns.
+    // COOP_TASKRUN (5.19): completions are not pushed at the loop with an
+    // interrupt each; they are run when the loop enters the kernel, which
+    // it does anyway, and TASKRUN_FLAG tells a peek that there are some
+    // (liburing then enters to collect them), so a wait(0) still sees them.
+    p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    p.cq_entries = cq_entries;
+    int r = ::io_uring_queue_init_params(sq_entries, &ring_, &p);
+    if (r == -EINVAL) {  // an older kernel: without them
+      p = io_uring_params{};
+      p.flags = IORING_SETUP_CQSIZE;
+      p.cq_entries = cq_entries;
+      r = ::io_uring_queue_init_params(sq_entries, &ring_, &p);
+    }
+    if (r < 0) fail(-r, "io_uring_queue_init");
+    wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wakefd_ < 0) {
+      const int e = errno;
+      ::io_uring_queue_exit(&ring_);
+      fail(e, "eventfd");
+    }
+    arm_wake();
+  }
+  uring_backend(const uring_backend&) = delete;
+  uring_backend& operator=(const uring_backend&) = delete;
+  ~uring_backend() override {
+    detach_all();
+    // Ops still in flight belong to frames that outlive the context: cancel
+    // everything and reap it, so the kernel writes into nothing afterwards.
+    if (in_flight_ > 0 || wake_armed_) {
+      io_uring_sqe* sqe = get_sqe();
+      ::io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      ::io_uring_sqe_set_data64(sqe, tag_ignore);
+      for (int tries = 0; (in_flight_ > 0 || wake_armed_) && tries < 100; ++tries) {
+        __kernel_timespec ts{0, 100'000'000};
+        io_uring_cqe* cqe = nullptr;
+        (void)::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+        while (::io_uring_peek_cqe(&ring_, &cqe) == 0) {
+          const std::uint64_t ud = cqe->user_data;
+          ::io_uring_cqe_seen(&ring_, cqe);
+          if ((ud & tag_mask) == tag_op) {
+            auto* op = reinterpret_cast<reactor_op*>(ud);
+            op->in_flight_ = false;  // never resumed: its loop is gone
+            --in_flight_;
+          } else if ((ud & tag_mask) == tag_wake) {
+            wake_armed_ = false;
+          }
+        }
+      }
+    }
+    ::io_uring_queue_exit(&ring_);
+    ::close(wakefd_);
+  }
+
+  /// Registers `s`: a slot for its readiness polls. No syscall.
+  void add(fd_state& s) {
+    if (free_.empty() && slots_.size() == slots_.capacity()) {
+      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
+      slots_.reserve(cap);
+      free_.reserve(cap);
+    }
+    std::uint32_t index;
+    if (free_.empty()) {
+      index = static_cast<std::uint32_t>(slots_.size());
+      if (index >= max_slots) fail(EMFILE, "io_uring registration");
+      slots_.push_back({&s, 0, 0});
+    } else {
+      index = free_.back();
+      free_.pop_back();
+      slots_[index].state = &s;
+    }
+    s.slot = index;
+    link(s);
+  }
+  /// Forgets `s`, which is about to be closed. Its armed polls hold the
+  /// socket open in the kernel: they are cancelled (their reports, with the
+  /// slot's old generation, are ignored).
+  void remove(fd_state& s) noexcept {
+    if (s.owner != this) return;
+    slot& e = slots_[s.slot];
+    for (std::uint32_t dir = 0; dir < 2; ++dir) {
+      if (e.armed & (1u << dir)) {
+        io_uring_sqe* sqe = get_sqe();
+        ::io_uring_prep_cancel64(sqe, poll_token(s.slot, e.gen, dir), 0);
+        ::io_uring_sqe_set_data64(sqe, tag_ignore);
+      }
+    }
+    e.state = nullptr;
+    e.armed = 0;
+    ++e.gen;
+    free_.push_back(s.slot);  // never allocates: reserved in add()
+    unlink(s);
+  }
+
+  /// Readiness ops: arms a one-shot poll for a direction of `s` (an op
+  /// waits in its slot); its report re-runs the op.
+  void watch(fd_state& s, bool read) noexcept {
+    slot& e = slots_[s.slot];
+    const std::uint32_t dir = read ? 0 : 1;
+    if (e.armed & (1u << dir)) return;
+    e.armed |= static_cast<std::uint8_t>(1u << dir);
+    io_uring_sqe* sqe = get_sqe();
+    ::io_uring_prep_poll_add(sqe, s.fd, read ? (POLLIN | POLLRDHUP) : POLLOUT);
+    ::io_uring_sqe_set_data64(sqe, poll_token(s.slot, e.gen, dir));
+  }
+
+  // --- completion primitives (the awaiters' `start`/`finish` call these) ---
+
+  /// Submits a receive of up to `len` bytes into `buf` for `op`; its
+  /// report comes through wait() (op.perform_ with op.res_).
+  void submit_recv(reactor_op& op, void* buf, std::size_t len) noexcept {
+    io_uring_sqe* sqe = get_sqe();
+    ::io_uring_prep_recv(sqe, op.state_->fd, buf, len, 0);
+    track(op, sqe);
+  }
+  /// Sends `msg` for `op`. With `try_now`, one non-blocking sendmsg first:
+  /// true when that finished it (op.res_ set: bytes or -errno). Otherwise
+  /// submits it (msg must stay alive until the report) and returns false.
+  bool start_sendmsg(reactor_op& op, const msghdr* msg, bool try_now) noexcept {
+    if (try_now) {
+      ssize_t r;
+      do {
+        r = ::sendmsg(op.state_->fd, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      } while (r < 0 && errno == EINTR);
+      if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+        op.res_ = r >= 0 ? static_cast<int>(r) : -errno;
+        return true;
+      }
+    }
+    io_uring_sqe* sqe = get_sqe();
+    ::io_uring_prep_sendmsg(sqe, op.state_->fd, msg, MSG_NOSIGNAL);
+    track(op, sqe);
+    return false;
+  }
+
+  void cancel_in_flight(reactor_op& op) noexcept override {
+    io_uring_sqe* sqe = get_sqe();
+    ::io_uring_prep_cancel64(sqe, reinterpret_cast<std::uint64_t>(&op), 0);
+    ::io_uring_sqe_set_data64(sqe, tag_ignore);
+  }
+
+  void reap(reactor_op& op) noexcept override {
+    cancel_in_flight(op);
+    reactor_op* const outer = reaping_;
+    reaping_ = &op;
+    // A cancelled receive or send on a socket reports at once; the bound is
+    // for a kernel that does not, where going on would corrupt memory.
+    for (int tries = 0; op.in_flight_; ++tries) {
+      if (tries == 600) {
+        std::fprintf(stderr, "netaio: io_uring: a cancelled operation never completed\n");
+        std::abort();
+      }
+      __kernel_timespec ts{0, 50'000'000};
+      io_uring_cqe* cqe = nullptr;
+      (void)::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+      drain();
+    }
+    reaping_ = outer;
+  }
+
+  std::size_t wait(std::chrono::nanoseconds timeout) override {
+    io_uring_cqe* cqe = nullptr;
+    if (timeout.count() < 0) {
+      (void)::io_uring_submit_and_wait(&ring_, 1);
+    } else if (timeout.count() == 0) {
+      (void)::io_uring_submit(&ring_);  // no syscall when nothing is queued
+    } else {
+      __kernel_timespec ts;
+      ts.tv_sec = static_cast<long long>(timeout.count() / 1'000'000'000);
+      ts.tv_nsec = static_cast<long long>(timeout.count() % 1'000'000'000);
+      // -ETIME, -EINTR: the loop simply turns again.
+      (void)::io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    }
+    std::size_t progress = drain();
+    // Completions that submitted again (the rest of a read or a write, a
+    // poll re-armed) are progress the loop has not seen yet: it must not
+    // take this turn for an idle one (a virtual clock would jump past the
+    // time that work needs). The next wait submits them.
+    if (::io_uring_sq_ready(&ring_) > 0) ++progress;
+    return progress;
+  }
+
+  void wake() noexcept override {
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
+    std::uint64_t one = 1;
+    ssize_t r;
+    do {
+      r = ::write(wakefd_, &one, sizeof one);
+    } while (r < 0 && errno == EINTR);
+  }
+
+  /// Ops submitted and not yet reported (for tests).
+  std::size_t in_flight() const noexcept { return in_flight_; }
+
+ private:
+  static constexpr unsigned sq_entries = 256;
+  static constexpr unsigned cq_entries = 8192;
+  // user_data: an op's address (8-aligned, tag 0) or a tagged token.
+  static constexpr std::uint64_t tag_mask = 7;
+  static constexpr std::uint64_t tag_op = 0;
+  static constexpr std::uint64_t tag_poll = 1;
+  static constexpr std::uint64_t tag_wake = 2;
+  static constexpr std::uint64_t tag_ignore = 7;  // cancels (and liburing's own timeouts)
+  static constexpr std::uint32_t max_slots = 1u << 28;
+
+  struct slot {
+    fd_state* state;
+    std::uint32_t gen;
+    std::uint8_t armed;  // bit 0: a read poll is in flight, bit 1: a write poll
+  };
+
+  static std::uint64_t poll_token(std::uint32_t index, std::uint32_t gen, std::uint32_t dir) {
+    return (std::uint64_t{gen} << 32) | (std::uint64_t{index} << 4) | (dir << 3) | tag_poll;
+  }
+
+  void track(reactor_op& op, io_uring_sqe* sqe) noexcept {
+    ::io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uint64_t>(&op));
+    op.in_flight_ = true;
+    op.submitted_to_ = this;
+    ++in_flight_;
+  }
+
+  /// A free submission entry; when the queue is full, hands it to the
+  /// kernel first (and, if the kernel is short of completion room, reaps).
+  io_uring_sqe* get_sqe() noexcept {
+    for (;;) {
+      if (io_uring_sqe* sqe = ::io_uring_get_sqe(&ring_)) return sqe;
+      const int r = ::io_uring_submit(&ring_);
+      if (r == -EBUSY || r == -EAGAIN) drain();
+    }
+  }
+
+  /// Handles every completion there is now; returns how many tasks it
+  /// scheduled.
+  std::size_t drain() noexcept {
+    std::size_t scheduled = 0;
+    io_uring_cqe* cqe = nullptr;
+    while (::io_uring_peek_cqe(&ring_, &cqe) == 0) {
+      const std::uint64_t ud = cqe->user_data;
+      const int res = cqe->res;
+      ::io_uring_cqe_seen(&ring_, cqe);  // first: what follows may submit and drain
+      switch (ud & tag_mask) {
+        case tag_op:
+          scheduled += op_done(*reinterpret_cast<reactor_op*>(ud), res);
+          break;
+        case tag_poll:
+          scheduled += poll_done(ud, res);
+          break;
+        case tag_wake:
+          wake_done();
+          break;
+        default:
+          break;
+      }
+    }
+    return scheduled;
+  }
+
+  std::size_t op_done(reactor_op& op, int res) noexcept {
+    op.in_flight_ = false;
+    --in_flight_;
+    op.res_ = res;
+    if (&op == reaping_) {  // its frame is being destroyed: just let go
+      if (op.state_ != nullptr) leave_slot(op);
+      return 0;
+    }
+    if (!op.perform_(&op)) return 0;  // submitted again
+    if (op.state_ != nullptr) leave_slot(op);
+    if (op.pending()) {
+      op.complete();
+    } else {
+      op.release();  // cancelled: held until the kernel let go of it
+    }
+    return 1;
+  }
+  static void leave_slot(reactor_op& op) noexcept {
+    if (op.state_->reader == &op) {
+      op.state_->reader = nullptr;
+    } else if (op.state_->writer == &op) {
+      op.state_->writer = nullptr;
+    }
+  }
+
+  std::size_t poll_done(std::uint64_t token, int res) noexcept {
+    const auto index = static_cast<std::uint32_t>(token >> 4) & (max_slots - 1);
+    const std::uint32_t dir = (token >> 3) & 1;
+    if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
+      return 0;  // a socket closed since
+    slot& e = slots_[index];
+    e.armed &= static_cast<std::uint8_t>(~(1u << dir));
+    fd_state* s = e.state;
+    if (s == nullptr) return 0;
+    // An error report (not a cancellation: ours are for closed sockets,
+    // caught above) re-runs the op too, whose syscall then reports it.
+    const auto ev = static_cast<std::uint32_t>(res < 0 ? POLLERR : res);
+    if (ev & (POLLRDHUP | POLLHUP | POLLERR)) s->read_hup = true;
+    if (ev & (POLLHUP | POLLERR)) s->write_hup = true;
+    reactor_op*& waiter = dir == 0 ? s->reader : s->writer;
+    (dir == 0 ? s->readable : s->writable) = true;
+    reactor_op* op = waiter;
+    if (op == nullptr) return 0;
+    if (!op->perform_(op)) {
+      watch(*s, dir == 0);
+      return 0;
+    }
+    waiter = nullptr;
+    op->complete();
+    return 1;
+  }
+
+  void arm_wake() noexcept {
+    io_uring_sqe* sqe = get_sqe();
+    ::io_uring_prep_poll_add(sqe, wakefd_, POLLIN);
+    ::io_uring_sqe_set_data64(sqe, tag_wake);
+    wake_armed_ = true;
+  }
+  // Drain first, then clear the flag, then re-arm (see epoll_backend's
+  // drain_wake for why this order loses no wake-up). The poll is armed
+  // again before the loop blocks: it reports at once if a wake() wrote the
+  // eventfd in between.
+  void wake_done() noexcept {
+    wake_armed_ = false;
+    std::uint64_t v;
+    ssize_t r;
+    do {
+      r = ::read(wakefd_, &v, sizeof v);
+    } while (r < 0 && errno == EINTR);
+    wake_pending_.store(false, std::memory_order_seq_cst);
+    arm_wake();
+  }
+
+  [[noreturn]] static void fail(int e, const char* what) {
+    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
+                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
+                   std::error_code(e, std::system_category()));
+  }
+
+  io_uring ring_{};
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  std::size_t in_flight_ = 0;
+  reactor_op* reaping_ = nullptr;
+  int wakefd_ = -1;
+  bool wake_armed_ = false;
+  std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/uring_backend.hpp
+namespace netaio::inline v0::detail {
+using io_backend = uring_backend;
+}
+#elif NETAIO_HAS_EPOLL
 // ---- begin netaio/io/detail/epoll_backend.hpp
 // The Linux readiness backend: edge-triggered epoll, each descriptor
 // registered once for both directions, plus an eventfd for wake().
@@ -3833,6 +4291,7 @@ namespace netaio::inline v0::detail {
 class epoll_backend final : public loop_backend, public reactor_registry {
  public:
   static constexpr const char* name = "epoll";
+  static constexpr io_model model = io_model::readiness;
 
   epoll_backend() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
@@ -4061,6 +4520,7 @@ namespace netaio::inline v0::detail {
 class kqueue_backend final : public loop_backend, public reactor_registry {
  public:
   static constexpr const char* name = "kqueue";
+  static constexpr io_model model = io_model::readiness;
 
   kqueue_backend() {
     kq_ = ::kqueue();
@@ -4371,7 +4831,7 @@ using io_backend = kqueue_backend;
 }
 #elif NETAIO_HAS_IOCP
 // Windows: completion based (iocp_op.hpp). Its sockets are iocp_socket,
-// not fd_state: it is not a readiness_backend (below).
+// not fd_state: the socket_backend checks below do not apply to it yet.
 // ---- begin netaio/io/detail/iocp_backend.hpp
 // The Windows backend: one I/O completion port per io_context. Completion
 // based, unlike epoll and kqueue: an operation is submitted with its buffer
@@ -4782,9 +5242,10 @@ using io_backend = iocp_backend;
 
 namespace netaio::inline v0::detail {
 
-/// What callers of a readiness backend rely on.
+/// What callers of any backend rely on.
 template <class B>
-concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b, fd_state& s) {
+concept socket_backend = std::derived_from<B, loop_backend> && requires(B& b, fd_state& s) {
+  { B::model } -> std::convertible_to<io_model>;
   b.add(s);
   { b.remove(s) }
   noexcept;
@@ -4794,7 +5255,16 @@ concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b,
   { b.pending_operations() } -> std::convertible_to<std::size_t>;
 };
 #if !NETAIO_HAS_IOCP
-static_assert(readiness_backend<io_backend>);
+static_assert(socket_backend<io_backend>);
+/// What the completion paths of the stream awaiters call.
+template <class B>
+concept completion_backend = socket_backend<B> && requires(B& b, reactor_op& op, const msghdr* m) {
+  { b.submit_recv(op, nullptr, std::size_t{}) }
+  noexcept;
+  { b.start_sendmsg(op, m, true) }
+  noexcept->std::same_as<bool>;
+};
+static_assert(io_backend::model != io_model::completion || completion_backend<io_backend>);
 #endif
 
 }  // namespace netaio::inline v0::detail
@@ -5094,7 +5564,7 @@ class socket_handle {
   void close() noexcept {
     if (!state_ || state_->fd < 0) return;
     if (state_->owner != nullptr) {
-      reactor_registry::end_waiters(*state_, op_end::closed);
+      state_->owner->end_waiters(*state_, op_end::closed);
       static_cast<io_backend*>(state_->owner)->remove(*state_);
     }
     ::close(state_->fd);  // never retried: on Linux the descriptor is gone even on EINTR
@@ -5119,9 +5589,33 @@ class socket_handle {
 
 enum class direction : unsigned char { read, write };
 
-/// CRTP base of socket operations. Derived provides
-/// `static bool perform(reactor_op*) noexcept` (true: finished, with error_
-/// set on failure) and an await_resume that calls end_or_throw() first.
+/// Whether awaiter `D` runs on the completion model here: the backend's
+/// model is completion and `D` has a completion path (`start` and `finish`,
+/// see reactor_awaiter). Awaiters without one wait for readiness on every
+/// backend (io_uring arms a one-shot poll for them).
+template <class D>
+constexpr bool completion_path() noexcept {
+  if constexpr (io_backend::model != io_model::completion) {
+    return false;
+  } else if constexpr (requires { D::has_completion_path; }) {
+    return D::has_completion_path;
+  } else {
+    return false;
+  }
+}
+
+/// CRTP base of socket operations. Derived provides, for the readiness
+/// model, `static bool perform(reactor_op*) noexcept` (true: finished, with
+/// error_ set on failure) and an await_resume that calls end_or_throw()
+/// first. For the completion model it may also provide
+/// `static constexpr bool has_completion_path = true` and
+///   template <class B> static bool start(reactor_op*) noexcept
+///     (finishes at once and returns true, or submits to backend B and
+///     returns false),
+///   template <class B> static bool finish(reactor_op*) noexcept
+///     (consumes res_; true when finished, false when it submitted again;
+///     never submits once ended_early()),
+/// with the same await_resume. Which path runs is decided at compile time.
 template <class Derived, direction Dir>
 class reactor_awaiter : protected reactor_op {
  public:
@@ -5134,6 +5628,9 @@ class reactor_awaiter : protected reactor_op {
   }
   reactor_awaiter& operator=(reactor_awaiter&&) = delete;
   ~reactor_awaiter() {
+    // Completion model: a frame destroyed with its op in flight (the end of
+    // a stop's grace period) must not leave the kernel a pointer into it.
+    if (in_flight_) submitted_to_->reap(*this);
     if (state_ != nullptr && slot() == this) slot() = nullptr;
   }
 
@@ -5142,16 +5639,29 @@ class reactor_awaiter : protected reactor_op {
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!bind(h, &on_cancel)) return true;
-    perform_ = &Derived::perform;
     if (state_ == nullptr || state_->fd < 0) {
       end_ = op_end::closed;
     } else if (state_->owner == nullptr || state_->owner->closed()) {
       end_ = op_end::aborted;
     } else if (slot() != nullptr) {
       busy_ = true;
-    } else if (!perform_(this)) {
-      slot() = this;
-      return true;
+    } else if constexpr (completion_path<Derived>()) {
+      perform_ = &Derived::template finish<io_backend>;
+      if (!Derived::template start<io_backend>(this)) {
+        slot() = this;
+        return true;
+      }
+    } else {
+      perform_ = &Derived::perform;
+      if (!perform_(this)) {
+        slot() = this;
+        // Backends that arm readiness per wait (io_uring's one-shot poll).
+        [this](auto* b) {
+          if constexpr (requires { b->watch(*state_, true); })
+            b->watch(*state_, Dir == direction::read);
+        }(static_cast<io_backend*>(state_->owner));
+        return true;
+      }
     }
     finish_inline();
     return false;
@@ -5173,17 +5683,54 @@ class reactor_awaiter : protected reactor_op {
     }
   }
   bool ended_early() const noexcept { return end_ != op_end::none || was_cancelled(); }
+  /// Completion model: the backend the op runs on (while its socket is open).
+  template <class B>
+  static B& backend_of(reactor_op* op) noexcept {
+    return *static_cast<B*>(op->state_->owner);
+  }
+  /// Completion model: the kernel's error, unless the op was ended early (a
+  /// cancellation's ECANCELED is not a failure of the socket).
+  void note_error(int res) noexcept {
+    if (res < 0 && !ended_early()) error_ = -res;
+  }
 
  private:
   reactor_op*& slot() noexcept { return Dir == direction::read ? state_->reader : state_->writer; }
   static void on_cancel(wait_op* op) noexcept {
     auto* self = static_cast<reactor_op*>(op);
+    if (self->in_flight_) {
+      // Completion model: the kernel still owns the buffer. The task stays
+      // suspended (and the op in its slot) until the kernel's report comes.
+      self->hold();
+      self->submitted_to_->cancel_in_flight(*self);
+      return;
+    }
     reactor_op*& s = Dir == direction::read ? self->state_->reader : self->state_->writer;
     if (s == self) s = nullptr;
   }
 
   bool busy_ = false;
 };
+
+/// True when sockets run on the completion model (io_uring, IOCP).
+inline constexpr bool completion_model = io_backend::model == io_model::completion;
+
+/// Completion model: the message a submitted send points at, kept in the
+/// awaiter (the kernel reads it after await_suspend returns). Empty, and so
+/// no bigger an awaiter, on readiness backends.
+template <std::size_t N, bool Used = completion_model>
+struct send_storage {
+  msghdr msg;
+  iovec iov[N];
+};
+template <std::size_t N>
+struct send_storage<N, false> {};
+/// The storage, seen through a type that depends on B, so that code using
+/// it is only checked where it is instantiated (completion backends).
+template <class B, class T>
+T& dependent(T& t) noexcept {
+  return t;
+}
 
 /// Retries a syscall interrupted by a signal.
 template <class F>
@@ -5513,8 +6060,34 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     return true;
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<read_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    if (self->core_->has_unread()) {
+      self->n_ = self->core_->take_unread(self->buf_.data(), self->buf_.size());
+      return true;
+    }
+    backend_of<B>(op).submit_recv(*op, self->buf_.data(), self->buf_.size());
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<read_some_awaiter*>(op);
+    if (op->res_ >= 0) self->n_ = static_cast<std::size_t>(op->res_);
+    self->note_error(op->res_);
+    return true;
+  }
+
   /// Bytes read; 0 means the peer closed its side (or `buf` was empty).
-  std::size_t await_resume() const {
+  std::size_t await_resume() {
+    // Completion model: a read cancelled after the kernel had filled the
+    // buffer; the bytes go back to the stream, as read_exact's do.
+    if (n_ > 0 && ended_early() && end_ != op_end::closed) {
+      core_->keep_unread(buf_.data(), n_);
+      n_ = 0;
+    }
     end_or_throw("read");
     if (error_ != 0) throw_errno(error_, core_->context("read"));
     return n_;
@@ -5560,6 +6133,36 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
       }
     }
     return true;
+  }
+
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<read_exact_awaiter*>(op);
+    std::uint8_t* p = self->buf_.data();
+    const std::size_t size = self->buf_.size();
+    self->filled_ += self->core_->take_unread(p + self->filled_, size - self->filled_);
+    if (self->filled_ == size) return true;
+    backend_of<B>(op).submit_recv(*op, p + self->filled_, size - self->filled_);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<read_exact_awaiter*>(op);
+    const int res = op->res_;
+    if (res == 0) {
+      self->eof_ = true;
+      return true;
+    }
+    if (res < 0) {
+      self->note_error(res);
+      return true;
+    }
+    self->filled_ += static_cast<std::size_t>(res);
+    const std::size_t size = self->buf_.size();
+    if (self->filled_ == size || self->ended_early()) return true;
+    backend_of<B>(op).submit_recv(*op, self->buf_.data() + self->filled_, size - self->filled_);
+    return false;
   }
 
   void await_resume() {
@@ -5616,6 +6219,28 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
     return true;
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<write_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    auto& io = dependent<B>(self->io_);
+    io.iov[0].iov_base = const_cast<std::uint8_t*>(self->buf_.data());
+    io.iov[0].iov_len = self->buf_.size();
+    io.msg = {};
+    io.msg.msg_iov = io.iov;
+    io.msg.msg_iovlen = 1;
+    if (!backend_of<B>(op).start_sendmsg(*op, &io.msg, true)) return false;
+    return finish<B>(op);
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<write_some_awaiter*>(op);
+    if (op->res_ >= 0) self->n_ = static_cast<std::size_t>(op->res_);
+    self->note_error(op->res_);
+    return true;
+  }
+
   std::size_t await_resume() const {
     end_or_throw("write");
     if (error_ != 0) throw_errno(error_, core_->context("write"));
@@ -5626,6 +6251,7 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   stream_core* core_;
   std::span<const std::uint8_t> buf_;
   std::size_t n_ = 0;
+  [[no_unique_address]] send_storage<1> io_;
 };
 
 /// Writes every byte of one or more buffers (gathered with sendmsg), across
@@ -5695,12 +6321,82 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
     }
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<write_all_awaiter*>(op);
+    if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
+    return self->send_rest<B>(true);
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<write_all_awaiter*>(op);
+    if (op->res_ < 0) {
+      self->note_error(op->res_);
+      return true;
+    }
+    self->advance(static_cast<std::size_t>(op->res_));
+    if (self->ended_early()) return true;
+    return self->send_rest<B>(false);
+  }
+
   void await_resume() const {
     end_or_throw("write");
     if (error_ != 0) throw_errno(error_, core_->context("write"), written_);
   }
 
  private:
+  static constexpr std::size_t max_iov = 16;
+
+  /// Completion model: sends what is left; true when done (or failed),
+  /// false when a send is in flight. `try_now`: a send may finish at once
+  /// (false after a partial one: the kernel buffer is full).
+  template <class B>
+  bool send_rest(bool try_now) noexcept {
+    auto& io = dependent<B>(io_);
+    for (;;) {
+      while (index_ < bufs_.size() && offset_ == bufs_[index_].size()) {
+        ++index_;
+        offset_ = 0;
+      }
+      if (index_ == bufs_.size()) return true;
+      std::size_t n = 0;
+      std::size_t want = 0;
+      for (std::size_t i = index_; i < bufs_.size() && n < max_iov; ++i) {
+        auto b = bufs_[i].subspan(i == index_ ? offset_ : 0);
+        if (b.empty()) continue;
+        io.iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
+        io.iov[n].iov_len = b.size();
+        want += b.size();
+        ++n;
+      }
+      io.msg = {};
+      io.msg.msg_iov = io.iov;
+      io.msg.msg_iovlen = n;
+      if (!backend_of<B>(this).start_sendmsg(*this, &io.msg, try_now)) return false;
+      if (res_ < 0) {
+        note_error(res_);
+        return true;
+      }
+      advance(static_cast<std::size_t>(res_));
+      try_now = static_cast<std::size_t>(res_) == want;
+    }
+  }
+  void advance(std::size_t left) noexcept {
+    written_ += left;
+    while (left > 0) {
+      std::size_t room = bufs_[index_].size() - offset_;
+      if (left < room) {
+        offset_ += left;
+        left = 0;
+      } else {
+        left -= room;
+        ++index_;
+        offset_ = 0;
+      }
+    }
+  }
+
   stream_core* core_;
   std::span<const std::uint8_t> one_;
   std::span<const std::span<const std::uint8_t>> bufs_;
@@ -5708,6 +6404,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   std::size_t index_ = 0;
   std::size_t offset_ = 0;
   std::size_t written_ = 0;
+  [[no_unique_address]] send_storage<max_iov> io_;
 };
 
 /// Connects a fresh socket: the first attempt runs at once; EINPROGRESS
@@ -5822,6 +6519,25 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
     }
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    return static_cast<read_into_awaiter*>(op)->template receive_next<B>();
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<read_into_awaiter*>(op);
+    const int res = op->res_;
+    if (res < 0) {
+      self->note_error(res);
+      return true;
+    }
+    // Committed even when cancelled: the bytes are the sink's now.
+    if (self->sink_->commit(static_cast<std::size_t>(res)) || res == 0) return true;
+    if (self->ended_early()) return true;
+    return self->template receive_next<B>();
+  }
+
   /// Throws operation_cancelled, io_error; what was read is in the sink.
   void await_resume() const {
     this->end_or_throw("read");
@@ -5829,6 +6545,22 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
   }
 
  private:
+  /// Completion model: submits a receive into the sink's next room; true
+  /// when the sink is satisfied without one.
+  template <class B>
+  bool receive_next() noexcept {
+    for (;;) {
+      const std::span<std::uint8_t> room = sink_->prepare();
+      if (room.empty()) return true;
+      if (core_->has_unread()) {
+        if (sink_->commit(core_->take_unread(room.data(), room.size()))) return true;
+        continue;
+      }
+      base::template backend_of<B>(this).submit_recv(*this, room.data(), room.size());
+      return false;
+    }
+  }
+
   stream_core* core_;
   S* sink_;
 };

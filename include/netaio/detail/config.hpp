@@ -42,3 +42,8 @@
 #define NETAIO_HAS_IOCP 0
 #endif
 #endif
+// io_uring (Linux) is opt-in: off unless -DNETAIO_HAS_IO_URING=1 (Meson:
+// -Dio_uring=true, which also links liburing). When on, it wins over epoll.
+#if !defined(NETAIO_HAS_IO_URING)
+#define NETAIO_HAS_IO_URING 0
+#endif

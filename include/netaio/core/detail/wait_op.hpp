@@ -66,6 +66,19 @@ class wait_op : public cancel_node {
 
   ~wait_op() { unregister(); }
 
+  /// For completion-based I/O (io_uring, IOCP), whose kernel operation owns
+  /// the op's buffer until it reports back: called from `on_cancel`, it
+  /// keeps the cancelled task suspended until release(), when that report
+  /// has arrived and nothing refers to the op any more.
+  void hold() noexcept { held_ = true; }
+  bool held() const noexcept { return held_; }
+  /// Resumes a task held since its cancellation (with operation_cancelled).
+  void release() noexcept {
+    if (!held_) return;
+    held_ = false;
+    loop().schedule(handle_, ctx_);
+  }
+
  protected:
   /// For destructors of awaiters: a pending op whose frame is being
   /// destroyed (the end of a stop's grace period) leaves whatever it waits
@@ -90,7 +103,7 @@ class wait_op : public cancel_node {
     op->source_ = nullptr;  // the source already unlinked us
     op->status_ = status::cancelled;
     op->on_cancel_(op);
-    op->loop().schedule(op->handle_, op->ctx_);
+    if (!op->held_) op->loop().schedule(op->handle_, op->ctx_);
   }
 
   std::coroutine_handle<> handle_;
@@ -98,6 +111,7 @@ class wait_op : public cancel_node {
   cancel_source* source_ = nullptr;
   void (*on_cancel_)(wait_op*) noexcept = nullptr;
   status status_ = status::pending;
+  bool held_ = false;
 };
 
 }  // namespace netaio::inline v0::detail

@@ -1,10 +1,16 @@
 // Picks the io backend for this platform at compile time. The NETAIO_HAS_*
 // switches come from netaio/detail/config.hpp and may be overridden with
-// -DNETAIO_HAS_X=0/1. Every backend provides the same members:
+// -DNETAIO_HAS_X=0/1 (io_uring is opt-in and, when on, wins over epoll).
+// Every backend provides the same members:
 //   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
 //   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd;
 //                                                  IOCP: iocp_socket&, iocp_op.hpp)
 //   abort_all(), registered(), pending_operations(), closed()
+//   static constexpr io_model model               (readiness or completion)
+// Completion backends also provide the primitives the awaiters' completion
+// paths call (submit_recv, start_sendmsg) and override
+// reactor_registry::cancel_in_flight and reap; readiness ops on them call
+// watch(fd_state&, bool read) when they start to wait.
 #pragma once
 
 #include <netaio/detail/config.hpp>
@@ -16,7 +22,12 @@
 #include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/error.hpp>
 
-#if NETAIO_HAS_EPOLL
+#if NETAIO_HAS_IO_URING
+#include <netaio/io/detail/uring_backend.hpp>
+namespace netaio::inline v0::detail {
+using io_backend = uring_backend;
+}
+#elif NETAIO_HAS_EPOLL
 #include <netaio/io/detail/epoll_backend.hpp>
 namespace netaio::inline v0::detail {
 using io_backend = epoll_backend;
@@ -29,7 +40,7 @@ using io_backend = kqueue_backend;
 }
 #elif NETAIO_HAS_IOCP
 // Windows: completion based (iocp_op.hpp). Its sockets are iocp_socket,
-// not fd_state: it is not a readiness_backend (below).
+// not fd_state: the socket_backend checks below do not apply to it yet.
 #include <netaio/io/detail/iocp_backend.hpp>
 namespace netaio::inline v0::detail {
 using io_backend = iocp_backend;
@@ -43,9 +54,10 @@ using io_backend = iocp_backend;
 
 namespace netaio::inline v0::detail {
 
-/// What callers of a readiness backend rely on.
+/// What callers of any backend rely on.
 template <class B>
-concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b, fd_state& s) {
+concept socket_backend = std::derived_from<B, loop_backend> && requires(B& b, fd_state& s) {
+  { B::model } -> std::convertible_to<io_model>;
   b.add(s);
   { b.remove(s) }
   noexcept;
@@ -55,7 +67,16 @@ concept readiness_backend = std::derived_from<B, loop_backend> && requires(B& b,
   { b.pending_operations() } -> std::convertible_to<std::size_t>;
 };
 #if !NETAIO_HAS_IOCP
-static_assert(readiness_backend<io_backend>);
+static_assert(socket_backend<io_backend>);
+/// What the completion paths of the stream awaiters call.
+template <class B>
+concept completion_backend = socket_backend<B> && requires(B& b, reactor_op& op, const msghdr* m) {
+  { b.submit_recv(op, nullptr, std::size_t{}) }
+  noexcept;
+  { b.start_sendmsg(op, m, true) }
+  noexcept->std::same_as<bool>;
+};
+static_assert(io_backend::model != io_model::completion || completion_backend<io_backend>);
 #endif
 
 }  // namespace netaio::inline v0::detail

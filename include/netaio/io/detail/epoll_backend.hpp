@@ -24,6 +24,7 @@ namespace netaio::inline v0::detail {
 class epoll_backend final : public loop_backend, public reactor_registry {
  public:
   static constexpr const char* name = "epoll";
+  static constexpr io_model model = io_model::readiness;
 
   epoll_backend() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);

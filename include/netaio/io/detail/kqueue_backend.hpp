@@ -58,6 +58,7 @@ namespace netaio::inline v0::detail {
 class kqueue_backend final : public loop_backend, public reactor_registry {
  public:
   static constexpr const char* name = "kqueue";
+  static constexpr io_model model = io_model::readiness;
 
   kqueue_backend() {
     kq_ = ::kqueue();

@@ -1,8 +1,14 @@
-// The pieces shared by readiness backends (epoll, kqueue): a registered
-// descriptor with one read and one write waiter slot, and the operation that
-// waits in a slot. An operation tries its syscall first; only on EAGAIN does
-// it wait, and the backend re-runs its `perform` step on each readiness edge
-// until it finishes, then resumes the task once.
+// The pieces shared by every io backend: a registered descriptor with one
+// read and one write waiter slot, and the operation that waits in a slot.
+// Two models (io_model) run an operation:
+// - readiness (epoll, kqueue): it tries its syscall first; only on EAGAIN
+//   does it wait, and the backend re-runs its `perform` step on each
+//   readiness edge until it finishes, then resumes the task once;
+// - completion (io_uring, IOCP): it is submitted to the kernel with its
+//   buffer and is "in flight" until the kernel reports a result; `perform`
+//   then consumes that result (res_) and either finishes or submits again.
+//   The kernel owns the op's memory while it is in flight, so cancellation
+//   and close ask the kernel to end it and wait for that report.
 #pragma once
 
 #include <netaio/core/detail/wait_op.hpp>
@@ -14,6 +20,12 @@ namespace netaio::inline v0::detail {
 
 class reactor_op;
 class reactor_registry;
+
+/// How a backend runs socket operations (each backend's `model`).
+enum class io_model : unsigned char {
+  readiness,   // try the syscall, wait for readiness, re-run (epoll, kqueue)
+  completion,  // submit with the buffer, complete with a result (io_uring, IOCP)
+};
 
 /// One registered descriptor. Lives at a stable address (heap) for as long
 /// as its socket object; the backend keeps a pointer to it per registration.
@@ -64,14 +76,19 @@ enum class op_end : unsigned char {
 
 class reactor_op : public wait_op {
  public:
-  /// Runs the syscall; true when finished (success or error_ set), false to
-  /// keep waiting for the next edge.
+  /// Readiness: runs the syscall; true when finished (success or error_
+  /// set), false to keep waiting for the next edge. Completion: consumes
+  /// res_; true when finished, false when it has submitted again.
   using perform_fn = bool (*)(reactor_op*) noexcept;
 
   perform_fn perform_ = nullptr;
-  fd_state* state_ = nullptr;
-  int error_ = 0;  // errno of a failure, 0 on success
+  fd_state* state_ = nullptr;  // null once detached (closed) while in flight
+  int error_ = 0;              // errno of a failure, 0 on success
   op_end end_ = op_end::none;
+  // Completion model only: submitted, and the kernel has not reported yet.
+  bool in_flight_ = false;
+  int res_ = 0;                               // the report: bytes (>= 0) or -errno
+  reactor_registry* submitted_to_ = nullptr;  // the backend it is in flight on
 
   /// Ends the op without its syscall (close of the socket or the context).
   void end_with(op_end how) noexcept {
@@ -107,16 +124,21 @@ class reactor_registry {
       end_waiters(*s, op_end::aborted);
   }
 
-  static void end_waiters(fd_state& s, op_end how) noexcept {
-    if (reactor_op* r = s.reader) {
-      s.reader = nullptr;
-      r->end_with(how);
-    }
-    if (reactor_op* w = s.writer) {
-      s.writer = nullptr;
-      w->end_with(how);
-    }
+  /// Ends the operations waiting on `s` (its socket is being closed, or the
+  /// context). One in flight (completion model) is detached from `s` and
+  /// asked to end; it completes, with `how`, when the kernel reports.
+  void end_waiters(fd_state& s, op_end how) noexcept {
+    end_one(s.reader, how);
+    end_one(s.writer, how);
   }
+
+  /// Completion model: asks the kernel to end `op` (in flight); its report
+  /// still comes, through the backend's wait().
+  virtual void cancel_in_flight(reactor_op& op) noexcept { (void)op; }
+  /// Completion model: for the destructor of an op in flight (its frame is
+  /// being destroyed): cancels it and waits for the kernel's report, so the
+  /// kernel never writes into freed memory. The task is not resumed.
+  virtual void reap(reactor_op& op) noexcept { (void)op; }
 
  protected:
   void link(fd_state& s) noexcept {
@@ -147,6 +169,19 @@ class reactor_registry {
   ~reactor_registry() = default;
 
  private:
+  void end_one(reactor_op*& slot, op_end how) noexcept {
+    reactor_op* op = slot;
+    if (op == nullptr) return;
+    slot = nullptr;
+    if (!op->in_flight_) {
+      op->end_with(how);
+      return;
+    }
+    op->end_ = how;
+    op->state_ = nullptr;  // `s` may be gone before the report comes
+    cancel_in_flight(*op);
+  }
+
   fd_state* head_ = nullptr;
   std::size_t count_ = 0;
   bool closed_ = false;

@@ -67,6 +67,25 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
     }
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    return static_cast<read_into_awaiter*>(op)->template receive_next<B>();
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<read_into_awaiter*>(op);
+    const int res = op->res_;
+    if (res < 0) {
+      self->note_error(res);
+      return true;
+    }
+    // Committed even when cancelled: the bytes are the sink's now.
+    if (self->sink_->commit(static_cast<std::size_t>(res)) || res == 0) return true;
+    if (self->ended_early()) return true;
+    return self->template receive_next<B>();
+  }
+
   /// Throws operation_cancelled, io_error; what was read is in the sink.
   void await_resume() const {
     this->end_or_throw("read");
@@ -74,6 +93,22 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
   }
 
  private:
+  /// Completion model: submits a receive into the sink's next room; true
+  /// when the sink is satisfied without one.
+  template <class B>
+  bool receive_next() noexcept {
+    for (;;) {
+      const std::span<std::uint8_t> room = sink_->prepare();
+      if (room.empty()) return true;
+      if (core_->has_unread()) {
+        if (sink_->commit(core_->take_unread(room.data(), room.size()))) return true;
+        continue;
+      }
+      base::template backend_of<B>(this).submit_recv(*this, room.data(), room.size());
+      return false;
+    }
+  }
+
   stream_core* core_;
   S* sink_;
 };

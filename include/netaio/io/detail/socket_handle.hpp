@@ -44,7 +44,7 @@ class socket_handle {
   void close() noexcept {
     if (!state_ || state_->fd < 0) return;
     if (state_->owner != nullptr) {
-      reactor_registry::end_waiters(*state_, op_end::closed);
+      state_->owner->end_waiters(*state_, op_end::closed);
       static_cast<io_backend*>(state_->owner)->remove(*state_);
     }
     ::close(state_->fd);  // never retried: on Linux the descriptor is gone even on EINTR
@@ -69,9 +69,33 @@ class socket_handle {
 
 enum class direction : unsigned char { read, write };
 
-/// CRTP base of socket operations. Derived provides
-/// `static bool perform(reactor_op*) noexcept` (true: finished, with error_
-/// set on failure) and an await_resume that calls end_or_throw() first.
+/// Whether awaiter `D` runs on the completion model here: the backend's
+/// model is completion and `D` has a completion path (`start` and `finish`,
+/// see reactor_awaiter). Awaiters without one wait for readiness on every
+/// backend (io_uring arms a one-shot poll for them).
+template <class D>
+constexpr bool completion_path() noexcept {
+  if constexpr (io_backend::model != io_model::completion) {
+    return false;
+  } else if constexpr (requires { D::has_completion_path; }) {
+    return D::has_completion_path;
+  } else {
+    return false;
+  }
+}
+
+/// CRTP base of socket operations. Derived provides, for the readiness
+/// model, `static bool perform(reactor_op*) noexcept` (true: finished, with
+/// error_ set on failure) and an await_resume that calls end_or_throw()
+/// first. For the completion model it may also provide
+/// `static constexpr bool has_completion_path = true` and
+///   template <class B> static bool start(reactor_op*) noexcept
+///     (finishes at once and returns true, or submits to backend B and
+///     returns false),
+///   template <class B> static bool finish(reactor_op*) noexcept
+///     (consumes res_; true when finished, false when it submitted again;
+///     never submits once ended_early()),
+/// with the same await_resume. Which path runs is decided at compile time.
 template <class Derived, direction Dir>
 class reactor_awaiter : protected reactor_op {
  public:
@@ -84,6 +108,9 @@ class reactor_awaiter : protected reactor_op {
   }
   reactor_awaiter& operator=(reactor_awaiter&&) = delete;
   ~reactor_awaiter() {
+    // Completion model: a frame destroyed with its op in flight (the end of
+    // a stop's grace period) must not leave the kernel a pointer into it.
+    if (in_flight_) submitted_to_->reap(*this);
     if (state_ != nullptr && slot() == this) slot() = nullptr;
   }
 
@@ -92,16 +119,29 @@ class reactor_awaiter : protected reactor_op {
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!bind(h, &on_cancel)) return true;
-    perform_ = &Derived::perform;
     if (state_ == nullptr || state_->fd < 0) {
       end_ = op_end::closed;
     } else if (state_->owner == nullptr || state_->owner->closed()) {
       end_ = op_end::aborted;
     } else if (slot() != nullptr) {
       busy_ = true;
-    } else if (!perform_(this)) {
-      slot() = this;
-      return true;
+    } else if constexpr (completion_path<Derived>()) {
+      perform_ = &Derived::template finish<io_backend>;
+      if (!Derived::template start<io_backend>(this)) {
+        slot() = this;
+        return true;
+      }
+    } else {
+      perform_ = &Derived::perform;
+      if (!perform_(this)) {
+        slot() = this;
+        // Backends that arm readiness per wait (io_uring's one-shot poll).
+        [this](auto* b) {
+          if constexpr (requires { b->watch(*state_, true); })
+            b->watch(*state_, Dir == direction::read);
+        }(static_cast<io_backend*>(state_->owner));
+        return true;
+      }
     }
     finish_inline();
     return false;
@@ -123,17 +163,54 @@ class reactor_awaiter : protected reactor_op {
     }
   }
   bool ended_early() const noexcept { return end_ != op_end::none || was_cancelled(); }
+  /// Completion model: the backend the op runs on (while its socket is open).
+  template <class B>
+  static B& backend_of(reactor_op* op) noexcept {
+    return *static_cast<B*>(op->state_->owner);
+  }
+  /// Completion model: the kernel's error, unless the op was ended early (a
+  /// cancellation's ECANCELED is not a failure of the socket).
+  void note_error(int res) noexcept {
+    if (res < 0 && !ended_early()) error_ = -res;
+  }
 
  private:
   reactor_op*& slot() noexcept { return Dir == direction::read ? state_->reader : state_->writer; }
   static void on_cancel(wait_op* op) noexcept {
     auto* self = static_cast<reactor_op*>(op);
+    if (self->in_flight_) {
+      // Completion model: the kernel still owns the buffer. The task stays
+      // suspended (and the op in its slot) until the kernel's report comes.
+      self->hold();
+      self->submitted_to_->cancel_in_flight(*self);
+      return;
+    }
     reactor_op*& s = Dir == direction::read ? self->state_->reader : self->state_->writer;
     if (s == self) s = nullptr;
   }
 
   bool busy_ = false;
 };
+
+/// True when sockets run on the completion model (io_uring, IOCP).
+inline constexpr bool completion_model = io_backend::model == io_model::completion;
+
+/// Completion model: the message a submitted send points at, kept in the
+/// awaiter (the kernel reads it after await_suspend returns). Empty, and so
+/// no bigger an awaiter, on readiness backends.
+template <std::size_t N, bool Used = completion_model>
+struct send_storage {
+  msghdr msg;
+  iovec iov[N];
+};
+template <std::size_t N>
+struct send_storage<N, false> {};
+/// The storage, seen through a type that depends on B, so that code using
+/// it is only checked where it is instantiated (completion backends).
+template <class B, class T>
+T& dependent(T& t) noexcept {
+  return t;
+}
 
 /// Retries a syscall interrupted by a signal.
 template <class F>

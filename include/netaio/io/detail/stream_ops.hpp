@@ -82,8 +82,34 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     return true;
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<read_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    if (self->core_->has_unread()) {
+      self->n_ = self->core_->take_unread(self->buf_.data(), self->buf_.size());
+      return true;
+    }
+    backend_of<B>(op).submit_recv(*op, self->buf_.data(), self->buf_.size());
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<read_some_awaiter*>(op);
+    if (op->res_ >= 0) self->n_ = static_cast<std::size_t>(op->res_);
+    self->note_error(op->res_);
+    return true;
+  }
+
   /// Bytes read; 0 means the peer closed its side (or `buf` was empty).
-  std::size_t await_resume() const {
+  std::size_t await_resume() {
+    // Completion model: a read cancelled after the kernel had filled the
+    // buffer; the bytes go back to the stream, as read_exact's do.
+    if (n_ > 0 && ended_early() && end_ != op_end::closed) {
+      core_->keep_unread(buf_.data(), n_);
+      n_ = 0;
+    }
     end_or_throw("read");
     if (error_ != 0) throw_errno(error_, core_->context("read"));
     return n_;
@@ -129,6 +155,36 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
       }
     }
     return true;
+  }
+
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<read_exact_awaiter*>(op);
+    std::uint8_t* p = self->buf_.data();
+    const std::size_t size = self->buf_.size();
+    self->filled_ += self->core_->take_unread(p + self->filled_, size - self->filled_);
+    if (self->filled_ == size) return true;
+    backend_of<B>(op).submit_recv(*op, p + self->filled_, size - self->filled_);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<read_exact_awaiter*>(op);
+    const int res = op->res_;
+    if (res == 0) {
+      self->eof_ = true;
+      return true;
+    }
+    if (res < 0) {
+      self->note_error(res);
+      return true;
+    }
+    self->filled_ += static_cast<std::size_t>(res);
+    const std::size_t size = self->buf_.size();
+    if (self->filled_ == size || self->ended_early()) return true;
+    backend_of<B>(op).submit_recv(*op, self->buf_.data() + self->filled_, size - self->filled_);
+    return false;
   }
 
   void await_resume() {
@@ -185,6 +241,28 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
     return true;
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<write_some_awaiter*>(op);
+    if (self->buf_.empty()) return true;
+    auto& io = dependent<B>(self->io_);
+    io.iov[0].iov_base = const_cast<std::uint8_t*>(self->buf_.data());
+    io.iov[0].iov_len = self->buf_.size();
+    io.msg = {};
+    io.msg.msg_iov = io.iov;
+    io.msg.msg_iovlen = 1;
+    if (!backend_of<B>(op).start_sendmsg(*op, &io.msg, true)) return false;
+    return finish<B>(op);
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<write_some_awaiter*>(op);
+    if (op->res_ >= 0) self->n_ = static_cast<std::size_t>(op->res_);
+    self->note_error(op->res_);
+    return true;
+  }
+
   std::size_t await_resume() const {
     end_or_throw("write");
     if (error_ != 0) throw_errno(error_, core_->context("write"));
@@ -195,6 +273,7 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   stream_core* core_;
   std::span<const std::uint8_t> buf_;
   std::size_t n_ = 0;
+  [[no_unique_address]] send_storage<1> io_;
 };
 
 /// Writes every byte of one or more buffers (gathered with sendmsg), across
@@ -264,12 +343,82 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
     }
   }
 
+  static constexpr bool has_completion_path = true;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<write_all_awaiter*>(op);
+    if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
+    return self->send_rest<B>(true);
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<write_all_awaiter*>(op);
+    if (op->res_ < 0) {
+      self->note_error(op->res_);
+      return true;
+    }
+    self->advance(static_cast<std::size_t>(op->res_));
+    if (self->ended_early()) return true;
+    return self->send_rest<B>(false);
+  }
+
   void await_resume() const {
     end_or_throw("write");
     if (error_ != 0) throw_errno(error_, core_->context("write"), written_);
   }
 
  private:
+  static constexpr std::size_t max_iov = 16;
+
+  /// Completion model: sends what is left; true when done (or failed),
+  /// false when a send is in flight. `try_now`: a send may finish at once
+  /// (false after a partial one: the kernel buffer is full).
+  template <class B>
+  bool send_rest(bool try_now) noexcept {
+    auto& io = dependent<B>(io_);
+    for (;;) {
+      while (index_ < bufs_.size() && offset_ == bufs_[index_].size()) {
+        ++index_;
+        offset_ = 0;
+      }
+      if (index_ == bufs_.size()) return true;
+      std::size_t n = 0;
+      std::size_t want = 0;
+      for (std::size_t i = index_; i < bufs_.size() && n < max_iov; ++i) {
+        auto b = bufs_[i].subspan(i == index_ ? offset_ : 0);
+        if (b.empty()) continue;
+        io.iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
+        io.iov[n].iov_len = b.size();
+        want += b.size();
+        ++n;
+      }
+      io.msg = {};
+      io.msg.msg_iov = io.iov;
+      io.msg.msg_iovlen = n;
+      if (!backend_of<B>(this).start_sendmsg(*this, &io.msg, try_now)) return false;
+      if (res_ < 0) {
+        note_error(res_);
+        return true;
+      }
+      advance(static_cast<std::size_t>(res_));
+      try_now = static_cast<std::size_t>(res_) == want;
+    }
+  }
+  void advance(std::size_t left) noexcept {
+    written_ += left;
+    while (left > 0) {
+      std::size_t room = bufs_[index_].size() - offset_;
+      if (left < room) {
+        offset_ += left;
+        left = 0;
+      } else {
+        left -= room;
+        ++index_;
+        offset_ = 0;
+      }
+    }
+  }
+
   stream_core* core_;
   std::span<const std::uint8_t> one_;
   std::span<const std::span<const std::uint8_t>> bufs_;
@@ -277,6 +426,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   std::size_t index_ = 0;
   std::size_t offset_ = 0;
   std::size_t written_ = 0;
+  [[no_unique_address]] send_storage<max_iov> io_;
 };
 
 /// Connects a fresh socket: the first attempt runs at once; EINPROGRESS
