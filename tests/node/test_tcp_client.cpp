@@ -591,3 +591,68 @@ TEST_CASE("auto_reconnect: stop() during a pending reconnect cancels and joins i
     });
   }
 }
+
+// --- close() and connect() from inside a connection's own handler ---------------
+
+TEST_CASE("a client handler closes its own server's connection: no self-join, the loop ends") {
+  // Before: close() joined the receive loop it was running in and hung until
+  // something else stopped the client (here: the 1 min limit).
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    co_await client.connect();
+    async_event closed;
+    bool after_close = false;
+    client.on(handler_key::of(message_type::notify_uri, "bye"), [&](message&) -> task<void> {
+      co_await client.close();
+      closed.set();
+      CHECK_FALSE(client.connected());
+      after_close = true;
+      co_await yield();  // the loop was cancelled: this is where the handler ends
+      FAIL("a cancelled handler went on");
+    });
+    (void)co_await client.subscribe(as_bytes("bye"));
+    server.notify(as_bytes("bye"), make(message_type::notify_uri, "bye"));
+    co_await with_timeout(1min, closed.wait());
+    CHECK(after_close);
+    // The loop ends by itself: the client's scope empties without a stop.
+    co_await with_timeout(1min, client.scope().join());
+    CHECK(client.scope().size() == 0);
+    CHECK_FALSE(client.connected());
+    // The client is usable again.
+    co_await client.connect();
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("again"))) == "again");
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("a client handler reconnects to its own server: the old loop ends, the new one serves") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    co_await client.connect();
+    async_event reconnected;
+    client.once(handler_key::of(message_type::notify_uri, "reconnect"),
+                [&](message&) -> task<void> {
+                  co_await client.connect();  // replaces the connection running this handler
+                  CHECK(client.connected());
+                  // A request on the new connection from the old one's handler.
+                  const message m = co_await client.request(as_bytes("echo"), {}, as_bytes("new"));
+                  CHECK(content_of(m) == "new");
+                  reconnected.set();
+                });
+    (void)co_await client.subscribe(as_bytes("reconnect"));
+    server.notify(as_bytes("reconnect"), make(message_type::notify_uri, "reconnect"));
+    co_await with_timeout(1min, reconnected.wait());
+    // The old loop ends once its handler returns: one loop remains.
+    const auto deadline = io.now() + 1min;
+    while (client.scope().size() != 1 && io.now() < deadline)
+      co_await sleep_for(1ms);
+    CHECK(client.scope().size() == 1);
+    CHECK(server.connection_count() == 1);
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("x"))) == "x");
+    co_await client.stop();
+    co_await server.stop();
+  });
+}

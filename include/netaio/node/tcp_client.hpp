@@ -162,14 +162,19 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     const endpoint ep = to.value_or(opts_.server);
     const peer_address addr = to_peer_address(ep);
-    if (conns_.contains(addr)) co_await close(addr);  // a reconnect replaces the old one
+    sweep_retired();
+    // A reconnect replaces the old connection. From one of that
+    // connection's own handlers, its loop cannot be waited for: it is
+    // retired (closed, not cancelled, so this call goes on) and ends by
+    // itself once the handler returns.
+    if (conns_.contains(addr)) co_await close_connection(addr, false);
     tcp_stream s = co_await tcp_stream::connect(
         *io_, ep, connect_options{.timeout = timeout.value_or(opts_.connect_timeout)});
     used_ = true;
     // Another connect() to the same server may have finished meanwhile:
     // replace it, never overwrite a state whose loop still runs.
     while (conns_.contains(addr))
-      co_await close(addr);
+      co_await close_connection(addr, false);
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     auto st = std::make_unique<conn_state>();
     st->conn =
@@ -191,29 +196,15 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// first when managing peers (bounded by disconnect_timeout; its failure
   /// still closes), then the socket; its receive loop is joined and every
   /// request waiting on it fails. Local state is always removed.
+  ///
+  /// Called from inside that connection's own receive loop (one of its
+  /// handlers), it cannot wait for that loop: it closes the socket, fails
+  /// the waiting requests, cancels the loop (the rest of the handler ends at
+  /// its next suspension point) and returns at once, with no DISCONNECT;
+  /// the loop ends by itself and the client's scope joins it.
   task<void> close(std::optional<peer_address> server = std::nullopt) {
-    const peer_address addr = server.value_or(default_addr());
-    auto it = conns_.find(addr);
-    if (it == conns_.end()) co_return;
-    conn_state& st = *it->second;
-    if (this->managing_peers() && st.conn->is_open()) {
-      try {
-        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
-          st.conn->finish();  // the writer sends the DISCONNECT, then ends
-          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
-        }
-      } catch (const operation_cancelled&) {
-        throw;
-      } catch (...) {
-        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
-      }
-    }
-    st.conn->close("closed by the client");
-    co_await st.loop.join();
-    // Re-found: the map may have changed while waiting, and a connect()
-    // meanwhile may have put a new connection there, which stays.
-    it = conns_.find(addr);
-    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
+    sweep_retired();
+    co_await close_connection(server.value_or(default_addr()), true);
   }
   /// Closes every connection.
   task<void> close_all() {
@@ -288,7 +279,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
     request_stop();
     co_await scope_.stop(grace.value_or(opts_.stop_grace));
-    if (scope_.size() == 0) conns_.clear();
+    if (scope_.size() == 0) {
+      conns_.clear();
+      retired_.clear();
+    }
   }
   /// The part of stop() that does not wait (for io.post from another thread).
   void request_stop() noexcept {
@@ -336,6 +330,57 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     std::list<waiter*> waiting;  // requests, oldest first
     std::list<waiter*> any;      // receive_once calls, oldest first
   };
+
+  // close(): the part after choosing the connection. `cancel_inside`: a
+  // call from inside the connection's own loop cancels it (close()), or only
+  // retires it (connect(), which goes on in that same task).
+  task<void> close_connection(peer_address addr, bool cancel_inside) {
+    task_context& caller = co_await this_context();
+    auto it = conns_.find(addr);
+    if (it == conns_.end()) co_return;
+    conn_state& st = *it->second;
+    if (st.loop.encloses(caller)) {
+      retire(it, cancel_inside);
+      co_return;
+    }
+    if (this->managing_peers() && st.conn->is_open()) {
+      try {
+        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
+          st.conn->finish();  // the writer sends the DISCONNECT, then ends
+          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
+        }
+      } catch (const operation_cancelled&) {
+        throw;
+      } catch (...) {
+        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
+      }
+    }
+    st.conn->close("closed by the client");
+    co_await st.loop.join();
+    // Re-found: the map may have changed while waiting, and a connect()
+    // meanwhile may have put a new connection there, which stays.
+    it = conns_.find(addr);
+    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
+  }
+
+  // Takes a connection whose loop runs the caller out of conns_ without
+  // waiting for it: closed, its requests failed, kept alive in retired_
+  // until its loop (which references it) has ended.
+  void retire(typename std::map<peer_address, std::unique_ptr<conn_state>>::iterator it,
+              bool cancel) {
+    conn_state& st = *it->second;
+    this->log_.debug(st.addr,
+                     "closed from one of its own handlers; its receive loop ends by itself");
+    st.conn->close("closed by the client");
+    fail_all(st);
+    if (cancel) st.loop.cancel();
+    retired_.push_back(std::move(it->second));
+    conns_.erase(it);
+  }
+  // Forgets retired connections whose loop has ended.
+  void sweep_retired() noexcept {
+    std::erase_if(retired_, [](const std::unique_ptr<conn_state>& st) { return st->loop.done(); });
+  }
 
   // Formatted once: every call without a server names the default one.
   const peer_address& default_addr() const { return default_addr_; }
@@ -444,17 +489,19 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     }
   }
 
-  // Wakes every waiter of a connection that has ended.
+  // Wakes every waiter of a connection that has ended (or been closed).
+  static void fail_all(conn_state& st) {
+    if (st.waiting.empty() && st.any.empty()) return;
+    auto e = std::make_exception_ptr(
+        io_error(io_errc::closed, "netaio: the connection to " + to_string(st.addr) + " closed"));
+    while (!st.waiting.empty())
+      deliver(st, st.waiting.front(), std::nullopt, e);
+    while (!st.any.empty())
+      deliver(st, st.any.front(), std::nullopt, e);
+  }
   struct fail_waiters {
     conn_state* st;
-    ~fail_waiters() {
-      auto e = std::make_exception_ptr(io_error(
-          io_errc::closed, "netaio: the connection to " + to_string(st->addr) + " closed"));
-      while (!st->waiting.empty())
-        deliver(*st, st->waiting.front(), std::nullopt, e);
-      while (!st->any.empty())
-        deliver(*st, st->any.front(), std::nullopt, e);
-    }
+    ~fail_waiters() { fail_all(*st); }
   };
 
   task<void> run_connection(conn_state& st) {
@@ -590,6 +637,8 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   layer_t advertise_inner_;
   timeout_handler<basic_tcp_client> on_timeout_;
   std::map<peer_address, std::unique_ptr<conn_state>> conns_;
+  // Connections closed from inside their own loop, until that loop ends.
+  std::list<std::unique_ptr<conn_state>> retired_;
   std::uint64_t next_id_ = 0;
   bool used_ = false;
   bool stop_requested_ = false;
