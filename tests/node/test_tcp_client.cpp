@@ -656,3 +656,19 @@ TEST_CASE("a client handler reconnects to its own server: the old loop ends, the
     co_await server.stop();
   });
 }
+
+TEST_CASE("a cancelled join of the client's scope ends its tasks; destroying it is fine") {
+  // Before: ~tcp_client saw stop() never called and terminated the program
+  // although nothing of it ran any more.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    {
+      tcp_client client(io, client_for(co_await start_crud(server)));
+      co_await client.connect();
+      CHECK(client.scope().size() == 1);
+      CHECK_THROWS_AS(co_await with_timeout(1s, client.scope().join()), timed_out);
+      CHECK(client.scope().size() == 0);
+    }
+    co_await server.stop();
+  });
+}

@@ -479,3 +479,28 @@ TEST_CASE("stop while a handler waits: it is cancelled within the grace period")
     busy.close();
   });
 }
+
+TEST_CASE("a cancelled run() (with_timeout): its tasks end with it; destroying it is fine") {
+  // Before: the cancelled run() joined every task, but ~tcp_server saw
+  // stop() never called and terminated the program.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o = local_server();
+    tcp_server server(io, o);
+    install_crud(server, std::make_shared<db_t>());
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("x"))) == "x");
+    const auto t0 = io.now();
+    CHECK_THROWS_AS(co_await with_timeout(2s, server.run()), timed_out);
+    CHECK(io.now() - t0 == 2s);
+    CHECK(server.scope().size() == 0);
+    CHECK(server.connection_count() == 0);
+    // The same for wait().
+    tcp_server second(io, local_server());
+    (void)co_await second.start();
+    CHECK_THROWS_AS(co_await with_timeout(1s, second.wait()), timed_out);
+    CHECK(second.scope().size() == 0);
+    co_await client.stop();
+    // Neither server is stopped: both are destroyed here, nothing running.
+  });
+}

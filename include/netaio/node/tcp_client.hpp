@@ -123,10 +123,11 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   }
   basic_tcp_client(const basic_tcp_client&) = delete;
   basic_tcp_client& operator=(const basic_tcp_client&) = delete;
-  /// Destroying a client with connections it was never stopped for is a
+  /// Destroying a client whose tasks still run (receive loops, timeout
+  /// handlers, reconnects: neither stopped nor joined to the end) is a
   /// bug: terminates with a message in every build mode.
   ~basic_tcp_client() {
-    if (used_ && !stop_requested_) {
+    if (scope_.size() != 0 && !io_->in_teardown()) {
       detail::fatal("netaio: tcp_client destroyed while running; co_await its stop() first");
     }
   }
@@ -170,7 +171,6 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (conns_.contains(addr)) co_await close_connection(addr, false);
     tcp_stream s = co_await tcp_stream::connect(
         *io_, ep, connect_options{.timeout = timeout.value_or(opts_.connect_timeout)});
-    used_ = true;
     // Another connect() to the same server may have finished meanwhile:
     // replace it, never overwrite a state whose loop still runs.
     while (conns_.contains(addr))
@@ -640,7 +640,6 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   // Connections closed from inside their own loop, until that loop ends.
   std::list<std::unique_ptr<conn_state>> retired_;
   std::uint64_t next_id_ = 0;
-  bool used_ = false;
   bool stop_requested_ = false;
   task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
 };

@@ -93,10 +93,13 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   }
   basic_tcp_server(const basic_tcp_server&) = delete;
   basic_tcp_server& operator=(const basic_tcp_server&) = delete;
-  /// Destroying a server that was started and never stopped is a bug:
-  /// terminates with a message in every build mode.
+  /// Destroying a server whose tasks still run (started, and neither
+  /// stopped nor joined to the end: a run() or wait() that was cancelled
+  /// has joined them) is a bug: terminates with a message in every build
+  /// mode. (While a stop's grace period destroys the frame that owns the
+  /// server, its tasks are destroyed with it, as a scope's are.)
   ~basic_tcp_server() {
-    if (started_ && !stop_requested_) {
+    if (scope_.size() != 0 && !io_->in_teardown()) {
       detail::fatal(
           "netaio: tcp_server destroyed while running; co_await its stop() (or the end of its "
           "run()) first");
