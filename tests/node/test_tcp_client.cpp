@@ -672,3 +672,33 @@ TEST_CASE("a cancelled join of the client's scope ends its tasks; destroying it 
     co_await server.stop();
   });
 }
+
+TEST_CASE(
+    "a client handler that ignores cancellation: stop returns at the grace, the log names it") {
+  // Before: the stuck task went to stderr, not to the client's logger.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    log_capture log;
+    client.set_logger(log.make());
+    co_await client.connect();
+    async_event entered;
+    client.on(handler_key::of(message_type::notify_uri, "stuck"), [&](message&) -> task<void> {
+      entered.set();
+      co_await shield(1h, sleep_for(1h));
+    });
+    (void)co_await client.subscribe(as_bytes("stuck"));
+    server.notify(as_bytes("stuck"), make(message_type::notify_uri, "stuck"));
+    co_await with_timeout(1min, entered.wait());
+    const auto t0 = io.now();
+    co_await client.stop(2s);
+    CHECK(io.now() - t0 == 2s);
+    CHECK(client.scope().size() == 0);
+    bool named = false;
+    for (const auto& r : *log.records)
+      if (r.level == log_level::error && r.text.find("stop: task 'receive loop 127.0.0.1:") == 0)
+        named = true;
+    CHECK(named);
+    co_await server.stop();
+  });
+}

@@ -504,3 +504,79 @@ TEST_CASE("a cancelled run() (with_timeout): its tasks end with it; destroying i
     // Neither server is stopped: both are destroyed here, nothing running.
   });
 }
+
+TEST_CASE(
+    "stop's drain is bounded on the loop's clock: a connection that never ends costs the grace") {
+  // A connection whose task does not end when closed: its loop waited for a
+  // handler slot when stop() began (no handler running, so stop drains),
+  // then starts a handler that ignores cancellation. Before: the drain's
+  // time was measured on the wall clock while it waited on the loop's, so
+  // on the virtual clock stop() took twice the grace (20 s, not 10 s).
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o = local_server();
+    o.max_concurrent_handlers = 2;
+    tcp_server server(io, o);
+    log_capture log;
+    server.set_logger(log.make());
+    async_event gate;
+    server.on(handler_key::of(message_type::request_uri, "gate"), [&](message& m) -> task<message> {
+      co_await gate.wait();
+      co_return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+    });
+    server.on(handler_key::of(message_type::request_uri, "stuck"),
+              [](message&) -> task<void> { co_await shield(1h, sleep_for(1h)); });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      for (int i = 0; i < 2; ++i)
+        s.spawn([&]() -> task<void> {
+          try {
+            (void)co_await client.request(as_bytes("gate"), {.timeout = 1h});
+          } catch (const io_error&) {  // the server closes before answering
+          }
+        });
+      s.spawn([&]() -> task<void> {
+        CHECK(co_await client.send(make(message_type::request_uri, "stuck")));
+      });
+      co_await sleep_for(1s);  // two handlers wait at the gate, the third frame for a slot
+      gate.set();              // both end; the loop is woken for the third frame
+      co_await yield();        // they have ended, the loop has not run yet
+      const auto t0 = io.now();
+      co_await server.stop(10s);
+      CHECK(io.now() - t0 == 10s);
+    });
+    CHECK(server.scope().size() == 0);
+    CHECK(log.contains("did not end within the grace period"));
+    co_await client.stop();
+  });
+}
+
+TEST_CASE("a handler that ignores cancellation: stop returns at the grace, the log names it") {
+  // Before: the stuck task went to stderr, not to the server's logger.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    log_capture log;
+    server.set_logger(log.make());
+    async_event entered;
+    server.on(handler_key::of(message_type::request_uri, "stuck"), [&](message&) -> task<void> {
+      entered.set();
+      co_await shield(1h, sleep_for(1h));
+    });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    CHECK(co_await client.send(make(message_type::request_uri, "stuck")));
+    co_await with_timeout(1min, entered.wait());
+    const auto t0 = io.now();
+    co_await server.stop(3s);
+    CHECK(io.now() - t0 == 3s);
+    CHECK(server.scope().size() == 0);
+    bool named = false;
+    for (const auto& r : *log.records)
+      if (r.level == log_level::error && r.text.find("stop: task 'connection 127.0.0.1:") == 0 &&
+          r.text.find("did not end within the grace period") != std::string::npos)
+        named = true;
+    CHECK(named);
+    CHECK(log.contains("tasks still running:"));  // and the tree of what it ran
+    co_await client.stop();
+  });
+}

@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,6 +120,14 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
           return detail::current_exception_text();
         }
       });
+    });
+    // A task that outlives stop()'s grace period goes to the node's log (at
+    // error), by name, with the tree of what it was running.
+    scope_.on_stuck([this](std::span<const stuck_task> stuck) {
+      for (const stuck_task& t : stuck)
+        this->log_.error(std::nullopt, "stop: task '", t.name,
+                         "' did not end within the grace period; destroying it");
+      this->log_.error(std::nullopt, "stop: tasks still running:\n", scope_.dump());
     });
   }
   basic_tcp_client(const basic_tcp_client&) = delete;
