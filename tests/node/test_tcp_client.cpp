@@ -646,10 +646,8 @@ TEST_CASE("a client handler reconnects to its own server: the old loop ends, the
     server.notify(as_bytes("reconnect"), make(message_type::notify_uri, "reconnect"));
     co_await with_timeout(1min, reconnected.wait());
     // The old loop ends once its handler returns: one loop remains.
-    const auto deadline = io.now() + 1min;
-    while (client.scope().size() != 1 && io.now() < deadline)
-      co_await sleep_for(1ms);
-    CHECK(client.scope().size() == 1);
+    CHECK(co_await eventually([&] { return client.scope().size() == 1; },
+                              "the old receive loop ends"));
     CHECK(server.connection_count() == 1);
     CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("x"))) == "x");
     co_await client.stop();
@@ -699,6 +697,35 @@ TEST_CASE(
       if (r.level == log_level::error && r.text.find("stop: task 'receive loop 127.0.0.1:") == 0)
         named = true;
     CHECK(named);
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("stop from a coroutine timeout handler; the owner's stop completes it") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    server.on(handler_key::of(message_type::request_uri, "never"),
+              [](message&) -> task<void> { co_await sleep_for(std::chrono::hours(1)); });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    bool handler_stopped = false;
+    client.set_timeout_handler([&](tcp_client& c, timeout_kind, const std::optional<peer_address>&,
+                                   const timed_out&, const timeout_context&) -> task<void> {
+      co_await c.stop();  // from inside the client: only cancels
+      handler_stopped = true;
+    });
+    const auto t0 = io.now();
+    CHECK_THROWS_AS((void)co_await client.request(as_bytes("never"), {.timeout = 1s}), timed_out);
+    CHECK(io.now() - t0 == 1s);
+    // The handler's stop cancels the receive loop: the client's scope empties
+    // without anyone outside stopping it.
+    co_await with_timeout(1min, client.scope().join());
+    CHECK(handler_stopped);
+    CHECK(client.scope().size() == 0);
+    CHECK_FALSE(client.connected());
+    CHECK_THROWS_AS(co_await client.connect(), error);  // stopped: no new connection
+    co_await client.stop();  // the owner's stop: idempotent, returns at once
+    CHECK(io.now() - t0 == 1s);
     co_await server.stop();
   });
 }

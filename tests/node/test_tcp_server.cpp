@@ -185,8 +185,8 @@ TEST_CASE("subscribe, notify, unsubscribe; a closed connection is unsubscribed")
     (void)co_await f.client->subscribe(as_bytes("news"));
     co_await f.client->close();
     // The server's loop for it ends: it is forgotten everywhere.
-    while (f.server.connection_count() != 0)
-      co_await sleep_for(10ms);
+    CHECK(co_await eventually([&] { return f.server.connection_count() == 0; },
+                              "the server forgets the closed connection"));
     CHECK(f.server.subscriber_count(as_bytes("news")) == 0);
     co_await f.stop();
   });
@@ -203,8 +203,8 @@ TEST_CASE("broadcast: a reader that never reads is dropped, the others get every
     tcp_stream slow = co_await tcp_stream::connect(io, at);
     tcp_client client(io, client_for(at));
     co_await client.connect();
-    while (server.connection_count() != 2)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.connection_count() == 2; },
+                              "both connections accepted"));
     constexpr int total = 200;
     auto count = std::make_shared<int>(0);
     async_event all;
@@ -337,25 +337,36 @@ TEST_CASE("idle timeout: a silent connection is closed after the limit, on the v
 }
 
 TEST_CASE("several requests in flight on one connection, to the same uri, each get their own") {
+  // Four requests; handler i takes 100 - 10 i ms. By default one runs at a
+  // time, in order (340 ms in all); with max_concurrent_handlers = 4 all
+  // four run at once (100 ms: the longest one's).
   for (std::size_t concurrency : {std::size_t{1}, std::size_t{4}}) {
     CAPTURE(concurrency);
     run_io([&](io_context& io) -> task<void> {
       tcp_server_options o = local_server();
       o.max_concurrent_handlers = concurrency;
       tcp_server server(io, o);
+      std::size_t running = 0, peak = 0;
+      std::vector<int> started;
       // Answers take longer for earlier requests: with concurrency they
       // finish out of order, and still reach the right request only if
       // the matching is by uri; so each request uses its own uri there.
-      server.on(handler_key::of(message_type::request_uri), [](message& m) -> task<message> {
-        co_await sleep_for(std::chrono::milliseconds(100 - 10 * (content_of(m)[0] - '0')));
+      server.on(handler_key::of(message_type::request_uri), [&](message& m) -> task<message> {
+        const int i = content_of(m)[0] - '0';
+        started.push_back(i);
+        peak = std::max(peak, ++running);
+        co_await sleep_for(std::chrono::milliseconds(100 - 10 * i));
+        --running;
         co_return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
       });
       const endpoint at = co_await server.start();
       tcp_client client(io, client_for(at));
       co_await client.connect();
-      std::vector<std::string> got(5);
+      constexpr int n = 4;
+      std::vector<std::string> got(n);
+      const auto t0 = io.now();
       co_await with_scope([&](task_scope& s) -> task<void> {
-        for (int i = 0; i < 5; ++i) {
+        for (int i = 0; i < n; ++i) {
           s.spawn([&, i]() -> task<void> {
             const std::string uri = concurrency == 1 ? "same" : "u" + std::to_string(i);
             const std::string body(1, char('0' + i));
@@ -365,8 +376,16 @@ TEST_CASE("several requests in flight on one connection, to the same uri, each g
         }
         co_return;
       });
-      for (int i = 0; i < 5; ++i)
+      const auto elapsed = io.now() - t0;
+      for (int i = 0; i < n; ++i)
         CHECK(got[i] == std::string(1, char('0' + i)));
+      CHECK(peak == concurrency);
+      if (concurrency == 1) {
+        CHECK(started == std::vector<int>{0, 1, 2, 3});  // in order, one after another
+        CHECK(elapsed == 340ms);                         // the sum
+      } else {
+        CHECK(elapsed == 100ms);  // the longest handler's, not the sum
+      }
       co_await client.stop();
       co_await server.stop();
     });
