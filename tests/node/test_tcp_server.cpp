@@ -599,3 +599,11 @@ TEST_CASE("a handler that ignores cancellation: stop returns at the grace, the l
     co_await client.stop();
   });
 }
+
+// One reader per stream, by construction: what handlers get (the connection)
+// offers no way to reach its framed stream. (Before: framed() was public.)
+template <class C>
+concept exposes_its_stream = requires(C& c) {
+  c.framed();
+};
+static_assert(!exposes_its_stream<tcp_connection>);

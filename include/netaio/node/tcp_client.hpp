@@ -526,7 +526,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   // The connection's one receive loop.
   task<void> receive_loop(conn_state& st) {
     connection_t& c = *st.conn;
-    auto& fs = c.framed();
+    auto& fs = detail::connection_access::framed(c);
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
       try {

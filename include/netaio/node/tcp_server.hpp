@@ -378,7 +378,7 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
 
   // The connection's one receive loop.
   task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
-    auto& fs = c.framed();
+    auto& fs = detail::connection_access::framed(c);
     const auto idle = opts_.connection.idle_timeout;
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
