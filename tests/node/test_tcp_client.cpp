@@ -296,8 +296,12 @@ TEST_CASE("many requests in flight on one connection, several to the same uri, e
 
 TEST_CASE("a plain timeout handler: called once with the kind, server and context") {
   run_io([](io_context& io) -> task<void> {
-    tcp_server server(io, local_server());
+    tcp_server_options o = local_server();
+    o.max_concurrent_handlers = 2;  // the create is handled while the request hangs
+    tcp_server server(io, o);
     server.on(handler_key::of(message_type::request_uri, "never"),
+              [](message&) -> task<void> { co_await sleep_for(std::chrono::hours(1)); });
+    server.on(handler_key::of(message_type::create_uri, "never"),
               [](message&) -> task<void> { co_await sleep_for(std::chrono::hours(1)); });
     const endpoint at = co_await server.start();
     tcp_client client(io, client_for(at));
@@ -314,11 +318,26 @@ TEST_CASE("a plain timeout handler: called once with the kind, server and contex
       CHECK(std::string_view(e.what()).find("never") != std::string_view::npos);
       CHECK(text(ctx.uri) == "never");
       CHECK(ctx.timeout == 3s);
+      // The answers it waited for, as the reference's TimeoutContext keys.
+      const std::string at_s = to_string(to_peer_address(at));
+      if (calls == 1) {
+        CHECK(ctx.keys == std::vector<std::string>{"(AUTH_ERROR, 'never', " + at_s + ")",
+                                                   "(ERROR, 'never', " + at_s + ")",
+                                                   "(RESPOND_URI, 'never', " + at_s + ")",
+                                                   "(NOT_FOUND, 'never', " + at_s + ")"});
+      } else {  // a create waits for OK, and not for NOT_FOUND
+        CHECK(ctx.keys == std::vector<std::string>{"(AUTH_ERROR, 'never', " + at_s + ")",
+                                                   "(ERROR, 'never', " + at_s + ")",
+                                                   "(OK, 'never', " + at_s + ")"});
+      }
     });
     const auto t0 = io.now();
     CHECK_THROWS_AS((void)co_await client.request(as_bytes("never"), {.timeout = 3s}), timed_out);
     CHECK(io.now() - t0 == 3s);
     CHECK(calls == 1);
+    CHECK_THROWS_AS((void)co_await client.create(as_bytes("never"), as_bytes("v"), {.timeout = 3s}),
+                    timed_out);
+    CHECK(calls == 2);
     CHECK(client.scope().size() == 1);  // a plain handler spawns nothing
     co_await client.stop();
     co_await server.stop();

@@ -324,6 +324,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
  private:
   // What a request (or receive_once) waits for.
   struct waiter {
+    message_type_t request{};  // what was sent
     message_type_t success{};
     byte_buffer uri;
     layer_t inner;
@@ -414,6 +415,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
                            byte_view content, options_t o) {
     conn_state& st = state(o.server);
     waiter w;
+    w.request = type;
     w.success = success;
     w.uri = to_buffer(uri);
     w.inner = o.inner;
@@ -443,13 +445,31 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (!got) {
       timed_out err("netaio: request for uri " + as_text_copy(w.uri) + " timed out");
       if (on_timeout_) {
-        timeout_context ctx{w.uri, limit, addr, {}};
+        timeout_context ctx{w.uri, limit, addr, answer_keys(w, addr)};
         on_timeout_.invoke(scope_, this->log_, *this, timeout_kind::request, addr, err, ctx);
       }
       throw err;
     }
     if (w.error) std::rethrow_exception(w.error);
     co_return std::move(*w.answer);
+  }
+
+  // The reference's TimeoutContext keys: the answers the request waited
+  // for, as (type, uri, server) handler keys, in the reference's order.
+  static std::vector<std::string> answer_keys(const waiter& w, const peer_address& addr) {
+    if (w.any) return {};
+    using key_t = basic_handler_key<message_type_t>;
+    const reference_keys<message_t> describe;
+    std::vector<std::string> keys;
+    const auto add = [&](message_type_t t) {
+      keys.push_back(describe.describe(key_t::of(
+          t, std::string_view(reinterpret_cast<const char*>(w.uri.data()), w.uri.size()), addr)));
+    };
+    add(message_type_t::auth_error);
+    add(message_type_t::error);
+    add(w.success);
+    if (w.request != message_type_t::create_uri) add(message_type_t::not_found);
+    return keys;
   }
 
   static std::string as_text_copy(const byte_buffer& b) {
