@@ -607,3 +607,147 @@ concept exposes_its_stream = requires(C& c) {
   c.framed();
 };
 static_assert(!exposes_its_stream<tcp_connection>);
+
+TEST_CASE("echo on [::1]:0: IPv6 listening, a client, a clean stop") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o;
+    o.at = endpoint::parse("[::1]:0");
+    tcp_server server(io, o);
+    install_crud(server, std::make_shared<db_t>());
+    endpoint at;
+    try {
+      at = co_await server.start();
+    } catch (const io_error& e) {
+      MESSAGE("no IPv6 loopback here, skipped: ", e.what());
+      co_return;
+    }
+    CHECK(at.address().is_v6());
+    CHECK(at.port() != 0);
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    const message answer = co_await client.request(as_bytes("echo"), {}, as_bytes("six"));
+    CHECK(answer.type() == message_type::respond_uri);
+    CHECK(content_of(answer) == "six");
+    CHECK(server.connection_count() == 1);
+    co_await client.stop();
+    co_await server.stop();
+    CHECK(server.connection_count() == 0);
+  });
+}
+
+namespace {
+// Whether some warning-or-worse record contains `needle` and names `peer`.
+bool logged_with(const log_capture& logs, std::string_view needle, const peer_address& peer) {
+  for (const auto& r : *logs.records)
+    if (r.level >= log_level::warning && r.text.find(needle) != std::string::npos && r.peer &&
+        *r.peer == peer)
+      return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("an unknown message type: answered, that connection closed, logged with the peer") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server server(io, local_server());
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client other(io, client_for(at));
+    co_await other.connect();
+    framed_stream raw(co_await tcp_stream::connect(io, at));
+    const peer_address me = to_peer_address(raw.stream().local_endpoint());
+    byte_buffer unknown = make(message_type::request_uri, "echo", "abc").encode();
+    unknown[0] = std::uint8_t{200};  // no such type in the default protocol
+    const byte_view one[] = {unknown};
+    co_await raw.write_encoded(one);
+    auto r = co_await raw.read_frame();  // the error answer, then the end
+    REQUIRE(r);
+    CHECK(r.to_message().type() == message_type::error);
+    r = co_await raw.read_frame();
+    CHECK(r.status == frame_read_status::end_of_stream);
+    CHECK(logged_with(logs, "invalid frame", me));
+    // The other connection is undisturbed.
+    CHECK(content_of(co_await other.request(as_bytes("echo"), {}, as_bytes("fine"))) == "fine");
+    raw.close();
+    co_await other.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("undecodable packify auth fields: answered 'invalid message', the connection goes on") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server server(io, local_server());
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client other(io, client_for(at));
+    co_await other.connect();
+    framed_stream raw(co_await tcp_stream::connect(io, at));
+    const peer_address me = to_peer_address(raw.stream().local_endpoint());
+    // A well-framed message (its body's checksum right) whose auth fields
+    // are not packify: the header, 3 garbage bytes for its auth fields (in
+    // place of the encoded empty ones), the body.
+    const byte_buffer plain = make(message_type::request_uri, "echo", "abc").encode();
+    const std::size_t auth_len = std::size_t{plain[1]} << 8 | plain[2];
+    const std::uint8_t garbage[] = {0xff, 0xfe, 0xfd};
+    byte_buffer bad(plain.begin(), plain.begin() + 9);
+    bad[1] = 0;
+    bad[2] = sizeof garbage;  // auth length, big endian
+    bad.insert(bad.end(), std::begin(garbage), std::end(garbage));
+    bad.insert(bad.end(), plain.begin() + 9 + static_cast<std::ptrdiff_t>(auth_len), plain.end());
+    const byte_buffer good = make(message_type::request_uri, "echo", "def").encode();
+    const byte_view both[] = {bad, good};
+    co_await raw.write_encoded(both);
+    auto r = co_await raw.read_frame();
+    REQUIRE(r);
+    message m = r.to_message();
+    CHECK(m.type() == message_type::error);
+    CHECK(content_of(m) == "invalid message");
+    r = co_await raw.read_frame();  // the same connection answers the next one
+    REQUIRE(r);
+    m = r.to_message();
+    CHECK(m.type() == message_type::respond_uri);
+    CHECK(content_of(m) == "def");
+    CHECK(logged_with(logs, "invalid frame", me));
+    CHECK(content_of(co_await other.request(as_bytes("echo"), {}, as_bytes("fine"))) == "fine");
+    raw.close();
+    co_await other.stop();
+    co_await server.stop();
+  });
+}
+
+namespace {
+// A key policy of the user's own: uris match whatever their case.
+struct case_insensitive_keys {
+  using key_type = handler_key;
+  std::array<key_type, 2> extract(const message& m, const std::optional<peer_address>&) const {
+    std::string uri = uri_of(m);
+    for (char& ch : uri)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return {key_type::of(m.type(), uri), key_type::of(m.type())};
+  }
+  std::string describe(const key_type& k) const { return reference_keys<message>{}.describe(k); }
+};
+}  // namespace
+
+TEST_CASE("a key policy of the user's own replaces the reference's through basic_tcp_server") {
+  run_io([](io_context& io) -> task<void> {
+    basic_tcp_server<default_protocol, case_insensitive_keys> server(io, local_server());
+    server.on(handler_key::of(message_type::request_uri, "echo"), [](message& m) {
+      return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+    });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    message m = co_await client.request(as_bytes("ECHO"), {}, as_bytes("loud"));
+    CHECK(m.type() == message_type::respond_uri);
+    CHECK(content_of(m) == "loud");
+    m = co_await client.request(as_bytes("Echo"), {}, as_bytes("mixed"));
+    CHECK(content_of(m) == "mixed");
+    m = co_await client.request(as_bytes("other"));
+    CHECK(m.type() == message_type::not_found);
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
