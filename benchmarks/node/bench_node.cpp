@@ -328,7 +328,8 @@ int stop(std::size_t count) {
     heap_idle = heap_live.load();
     count_heap = false;  // stop() is timed without the counting
     conns = server.connection_count();
-    if (auto* c = server.connection(1)) recv_buffer = c->framed().buffer_capacity();
+    if (auto* c = server.connection(1))
+      recv_buffer = detail::connection_access::framed(*c).buffer_capacity();
     if (const char* d = std::getenv("BENCH_STOP_DELAY_MS"))
       co_await sleep_for(std::chrono::milliseconds(std::atol(d)));  // to attach a profiler
     const double cpu0 = cpu_seconds();

@@ -468,6 +468,15 @@ class scope_closed : public error {
   scope_closed() : error("netaio: task_scope is closed (its join or stop has completed)") {}
 };
 
+/// A task waited for its own end: a task_handle::join() from inside that
+/// child (or a task nested in it), or a task_scope::join() from inside one
+/// of the scope's own children. Such a wait would never end; cancel instead
+/// and let the owner join.
+class self_join : public error {
+ public:
+  using error::error;
+};
+
 /// Several children of one scope failed: every failure, first one first.
 /// (A single failure is rethrown as itself.)
 class task_group_error : public error {
@@ -2172,8 +2181,16 @@ class task_handle {
   std::string_view name() const noexcept {
     return child_ != nullptr ? child_->name.view() : std::string_view();
   }
+  /// Whether `ctx` is this child's own context or one nested in it: code
+  /// running there is part of the child (`co_await this_context()` gives the
+  /// caller's). False once the child has ended.
+  bool encloses(const task_context& ctx) const noexcept {
+    return child_ != nullptr && ctx.is_within(&child_->context);
+  }
   /// Waits until the child has ended (a cancellable wait; the child's
-  /// failure, if any, goes to its scope, not here).
+  /// failure, if any, goes to its scope, not here). Awaited from inside the
+  /// child itself (see encloses()) it throws self_join: that wait would
+  /// never end.
   join_awaiter join() const noexcept;
 
  private:
@@ -2198,6 +2215,12 @@ class task_handle::join_awaiter : private detail::child_waiter {
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
+    if (handle_->child_ != nullptr && h.promise().context_ != nullptr &&
+        handle_->encloses(*h.promise().context_)) {
+      throw self_join(
+          "netaio: task_handle::join called from inside the task it waits for would never end "
+          "(cancel it instead; its owner joins it)");
+    }
     if (!bind(h, &child_waiter::on_cancel)) return true;
     if (handle_->child_ == nullptr) {
       finish_inline();
@@ -2709,7 +2732,8 @@ class task_scope::join_awaiter : private detail::cancel_node {
   bool await_suspend(std::coroutine_handle<P> h) {
     caller_ = h.promise().context_;
     if (caller_->is_within(&scope_->context_)) {
-      throw error("netaio: task_scope::join called from one of its own children would never end");
+      throw self_join(
+          "netaio: task_scope::join called from one of its own children would never end");
     }
     return wait(h);
   }
@@ -9647,6 +9671,21 @@ using frame_read = basic_frame_read<>;
 
 namespace netaio::inline v0 {
 
+template <protocol_policy P>
+class basic_tcp_connection;
+
+namespace detail {
+/// The framed stream of a connection, for its one receive loop (the node
+/// that owns it) only: handlers get the connection, never a way to read its
+/// stream (one reader per stream, by construction). Not for users.
+struct connection_access {
+  template <protocol_policy P>
+  static basic_framed_stream<P>& framed(basic_tcp_connection<P>& c) noexcept {
+    return c.stream_;
+  }
+};
+}  // namespace detail
+
 /// Limits of one connection. The defaults are meant for a server on the
 /// internet; every one can be lifted.
 struct connection_options {
@@ -9747,9 +9786,6 @@ class basic_tcp_connection {
     wake_all();
   }
 
-  /// The framed stream (for the receive loop: exactly one reader).
-  basic_framed_stream<P>& framed() noexcept { return stream_; }
-
   /// The writer: sends queued frames, batched, until the queue is closed
   /// and drained or a write stalls past the send timeout. Exactly one runs
   /// per connection, beside its receive loop.
@@ -9785,6 +9821,8 @@ class basic_tcp_connection {
   }
 
  private:
+  friend struct detail::connection_access;
+
   static byte_buffer encode(const message_t& m) {
     byte_buffer b;
     m.encode_to(b);
@@ -12016,6 +12054,7 @@ class timeout_handler {
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12096,13 +12135,22 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
         }
       });
     });
+    // A task that outlives stop()'s grace period goes to the node's log (at
+    // error), by name, with the tree of what it was running.
+    scope_.on_stuck([this](std::span<const stuck_task> stuck) {
+      for (const stuck_task& t : stuck)
+        this->log_.error(std::nullopt, "stop: task '", t.name,
+                         "' did not end within the grace period; destroying it");
+      this->log_.error(std::nullopt, "stop: tasks still running:\n", scope_.dump());
+    });
   }
   basic_tcp_client(const basic_tcp_client&) = delete;
   basic_tcp_client& operator=(const basic_tcp_client&) = delete;
-  /// Destroying a client with connections it was never stopped for is a
+  /// Destroying a client whose tasks still run (receive loops, timeout
+  /// handlers, reconnects: neither stopped nor joined to the end) is a
   /// bug: terminates with a message in every build mode.
   ~basic_tcp_client() {
-    if (used_ && !stop_requested_) {
+    if (scope_.size() != 0 && !io_->in_teardown()) {
       detail::fatal("netaio: tcp_client destroyed while running; co_await its stop() first");
     }
   }
@@ -12138,14 +12186,18 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     const endpoint ep = to.value_or(opts_.server);
     const peer_address addr = to_peer_address(ep);
-    if (conns_.contains(addr)) co_await close(addr);  // a reconnect replaces the old one
+    sweep_retired();
+    // A reconnect replaces the old connection. From one of that
+    // connection's own handlers, its loop cannot be waited for: it is
+    // retired (closed, not cancelled, so this call goes on) and ends by
+    // itself once the handler returns.
+    if (conns_.contains(addr)) co_await close_connection(addr, false);
     tcp_stream s = co_await tcp_stream::connect(
         *io_, ep, connect_options{.timeout = timeout.value_or(opts_.connect_timeout)});
-    used_ = true;
     // Another connect() to the same server may have finished meanwhile:
     // replace it, never overwrite a state whose loop still runs.
     while (conns_.contains(addr))
-      co_await close(addr);
+      co_await close_connection(addr, false);
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     auto st = std::make_unique<conn_state>();
     st->conn =
@@ -12167,29 +12219,15 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// first when managing peers (bounded by disconnect_timeout; its failure
   /// still closes), then the socket; its receive loop is joined and every
   /// request waiting on it fails. Local state is always removed.
+  ///
+  /// Called from inside that connection's own receive loop (one of its
+  /// handlers), it cannot wait for that loop: it closes the socket, fails
+  /// the waiting requests, cancels the loop (the rest of the handler ends at
+  /// its next suspension point) and returns at once, with no DISCONNECT;
+  /// the loop ends by itself and the client's scope joins it.
   task<void> close(std::optional<peer_address> server = std::nullopt) {
-    const peer_address addr = server.value_or(default_addr());
-    auto it = conns_.find(addr);
-    if (it == conns_.end()) co_return;
-    conn_state& st = *it->second;
-    if (this->managing_peers() && st.conn->is_open()) {
-      try {
-        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
-          st.conn->finish();  // the writer sends the DISCONNECT, then ends
-          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
-        }
-      } catch (const operation_cancelled&) {
-        throw;
-      } catch (...) {
-        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
-      }
-    }
-    st.conn->close("closed by the client");
-    co_await st.loop.join();
-    // Re-found: the map may have changed while waiting, and a connect()
-    // meanwhile may have put a new connection there, which stays.
-    it = conns_.find(addr);
-    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
+    sweep_retired();
+    co_await close_connection(server.value_or(default_addr()), true);
   }
   /// Closes every connection.
   task<void> close_all() {
@@ -12264,7 +12302,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
     request_stop();
     co_await scope_.stop(grace.value_or(opts_.stop_grace));
-    if (scope_.size() == 0) conns_.clear();
+    if (scope_.size() == 0) {
+      conns_.clear();
+      retired_.clear();
+    }
   }
   /// The part of stop() that does not wait (for io.post from another thread).
   void request_stop() noexcept {
@@ -12297,6 +12338,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
  private:
   // What a request (or receive_once) waits for.
   struct waiter {
+    message_type_t request{};  // what was sent
     message_type_t success{};
     byte_buffer uri;
     layer_t inner;
@@ -12312,6 +12354,57 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     std::list<waiter*> waiting;  // requests, oldest first
     std::list<waiter*> any;      // receive_once calls, oldest first
   };
+
+  // close(): the part after choosing the connection. `cancel_inside`: a
+  // call from inside the connection's own loop cancels it (close()), or only
+  // retires it (connect(), which goes on in that same task).
+  task<void> close_connection(peer_address addr, bool cancel_inside) {
+    task_context& caller = co_await this_context();
+    auto it = conns_.find(addr);
+    if (it == conns_.end()) co_return;
+    conn_state& st = *it->second;
+    if (st.loop.encloses(caller)) {
+      retire(it, cancel_inside);
+      co_return;
+    }
+    if (this->managing_peers() && st.conn->is_open()) {
+      try {
+        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
+          st.conn->finish();  // the writer sends the DISCONNECT, then ends
+          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
+        }
+      } catch (const operation_cancelled&) {
+        throw;
+      } catch (...) {
+        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
+      }
+    }
+    st.conn->close("closed by the client");
+    co_await st.loop.join();
+    // Re-found: the map may have changed while waiting, and a connect()
+    // meanwhile may have put a new connection there, which stays.
+    it = conns_.find(addr);
+    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
+  }
+
+  // Takes a connection whose loop runs the caller out of conns_ without
+  // waiting for it: closed, its requests failed, kept alive in retired_
+  // until its loop (which references it) has ended.
+  void retire(typename std::map<peer_address, std::unique_ptr<conn_state>>::iterator it,
+              bool cancel) {
+    conn_state& st = *it->second;
+    this->log_.debug(st.addr,
+                     "closed from one of its own handlers; its receive loop ends by itself");
+    st.conn->close("closed by the client");
+    fail_all(st);
+    if (cancel) st.loop.cancel();
+    retired_.push_back(std::move(it->second));
+    conns_.erase(it);
+  }
+  // Forgets retired connections whose loop has ended.
+  void sweep_retired() noexcept {
+    std::erase_if(retired_, [](const std::unique_ptr<conn_state>& st) { return st->loop.done(); });
+  }
 
   // Formatted once: every call without a server names the default one.
   const peer_address& default_addr() const { return default_addr_; }
@@ -12336,6 +12429,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
                            byte_view content, options_t o) {
     conn_state& st = state(o.server);
     waiter w;
+    w.request = type;
     w.success = success;
     w.uri = to_buffer(uri);
     w.inner = o.inner;
@@ -12365,13 +12459,31 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (!got) {
       timed_out err("netaio: request for uri " + as_text_copy(w.uri) + " timed out");
       if (on_timeout_) {
-        timeout_context ctx{w.uri, limit, addr, {}};
+        timeout_context ctx{w.uri, limit, addr, answer_keys(w, addr)};
         on_timeout_.invoke(scope_, this->log_, *this, timeout_kind::request, addr, err, ctx);
       }
       throw err;
     }
     if (w.error) std::rethrow_exception(w.error);
     co_return std::move(*w.answer);
+  }
+
+  // The reference's TimeoutContext keys: the answers the request waited
+  // for, as (type, uri, server) handler keys, in the reference's order.
+  static std::vector<std::string> answer_keys(const waiter& w, const peer_address& addr) {
+    if (w.any) return {};
+    using key_t = basic_handler_key<message_type_t>;
+    const reference_keys<message_t> describe;
+    std::vector<std::string> keys;
+    const auto add = [&](message_type_t t) {
+      keys.push_back(describe.describe(key_t::of(
+          t, std::string_view(reinterpret_cast<const char*>(w.uri.data()), w.uri.size()), addr)));
+    };
+    add(message_type_t::auth_error);
+    add(message_type_t::error);
+    add(w.success);
+    if (w.request != message_type_t::create_uri) add(message_type_t::not_found);
+    return keys;
   }
 
   static std::string as_text_copy(const byte_buffer& b) {
@@ -12420,17 +12532,19 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     }
   }
 
-  // Wakes every waiter of a connection that has ended.
+  // Wakes every waiter of a connection that has ended (or been closed).
+  static void fail_all(conn_state& st) {
+    if (st.waiting.empty() && st.any.empty()) return;
+    auto e = std::make_exception_ptr(
+        io_error(io_errc::closed, "netaio: the connection to " + to_string(st.addr) + " closed"));
+    while (!st.waiting.empty())
+      deliver(st, st.waiting.front(), std::nullopt, e);
+    while (!st.any.empty())
+      deliver(st, st.any.front(), std::nullopt, e);
+  }
   struct fail_waiters {
     conn_state* st;
-    ~fail_waiters() {
-      auto e = std::make_exception_ptr(io_error(
-          io_errc::closed, "netaio: the connection to " + to_string(st->addr) + " closed"));
-      while (!st->waiting.empty())
-        deliver(*st, st->waiting.front(), std::nullopt, e);
-      while (!st->any.empty())
-        deliver(*st, st->any.front(), std::nullopt, e);
-    }
+    ~fail_waiters() { fail_all(*st); }
   };
 
   task<void> run_connection(conn_state& st) {
@@ -12446,7 +12560,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   // The connection's one receive loop.
   task<void> receive_loop(conn_state& st) {
     connection_t& c = *st.conn;
-    auto& fs = c.framed();
+    auto& fs = detail::connection_access::framed(c);
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
       try {
@@ -12566,8 +12680,9 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   layer_t advertise_inner_;
   timeout_handler<basic_tcp_client> on_timeout_;
   std::map<peer_address, std::unique_ptr<conn_state>> conns_;
+  // Connections closed from inside their own loop, until that loop ends.
+  std::list<std::unique_ptr<conn_state>> retired_;
   std::uint64_t next_id_ = 0;
-  bool used_ = false;
   bool stop_requested_ = false;
   task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
 };
@@ -12767,6 +12882,7 @@ using auto_reconnect_options = basic_auto_reconnect_options<tcp_client>;
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -12828,13 +12944,24 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
         }
       });
     });
+    // A task that outlives stop()'s grace period goes to the node's log (at
+    // error), by name, with the tree of what it was running.
+    scope_.on_stuck([this](std::span<const stuck_task> stuck) {
+      for (const stuck_task& t : stuck)
+        this->log_.error(std::nullopt, "stop: task '", t.name,
+                         "' did not end within the grace period; destroying it");
+      this->log_.error(std::nullopt, "stop: tasks still running:\n", scope_.dump());
+    });
   }
   basic_tcp_server(const basic_tcp_server&) = delete;
   basic_tcp_server& operator=(const basic_tcp_server&) = delete;
-  /// Destroying a server that was started and never stopped is a bug:
-  /// terminates with a message in every build mode.
+  /// Destroying a server whose tasks still run (started, and neither
+  /// stopped nor joined to the end: a run() or wait() that was cancelled
+  /// has joined them) is a bug: terminates with a message in every build
+  /// mode. (While a stop's grace period destroys the frame that owns the
+  /// server, its tasks are destroyed with it, as a scope's are.)
   ~basic_tcp_server() {
-    if (started_ && !stop_requested_) {
+    if (scope_.size() != 0 && !io_->in_teardown()) {
       detail::fatal(
           "netaio: tcp_server destroyed while running; co_await its stop() (or the end of its "
           "run()) first");
@@ -12905,6 +13032,9 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   /// only cancels: run() or a stop() from outside completes the wait.
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
     const auto limit = grace.value_or(opts_.stop_grace);
+    // On the loop's clock, as every wait of the stop: the whole stop stays
+    // within `limit` (plus a turn), on a virtual clock too.
+    const auto deadline = detail::saturating_add(io_->now(), limit);
     // With no handler running, every connection task waits on its socket or
     // its queue: closed, they end by themselves, without the cost of
     // unwinding each one's cancellation through its frames (the larger part
@@ -12913,12 +13043,11 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     const bool drain = !stop_requested_ && handlers_running_ == 0 && !conns_.empty();
     close_everything();
     if (drain) {
-      const auto t0 = std::chrono::steady_clock::now();
       conns_gone_.reset();
       if (!conns_.empty()) (void)co_await move_on_after(limit, conns_gone_.wait());
-      const auto spent = std::chrono::steady_clock::now() - t0;
       scope_.cancel();
-      co_await scope_.stop(spent < limit ? limit - spent : std::chrono::nanoseconds(0));
+      const auto now = io_->now();
+      co_await scope_.stop(now < deadline ? deadline - now : std::chrono::nanoseconds(0));
       co_return;
     }
     scope_.cancel();
@@ -13102,7 +13231,7 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
 
   // The connection's one receive loop.
   task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
-    auto& fs = c.framed();
+    auto& fs = detail::connection_access::framed(c);
     const auto idle = opts_.connection.idle_timeout;
     for (;;) {
       typename basic_framed_stream<P>::read_result r;

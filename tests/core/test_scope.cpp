@@ -301,7 +301,7 @@ TEST_CASE("join from inside one of its own children is refused instead of deadlo
     auto child_3 = [&]() -> task<void> {
       try {
         co_await scope.join();
-      } catch (const netaio::error&) {
+      } catch (const self_join&) {
         refused = true;
       }
     };
@@ -310,6 +310,51 @@ TEST_CASE("join from inside one of its own children is refused instead of deadlo
   };
   loop.run(body());
   CHECK(refused);
+}
+
+TEST_CASE("task_handle::join from inside its own task is self_join; a sibling's join waits") {
+  // Before: the join linked the child as its own waiter and never ended
+  // (the test hung until its own 1 h limit cancelled it).
+  event_loop loop({.virtual_time = true});
+  int refused = 0;
+  bool sibling_joined = false;
+  auto body = [&]() -> task<void> {
+    task_scope scope{loop};
+    task_handle h;
+    auto nested = [&]() -> task<void> {
+      try {
+        co_await h.join();
+      } catch (const self_join&) {
+        ++refused;
+      }
+    };
+    h = scope.spawn([&]() -> task<void> {
+      co_await yield();  // `h` is set by now
+      CHECK(h.encloses(co_await this_context()));
+      try {
+        co_await h.join();  // the child itself
+      } catch (const self_join&) {
+        ++refused;
+      }
+      co_await nested();  // a task the child awaits is inside it too
+      co_await with_scope([&](task_scope& inner) -> task<void> {
+        inner.spawn(nested());  // and a child of a scope the child owns
+        co_return;
+      });
+      co_await sleep_for(1s);
+    });
+    scope.spawn([&]() -> task<void> {
+      CHECK_FALSE(h.encloses(co_await this_context()));
+      co_await h.join();  // a sibling: waits for the end
+      sibling_joined = true;
+    });
+    CHECK_FALSE(h.encloses(co_await this_context()));
+    co_await with_timeout(1h, scope.join());
+  };
+  loop.run(body());
+  CHECK(refused == 3);
+  CHECK(sibling_joined);
+  CHECK(test::elapsed(loop) == 1s);
 }
 
 TEST_CASE("stop() names a child that ignores cancellation once the grace period ends") {

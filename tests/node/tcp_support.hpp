@@ -52,6 +52,26 @@ inline std::string uri_of(const message& m) {
   return text(m.body().uri());
 }
 
+/// Waits (polling every 1 ms of the loop's clock) until `done()` holds;
+/// false, with a message naming `what`, if it still does not after `limit`
+/// of the loop's clock: a condition that never holds fails the test instead
+/// of hanging it until the test runner's timeout.
+template <class Pred>
+task<bool> eventually(Pred done, std::string_view what,
+                      std::chrono::nanoseconds limit = std::chrono::minutes(1)) {
+  task_context& ctx = co_await this_context();
+  event_loop& loop = *ctx.loop;
+  const auto deadline = loop.now() + limit;
+  while (!done()) {
+    if (loop.now() >= deadline) {
+      MESSAGE("still not true after the limit: ", what);
+      co_return false;
+    }
+    co_await sleep_for(std::chrono::milliseconds(1));
+  }
+  co_return true;
+}
+
 /// Server options on 127.0.0.1, a port the kernel picks.
 inline tcp_server_options local_server() {
   tcp_server_options o;

@@ -296,8 +296,12 @@ TEST_CASE("many requests in flight on one connection, several to the same uri, e
 
 TEST_CASE("a plain timeout handler: called once with the kind, server and context") {
   run_io([](io_context& io) -> task<void> {
-    tcp_server server(io, local_server());
+    tcp_server_options o = local_server();
+    o.max_concurrent_handlers = 2;  // the create is handled while the request hangs
+    tcp_server server(io, o);
     server.on(handler_key::of(message_type::request_uri, "never"),
+              [](message&) -> task<void> { co_await sleep_for(std::chrono::hours(1)); });
+    server.on(handler_key::of(message_type::create_uri, "never"),
               [](message&) -> task<void> { co_await sleep_for(std::chrono::hours(1)); });
     const endpoint at = co_await server.start();
     tcp_client client(io, client_for(at));
@@ -314,11 +318,26 @@ TEST_CASE("a plain timeout handler: called once with the kind, server and contex
       CHECK(std::string_view(e.what()).find("never") != std::string_view::npos);
       CHECK(text(ctx.uri) == "never");
       CHECK(ctx.timeout == 3s);
+      // The answers it waited for, as the reference's TimeoutContext keys.
+      const std::string at_s = to_string(to_peer_address(at));
+      if (calls == 1) {
+        CHECK(ctx.keys == std::vector<std::string>{"(AUTH_ERROR, 'never', " + at_s + ")",
+                                                   "(ERROR, 'never', " + at_s + ")",
+                                                   "(RESPOND_URI, 'never', " + at_s + ")",
+                                                   "(NOT_FOUND, 'never', " + at_s + ")"});
+      } else {  // a create waits for OK, and not for NOT_FOUND
+        CHECK(ctx.keys == std::vector<std::string>{"(AUTH_ERROR, 'never', " + at_s + ")",
+                                                   "(ERROR, 'never', " + at_s + ")",
+                                                   "(OK, 'never', " + at_s + ")"});
+      }
     });
     const auto t0 = io.now();
     CHECK_THROWS_AS((void)co_await client.request(as_bytes("never"), {.timeout = 3s}), timed_out);
     CHECK(io.now() - t0 == 3s);
     CHECK(calls == 1);
+    CHECK_THROWS_AS((void)co_await client.create(as_bytes("never"), as_bytes("v"), {.timeout = 3s}),
+                    timed_out);
+    CHECK(calls == 2);
     CHECK(client.scope().size() == 1);  // a plain handler spawns nothing
     co_await client.stop();
     co_await server.stop();
@@ -590,4 +609,142 @@ TEST_CASE("auto_reconnect: stop() during a pending reconnect cancels and joins i
       CHECK(failures == (during_connect ? 0 : 1));
     });
   }
+}
+
+// --- close() and connect() from inside a connection's own handler ---------------
+
+TEST_CASE("a client handler closes its own server's connection: no self-join, the loop ends") {
+  // Before: close() joined the receive loop it was running in and hung until
+  // something else stopped the client (here: the 1 min limit).
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    co_await client.connect();
+    async_event closed;
+    bool after_close = false;
+    client.on(handler_key::of(message_type::notify_uri, "bye"), [&](message&) -> task<void> {
+      co_await client.close();
+      closed.set();
+      CHECK_FALSE(client.connected());
+      after_close = true;
+      co_await yield();  // the loop was cancelled: this is where the handler ends
+      FAIL("a cancelled handler went on");
+    });
+    (void)co_await client.subscribe(as_bytes("bye"));
+    server.notify(as_bytes("bye"), make(message_type::notify_uri, "bye"));
+    co_await with_timeout(1min, closed.wait());
+    CHECK(after_close);
+    // The loop ends by itself: the client's scope empties without a stop.
+    co_await with_timeout(1min, client.scope().join());
+    CHECK(client.scope().size() == 0);
+    CHECK_FALSE(client.connected());
+    // The client is usable again.
+    co_await client.connect();
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("again"))) == "again");
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("a client handler reconnects to its own server: the old loop ends, the new one serves") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    co_await client.connect();
+    async_event reconnected;
+    client.once(handler_key::of(message_type::notify_uri, "reconnect"),
+                [&](message&) -> task<void> {
+                  co_await client.connect();  // replaces the connection running this handler
+                  CHECK(client.connected());
+                  // A request on the new connection from the old one's handler.
+                  const message m = co_await client.request(as_bytes("echo"), {}, as_bytes("new"));
+                  CHECK(content_of(m) == "new");
+                  reconnected.set();
+                });
+    (void)co_await client.subscribe(as_bytes("reconnect"));
+    server.notify(as_bytes("reconnect"), make(message_type::notify_uri, "reconnect"));
+    co_await with_timeout(1min, reconnected.wait());
+    // The old loop ends once its handler returns: one loop remains.
+    CHECK(co_await eventually([&] { return client.scope().size() == 1; },
+                              "the old receive loop ends"));
+    CHECK(server.connection_count() == 1);
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("x"))) == "x");
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("a cancelled join of the client's scope ends its tasks; destroying it is fine") {
+  // Before: ~tcp_client saw stop() never called and terminated the program
+  // although nothing of it ran any more.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    {
+      tcp_client client(io, client_for(co_await start_crud(server)));
+      co_await client.connect();
+      CHECK(client.scope().size() == 1);
+      CHECK_THROWS_AS(co_await with_timeout(1s, client.scope().join()), timed_out);
+      CHECK(client.scope().size() == 0);
+    }
+    co_await server.stop();
+  });
+}
+
+TEST_CASE(
+    "a client handler that ignores cancellation: stop returns at the grace, the log names it") {
+  // Before: the stuck task went to stderr, not to the client's logger.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    tcp_client client(io, client_for(co_await start_crud(server)));
+    log_capture log;
+    client.set_logger(log.make());
+    co_await client.connect();
+    async_event entered;
+    client.on(handler_key::of(message_type::notify_uri, "stuck"), [&](message&) -> task<void> {
+      entered.set();
+      co_await shield(1h, sleep_for(1h));
+    });
+    (void)co_await client.subscribe(as_bytes("stuck"));
+    server.notify(as_bytes("stuck"), make(message_type::notify_uri, "stuck"));
+    co_await with_timeout(1min, entered.wait());
+    const auto t0 = io.now();
+    co_await client.stop(2s);
+    CHECK(io.now() - t0 == 2s);
+    CHECK(client.scope().size() == 0);
+    bool named = false;
+    for (const auto& r : *log.records)
+      if (r.level == log_level::error && r.text.find("stop: task 'receive loop 127.0.0.1:") == 0)
+        named = true;
+    CHECK(named);
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("stop from a coroutine timeout handler; the owner's stop completes it") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    server.on(handler_key::of(message_type::request_uri, "never"),
+              [](message&) -> task<void> { co_await sleep_for(std::chrono::hours(1)); });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    bool handler_stopped = false;
+    client.set_timeout_handler([&](tcp_client& c, timeout_kind, const std::optional<peer_address>&,
+                                   const timed_out&, const timeout_context&) -> task<void> {
+      co_await c.stop();  // from inside the client: only cancels
+      handler_stopped = true;
+    });
+    const auto t0 = io.now();
+    CHECK_THROWS_AS((void)co_await client.request(as_bytes("never"), {.timeout = 1s}), timed_out);
+    CHECK(io.now() - t0 == 1s);
+    // The handler's stop cancels the receive loop: the client's scope empties
+    // without anyone outside stopping it.
+    co_await with_timeout(1min, client.scope().join());
+    CHECK(handler_stopped);
+    CHECK(client.scope().size() == 0);
+    CHECK_FALSE(client.connected());
+    CHECK_THROWS_AS(co_await client.connect(), error);  // stopped: no new connection
+    co_await client.stop();  // the owner's stop: idempotent, returns at once
+    CHECK(io.now() - t0 == 1s);
+    co_await server.stop();
+  });
 }

@@ -131,15 +131,16 @@ TEST_CASE("seed 003: a peer lost without DISCONNECT stays for the grace period, 
     client.manage_peers_automatically(local("client"));
     co_await client.connect();
     const byte_buffer cid = to_buffer(as_bytes("client"));
-    while (server.get_peer(std::nullopt, cid) == nullptr)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.get_peer(std::nullopt, cid) != nullptr; },
+                              "the server learns the client"));
     // The client learns the server from PEER_DISCOVERED.
-    while (client.get_peer(std::nullopt, to_buffer(as_bytes("server"))) == nullptr)
-      co_await sleep_for(1ms);
+    const byte_buffer sid = to_buffer(as_bytes("server"));
+    CHECK(co_await eventually([&] { return client.get_peer(std::nullopt, sid) != nullptr; },
+                              "the client learns the server"));
     // Gone without DISCONNECT (stop closes without one).
     co_await client.stop();
-    while (server.connection_count() != 0)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.connection_count() == 0; },
+                              "the server sees the connection gone"));
     const auto lost_at = io.now();
     co_await sleep_until(lost_at + 10s);
     CHECK(server.get_peer(std::nullopt, cid) != nullptr);  // within the grace
@@ -160,11 +161,11 @@ TEST_CASE(
     client.manage_peers_automatically(local("client"));
     co_await client.connect();
     const byte_buffer cid = to_buffer(as_bytes("client"));
-    while (server.get_peer(std::nullopt, cid) == nullptr)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.get_peer(std::nullopt, cid) != nullptr; },
+                              "the server learns the client"));
     co_await client.close();
-    while (server.get_peer(std::nullopt, cid) != nullptr)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.get_peer(std::nullopt, cid) == nullptr; },
+                              "DISCONNECT removes the peer"));
     CHECK_FALSE(client.connected());
     // The server goes away; the client's close still cleans up locally.
     co_await client.connect();
@@ -199,8 +200,8 @@ TEST_CASE("seed 004: a background sender stops with its node; nothing switched o
     auto got = std::make_shared<int>(0);
     client.on(handler_key::of(message_type::notify_uri, "tick"), [got](message&) { ++*got; });
     co_await client.connect();
-    while (server.connection_count() != 1)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.connection_count() == 1; },
+                              "the connection accepted"));
     auto sent = std::make_shared<int>(0);
     server.scope().spawn(
         [&server, sent]() -> task<void> {

@@ -185,8 +185,8 @@ TEST_CASE("subscribe, notify, unsubscribe; a closed connection is unsubscribed")
     (void)co_await f.client->subscribe(as_bytes("news"));
     co_await f.client->close();
     // The server's loop for it ends: it is forgotten everywhere.
-    while (f.server.connection_count() != 0)
-      co_await sleep_for(10ms);
+    CHECK(co_await eventually([&] { return f.server.connection_count() == 0; },
+                              "the server forgets the closed connection"));
     CHECK(f.server.subscriber_count(as_bytes("news")) == 0);
     co_await f.stop();
   });
@@ -203,8 +203,8 @@ TEST_CASE("broadcast: a reader that never reads is dropped, the others get every
     tcp_stream slow = co_await tcp_stream::connect(io, at);
     tcp_client client(io, client_for(at));
     co_await client.connect();
-    while (server.connection_count() != 2)
-      co_await sleep_for(1ms);
+    CHECK(co_await eventually([&] { return server.connection_count() == 2; },
+                              "both connections accepted"));
     constexpr int total = 200;
     auto count = std::make_shared<int>(0);
     async_event all;
@@ -337,25 +337,36 @@ TEST_CASE("idle timeout: a silent connection is closed after the limit, on the v
 }
 
 TEST_CASE("several requests in flight on one connection, to the same uri, each get their own") {
+  // Four requests; handler i takes 100 - 10 i ms. By default one runs at a
+  // time, in order (340 ms in all); with max_concurrent_handlers = 4 all
+  // four run at once (100 ms: the longest one's).
   for (std::size_t concurrency : {std::size_t{1}, std::size_t{4}}) {
     CAPTURE(concurrency);
     run_io([&](io_context& io) -> task<void> {
       tcp_server_options o = local_server();
       o.max_concurrent_handlers = concurrency;
       tcp_server server(io, o);
+      std::size_t running = 0, peak = 0;
+      std::vector<int> started;
       // Answers take longer for earlier requests: with concurrency they
       // finish out of order, and still reach the right request only if
       // the matching is by uri; so each request uses its own uri there.
-      server.on(handler_key::of(message_type::request_uri), [](message& m) -> task<message> {
-        co_await sleep_for(std::chrono::milliseconds(100 - 10 * (content_of(m)[0] - '0')));
+      server.on(handler_key::of(message_type::request_uri), [&](message& m) -> task<message> {
+        const int i = content_of(m)[0] - '0';
+        started.push_back(i);
+        peak = std::max(peak, ++running);
+        co_await sleep_for(std::chrono::milliseconds(100 - 10 * i));
+        --running;
         co_return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
       });
       const endpoint at = co_await server.start();
       tcp_client client(io, client_for(at));
       co_await client.connect();
-      std::vector<std::string> got(5);
+      constexpr int n = 4;
+      std::vector<std::string> got(n);
+      const auto t0 = io.now();
       co_await with_scope([&](task_scope& s) -> task<void> {
-        for (int i = 0; i < 5; ++i) {
+        for (int i = 0; i < n; ++i) {
           s.spawn([&, i]() -> task<void> {
             const std::string uri = concurrency == 1 ? "same" : "u" + std::to_string(i);
             const std::string body(1, char('0' + i));
@@ -365,8 +376,16 @@ TEST_CASE("several requests in flight on one connection, to the same uri, each g
         }
         co_return;
       });
-      for (int i = 0; i < 5; ++i)
+      const auto elapsed = io.now() - t0;
+      for (int i = 0; i < n; ++i)
         CHECK(got[i] == std::string(1, char('0' + i)));
+      CHECK(peak == concurrency);
+      if (concurrency == 1) {
+        CHECK(started == std::vector<int>{0, 1, 2, 3});  // in order, one after another
+        CHECK(elapsed == 340ms);                         // the sum
+      } else {
+        CHECK(elapsed == 100ms);  // the longest handler's, not the sum
+      }
       co_await client.stop();
       co_await server.stop();
     });
@@ -477,5 +496,258 @@ TEST_CASE("stop while a handler waits: it is cancelled within the grace period")
     CHECK(server.scope().size() == 0);
     idle.close();
     busy.close();
+  });
+}
+
+TEST_CASE("a cancelled run() (with_timeout): its tasks end with it; destroying it is fine") {
+  // Before: the cancelled run() joined every task, but ~tcp_server saw
+  // stop() never called and terminated the program.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o = local_server();
+    tcp_server server(io, o);
+    install_crud(server, std::make_shared<db_t>());
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    CHECK(content_of(co_await client.request(as_bytes("echo"), {}, as_bytes("x"))) == "x");
+    const auto t0 = io.now();
+    CHECK_THROWS_AS(co_await with_timeout(2s, server.run()), timed_out);
+    CHECK(io.now() - t0 == 2s);
+    CHECK(server.scope().size() == 0);
+    CHECK(server.connection_count() == 0);
+    // The same for wait().
+    tcp_server second(io, local_server());
+    (void)co_await second.start();
+    CHECK_THROWS_AS(co_await with_timeout(1s, second.wait()), timed_out);
+    CHECK(second.scope().size() == 0);
+    co_await client.stop();
+    // Neither server is stopped: both are destroyed here, nothing running.
+  });
+}
+
+TEST_CASE(
+    "stop's drain is bounded on the loop's clock: a connection that never ends costs the grace") {
+  // A connection whose task does not end when closed: its loop waited for a
+  // handler slot when stop() began (no handler running, so stop drains),
+  // then starts a handler that ignores cancellation. Before: the drain's
+  // time was measured on the wall clock while it waited on the loop's, so
+  // on the virtual clock stop() took twice the grace (20 s, not 10 s).
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o = local_server();
+    o.max_concurrent_handlers = 2;
+    tcp_server server(io, o);
+    log_capture log;
+    server.set_logger(log.make());
+    async_event gate;
+    server.on(handler_key::of(message_type::request_uri, "gate"), [&](message& m) -> task<message> {
+      co_await gate.wait();
+      co_return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+    });
+    server.on(handler_key::of(message_type::request_uri, "stuck"),
+              [](message&) -> task<void> { co_await shield(1h, sleep_for(1h)); });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      for (int i = 0; i < 2; ++i)
+        s.spawn([&]() -> task<void> {
+          try {
+            (void)co_await client.request(as_bytes("gate"), {.timeout = 1h});
+          } catch (const io_error&) {  // the server closes before answering
+          }
+        });
+      s.spawn([&]() -> task<void> {
+        CHECK(co_await client.send(make(message_type::request_uri, "stuck")));
+      });
+      co_await sleep_for(1s);  // two handlers wait at the gate, the third frame for a slot
+      gate.set();              // both end; the loop is woken for the third frame
+      co_await yield();        // they have ended, the loop has not run yet
+      const auto t0 = io.now();
+      co_await server.stop(10s);
+      CHECK(io.now() - t0 == 10s);
+    });
+    CHECK(server.scope().size() == 0);
+    CHECK(log.contains("did not end within the grace period"));
+    co_await client.stop();
+  });
+}
+
+TEST_CASE("a handler that ignores cancellation: stop returns at the grace, the log names it") {
+  // Before: the stuck task went to stderr, not to the server's logger.
+  run_io([](io_context& io) -> task<void> {
+    tcp_server server(io, local_server());
+    log_capture log;
+    server.set_logger(log.make());
+    async_event entered;
+    server.on(handler_key::of(message_type::request_uri, "stuck"), [&](message&) -> task<void> {
+      entered.set();
+      co_await shield(1h, sleep_for(1h));
+    });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    CHECK(co_await client.send(make(message_type::request_uri, "stuck")));
+    co_await with_timeout(1min, entered.wait());
+    const auto t0 = io.now();
+    co_await server.stop(3s);
+    CHECK(io.now() - t0 == 3s);
+    CHECK(server.scope().size() == 0);
+    bool named = false;
+    for (const auto& r : *log.records)
+      if (r.level == log_level::error && r.text.find("stop: task 'connection 127.0.0.1:") == 0 &&
+          r.text.find("did not end within the grace period") != std::string::npos)
+        named = true;
+    CHECK(named);
+    CHECK(log.contains("tasks still running:"));  // and the tree of what it ran
+    co_await client.stop();
+  });
+}
+
+// One reader per stream, by construction: what handlers get (the connection)
+// offers no way to reach its framed stream. (Before: framed() was public.)
+template <class C>
+concept exposes_its_stream = requires(C& c) {
+  c.framed();
+};
+static_assert(!exposes_its_stream<tcp_connection>);
+
+TEST_CASE("echo on [::1]:0: IPv6 listening, a client, a clean stop") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_server_options o;
+    o.at = endpoint::parse("[::1]:0");
+    tcp_server server(io, o);
+    install_crud(server, std::make_shared<db_t>());
+    endpoint at;
+    try {
+      at = co_await server.start();
+    } catch (const io_error& e) {
+      MESSAGE("no IPv6 loopback here, skipped: ", e.what());
+      co_return;
+    }
+    CHECK(at.address().is_v6());
+    CHECK(at.port() != 0);
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    const message answer = co_await client.request(as_bytes("echo"), {}, as_bytes("six"));
+    CHECK(answer.type() == message_type::respond_uri);
+    CHECK(content_of(answer) == "six");
+    CHECK(server.connection_count() == 1);
+    co_await client.stop();
+    co_await server.stop();
+    CHECK(server.connection_count() == 0);
+  });
+}
+
+namespace {
+// Whether some warning-or-worse record contains `needle` and names `peer`.
+bool logged_with(const log_capture& logs, std::string_view needle, const peer_address& peer) {
+  for (const auto& r : *logs.records)
+    if (r.level >= log_level::warning && r.text.find(needle) != std::string::npos && r.peer &&
+        *r.peer == peer)
+      return true;
+  return false;
+}
+}  // namespace
+
+TEST_CASE("an unknown message type: answered, that connection closed, logged with the peer") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server server(io, local_server());
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client other(io, client_for(at));
+    co_await other.connect();
+    framed_stream raw(co_await tcp_stream::connect(io, at));
+    const peer_address me = to_peer_address(raw.stream().local_endpoint());
+    byte_buffer unknown = make(message_type::request_uri, "echo", "abc").encode();
+    unknown[0] = std::uint8_t{200};  // no such type in the default protocol
+    const byte_view one[] = {unknown};
+    co_await raw.write_encoded(one);
+    auto r = co_await raw.read_frame();  // the error answer, then the end
+    REQUIRE(r);
+    CHECK(r.to_message().type() == message_type::error);
+    r = co_await raw.read_frame();
+    CHECK(r.status == frame_read_status::end_of_stream);
+    CHECK(logged_with(logs, "invalid frame", me));
+    // The other connection is undisturbed.
+    CHECK(content_of(co_await other.request(as_bytes("echo"), {}, as_bytes("fine"))) == "fine");
+    raw.close();
+    co_await other.stop();
+    co_await server.stop();
+  });
+}
+
+TEST_CASE("undecodable packify auth fields: answered 'invalid message', the connection goes on") {
+  run_io([](io_context& io) -> task<void> {
+    log_capture logs;
+    tcp_server server(io, local_server());
+    server.set_logger(logs.make());
+    install_crud(server, std::make_shared<db_t>());
+    const endpoint at = co_await server.start();
+    tcp_client other(io, client_for(at));
+    co_await other.connect();
+    framed_stream raw(co_await tcp_stream::connect(io, at));
+    const peer_address me = to_peer_address(raw.stream().local_endpoint());
+    // A well-framed message (its body's checksum right) whose auth fields
+    // are not packify: the header, 3 garbage bytes for its auth fields (in
+    // place of the encoded empty ones), the body.
+    const byte_buffer plain = make(message_type::request_uri, "echo", "abc").encode();
+    const std::size_t auth_len = std::size_t{plain[1]} << 8 | plain[2];
+    const std::uint8_t garbage[] = {0xff, 0xfe, 0xfd};
+    byte_buffer bad(plain.begin(), plain.begin() + 9);
+    bad[1] = 0;
+    bad[2] = sizeof garbage;  // auth length, big endian
+    bad.insert(bad.end(), std::begin(garbage), std::end(garbage));
+    bad.insert(bad.end(), plain.begin() + 9 + static_cast<std::ptrdiff_t>(auth_len), plain.end());
+    const byte_buffer good = make(message_type::request_uri, "echo", "def").encode();
+    const byte_view both[] = {bad, good};
+    co_await raw.write_encoded(both);
+    auto r = co_await raw.read_frame();
+    REQUIRE(r);
+    message m = r.to_message();
+    CHECK(m.type() == message_type::error);
+    CHECK(content_of(m) == "invalid message");
+    r = co_await raw.read_frame();  // the same connection answers the next one
+    REQUIRE(r);
+    m = r.to_message();
+    CHECK(m.type() == message_type::respond_uri);
+    CHECK(content_of(m) == "def");
+    CHECK(logged_with(logs, "invalid frame", me));
+    CHECK(content_of(co_await other.request(as_bytes("echo"), {}, as_bytes("fine"))) == "fine");
+    raw.close();
+    co_await other.stop();
+    co_await server.stop();
+  });
+}
+
+namespace {
+// A key policy of the user's own: uris match whatever their case.
+struct case_insensitive_keys {
+  using key_type = handler_key;
+  std::array<key_type, 2> extract(const message& m, const std::optional<peer_address>&) const {
+    std::string uri = uri_of(m);
+    for (char& ch : uri)
+      if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return {key_type::of(m.type(), uri), key_type::of(m.type())};
+  }
+  std::string describe(const key_type& k) const { return reference_keys<message>{}.describe(k); }
+};
+}  // namespace
+
+TEST_CASE("a key policy of the user's own replaces the reference's through basic_tcp_server") {
+  run_io([](io_context& io) -> task<void> {
+    basic_tcp_server<default_protocol, case_insensitive_keys> server(io, local_server());
+    server.on(handler_key::of(message_type::request_uri, "echo"), [](message& m) {
+      return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+    });
+    tcp_client client(io, client_for(co_await server.start()));
+    co_await client.connect();
+    message m = co_await client.request(as_bytes("ECHO"), {}, as_bytes("loud"));
+    CHECK(m.type() == message_type::respond_uri);
+    CHECK(content_of(m) == "loud");
+    m = co_await client.request(as_bytes("Echo"), {}, as_bytes("mixed"));
+    CHECK(content_of(m) == "mixed");
+    m = co_await client.request(as_bytes("other"));
+    CHECK(m.type() == message_type::not_found);
+    co_await client.stop();
+    co_await server.stop();
   });
 }

@@ -38,6 +38,15 @@ class scope_closed : public error {
   scope_closed() : error("netaio: task_scope is closed (its join or stop has completed)") {}
 };
 
+/// A task waited for its own end: a task_handle::join() from inside that
+/// child (or a task nested in it), or a task_scope::join() from inside one
+/// of the scope's own children. Such a wait would never end; cancel instead
+/// and let the owner join.
+class self_join : public error {
+ public:
+  using error::error;
+};
+
 /// Several children of one scope failed: every failure, first one first.
 /// (A single failure is rethrown as itself.)
 class task_group_error : public error {

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <netaio/core/detail/child_state.hpp>
+#include <netaio/core/error.hpp>
+#include <netaio/core/task_context.hpp>
 
 #include <string_view>
 #include <utility>
@@ -43,8 +45,16 @@ class task_handle {
   std::string_view name() const noexcept {
     return child_ != nullptr ? child_->name.view() : std::string_view();
   }
+  /// Whether `ctx` is this child's own context or one nested in it: code
+  /// running there is part of the child (`co_await this_context()` gives the
+  /// caller's). False once the child has ended.
+  bool encloses(const task_context& ctx) const noexcept {
+    return child_ != nullptr && ctx.is_within(&child_->context);
+  }
   /// Waits until the child has ended (a cancellable wait; the child's
-  /// failure, if any, goes to its scope, not here).
+  /// failure, if any, goes to its scope, not here). Awaited from inside the
+  /// child itself (see encloses()) it throws self_join: that wait would
+  /// never end.
   join_awaiter join() const noexcept;
 
  private:
@@ -69,6 +79,12 @@ class task_handle::join_awaiter : private detail::child_waiter {
   bool await_ready() const noexcept { return false; }
   template <detail::netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
+    if (handle_->child_ != nullptr && h.promise().context_ != nullptr &&
+        handle_->encloses(*h.promise().context_)) {
+      throw self_join(
+          "netaio: task_handle::join called from inside the task it waits for would never end "
+          "(cancel it instead; its owner joins it)");
+    }
     if (!bind(h, &child_waiter::on_cancel)) return true;
     if (handle_->child_ == nullptr) {
       finish_inline();

@@ -499,7 +499,8 @@ class task_scope::join_awaiter : private detail::cancel_node {
   bool await_suspend(std::coroutine_handle<P> h) {
     caller_ = h.promise().context_;
     if (caller_->is_within(&scope_->context_)) {
-      throw error("netaio: task_scope::join called from one of its own children would never end");
+      throw self_join(
+          "netaio: task_scope::join called from one of its own children would never end");
     }
     return wait(h);
   }

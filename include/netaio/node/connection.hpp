@@ -27,6 +27,21 @@
 
 namespace netaio::inline v0 {
 
+template <protocol_policy P>
+class basic_tcp_connection;
+
+namespace detail {
+/// The framed stream of a connection, for its one receive loop (the node
+/// that owns it) only: handlers get the connection, never a way to read its
+/// stream (one reader per stream, by construction). Not for users.
+struct connection_access {
+  template <protocol_policy P>
+  static basic_framed_stream<P>& framed(basic_tcp_connection<P>& c) noexcept {
+    return c.stream_;
+  }
+};
+}  // namespace detail
+
 /// Limits of one connection. The defaults are meant for a server on the
 /// internet; every one can be lifted.
 struct connection_options {
@@ -127,9 +142,6 @@ class basic_tcp_connection {
     wake_all();
   }
 
-  /// The framed stream (for the receive loop: exactly one reader).
-  basic_framed_stream<P>& framed() noexcept { return stream_; }
-
   /// The writer: sends queued frames, batched, until the queue is closed
   /// and drained or a write stalls past the send timeout. Exactly one runs
   /// per connection, beside its receive loop.
@@ -165,6 +177,8 @@ class basic_tcp_connection {
   }
 
  private:
+  friend struct detail::connection_access;
+
   static byte_buffer encode(const message_t& m) {
     byte_buffer b;
     m.encode_to(b);

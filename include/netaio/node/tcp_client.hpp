@@ -40,6 +40,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -120,13 +121,22 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
         }
       });
     });
+    // A task that outlives stop()'s grace period goes to the node's log (at
+    // error), by name, with the tree of what it was running.
+    scope_.on_stuck([this](std::span<const stuck_task> stuck) {
+      for (const stuck_task& t : stuck)
+        this->log_.error(std::nullopt, "stop: task '", t.name,
+                         "' did not end within the grace period; destroying it");
+      this->log_.error(std::nullopt, "stop: tasks still running:\n", scope_.dump());
+    });
   }
   basic_tcp_client(const basic_tcp_client&) = delete;
   basic_tcp_client& operator=(const basic_tcp_client&) = delete;
-  /// Destroying a client with connections it was never stopped for is a
+  /// Destroying a client whose tasks still run (receive loops, timeout
+  /// handlers, reconnects: neither stopped nor joined to the end) is a
   /// bug: terminates with a message in every build mode.
   ~basic_tcp_client() {
-    if (used_ && !stop_requested_) {
+    if (scope_.size() != 0 && !io_->in_teardown()) {
       detail::fatal("netaio: tcp_client destroyed while running; co_await its stop() first");
     }
   }
@@ -162,14 +172,18 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     const endpoint ep = to.value_or(opts_.server);
     const peer_address addr = to_peer_address(ep);
-    if (conns_.contains(addr)) co_await close(addr);  // a reconnect replaces the old one
+    sweep_retired();
+    // A reconnect replaces the old connection. From one of that
+    // connection's own handlers, its loop cannot be waited for: it is
+    // retired (closed, not cancelled, so this call goes on) and ends by
+    // itself once the handler returns.
+    if (conns_.contains(addr)) co_await close_connection(addr, false);
     tcp_stream s = co_await tcp_stream::connect(
         *io_, ep, connect_options{.timeout = timeout.value_or(opts_.connect_timeout)});
-    used_ = true;
     // Another connect() to the same server may have finished meanwhile:
     // replace it, never overwrite a state whose loop still runs.
     while (conns_.contains(addr))
-      co_await close(addr);
+      co_await close_connection(addr, false);
     if (stop_requested_) throw error("netaio: tcp_client::connect: the client is stopped");
     auto st = std::make_unique<conn_state>();
     st->conn =
@@ -191,29 +205,15 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// first when managing peers (bounded by disconnect_timeout; its failure
   /// still closes), then the socket; its receive loop is joined and every
   /// request waiting on it fails. Local state is always removed.
+  ///
+  /// Called from inside that connection's own receive loop (one of its
+  /// handlers), it cannot wait for that loop: it closes the socket, fails
+  /// the waiting requests, cancels the loop (the rest of the handler ends at
+  /// its next suspension point) and returns at once, with no DISCONNECT;
+  /// the loop ends by itself and the client's scope joins it.
   task<void> close(std::optional<peer_address> server = std::nullopt) {
-    const peer_address addr = server.value_or(default_addr());
-    auto it = conns_.find(addr);
-    if (it == conns_.end()) co_return;
-    conn_state& st = *it->second;
-    if (this->managing_peers() && st.conn->is_open()) {
-      try {
-        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
-          st.conn->finish();  // the writer sends the DISCONNECT, then ends
-          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
-        }
-      } catch (const operation_cancelled&) {
-        throw;
-      } catch (...) {
-        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
-      }
-    }
-    st.conn->close("closed by the client");
-    co_await st.loop.join();
-    // Re-found: the map may have changed while waiting, and a connect()
-    // meanwhile may have put a new connection there, which stays.
-    it = conns_.find(addr);
-    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
+    sweep_retired();
+    co_await close_connection(server.value_or(default_addr()), true);
   }
   /// Closes every connection.
   task<void> close_all() {
@@ -288,7 +288,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
     request_stop();
     co_await scope_.stop(grace.value_or(opts_.stop_grace));
-    if (scope_.size() == 0) conns_.clear();
+    if (scope_.size() == 0) {
+      conns_.clear();
+      retired_.clear();
+    }
   }
   /// The part of stop() that does not wait (for io.post from another thread).
   void request_stop() noexcept {
@@ -321,6 +324,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
  private:
   // What a request (or receive_once) waits for.
   struct waiter {
+    message_type_t request{};  // what was sent
     message_type_t success{};
     byte_buffer uri;
     layer_t inner;
@@ -336,6 +340,57 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     std::list<waiter*> waiting;  // requests, oldest first
     std::list<waiter*> any;      // receive_once calls, oldest first
   };
+
+  // close(): the part after choosing the connection. `cancel_inside`: a
+  // call from inside the connection's own loop cancels it (close()), or only
+  // retires it (connect(), which goes on in that same task).
+  task<void> close_connection(peer_address addr, bool cancel_inside) {
+    task_context& caller = co_await this_context();
+    auto it = conns_.find(addr);
+    if (it == conns_.end()) co_return;
+    conn_state& st = *it->second;
+    if (st.loop.encloses(caller)) {
+      retire(it, cancel_inside);
+      co_return;
+    }
+    if (this->managing_peers() && st.conn->is_open()) {
+      try {
+        if (send_now(st, this->disconnect_message(), advertise_inner_)) {
+          st.conn->finish();  // the writer sends the DISCONNECT, then ends
+          co_await move_on_after(opts_.disconnect_timeout, st.loop.join());
+        }
+      } catch (const operation_cancelled&) {
+        throw;
+      } catch (...) {
+        this->log_.warning(addr, "could not send DISCONNECT: ", detail::current_exception_text());
+      }
+    }
+    st.conn->close("closed by the client");
+    co_await st.loop.join();
+    // Re-found: the map may have changed while waiting, and a connect()
+    // meanwhile may have put a new connection there, which stays.
+    it = conns_.find(addr);
+    if (it != conns_.end() && it->second.get() == &st) conns_.erase(it);
+  }
+
+  // Takes a connection whose loop runs the caller out of conns_ without
+  // waiting for it: closed, its requests failed, kept alive in retired_
+  // until its loop (which references it) has ended.
+  void retire(typename std::map<peer_address, std::unique_ptr<conn_state>>::iterator it,
+              bool cancel) {
+    conn_state& st = *it->second;
+    this->log_.debug(st.addr,
+                     "closed from one of its own handlers; its receive loop ends by itself");
+    st.conn->close("closed by the client");
+    fail_all(st);
+    if (cancel) st.loop.cancel();
+    retired_.push_back(std::move(it->second));
+    conns_.erase(it);
+  }
+  // Forgets retired connections whose loop has ended.
+  void sweep_retired() noexcept {
+    std::erase_if(retired_, [](const std::unique_ptr<conn_state>& st) { return st->loop.done(); });
+  }
 
   // Formatted once: every call without a server names the default one.
   const peer_address& default_addr() const { return default_addr_; }
@@ -360,6 +415,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
                            byte_view content, options_t o) {
     conn_state& st = state(o.server);
     waiter w;
+    w.request = type;
     w.success = success;
     w.uri = to_buffer(uri);
     w.inner = o.inner;
@@ -389,13 +445,31 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (!got) {
       timed_out err("netaio: request for uri " + as_text_copy(w.uri) + " timed out");
       if (on_timeout_) {
-        timeout_context ctx{w.uri, limit, addr, {}};
+        timeout_context ctx{w.uri, limit, addr, answer_keys(w, addr)};
         on_timeout_.invoke(scope_, this->log_, *this, timeout_kind::request, addr, err, ctx);
       }
       throw err;
     }
     if (w.error) std::rethrow_exception(w.error);
     co_return std::move(*w.answer);
+  }
+
+  // The reference's TimeoutContext keys: the answers the request waited
+  // for, as (type, uri, server) handler keys, in the reference's order.
+  static std::vector<std::string> answer_keys(const waiter& w, const peer_address& addr) {
+    if (w.any) return {};
+    using key_t = basic_handler_key<message_type_t>;
+    const reference_keys<message_t> describe;
+    std::vector<std::string> keys;
+    const auto add = [&](message_type_t t) {
+      keys.push_back(describe.describe(key_t::of(
+          t, std::string_view(reinterpret_cast<const char*>(w.uri.data()), w.uri.size()), addr)));
+    };
+    add(message_type_t::auth_error);
+    add(message_type_t::error);
+    add(w.success);
+    if (w.request != message_type_t::create_uri) add(message_type_t::not_found);
+    return keys;
   }
 
   static std::string as_text_copy(const byte_buffer& b) {
@@ -444,17 +518,19 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     }
   }
 
-  // Wakes every waiter of a connection that has ended.
+  // Wakes every waiter of a connection that has ended (or been closed).
+  static void fail_all(conn_state& st) {
+    if (st.waiting.empty() && st.any.empty()) return;
+    auto e = std::make_exception_ptr(
+        io_error(io_errc::closed, "netaio: the connection to " + to_string(st.addr) + " closed"));
+    while (!st.waiting.empty())
+      deliver(st, st.waiting.front(), std::nullopt, e);
+    while (!st.any.empty())
+      deliver(st, st.any.front(), std::nullopt, e);
+  }
   struct fail_waiters {
     conn_state* st;
-    ~fail_waiters() {
-      auto e = std::make_exception_ptr(io_error(
-          io_errc::closed, "netaio: the connection to " + to_string(st->addr) + " closed"));
-      while (!st->waiting.empty())
-        deliver(*st, st->waiting.front(), std::nullopt, e);
-      while (!st->any.empty())
-        deliver(*st, st->any.front(), std::nullopt, e);
-    }
+    ~fail_waiters() { fail_all(*st); }
   };
 
   task<void> run_connection(conn_state& st) {
@@ -470,7 +546,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   // The connection's one receive loop.
   task<void> receive_loop(conn_state& st) {
     connection_t& c = *st.conn;
-    auto& fs = c.framed();
+    auto& fs = detail::connection_access::framed(c);
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
       try {
@@ -590,8 +666,9 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   layer_t advertise_inner_;
   timeout_handler<basic_tcp_client> on_timeout_;
   std::map<peer_address, std::unique_ptr<conn_state>> conns_;
+  // Connections closed from inside their own loop, until that loop ends.
+  std::list<std::unique_ptr<conn_state>> retired_;
   std::uint64_t next_id_ = 0;
-  bool used_ = false;
   bool stop_requested_ = false;
   task_scope scope_;  // last: destroyed first, while everything its tasks use is alive
 };

@@ -29,6 +29,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -90,13 +91,24 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
         }
       });
     });
+    // A task that outlives stop()'s grace period goes to the node's log (at
+    // error), by name, with the tree of what it was running.
+    scope_.on_stuck([this](std::span<const stuck_task> stuck) {
+      for (const stuck_task& t : stuck)
+        this->log_.error(std::nullopt, "stop: task '", t.name,
+                         "' did not end within the grace period; destroying it");
+      this->log_.error(std::nullopt, "stop: tasks still running:\n", scope_.dump());
+    });
   }
   basic_tcp_server(const basic_tcp_server&) = delete;
   basic_tcp_server& operator=(const basic_tcp_server&) = delete;
-  /// Destroying a server that was started and never stopped is a bug:
-  /// terminates with a message in every build mode.
+  /// Destroying a server whose tasks still run (started, and neither
+  /// stopped nor joined to the end: a run() or wait() that was cancelled
+  /// has joined them) is a bug: terminates with a message in every build
+  /// mode. (While a stop's grace period destroys the frame that owns the
+  /// server, its tasks are destroyed with it, as a scope's are.)
   ~basic_tcp_server() {
-    if (started_ && !stop_requested_) {
+    if (scope_.size() != 0 && !io_->in_teardown()) {
       detail::fatal(
           "netaio: tcp_server destroyed while running; co_await its stop() (or the end of its "
           "run()) first");
@@ -167,6 +179,9 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   /// only cancels: run() or a stop() from outside completes the wait.
   task<void> stop(std::optional<std::chrono::nanoseconds> grace = std::nullopt) {
     const auto limit = grace.value_or(opts_.stop_grace);
+    // On the loop's clock, as every wait of the stop: the whole stop stays
+    // within `limit` (plus a turn), on a virtual clock too.
+    const auto deadline = detail::saturating_add(io_->now(), limit);
     // With no handler running, every connection task waits on its socket or
     // its queue: closed, they end by themselves, without the cost of
     // unwinding each one's cancellation through its frames (the larger part
@@ -175,12 +190,11 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     const bool drain = !stop_requested_ && handlers_running_ == 0 && !conns_.empty();
     close_everything();
     if (drain) {
-      const auto t0 = std::chrono::steady_clock::now();
       conns_gone_.reset();
       if (!conns_.empty()) (void)co_await move_on_after(limit, conns_gone_.wait());
-      const auto spent = std::chrono::steady_clock::now() - t0;
       scope_.cancel();
-      co_await scope_.stop(spent < limit ? limit - spent : std::chrono::nanoseconds(0));
+      const auto now = io_->now();
+      co_await scope_.stop(now < deadline ? deadline - now : std::chrono::nanoseconds(0));
       co_return;
     }
     scope_.cancel();
@@ -364,7 +378,7 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
 
   // The connection's one receive loop.
   task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
-    auto& fs = c.framed();
+    auto& fs = detail::connection_access::framed(c);
     const auto idle = opts_.connection.idle_timeout;
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
