@@ -4,6 +4,7 @@
 // stop it: the first gracefully (the server's bounded stop), a second one at
 // once.
 #include "../security.hpp"
+#include "../stop_on_signal.hpp"
 #include "commands.hpp"
 
 #include <netaio/io/signal_set.hpp>
@@ -102,20 +103,7 @@ int run_serve(const serve_options& o, app_state& st) {
     }
     std::printf("listening on %s\n", bound.to_string().c_str());
     std::fflush(stdout);
-    const int sig = co_await signals.wait();
-    st.log.info(std::nullopt, "signal ", sig, ": stopping");
-    co_await with_scope([&](task_scope& s) -> task<void> {
-      // A second signal while the graceful stop runs: stop at once.
-      s.spawn(
-          [&]() -> task<void> {
-            (void)co_await signals.wait();
-            st.log.info(std::nullopt, "second signal: stopping at once");
-            co_await server.stop(0s);
-          },
-          "second signal");
-      co_await server.stop(grace);
-      s.cancel();
-    });
+    co_await stop_on_signal(signals, server, grace, st.log, [] {});
     co_return exit_code::ok;
   };
   return io.run(body());

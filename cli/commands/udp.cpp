@@ -16,6 +16,7 @@
 #include "../messages.hpp"
 #include "../net.hpp"
 #include "../security.hpp"
+#include "../stop_on_signal.hpp"
 #include "commands.hpp"
 
 #include <netaio/core/task_scope.hpp>
@@ -151,21 +152,7 @@ int run_udp(const udp_options& o, app_state& st) {
       pm.advertise_to = peers;
       node.manage_peers_automatically(pm);
     }
-    const int sig = co_await signals.wait();
-    st.log.info(std::nullopt, "signal ", sig, ": stopping");
-    stopping = true;
-    co_await with_scope([&](task_scope& s) -> task<void> {
-      // A second signal while the graceful stop runs: stop at once.
-      s.spawn(
-          [&]() -> task<void> {
-            (void)co_await signals.wait();
-            st.log.info(std::nullopt, "second signal: stopping at once");
-            co_await node.stop(0s);
-          },
-          "second signal");
-      co_await node.stop(grace);
-      s.cancel();
-    });
+    co_await stop_on_signal(signals, node, grace, st.log, [&] { stopping = true; });
     co_return exit_code::ok;
   };
   return io.run(body());
