@@ -588,3 +588,26 @@ TEST_CASE("seed 003: a handler iterating the peers expires and removes them mean
         a, b);
   });
 }
+
+TEST_CASE("stop: a DISCONNECT that cannot be sent does not keep it from the other peers") {
+  log_capture la, lb;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, with_peer(la, "a")), b(io, with_peer(lb, "b"));
+    a.start();
+    b.start();
+    co_await then_stop(
+        [&]() -> task<void> {
+          // First in a's list: an IPv6 address its IPv4 socket cannot send to.
+          udp_node::peer_management_options ma = managed({&b});
+          ma.advertise_to.insert(ma.advertise_to.begin(), endpoint::parse("[::1]:9"));
+          a.manage_peers_automatically(ma);
+          b.manage_peers_automatically(managed({&a}));
+          CHECK(co_await eventually([&] { return knows(a, "b") && knows(b, "a"); }));
+          co_await a.stop();
+          // b hears the DISCONNECT at once (not after its peer timeout).
+          CHECK(co_await eventually([&] { return !knows(b, "a"); }, 1s));
+          CHECK(la.has(log_level::warning, "DISCONNECT not sent"));
+        }(),
+        a, b);
+  });
+}

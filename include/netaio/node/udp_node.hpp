@@ -745,15 +745,29 @@ class basic_udp_node {
     const send_options o{mgmt_ ? mgmt_->plugins : plugin_layer<M>{}};
     const M bye =
         make_peer_msg<M>(message_type_t::disconnect, *local_peer_, peer_plugin_, as_bytes(app));
-    try {
-      if (mgmt_) {
+    // Each send on its own, as the advertise loop does: one that fails (a
+    // group or an address this socket cannot reach) must not keep the
+    // DISCONNECT from the rest. broadcast() already goes on past a peer.
+    if (mgmt_) {
+      try {
         co_await multicast(bye, o);
-        const std::vector<endpoint> targets = mgmt_->advertise_to;
-        std::set<peer_address> known;
-        peers_.for_each([&](const peer& p) { known.insert(p.addrs.begin(), p.addrs.end()); });
-        for (const auto& to : targets)
-          if (!known.contains(to_peer_address(to))) co_await send(bye, to, o);
+      } catch (const io_error& e) {
+        log_.warning(std::nullopt,
+                     "DISCONNECT to the group not sent: ", std::string_view(e.what()));
       }
+      const std::vector<endpoint> targets = mgmt_->advertise_to;
+      std::set<peer_address> known;
+      peers_.for_each([&](const peer& p) { known.insert(p.addrs.begin(), p.addrs.end()); });
+      for (const auto& to : targets) {
+        if (known.contains(to_peer_address(to))) continue;
+        try {
+          co_await send(bye, to, o);
+        } catch (const io_error& e) {
+          log_.warning(to_peer_address(to), "DISCONNECT not sent: ", std::string_view(e.what()));
+        }
+      }
+    }
+    try {
       co_await broadcast(bye, o);
     } catch (const operation_cancelled&) {
       throw;
