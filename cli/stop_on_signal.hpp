@@ -10,10 +10,27 @@
 #include <netaio/io/signal_set.hpp>
 #include <netaio/node/log.hpp>
 
+#include <pthread.h>
+
 #include <chrono>
+#include <csignal>
 #include <optional>
 
 namespace netaio_cli {
+
+/// Blocks SIGINT and SIGTERM in this thread for the rest of the process.
+/// Called before the signal_set that waits for them is made: a signal_set
+/// unblocks, when it goes, only what was not blocked before it, so a
+/// signal arriving after the stop (the set gone, the process about to
+/// exit) stays pending instead of ending the process by its default action
+/// (status 143 where the command promises 0).
+inline void keep_stop_signals_blocked() noexcept {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGINT);
+  sigaddset(&s, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &s, nullptr);
+}
 
 /// Waits for a signal, calls `on_signal()`, then stops `node` within
 /// `grace` (a second signal meanwhile: at once).

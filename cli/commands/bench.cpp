@@ -15,6 +15,7 @@
 #include "../messages.hpp"
 #include "../net.hpp"
 #include "../security.hpp"
+#include "../stop_on_signal.hpp"
 #include "commands.hpp"
 
 #include <netaio/core/sleep.hpp>
@@ -193,6 +194,7 @@ int run_bench(const bench_options& o, app_state& st) {
   const bool tty = ::isatty(STDERR_FILENO) == 1;
 
   io_context io;
+  keep_stop_signals_blocked();
   signal_set signals(io, {SIGINT, SIGTERM});
   bench_state s;
   double elapsed = 0;

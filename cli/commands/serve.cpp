@@ -82,6 +82,7 @@ int run_serve(const serve_options& o, app_state& st) {
   io_context io;
   // Blocked now, before the server exists, so no signal can kill the
   // process between "listening" and the wait.
+  keep_stop_signals_blocked();
   signal_set signals(io, {SIGINT, SIGTERM});
   std::map<byte_buffer, byte_buffer> store;
   tcp_server server(io, {.at = at});

@@ -2,6 +2,7 @@
 // content, one per line, until --count arrived or a signal came; then
 // unsubscribes and exits 0.
 #include "../security.hpp"
+#include "../stop_on_signal.hpp"
 #include "commands.hpp"
 
 #include <netaio/core/with_scope.hpp>
@@ -34,6 +35,7 @@ int run_subscribe(const subscribe_options& o, app_state& st) {
   const auto limit = std::chrono::duration_cast<std::chrono::nanoseconds>(
       std::chrono::duration<double>(o.timeout));
   io_context io;
+  keep_stop_signals_blocked();
   signal_set signals(io, {SIGINT, SIGTERM});
   tcp_client client(io, {.server = at, .connect_timeout = limit, .request_timeout = limit});
   client.set_logger(st.log);

@@ -114,6 +114,7 @@ int run_udp(const udp_options& o, app_state& st) {
   io_context io;
   // Blocked before the node exists, so no signal can kill the process
   // between "listening" and the wait (as serve).
+  keep_stop_signals_blocked();
   signal_set signals(io, {SIGINT, SIGTERM});
   auto body = [&]() -> task<int> {
     udp_node node(io, std::move(opts));

@@ -250,6 +250,13 @@ class background {
     pid_ = -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
+  /// The exit code (or 128 + signal) if the program has ended, without waiting.
+  std::optional<int> try_wait() {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) != pid_) return std::nullopt;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
   std::string drain_err() {
     std::string e;
     char buf[4096];

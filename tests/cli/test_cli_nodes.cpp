@@ -15,6 +15,7 @@
 #include <future>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/cli_support.hpp"
@@ -245,6 +246,27 @@ TEST_CASE("serve: a second signal during the stop stops it at once, exit 0") {
   const std::string err = server.drain_err();
   CHECK(err.find("netaio: info: signal 2: stopping") != std::string::npos);
   CHECK(err.find("netaio: info: second signal: stopping at once") != std::string::npos);
+}
+
+TEST_CASE("serve and udp: signals that keep coming until the process is gone still give exit 0") {
+  // A signal landing after the stop, once the signal_set is gone, used to
+  // end the process by the default action (status 143).
+  for (const bool udp : {false, true}) {
+    CAPTURE(udp);
+    cli_test::background p(program,
+                           udp ? std::vector<std::string>{"udp", "--listen", "127.0.0.1:0"}
+                               : std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"});
+    (void)started(p);
+    std::optional<int> code;
+    const auto limit = std::chrono::steady_clock::now() + 60s;
+    for (int i = 0; !code && std::chrono::steady_clock::now() < limit; ++i) {
+      p.signal(i % 2 == 0 ? SIGTERM : SIGINT);
+      std::this_thread::yield();
+      code = p.try_wait();
+    }
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+  }
 }
 
 TEST_CASE("subscribe: a signal while the subscription is unanswered ends it at once, exit 0") {
