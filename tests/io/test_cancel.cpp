@@ -229,6 +229,41 @@ TEST_CASE("closing the io_context ends every pending operation with cancellation
   });
 }
 
+TEST_CASE(
+    "a task that catches the cancellation of operations on a closed io_context cannot starve the "
+    "others") {
+  run_io([](io_context& io) -> task<void> {
+    auto p = co_await connected_pair(io);
+    io.close();
+    std::array<char, 8> rbuf;
+    int refused = 0;
+    int other_turns_while_refusing = 0;
+    bool refusing = false;
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      s.spawn([&]() -> task<void> {
+        for (int i = 0; i < 1000; ++i) {
+          try {
+            (void)co_await p.server.read_some(rbuf);
+          } catch (const operation_cancelled&) {
+            refusing = true;
+            ++refused;
+          }
+        }
+        refusing = false;
+      });
+      s.spawn([&]() -> task<void> {
+        for (int i = 0; i < 10000 && (refused == 0 || refusing); ++i) {
+          co_await yield();
+          if (refusing) ++other_turns_while_refusing;
+        }
+      });
+      co_return;
+    });
+    CHECK(refused == 1000);
+    CHECK(other_turns_while_refusing >= 999);  // one turn each, interleaved
+  });
+}
+
 TEST_CASE("closing a socket under a pending operation ends it with io_error(closed)") {
   run_io([](io_context& io) -> task<void> {
     auto p = co_await connected_pair(io);

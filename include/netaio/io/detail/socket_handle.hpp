@@ -122,7 +122,13 @@ class reactor_awaiter : protected reactor_op {
     if (state_ == nullptr || state_->fd < 0) {
       end_ = op_end::closed;
     } else if (state_->owner == nullptr || state_->owner->closed()) {
+      // Reported as operation_cancelled: resumed through the loop, as every
+      // cancelled wait is, so a task that catches it in a loop cannot
+      // starve the others.
       end_ = op_end::aborted;
+      finish_inline();
+      loop().schedule(h, context());
+      return true;
     } else if (slot() != nullptr) {
       busy_ = true;
     } else if constexpr (completion_path<Derived>()) {
