@@ -60,12 +60,24 @@ void counted_delete(void* p) noexcept {
   std::free(p);
 }
 
-void* operator new(std::size_t n) { return counted_new(n); }
-void* operator new[](std::size_t n) { return counted_new(n); }
-void operator delete(void* p) noexcept { counted_delete(p); }
-void operator delete[](void* p) noexcept { counted_delete(p); }
-void operator delete(void* p, std::size_t) noexcept { counted_delete(p); }
-void operator delete[](void* p, std::size_t) noexcept { counted_delete(p); }
+void* operator new(std::size_t n) {
+  return counted_new(n);
+}
+void* operator new[](std::size_t n) {
+  return counted_new(n);
+}
+void operator delete(void* p) noexcept {
+  counted_delete(p);
+}
+void operator delete[](void* p) noexcept {
+  counted_delete(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  counted_delete(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  counted_delete(p);
+}
 
 namespace {
 
@@ -93,8 +105,9 @@ tcp_server_options server_options(std::size_t handlers = 1) {
 }
 
 void install_echo(tcp_server& s) {
-  s.on(handler_key::of(message_type::request_uri, "echo"),
-       [](message& m) { return make_respond_uri_msg<message>(m.body().content(), m.body().uri()); });
+  s.on(handler_key::of(message_type::request_uri, "echo"), [](message& m) {
+    return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+  });
 }
 
 // A server on its own thread and loop, running until the client's side asks
@@ -109,7 +122,8 @@ struct server_thread {
       : server(io, server_options(handlers)) {
     install_echo(server);
     server.set_plugins(outer);
-    port = io.run([this]() -> task<std::uint16_t> { co_return (co_await server.start()).port(); }());
+    port =
+        io.run([this]() -> task<std::uint16_t> { co_return (co_await server.start()).port(); }());
     thread = std::thread([this] { io.run(server.run()); });
   }
   ~server_thread() {
@@ -179,9 +193,9 @@ int node_rtt(const std::string& mode, double seconds, std::size_t in_flight) {
 std::pair<byte_buffer, byte_buffer> node_frames(const plugin_layer<message>& outer) {
   logger log;
   const plugin_context ctx{};
-  auto req = prepare_message(
-      message::prepare(body::prepare(as_bytes(content), as_bytes("echo")), message_type::request_uri),
-      {}, outer, ctx, log);
+  auto req = prepare_message(message::prepare(body::prepare(as_bytes(content), as_bytes("echo")),
+                                              message_type::request_uri),
+                             {}, outer, ctx, log);
   auto ans = prepare_message(make_respond_uri_msg<message>(as_bytes(content), as_bytes("echo")), {},
                              outer, ctx, log);
   if (!req || !ans) throw error("bench_node: could not seal");
@@ -282,9 +296,8 @@ int io_rtt(const std::string& mode, double seconds) {
   }());
   server.join();
   print_result("rtt", "io", static_cast<double>(r.count) / r.elapsed, "rtt/s",
-               "count=" + std::to_string(r.count) + " plugins=" + mode +
-                   " request_b=" + std::to_string(request.size()) +
-                   " reply_b=" + std::to_string(reply.size()));
+               "count=" + std::to_string(r.count) + " plugins=" + mode + " request_b=" +
+                   std::to_string(request.size()) + " reply_b=" + std::to_string(reply.size()));
   return 0;
 }
 
