@@ -7,7 +7,9 @@
 #include <netaio/io.hpp>
 
 #include <doctest/doctest.h>
+#include <ifaddrs.h>
 #include <linux/sockios.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
@@ -71,6 +73,35 @@ inline netaio::task<full_listener> make_full_listener(netaio::io_context& io) {
   }
   FAIL("the accept queue never filled");
   co_return f;
+}
+
+/// An interface that is up and carries multicast (not lo, which lacks
+/// IFF_MULTICAST here): its index, or 0 if there is none.
+inline unsigned multicast_interface() {
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return 0;
+  unsigned found = 0;
+  for (ifaddrs* i = list; i != nullptr && found == 0; i = i->ifa_next) {
+    if ((i->ifa_flags & IFF_MULTICAST) && (i->ifa_flags & IFF_UP) && !(i->ifa_flags & IFF_LOOPBACK))
+      found = ::if_nametoindex(i->ifa_name);
+  }
+  ::freeifaddrs(list);
+  return found;
+}
+
+/// A connected loopback TCP pair and the listener that made it.
+struct pair_of_streams {
+  netaio::tcp_listener listener;
+  netaio::tcp_stream client;
+  netaio::tcp_stream server;
+};
+
+inline netaio::task<pair_of_streams> connected_pair(netaio::io_context& io) {
+  pair_of_streams p;
+  p.listener = netaio::tcp_listener::bind(io, netaio::endpoint::parse("127.0.0.1:0"));
+  p.client = co_await netaio::tcp_stream::connect(io, p.listener.local_endpoint());
+  p.server = co_await p.listener.accept();
+  co_return p;
 }
 
 /// Echoes everything `s` receives until end of stream.

@@ -49,19 +49,7 @@ task<void> cancel_while_pending(io_context& io, task<void> t, std::string& outco
   CHECK(io.pending_operations() == before);
 }
 
-struct pair_of_streams {
-  tcp_listener listener;
-  tcp_stream client;
-  tcp_stream server;
-};
-
-task<pair_of_streams> connected_pair(io_context& io) {
-  pair_of_streams p;
-  p.listener = tcp_listener::bind(io, local_v4);
-  p.client = co_await tcp_stream::connect(io, p.listener.local_endpoint());
-  p.server = co_await p.listener.accept();
-  co_return p;
-}
+using test::connected_pair;
 
 template <class Body>
 void run_io(Body body) {

@@ -22,21 +22,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const endpoint local_v4 = endpoint::parse("127.0.0.1:0");
-
-struct pair_of_streams {
-  tcp_listener listener;
-  tcp_stream client;
-  tcp_stream server;
-};
-
-task<pair_of_streams> connected_pair(io_context& io) {
-  pair_of_streams p;
-  p.listener = tcp_listener::bind(io, local_v4);
-  p.client = co_await tcp_stream::connect(io, p.listener.local_endpoint());
-  p.server = co_await p.listener.accept();
-  co_return p;
-}
+using test::connected_pair;
 
 /// Lets the loop wait once (virtual time: no time passes for the test),
 /// which is when io_uring submits what the tasks queued.

@@ -2,8 +2,6 @@
 #include <netaio/io.hpp>
 
 #include <doctest/doctest.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 
 #include <array>
 #include <string>
@@ -29,18 +27,7 @@ void run_io(Body body) {
   CHECK(fds.delta() == 0);
 }
 
-/// A multicast-capable interface's index, or 0.
-unsigned multicast_interface() {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return 0;
-  unsigned found = 0;
-  for (ifaddrs* i = list; i != nullptr && found == 0; i = i->ifa_next) {
-    if ((i->ifa_flags & IFF_MULTICAST) && (i->ifa_flags & IFF_UP) && !(i->ifa_flags & IFF_LOOPBACK))
-      found = ::if_nametoindex(i->ifa_name);
-  }
-  ::freeifaddrs(list);
-  return found;
-}
+using test::multicast_interface;
 
 }  // namespace
 

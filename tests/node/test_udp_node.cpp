@@ -6,13 +6,12 @@
 #include <netaio/plugins.hpp>
 
 #include <doctest/doctest.h>
-#include <ifaddrs.h>
-#include <net/if.h>
 
 #include <array>
 #include <string>
 #include <thread>
 
+#include "io/io_support.hpp"
 #include "node/udp_support.hpp"
 #include "support/io_run.hpp"
 
@@ -26,19 +25,7 @@ message answer_with(message_type t, std::string_view uri, const message& m) {
   return make(t, uri, content_of(m));
 }
 
-/// An interface that is up and carries multicast (not lo, which lacks
-/// IFF_MULTICAST here), or 0.
-unsigned multicast_interface() {
-  ifaddrs* list = nullptr;
-  if (::getifaddrs(&list) != 0) return 0;
-  unsigned found = 0;
-  for (ifaddrs* i = list; i != nullptr && found == 0; i = i->ifa_next) {
-    if ((i->ifa_flags & IFF_MULTICAST) && (i->ifa_flags & IFF_UP) && !(i->ifa_flags & IFF_LOOPBACK))
-      found = ::if_nametoindex(i->ifa_name);
-  }
-  ::freeifaddrs(list);
-  return found;
-}
+using test::multicast_interface;
 
 }  // namespace
 
