@@ -535,7 +535,9 @@ class loop_backend {
  public:
   /// Blocks for at most `timeout` (zero: just poll; negative: no limit) until
   /// I/O is ready or wake() is called; schedules the tasks whose I/O became
-  /// ready on the loop. Returns how many it scheduled.
+  /// ready on the loop. Returns nonzero when I/O made progress (a task
+  /// scheduled, or an operation that moved bytes without finishing): only
+  /// a zero lets a virtual clock take the turn for an idle one.
   virtual std::size_t wait(std::chrono::nanoseconds timeout) = 0;
   /// Interrupts a wait(), from any thread.
   virtual void wake() noexcept = 0;
@@ -3892,6 +3894,149 @@ class reactor_registry {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/reactor_op.hpp
+// ---- begin netaio/io/detail/registration_table.hpp
+// What the POSIX backends (epoll, kqueue, io_uring) share: the table of
+// registered descriptors that the kernel's reports point into, the errno ->
+// io_error conversion of their setup calls, and the readiness step that
+// re-runs a waiting operation.
+
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace netaio::inline v0::detail {
+
+/// Throws the io_error for a failed backend call `what` with errno `e`:
+/// too_many_open_files when the process or system ran out of descriptors.
+[[noreturn]] inline void throw_backend_error(int e, const char* what) {
+  throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
+                 std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
+                 std::error_code(e, std::system_category()));
+}
+
+/// Readiness edge for the operation waiting in `waiter` (null: none): runs
+/// its syscall step, and when that finishes it, empties the slot and
+/// resumes the task. Returns 1 when the edge was progress: the op ran,
+/// finished or not (a partial write or read moved bytes; an op that takes
+/// an edge and still waits counts too, since the next turn may bring the
+/// rest). A loop with a virtual clock must not take such a turn for an idle
+/// one and jump its clock while the transfer is under way.
+inline std::size_t run_waiter(reactor_op*& waiter) noexcept {
+  reactor_op* op = waiter;
+  if (op == nullptr) return 0;
+  if (op->perform_(op)) {
+    waiter = nullptr;
+    op->complete();
+  }
+  return 1;
+}
+
+/// A backend's registrations, which the kernel's reports name by token:
+/// each registered descriptor has a slot, and each slot a generation that
+/// changes whenever it is freed, so that a report still in the kernel's
+/// queue for a closed socket (or one registered elsewhere: a dup, a fork's
+/// child) is told from a report for the socket that took the slot next, and
+/// dropped. A token is generation << IndexBits | index, in a `Token`
+/// (whatever the kernel carries back: epoll's u64, kqueue's udata). The
+/// index with every bit set is never a slot, so the all-ones token is free
+/// for a backend's own use (its wake-ups).
+///
+/// add() is two steps, so that a kernel call in between that fails leaves
+/// nothing behind and one that succeeds cannot be followed by a failure:
+/// reserve() makes room (and may throw), take() cannot fail. remove()
+/// never allocates (it runs in destructors and close()).
+template <class Token, unsigned IndexBits>
+class registration_table {
+  static_assert(IndexBits < sizeof(Token) * 8 && IndexBits <= 32);
+
+ public:
+  static constexpr Token index_mask = (Token{1} << IndexBits) - 1;
+  /// The generation's bits in a token (at most 32: the rest wrap).
+  static constexpr std::uint32_t gen_mask =
+      (~Token{0} >> IndexBits) >= 0xffffffffu ? 0xffffffffu
+                                              : static_cast<std::uint32_t>(~Token{0} >> IndexBits);
+
+  struct slot {
+    fd_state* state;     // null while free
+    std::uint32_t gen;   // of the registration in it (or the next one, while free)
+    std::uint8_t flags;  // the backend's own, per registration (io_uring: polls armed)
+  };
+  /// Where the next registration goes: its slot and that slot's generation.
+  struct place {
+    std::uint32_t index;
+    std::uint32_t gen;
+  };
+
+  static Token token(place p) noexcept {
+    return (static_cast<Token>(p.gen) << IndexBits) | static_cast<Token>(p.index);
+  }
+
+  /// Makes room for one more registration and says where it will go;
+  /// nothing is taken until take(). Throws io_error(too_many_open_files)
+  /// when every index is in use, std::bad_alloc.
+  place reserve() {
+    if (free_.empty() && slots_.size() == slots_.capacity()) {
+      std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
+      if (cap > index_mask) cap = static_cast<std::size_t>(index_mask);
+      if (cap == slots_.size()) throw_backend_error(EMFILE, "registration");
+      slots_.reserve(cap);
+      free_.reserve(cap);  // room for every slot: remove() never allocates
+    }
+    if (!free_.empty()) return {free_.back(), slots_[free_.back()].gen};
+    return {static_cast<std::uint32_t>(slots_.size()), 0};
+  }
+  /// Registers `s` where the last reserve() said (with no other change to
+  /// the table in between). Never throws: the room is there.
+  void take(place p, fd_state& s) noexcept {
+    if (p.index == slots_.size()) {
+      slots_.push_back({&s, 0, 0});
+    } else {
+      free_.pop_back();
+      slots_[p.index].state = &s;
+      slots_[p.index].flags = 0;
+    }
+    s.slot = p.index;
+  }
+  /// Frees the slot of `s` (registered here); reports still carrying its
+  /// generation are dropped from now on.
+  void release(fd_state& s) noexcept {
+    slot& e = slots_[s.slot];
+    e.state = nullptr;
+    e.flags = 0;
+    e.gen = (e.gen + 1) & gen_mask;
+    free_.push_back(s.slot);  // never allocates: reserved with the slot
+  }
+
+  /// The slot a report names, or null when the report is stale (its
+  /// registration is gone) or names no slot.
+  slot* find(std::uint32_t index, std::uint32_t gen) noexcept {
+    if (index >= slots_.size()) return nullptr;
+    slot& e = slots_[index];
+    return e.gen == gen && e.state != nullptr ? &e : nullptr;
+  }
+  /// The registration a token names, or null (stale: drop the report).
+  fd_state* find(Token t) const noexcept {
+    const auto index = static_cast<std::uint32_t>(t & index_mask);
+    if (index >= slots_.size()) return nullptr;
+    const slot& e = slots_[index];  // a free slot's state is null
+    return e.gen == static_cast<std::uint32_t>((t >> IndexBits) & gen_mask) ? e.state : nullptr;
+  }
+  slot& operator[](std::uint32_t index) noexcept { return slots_[index]; }
+
+  /// Every slot, live or free (a free one has a null state).
+  const std::vector<slot>& slots() const noexcept { return slots_; }
+
+ private:
+  std::vector<slot> slots_;
+  std::vector<std::uint32_t> free_;  // capacity >= slots_.size()
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/registration_table.hpp
 
 #if NETAIO_HAS_IO_URING
 // ---- begin netaio/io/detail/uring_backend.hpp
@@ -3923,9 +4068,6 @@ class reactor_registry {
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-#include <system_error>
-#include <vector>
 
 namespace netaio::inline v0::detail {
 
@@ -3953,12 +4095,12 @@ class uring_backend final : public loop_backend, public reactor_registry {
       p.cq_entries = cq_entries;
       r = ::io_uring_queue_init_params(sq_entries, &ring_, &p);
     }
-    if (r < 0) fail(-r, "io_uring_queue_init");
+    if (r < 0) throw_backend_error(-r, "io_uring_queue_init");
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
       const int e = errno;
       ::io_uring_queue_exit(&ring_);
-      fail(e, "eventfd");
+      throw_backend_error(e, "eventfd");
     }
     arm_wake();
   }
@@ -3995,22 +4137,7 @@ class uring_backend final : public loop_backend, public reactor_registry {
 
   /// Registers `s`: a slot for its readiness polls. No syscall.
   void add(fd_state& s) {
-    if (free_.empty() && slots_.size() == slots_.capacity()) {
-      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
-      slots_.reserve(cap);
-      free_.reserve(cap);
-    }
-    std::uint32_t index;
-    if (free_.empty()) {
-      index = static_cast<std::uint32_t>(slots_.size());
-      if (index >= max_slots) fail(EMFILE, "io_uring registration");
-      slots_.push_back({&s, 0, 0});
-    } else {
-      index = free_.back();
-      free_.pop_back();
-      slots_[index].state = &s;
-    }
-    s.slot = index;
+    table_.take(table_.reserve(), s);
     link(s);
   }
   /// Forgets `s`, which is about to be closed. Its armed polls hold the
@@ -4018,28 +4145,25 @@ class uring_backend final : public loop_backend, public reactor_registry {
   /// slot's old generation, are ignored).
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
-    slot& e = slots_[s.slot];
+    const table::slot& e = table_[s.slot];
     for (std::uint32_t dir = 0; dir < 2; ++dir) {
-      if (e.armed & (1u << dir)) {
+      if (e.flags & (1u << dir)) {  // a poll armed
         io_uring_sqe* sqe = get_sqe();
         ::io_uring_prep_cancel64(sqe, poll_token(s.slot, e.gen, dir), 0);
         ::io_uring_sqe_set_data64(sqe, tag_ignore);
       }
     }
-    e.state = nullptr;
-    e.armed = 0;
-    ++e.gen;
-    free_.push_back(s.slot);  // never allocates: reserved in add()
+    table_.release(s);
     unlink(s);
   }
 
   /// Readiness ops: arms a one-shot poll for a direction of `s` (an op
   /// waits in its slot); its report re-runs the op.
   void watch(fd_state& s, bool read) noexcept {
-    slot& e = slots_[s.slot];
+    table::slot& e = table_[s.slot];
     const std::uint32_t dir = read ? 0 : 1;
-    if (e.armed & (1u << dir)) return;
-    e.armed |= static_cast<std::uint8_t>(1u << dir);
+    if (e.flags & (1u << dir)) return;
+    e.flags |= static_cast<std::uint8_t>(1u << dir);
     io_uring_sqe* sqe = get_sqe();
     ::io_uring_prep_poll_add(sqe, s.fd, read ? (POLLIN | POLLRDHUP) : POLLOUT);
     ::io_uring_sqe_set_data64(sqe, poll_token(s.slot, e.gen, dir));
@@ -4142,13 +4266,11 @@ class uring_backend final : public loop_backend, public reactor_registry {
   static constexpr std::uint64_t tag_poll = 1;
   static constexpr std::uint64_t tag_wake = 2;
   static constexpr std::uint64_t tag_ignore = 7;  // cancels (and liburing's own timeouts)
-  static constexpr std::uint32_t max_slots = 1u << 28;
-
-  struct slot {
-    fd_state* state;
-    std::uint32_t gen;
-    std::uint8_t armed;  // bit 0: a read poll is in flight, bit 1: a write poll
-  };
+  // Slots: up to 2^28, whose index and 32-bit generation go in a poll's
+  // user_data beside its direction and tag (poll_token). A slot's flags:
+  // bit 0, a read poll is in flight; bit 1, a write poll.
+  static constexpr unsigned index_bits = 28;
+  using table = registration_table<std::uint64_t, index_bits>;
 
   static std::uint64_t poll_token(std::uint32_t index, std::uint32_t gen, std::uint32_t dir) {
     return (std::uint64_t{gen} << 32) | (std::uint64_t{index} << 4) | (dir << 3) | tag_poll;
@@ -4223,14 +4345,12 @@ class uring_backend final : public loop_backend, public reactor_registry {
   }
 
   std::size_t poll_done(std::uint64_t token, int res) noexcept {
-    const auto index = static_cast<std::uint32_t>(token >> 4) & (max_slots - 1);
+    const auto index = static_cast<std::uint32_t>((token >> 4) & table::index_mask);
     const std::uint32_t dir = (token >> 3) & 1;
-    if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
-      return 0;  // a socket closed since
-    slot& e = slots_[index];
-    e.armed &= static_cast<std::uint8_t>(~(1u << dir));
-    fd_state* s = e.state;
-    if (s == nullptr) return 0;
+    table::slot* e = table_.find(index, static_cast<std::uint32_t>(token >> 32));
+    if (e == nullptr) return 0;  // a socket closed since
+    e->flags &= static_cast<std::uint8_t>(~(1u << dir));
+    fd_state* s = e->state;
     // An error report (not a cancellation: ours are for closed sockets,
     // caught above) re-runs the op too, whose syscall then reports it.
     const auto ev = static_cast<std::uint32_t>(res < 0 ? POLLERR : res);
@@ -4270,15 +4390,8 @@ class uring_backend final : public loop_backend, public reactor_registry {
     arm_wake();
   }
 
-  [[noreturn]] static void fail(int e, const char* what) {
-    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
-                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
-                   std::error_code(e, std::system_category()));
-  }
-
   io_uring ring_{};
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  table table_;
   std::size_t in_flight_ = 0;
   reactor_op* reaping_ = nullptr;
   int wakefd_ = -1;
@@ -4306,9 +4419,6 @@ using io_backend = uring_backend;
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <string>
-#include <system_error>
-#include <vector>
 
 namespace netaio::inline v0::detail {
 
@@ -4319,23 +4429,21 @@ class epoll_backend final : public loop_backend, public reactor_registry {
 
   epoll_backend() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) fail("epoll_create1");
+    if (epfd_ < 0) throw_backend_error(errno, "epoll_create1");
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
-      int e = errno;
+      const int e = errno;
       ::close(epfd_);
-      errno = e;
-      fail("eventfd");
+      throw_backend_error(e, "eventfd");
     }
     epoll_event ev{};
     ev.events = EPOLLIN;  // level-triggered: stays ready until drained
     ev.data.u64 = wake_token;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
-      int e = errno;
+      const int e = errno;
       ::close(wakefd_);
       ::close(epfd_);
-      errno = e;
-      fail("epoll_ctl(eventfd)");
+      throw_backend_error(e, "epoll_ctl(eventfd)");
     }
   }
   epoll_backend(const epoll_backend&) = delete;
@@ -4349,25 +4457,13 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
   void add(fd_state& s) {
     // Room first, so that nothing below can fail after the kernel said yes.
-    if (free_.empty() && slots_.size() == slots_.capacity()) {
-      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
-      slots_.reserve(cap);
-      free_.reserve(cap);
-    }
-    const std::uint32_t index =
-        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
-    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
+    const table::place at = table_.reserve();
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = (std::uint64_t{gen} << 32) | index;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) fail("epoll_ctl(ADD)");
-    if (index == slots_.size()) {
-      slots_.push_back({&s, 0});
-    } else {
-      free_.pop_back();
-      slots_[index].state = &s;
-    }
-    s.slot = index;
+    ev.data.u64 = table::token(at);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0)
+      throw_backend_error(errno, "epoll_ctl(ADD)");
+    table_.take(at, s);
     link(s);
   }
   /// Forgets `s`, which is about to be closed. No EPOLL_CTL_DEL: closing
@@ -4378,10 +4474,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   /// ignored.
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
-    slot& e = slots_[s.slot];
-    e.state = nullptr;
-    ++e.gen;
-    free_.push_back(s.slot);  // never allocates: reserved in add()
+    table_.release(s);
     unlink(s);
   }
 
@@ -4394,32 +4487,29 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     }
     epoll_event events[max_events];
     int n = ::epoll_wait(epfd_, events, max_events, ms);
-    if (n < 0) return 0;  // EINTR: the loop simply turns again
-    std::size_t scheduled = 0;
+    if (n < 0) return 0;       // EINTR: the loop simply turns again
+    std::size_t progress = 0;  // ops run: what the loop takes for a busy turn
     for (int i = 0; i < n; ++i) {
       const std::uint64_t token = events[i].data.u64;
       if (token == wake_token) {
         drain_wake();
         continue;
       }
-      const auto index = static_cast<std::uint32_t>(token);
-      if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
-        continue;  // a socket closed here but still open elsewhere
-      fd_state* s = slots_[index].state;
-      if (s == nullptr) continue;
+      fd_state* s = table_.find(token);
+      if (s == nullptr) continue;  // a socket closed here but still open elsewhere
       const std::uint32_t ev = events[i].events;
       if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_hup = true;
       if (ev & (EPOLLHUP | EPOLLERR)) s->write_hup = true;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         s->readable = true;
-        scheduled += run(s->reader);
+        progress += run_waiter(s->reader);
       }
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         s->writable = true;
-        scheduled += run(s->writer);
+        progress += run_waiter(s->writer);
       }
     }
-    return scheduled;
+    return progress;
   }
 
   void wake() noexcept override {
@@ -4435,20 +4525,8 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   static constexpr int max_events = 128;
   static constexpr std::uint64_t wake_token = ~std::uint64_t{0};
 
-  /// A registration: the socket's state and a generation that changes each
-  /// time the slot is freed, so a stale event can be told from a live one.
-  struct slot {
-    fd_state* state;
-    std::uint32_t gen;
-  };
-
-  static std::size_t run(reactor_op*& slot) noexcept {
-    reactor_op* op = slot;
-    if (op == nullptr || !op->perform_(op)) return 0;
-    slot = nullptr;
-    op->complete();
-    return 1;
-  }
+  // Tokens: generation << 32 | slot index; all ones is the wake-up's.
+  using table = registration_table<std::uint64_t, 32>;
 
   // Drain first, then clear the flag. The other order loses wake-ups for
   // good: a wake() landing between the two writes the eventfd, the read
@@ -4466,15 +4544,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     wake_pending_.store(false, std::memory_order_seq_cst);
   }
 
-  [[noreturn]] static void fail(const char* what) {
-    int e = errno;
-    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
-                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
-                   std::error_code(e, std::system_category()));
-  }
-
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  table table_;
   int epfd_ = -1;
   int wakefd_ = -1;
   std::atomic<bool> wake_pending_{false};
@@ -4506,10 +4576,7 @@ using io_backend = epoll_backend;
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <string>
-#include <system_error>
 #include <utility>
-#include <vector>
 
 // Wake-ups through a pipe instead of EVFILT_USER: for kernels without it
 // (older OpenBSD and NetBSD), or forced with -DNETAIO_KQUEUE_WAKE_PIPE=1.
@@ -4590,20 +4657,8 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
   /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
   void add(fd_state& s) {
     // Room first, so that nothing below can fail after the kernel said yes.
-    if (free_.empty() && slots_.size() == slots_.capacity()) {
-      std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
-      if (cap > index_mask) cap = index_mask;  // index_mask is never a slot: see wake_token
-      if (cap == slots_.size()) {
-        errno = EMFILE;
-        fail("kqueue registration");
-      }
-      slots_.reserve(cap);
-      free_.reserve(cap);
-    }
-    const std::uint32_t index =
-        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
-    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
-    const std::uintptr_t token = make_token(index, gen);
+    const table::place at = table_.reserve();
+    const std::uintptr_t token = table::token(at);
     const auto ident = static_cast<std::uintptr_t>(s.fd);
     // Write first: libkqueue merges both filters into one epoll
     // registration and keeps only the last filter's extra flags, and the
@@ -4614,16 +4669,9 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     if (::kevent(kq_, ch, 2, nullptr, 0, nullptr) != 0) {
       const int e = errno;
       delete_events(s.fd);  // the first filter may have been added
-      errno = e;
-      fail("kevent(EV_ADD)");
+      throw_backend_error(e, "kevent(EV_ADD)");
     }
-    if (index == slots_.size()) {
-      slots_.push_back({&s, 0});
-    } else {
-      free_.pop_back();
-      slots_[index].state = &s;
-    }
-    s.slot = index;
+    table_.take(at, s);
     link(s);
   }
   /// Forgets `s`, which is about to be closed. A kernel kqueue drops the
@@ -4633,10 +4681,7 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
     if constexpr (NETAIO_KQUEUE_DELETE_ON_CLOSE) delete_events(s.fd);
-    slot& e = slots_[s.slot];
-    e.state = nullptr;
-    e.gen = static_cast<std::uint32_t>((e.gen + 1) & gen_mask);
-    free_.push_back(s.slot);  // never allocates: reserved in add()
+    table_.release(s);
     unlink(s);
   }
 
@@ -4651,8 +4696,8 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     }
     struct kevent events[max_events];
     const int n = ::kevent(kq_, nullptr, 0, events, max_events, limit);
-    if (n < 0) return 0;  // EINTR: the loop simply turns again
-    std::size_t scheduled = 0;
+    if (n < 0) return 0;       // EINTR: the loop simply turns again
+    std::size_t progress = 0;  // ops run: what the loop takes for a busy turn
     for (int i = 0; i < n; ++i) {
       const struct kevent& ev = events[i];
       const std::uintptr_t token = from_udata(ev.udata);
@@ -4661,11 +4706,8 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
         continue;
       }
       if ((ev.flags & EV_ERROR) != 0) continue;  // a failed change: we pass none here
-      const std::uint32_t index = static_cast<std::uint32_t>(token & index_mask);
-      if (index >= slots_.size() || slots_[index].gen != ((token >> index_bits) & gen_mask))
-        continue;  // a registration that outlived its socket object
-      fd_state* s = slots_[index].state;
-      if (s == nullptr) continue;
+      fd_state* s = table_.find(token);
+      if (s == nullptr) continue;  // a registration that outlived its socket object
         // EV_EOF: this direction is shut (peer FIN for reads, peer gone or a
         // socket error for writes). As epoll's HUP flags, it keeps the
         // direction "ready", since its edge may already have been taken.
@@ -4676,11 +4718,11 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
       if (ev.filter == EVFILT_READ) {
         if ((ev.flags & EV_EOF) != 0) s->read_hup = true;
         s->readable = true;
-        scheduled += run(s->reader);
+        progress += run_waiter(s->reader);
       } else if (ev.filter == EVFILT_WRITE) {
         if ((ev.flags & EV_EOF) != 0) s->write_hup = true;
         s->writable = true;
-        scheduled += run(s->writer);
+        progress += run_waiter(s->writer);
       }
     }
 #if defined(LIBKQUEUE)
@@ -4688,9 +4730,9 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     // one epoll event can become two kevents (read and write): with the
     // list full, the rest are dropped, and an edge-triggered edge is never
     // reported again. So a full list means "any socket may have changed".
-    if (n == max_events) scheduled += recheck_all();
+    if (n == max_events) progress += recheck_all();
 #endif
-    return scheduled;
+    return progress;
   }
 
   void wake() noexcept override {
@@ -4709,23 +4751,11 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
  private:
   static constexpr int max_events = 128;
   // udata carries a slot index and the slot's generation, packed in a
-  // pointer-sized integer (32 + 32 bits on 64-bit targets).
-  static constexpr unsigned index_bits = sizeof(std::uintptr_t) >= 8 ? 32 : 20;
-  static constexpr std::uintptr_t index_mask = (std::uintptr_t{1} << index_bits) - 1;
-  static constexpr std::uintptr_t gen_mask = ~std::uintptr_t{0} >> index_bits;
-  static constexpr std::uintptr_t wake_token = ~std::uintptr_t{0};  // index_mask: never a slot
+  // pointer-sized integer (32 + 32 bits on 64-bit targets, 20 + 12 on
+  // 32-bit ones).
+  using table = registration_table<std::uintptr_t, sizeof(std::uintptr_t) >= 8 ? 32 : 20>;
+  static constexpr std::uintptr_t wake_token = ~std::uintptr_t{0};  // the table's: never a slot
   static constexpr std::uintptr_t wake_ident = 0;
-
-  /// A registration: the socket's state and a generation that changes each
-  /// time the slot is freed, so a stale event can be told from a live one.
-  struct slot {
-    fd_state* state;
-    std::uint32_t gen;
-  };
-
-  static std::uintptr_t make_token(std::uint32_t index, std::uint32_t gen) noexcept {
-    return (static_cast<std::uintptr_t>(gen) << index_bits) | index;
-  }
 
   // udata is void* on FreeBSD, macOS and OpenBSD, intptr_t on NetBSD < 10:
   // the same size either way.
@@ -4750,28 +4780,20 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     return ev;
   }
 
-  static std::size_t run(reactor_op*& slot) noexcept {
-    reactor_op* op = slot;
-    if (op == nullptr || !op->perform_(op)) return 0;
-    slot = nullptr;
-    op->complete();
-    return 1;
-  }
-
   /// Treats every registered socket as having had an edge in both
   /// directions: a spurious edge costs one syscall that says EAGAIN, a
   /// missed one would hang its operation.
   std::size_t recheck_all() noexcept {
-    std::size_t scheduled = 0;
-    for (const slot& e : slots_) {
+    std::size_t progress = 0;
+    for (const table::slot& e : table_.slots()) {
       fd_state* s = e.state;
       if (s == nullptr) continue;
       s->readable = true;
       s->writable = true;
-      scheduled += run(s->reader);
-      scheduled += run(s->writer);
+      progress += run_waiter(s->reader);
+      progress += run_waiter(s->writer);
     }
-    return scheduled;
+    return progress;
   }
 
   /// Best effort: the descriptor may have only one of the filters, or none.
@@ -4834,14 +4856,10 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
   }
 
   [[noreturn]] static void fail(const char* what) {
-    int e = errno;
-    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
-                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
-                   std::error_code(e, std::system_category()));
+    throw_backend_error(errno, what);
   }
 
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  table table_;
   int kq_ = -1;
   int wake_read_ = -1;  // the pipe, where wake-ups go through one
   int wake_write_ = -1;

@@ -14,7 +14,9 @@ class loop_backend {
  public:
   /// Blocks for at most `timeout` (zero: just poll; negative: no limit) until
   /// I/O is ready or wake() is called; schedules the tasks whose I/O became
-  /// ready on the loop. Returns how many it scheduled.
+  /// ready on the loop. Returns nonzero when I/O made progress (a task
+  /// scheduled, or an operation that moved bytes without finishing): only
+  /// a zero lets a virtual clock take the turn for an idle one.
   virtual std::size_t wait(std::chrono::nanoseconds timeout) = 0;
   /// Interrupts a wait(), from any thread.
   virtual void wake() noexcept = 0;

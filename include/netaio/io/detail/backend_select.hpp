@@ -19,6 +19,7 @@
 // holds them outside the #if branches.
 #include <netaio/core/detail/loop_backend.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
+#include <netaio/io/detail/registration_table.hpp>
 #include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/error.hpp>
 

@@ -4,7 +4,7 @@
 
 #include <netaio/core/detail/loop_backend.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
-#include <netaio/io/error.hpp>
+#include <netaio/io/detail/registration_table.hpp>
 
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -15,9 +15,6 @@
 #include <chrono>
 #include <climits>
 #include <cstdint>
-#include <string>
-#include <system_error>
-#include <vector>
 
 namespace netaio::inline v0::detail {
 
@@ -28,23 +25,21 @@ class epoll_backend final : public loop_backend, public reactor_registry {
 
   epoll_backend() {
     epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
-    if (epfd_ < 0) fail("epoll_create1");
+    if (epfd_ < 0) throw_backend_error(errno, "epoll_create1");
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
-      int e = errno;
+      const int e = errno;
       ::close(epfd_);
-      errno = e;
-      fail("eventfd");
+      throw_backend_error(e, "eventfd");
     }
     epoll_event ev{};
     ev.events = EPOLLIN;  // level-triggered: stays ready until drained
     ev.data.u64 = wake_token;
     if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev) != 0) {
-      int e = errno;
+      const int e = errno;
       ::close(wakefd_);
       ::close(epfd_);
-      errno = e;
-      fail("epoll_ctl(eventfd)");
+      throw_backend_error(e, "epoll_ctl(eventfd)");
     }
   }
   epoll_backend(const epoll_backend&) = delete;
@@ -58,25 +53,13 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
   void add(fd_state& s) {
     // Room first, so that nothing below can fail after the kernel said yes.
-    if (free_.empty() && slots_.size() == slots_.capacity()) {
-      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
-      slots_.reserve(cap);
-      free_.reserve(cap);
-    }
-    const std::uint32_t index =
-        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
-    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
+    const table::place at = table_.reserve();
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-    ev.data.u64 = (std::uint64_t{gen} << 32) | index;
-    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0) fail("epoll_ctl(ADD)");
-    if (index == slots_.size()) {
-      slots_.push_back({&s, 0});
-    } else {
-      free_.pop_back();
-      slots_[index].state = &s;
-    }
-    s.slot = index;
+    ev.data.u64 = table::token(at);
+    if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, s.fd, &ev) != 0)
+      throw_backend_error(errno, "epoll_ctl(ADD)");
+    table_.take(at, s);
     link(s);
   }
   /// Forgets `s`, which is about to be closed. No EPOLL_CTL_DEL: closing
@@ -87,10 +70,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   /// ignored.
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
-    slot& e = slots_[s.slot];
-    e.state = nullptr;
-    ++e.gen;
-    free_.push_back(s.slot);  // never allocates: reserved in add()
+    table_.release(s);
     unlink(s);
   }
 
@@ -103,32 +83,29 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     }
     epoll_event events[max_events];
     int n = ::epoll_wait(epfd_, events, max_events, ms);
-    if (n < 0) return 0;  // EINTR: the loop simply turns again
-    std::size_t scheduled = 0;
+    if (n < 0) return 0;       // EINTR: the loop simply turns again
+    std::size_t progress = 0;  // ops run: what the loop takes for a busy turn
     for (int i = 0; i < n; ++i) {
       const std::uint64_t token = events[i].data.u64;
       if (token == wake_token) {
         drain_wake();
         continue;
       }
-      const auto index = static_cast<std::uint32_t>(token);
-      if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
-        continue;  // a socket closed here but still open elsewhere
-      fd_state* s = slots_[index].state;
-      if (s == nullptr) continue;
+      fd_state* s = table_.find(token);
+      if (s == nullptr) continue;  // a socket closed here but still open elsewhere
       const std::uint32_t ev = events[i].events;
       if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) s->read_hup = true;
       if (ev & (EPOLLHUP | EPOLLERR)) s->write_hup = true;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         s->readable = true;
-        scheduled += run(s->reader);
+        progress += run_waiter(s->reader);
       }
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         s->writable = true;
-        scheduled += run(s->writer);
+        progress += run_waiter(s->writer);
       }
     }
-    return scheduled;
+    return progress;
   }
 
   void wake() noexcept override {
@@ -144,20 +121,8 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   static constexpr int max_events = 128;
   static constexpr std::uint64_t wake_token = ~std::uint64_t{0};
 
-  /// A registration: the socket's state and a generation that changes each
-  /// time the slot is freed, so a stale event can be told from a live one.
-  struct slot {
-    fd_state* state;
-    std::uint32_t gen;
-  };
-
-  static std::size_t run(reactor_op*& slot) noexcept {
-    reactor_op* op = slot;
-    if (op == nullptr || !op->perform_(op)) return 0;
-    slot = nullptr;
-    op->complete();
-    return 1;
-  }
+  // Tokens: generation << 32 | slot index; all ones is the wake-up's.
+  using table = registration_table<std::uint64_t, 32>;
 
   // Drain first, then clear the flag. The other order loses wake-ups for
   // good: a wake() landing between the two writes the eventfd, the read
@@ -175,15 +140,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     wake_pending_.store(false, std::memory_order_seq_cst);
   }
 
-  [[noreturn]] static void fail(const char* what) {
-    int e = errno;
-    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
-                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
-                   std::error_code(e, std::system_category()));
-  }
-
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  table table_;
   int epfd_ = -1;
   int wakefd_ = -1;
   std::atomic<bool> wake_pending_{false};

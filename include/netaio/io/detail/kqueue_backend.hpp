@@ -7,7 +7,7 @@
 
 #include <netaio/core/detail/loop_backend.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
-#include <netaio/io/error.hpp>
+#include <netaio/io/detail/registration_table.hpp>
 
 #include <fcntl.h>
 #include <sys/event.h>
@@ -20,10 +20,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
-#include <string>
-#include <system_error>
 #include <utility>
-#include <vector>
 
 // Wake-ups through a pipe instead of EVFILT_USER: for kernels without it
 // (older OpenBSD and NetBSD), or forced with -DNETAIO_KQUEUE_WAKE_PIPE=1.
@@ -104,20 +101,8 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
   /// Registers `s.fd` for both directions, edge-triggered. Throws io_error.
   void add(fd_state& s) {
     // Room first, so that nothing below can fail after the kernel said yes.
-    if (free_.empty() && slots_.size() == slots_.capacity()) {
-      std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
-      if (cap > index_mask) cap = index_mask;  // index_mask is never a slot: see wake_token
-      if (cap == slots_.size()) {
-        errno = EMFILE;
-        fail("kqueue registration");
-      }
-      slots_.reserve(cap);
-      free_.reserve(cap);
-    }
-    const std::uint32_t index =
-        free_.empty() ? static_cast<std::uint32_t>(slots_.size()) : free_.back();
-    const std::uint32_t gen = index < slots_.size() ? slots_[index].gen : 0;
-    const std::uintptr_t token = make_token(index, gen);
+    const table::place at = table_.reserve();
+    const std::uintptr_t token = table::token(at);
     const auto ident = static_cast<std::uintptr_t>(s.fd);
     // Write first: libkqueue merges both filters into one epoll
     // registration and keeps only the last filter's extra flags, and the
@@ -128,16 +113,9 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     if (::kevent(kq_, ch, 2, nullptr, 0, nullptr) != 0) {
       const int e = errno;
       delete_events(s.fd);  // the first filter may have been added
-      errno = e;
-      fail("kevent(EV_ADD)");
+      throw_backend_error(e, "kevent(EV_ADD)");
     }
-    if (index == slots_.size()) {
-      slots_.push_back({&s, 0});
-    } else {
-      free_.pop_back();
-      slots_[index].state = &s;
-    }
-    s.slot = index;
+    table_.take(at, s);
     link(s);
   }
   /// Forgets `s`, which is about to be closed. A kernel kqueue drops the
@@ -147,10 +125,7 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
     if constexpr (NETAIO_KQUEUE_DELETE_ON_CLOSE) delete_events(s.fd);
-    slot& e = slots_[s.slot];
-    e.state = nullptr;
-    e.gen = static_cast<std::uint32_t>((e.gen + 1) & gen_mask);
-    free_.push_back(s.slot);  // never allocates: reserved in add()
+    table_.release(s);
     unlink(s);
   }
 
@@ -165,8 +140,8 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     }
     struct kevent events[max_events];
     const int n = ::kevent(kq_, nullptr, 0, events, max_events, limit);
-    if (n < 0) return 0;  // EINTR: the loop simply turns again
-    std::size_t scheduled = 0;
+    if (n < 0) return 0;       // EINTR: the loop simply turns again
+    std::size_t progress = 0;  // ops run: what the loop takes for a busy turn
     for (int i = 0; i < n; ++i) {
       const struct kevent& ev = events[i];
       const std::uintptr_t token = from_udata(ev.udata);
@@ -175,11 +150,8 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
         continue;
       }
       if ((ev.flags & EV_ERROR) != 0) continue;  // a failed change: we pass none here
-      const std::uint32_t index = static_cast<std::uint32_t>(token & index_mask);
-      if (index >= slots_.size() || slots_[index].gen != ((token >> index_bits) & gen_mask))
-        continue;  // a registration that outlived its socket object
-      fd_state* s = slots_[index].state;
-      if (s == nullptr) continue;
+      fd_state* s = table_.find(token);
+      if (s == nullptr) continue;  // a registration that outlived its socket object
         // EV_EOF: this direction is shut (peer FIN for reads, peer gone or a
         // socket error for writes). As epoll's HUP flags, it keeps the
         // direction "ready", since its edge may already have been taken.
@@ -190,11 +162,11 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
       if (ev.filter == EVFILT_READ) {
         if ((ev.flags & EV_EOF) != 0) s->read_hup = true;
         s->readable = true;
-        scheduled += run(s->reader);
+        progress += run_waiter(s->reader);
       } else if (ev.filter == EVFILT_WRITE) {
         if ((ev.flags & EV_EOF) != 0) s->write_hup = true;
         s->writable = true;
-        scheduled += run(s->writer);
+        progress += run_waiter(s->writer);
       }
     }
 #if defined(LIBKQUEUE)
@@ -202,9 +174,9 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     // one epoll event can become two kevents (read and write): with the
     // list full, the rest are dropped, and an edge-triggered edge is never
     // reported again. So a full list means "any socket may have changed".
-    if (n == max_events) scheduled += recheck_all();
+    if (n == max_events) progress += recheck_all();
 #endif
-    return scheduled;
+    return progress;
   }
 
   void wake() noexcept override {
@@ -223,23 +195,11 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
  private:
   static constexpr int max_events = 128;
   // udata carries a slot index and the slot's generation, packed in a
-  // pointer-sized integer (32 + 32 bits on 64-bit targets).
-  static constexpr unsigned index_bits = sizeof(std::uintptr_t) >= 8 ? 32 : 20;
-  static constexpr std::uintptr_t index_mask = (std::uintptr_t{1} << index_bits) - 1;
-  static constexpr std::uintptr_t gen_mask = ~std::uintptr_t{0} >> index_bits;
-  static constexpr std::uintptr_t wake_token = ~std::uintptr_t{0};  // index_mask: never a slot
+  // pointer-sized integer (32 + 32 bits on 64-bit targets, 20 + 12 on
+  // 32-bit ones).
+  using table = registration_table<std::uintptr_t, sizeof(std::uintptr_t) >= 8 ? 32 : 20>;
+  static constexpr std::uintptr_t wake_token = ~std::uintptr_t{0};  // the table's: never a slot
   static constexpr std::uintptr_t wake_ident = 0;
-
-  /// A registration: the socket's state and a generation that changes each
-  /// time the slot is freed, so a stale event can be told from a live one.
-  struct slot {
-    fd_state* state;
-    std::uint32_t gen;
-  };
-
-  static std::uintptr_t make_token(std::uint32_t index, std::uint32_t gen) noexcept {
-    return (static_cast<std::uintptr_t>(gen) << index_bits) | index;
-  }
 
   // udata is void* on FreeBSD, macOS and OpenBSD, intptr_t on NetBSD < 10:
   // the same size either way.
@@ -264,28 +224,20 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
     return ev;
   }
 
-  static std::size_t run(reactor_op*& slot) noexcept {
-    reactor_op* op = slot;
-    if (op == nullptr || !op->perform_(op)) return 0;
-    slot = nullptr;
-    op->complete();
-    return 1;
-  }
-
   /// Treats every registered socket as having had an edge in both
   /// directions: a spurious edge costs one syscall that says EAGAIN, a
   /// missed one would hang its operation.
   std::size_t recheck_all() noexcept {
-    std::size_t scheduled = 0;
-    for (const slot& e : slots_) {
+    std::size_t progress = 0;
+    for (const table::slot& e : table_.slots()) {
       fd_state* s = e.state;
       if (s == nullptr) continue;
       s->readable = true;
       s->writable = true;
-      scheduled += run(s->reader);
-      scheduled += run(s->writer);
+      progress += run_waiter(s->reader);
+      progress += run_waiter(s->writer);
     }
-    return scheduled;
+    return progress;
   }
 
   /// Best effort: the descriptor may have only one of the filters, or none.
@@ -348,14 +300,10 @@ class kqueue_backend final : public loop_backend, public reactor_registry {
   }
 
   [[noreturn]] static void fail(const char* what) {
-    int e = errno;
-    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
-                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
-                   std::error_code(e, std::system_category()));
+    throw_backend_error(errno, what);
   }
 
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  table table_;
   int kq_ = -1;
   int wake_read_ = -1;  // the pipe, where wake-ups go through one
   int wake_write_ = -1;

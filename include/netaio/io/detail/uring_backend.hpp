@@ -16,7 +16,7 @@
 
 #include <netaio/core/detail/loop_backend.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
-#include <netaio/io/error.hpp>
+#include <netaio/io/detail/registration_table.hpp>
 
 #include <liburing.h>
 #include <poll.h>
@@ -30,9 +30,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-#include <system_error>
-#include <vector>
 
 namespace netaio::inline v0::detail {
 
@@ -60,12 +57,12 @@ class uring_backend final : public loop_backend, public reactor_registry {
       p.cq_entries = cq_entries;
       r = ::io_uring_queue_init_params(sq_entries, &ring_, &p);
     }
-    if (r < 0) fail(-r, "io_uring_queue_init");
+    if (r < 0) throw_backend_error(-r, "io_uring_queue_init");
     wakefd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wakefd_ < 0) {
       const int e = errno;
       ::io_uring_queue_exit(&ring_);
-      fail(e, "eventfd");
+      throw_backend_error(e, "eventfd");
     }
     arm_wake();
   }
@@ -102,22 +99,7 @@ class uring_backend final : public loop_backend, public reactor_registry {
 
   /// Registers `s`: a slot for its readiness polls. No syscall.
   void add(fd_state& s) {
-    if (free_.empty() && slots_.size() == slots_.capacity()) {
-      const std::size_t cap = slots_.empty() ? 64 : 2 * slots_.size();
-      slots_.reserve(cap);
-      free_.reserve(cap);
-    }
-    std::uint32_t index;
-    if (free_.empty()) {
-      index = static_cast<std::uint32_t>(slots_.size());
-      if (index >= max_slots) fail(EMFILE, "io_uring registration");
-      slots_.push_back({&s, 0, 0});
-    } else {
-      index = free_.back();
-      free_.pop_back();
-      slots_[index].state = &s;
-    }
-    s.slot = index;
+    table_.take(table_.reserve(), s);
     link(s);
   }
   /// Forgets `s`, which is about to be closed. Its armed polls hold the
@@ -125,28 +107,25 @@ class uring_backend final : public loop_backend, public reactor_registry {
   /// slot's old generation, are ignored).
   void remove(fd_state& s) noexcept {
     if (s.owner != this) return;
-    slot& e = slots_[s.slot];
+    const table::slot& e = table_[s.slot];
     for (std::uint32_t dir = 0; dir < 2; ++dir) {
-      if (e.armed & (1u << dir)) {
+      if (e.flags & (1u << dir)) {  // a poll armed
         io_uring_sqe* sqe = get_sqe();
         ::io_uring_prep_cancel64(sqe, poll_token(s.slot, e.gen, dir), 0);
         ::io_uring_sqe_set_data64(sqe, tag_ignore);
       }
     }
-    e.state = nullptr;
-    e.armed = 0;
-    ++e.gen;
-    free_.push_back(s.slot);  // never allocates: reserved in add()
+    table_.release(s);
     unlink(s);
   }
 
   /// Readiness ops: arms a one-shot poll for a direction of `s` (an op
   /// waits in its slot); its report re-runs the op.
   void watch(fd_state& s, bool read) noexcept {
-    slot& e = slots_[s.slot];
+    table::slot& e = table_[s.slot];
     const std::uint32_t dir = read ? 0 : 1;
-    if (e.armed & (1u << dir)) return;
-    e.armed |= static_cast<std::uint8_t>(1u << dir);
+    if (e.flags & (1u << dir)) return;
+    e.flags |= static_cast<std::uint8_t>(1u << dir);
     io_uring_sqe* sqe = get_sqe();
     ::io_uring_prep_poll_add(sqe, s.fd, read ? (POLLIN | POLLRDHUP) : POLLOUT);
     ::io_uring_sqe_set_data64(sqe, poll_token(s.slot, e.gen, dir));
@@ -249,13 +228,11 @@ class uring_backend final : public loop_backend, public reactor_registry {
   static constexpr std::uint64_t tag_poll = 1;
   static constexpr std::uint64_t tag_wake = 2;
   static constexpr std::uint64_t tag_ignore = 7;  // cancels (and liburing's own timeouts)
-  static constexpr std::uint32_t max_slots = 1u << 28;
-
-  struct slot {
-    fd_state* state;
-    std::uint32_t gen;
-    std::uint8_t armed;  // bit 0: a read poll is in flight, bit 1: a write poll
-  };
+  // Slots: up to 2^28, whose index and 32-bit generation go in a poll's
+  // user_data beside its direction and tag (poll_token). A slot's flags:
+  // bit 0, a read poll is in flight; bit 1, a write poll.
+  static constexpr unsigned index_bits = 28;
+  using table = registration_table<std::uint64_t, index_bits>;
 
   static std::uint64_t poll_token(std::uint32_t index, std::uint32_t gen, std::uint32_t dir) {
     return (std::uint64_t{gen} << 32) | (std::uint64_t{index} << 4) | (dir << 3) | tag_poll;
@@ -330,14 +307,12 @@ class uring_backend final : public loop_backend, public reactor_registry {
   }
 
   std::size_t poll_done(std::uint64_t token, int res) noexcept {
-    const auto index = static_cast<std::uint32_t>(token >> 4) & (max_slots - 1);
+    const auto index = static_cast<std::uint32_t>((token >> 4) & table::index_mask);
     const std::uint32_t dir = (token >> 3) & 1;
-    if (index >= slots_.size() || slots_[index].gen != static_cast<std::uint32_t>(token >> 32))
-      return 0;  // a socket closed since
-    slot& e = slots_[index];
-    e.armed &= static_cast<std::uint8_t>(~(1u << dir));
-    fd_state* s = e.state;
-    if (s == nullptr) return 0;
+    table::slot* e = table_.find(index, static_cast<std::uint32_t>(token >> 32));
+    if (e == nullptr) return 0;  // a socket closed since
+    e->flags &= static_cast<std::uint8_t>(~(1u << dir));
+    fd_state* s = e->state;
     // An error report (not a cancellation: ours are for closed sockets,
     // caught above) re-runs the op too, whose syscall then reports it.
     const auto ev = static_cast<std::uint32_t>(res < 0 ? POLLERR : res);
@@ -377,15 +352,8 @@ class uring_backend final : public loop_backend, public reactor_registry {
     arm_wake();
   }
 
-  [[noreturn]] static void fail(int e, const char* what) {
-    throw io_error(e == EMFILE || e == ENFILE ? io_errc::too_many_open_files : io_errc::system,
-                   std::string("netaio: ") + what + " failed: " + std::system_category().message(e),
-                   std::error_code(e, std::system_category()));
-  }
-
   io_uring ring_{};
-  std::vector<slot> slots_;
-  std::vector<std::uint32_t> free_;  // capacity >= slots_.size(): remove() never allocates
+  table table_;
   std::size_t in_flight_ = 0;
   reactor_op* reaping_ = nullptr;
   int wakefd_ = -1;
