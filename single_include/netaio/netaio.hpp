@@ -5694,19 +5694,20 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   }
 
   /// ConnectEx is not exported by mswsock: it is asked of the socket's
-  /// provider. Once per process (every socket here is Microsoft's TCP).
+  /// provider, once per process (every socket here is Microsoft's TCP;
+  /// io_contexts on several threads may ask at once: the answer is the same).
   static LPFN_CONNECTEX connect_ex_of(native_socket fd) noexcept {
-    static LPFN_CONNECTEX found = nullptr;
-    if (found == nullptr) {
+    static std::atomic<LPFN_CONNECTEX> found{nullptr};
+    LPFN_CONNECTEX f = found.load(std::memory_order_acquire);
+    if (f == nullptr) {
       GUID guid = WSAID_CONNECTEX;
-      LPFN_CONNECTEX f = nullptr;
       DWORD n = 0;
       if (::WSAIoctl(fd, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, &f, sizeof f, &n,
                      nullptr, nullptr) != 0)
         return nullptr;
-      found = f;
+      found.store(f, std::memory_order_release);
     }
-    return found;
+    return f;
   }
 
   void track(iocp_op& op) noexcept {
