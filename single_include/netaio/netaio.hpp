@@ -3864,6 +3864,9 @@ struct iocp_op {
   /// Set when io_context::close() cancelled the op: report it as
   /// operation_cancelled, whatever error the packet carries.
   bool aborted = false;
+  /// A stream receive: WSAESHUTDOWN (after shutdown(receive)) is end of
+  /// stream, as a POSIX recv() reports it.
+  bool stream_receive = false;
 
   OVERLAPPED* overlapped() noexcept { return &ov; }
   static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
@@ -5474,6 +5477,7 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   void submit_recv(reactor_op& op, void* buf, std::size_t len) noexcept {
     WSABUF b;
     set_io_buffer(b, buf, len);
+    op.overlapped_.stream_receive = true;  // (an awaiter does one kind of call all its life)
     issue_later(op, [&](OVERLAPPED* ov, DWORD& n) {
       DWORD flags = 0;
       return ::WSARecv(op.state_->fd, &b, 1, &n, &flags, ov, nullptr);
@@ -5669,6 +5673,7 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   }
 
   static int result_code(const iocp_op& o) noexcept {
+    if (o.error == WSAESHUTDOWN && o.stream_receive) return 0;  // end of stream
     return o.error != 0 ? -static_cast<int>(o.error) : static_cast<int>(o.bytes);
   }
 

@@ -172,6 +172,7 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   void submit_recv(reactor_op& op, void* buf, std::size_t len) noexcept {
     WSABUF b;
     set_io_buffer(b, buf, len);
+    op.overlapped_.stream_receive = true;  // (an awaiter does one kind of call all its life)
     issue_later(op, [&](OVERLAPPED* ov, DWORD& n) {
       DWORD flags = 0;
       return ::WSARecv(op.state_->fd, &b, 1, &n, &flags, ov, nullptr);
@@ -367,6 +368,7 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   }
 
   static int result_code(const iocp_op& o) noexcept {
+    if (o.error == WSAESHUTDOWN && o.stream_receive) return 0;  // end of stream
     return o.error != 0 ? -static_cast<int>(o.error) : static_cast<int>(o.bytes);
   }
 

@@ -84,6 +84,9 @@ struct iocp_op {
   /// Set when io_context::close() cancelled the op: report it as
   /// operation_cancelled, whatever error the packet carries.
   bool aborted = false;
+  /// A stream receive: WSAESHUTDOWN (after shutdown(receive)) is end of
+  /// stream, as a POSIX recv() reports it.
+  bool stream_receive = false;
 
   OVERLAPPED* overlapped() noexcept { return &ov; }
   static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
