@@ -3247,7 +3247,9 @@ inline auto current_scope() noexcept {
 #include <unistd.h>   // close
 #endif
 
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 #include <system_error>
@@ -3279,8 +3281,50 @@ inline int last_socket_error() noexcept {
   return ::WSAGetLastError();
 }
 
+/// Sockets this process opened through the library and has not closed yet
+/// (Windows has no descriptor count to look at: tests use this one).
+inline std::atomic<long>& open_socket_counter() noexcept {
+  static std::atomic<long> n{0};
+  return n;
+}
+inline long open_socket_count() noexcept {
+  return open_socket_counter().load(std::memory_order_relaxed);
+}
+/// Counts a socket the library opened (open_socket, an accepted socket).
+inline void count_opened_socket() noexcept {
+  open_socket_counter().fetch_add(1, std::memory_order_relaxed);
+}
+
 inline int close_socket(native_socket s) noexcept {
+  open_socket_counter().fetch_sub(1, std::memory_order_relaxed);
   return ::closesocket(s);
+}
+
+/// One buffer of a gathered send or a receive (iovec's counterpart).
+using io_buffer = WSABUF;
+/// A gathered send: Winsock takes the buffer array and its length as
+/// arguments; this is what msghdr carries on POSIX systems.
+struct send_message {
+  WSABUF* buffers = nullptr;
+  DWORD count = 0;
+};
+/// WSABUF lengths are 32-bit: a longer buffer is sent or filled in parts
+/// (every caller handles partial transfers).
+inline void set_io_buffer(io_buffer& b, const void* data, std::size_t size) noexcept {
+  b.buf = static_cast<char*>(const_cast<void*>(data));
+  b.len = static_cast<ULONG>(size < (std::size_t{1} << 30) ? size : std::size_t{1} << 30);
+}
+inline void set_send_message(send_message& m, io_buffer* buffers, std::size_t count) noexcept {
+  m.buffers = buffers;
+  m.count = static_cast<DWORD>(count);
+}
+
+inline constexpr int shut_receive = SD_RECEIVE;
+inline constexpr int shut_send = SD_SEND;
+inline constexpr int shut_both = SD_BOTH;
+/// A failed shutdown() that only says the socket is not connected.
+inline bool not_connected(int e) noexcept {
+  return e == WSAENOTCONN;
 }
 
 /// The interface index of a zone name ("fe80::1%12"). Windows names its
@@ -3321,6 +3365,28 @@ inline int last_socket_error() noexcept {
 
 inline int close_socket(native_socket s) noexcept {
   return ::close(s);
+}
+
+/// One buffer of a gathered send or a receive.
+using io_buffer = iovec;
+/// A gathered send (what sendmsg takes).
+using send_message = msghdr;
+inline void set_io_buffer(io_buffer& b, const void* data, std::size_t size) noexcept {
+  b.iov_base = const_cast<void*>(data);
+  b.iov_len = size;
+}
+inline void set_send_message(send_message& m, io_buffer* buffers, std::size_t count) noexcept {
+  m = {};
+  m.msg_iov = buffers;
+  m.msg_iovlen = count;
+}
+
+inline constexpr int shut_receive = SHUT_RD;
+inline constexpr int shut_send = SHUT_WR;
+inline constexpr int shut_both = SHUT_RDWR;
+/// A failed shutdown() that only says the socket is not connected.
+inline bool not_connected(int e) noexcept {
+  return e == ENOTCONN;
 }
 
 /// The interface index of a zone name ("fe80::1%eth0"), 0 if there is none.
@@ -3692,8 +3758,7 @@ class endpoint {
 // -DNETAIO_HAS_X=0/1 (io_uring is opt-in and, when on, wins over epoll).
 // Every backend provides the same members:
 //   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
-//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd;
-//                                                  IOCP: iocp_socket&, iocp_op.hpp)
+//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
 //   abort_all(), registered(), pending_operations(), closed()
 //   static constexpr io_model model               (readiness or completion)
 // Completion backends also provide the primitives the awaiters' completion
@@ -3717,6 +3782,102 @@ class endpoint {
 //   The kernel owns the op's memory while it is in flight, so cancellation
 //   and close ask the kernel to end it and wait for that report.
 
+// ---- begin netaio/io/detail/iocp_op.hpp
+// The record of one overlapped operation of the IOCP (Windows) backend: an
+// OVERLAPPED plus the function the backend calls when the operation's
+// completion packet comes out of the port. Sockets are registered as
+// fd_state (reactor_op.hpp), like every backend's; a socket operation
+// (reactor_op) holds one of these.
+//
+// The life of an operation (submit, complete, cancel):
+//   1. iocp_backend::begin(op, socket): zeroes the OVERLAPPED and counts
+//      the op as pending (in the backend's list of pending ops). Nothing is
+//      allocated: the op lives in the awaiter (the coroutine frame).
+//   2. The caller issues the overlapped call (WSARecv, WSASend, AcceptEx,
+//      ConnectEx, WSARecvFrom, WSASendTo) with op.overlapped() and passes
+//      what it returned to iocp_backend::submitted(op, error, bytes):
+//        - done: finished at once (success with the socket's
+//          FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode on, or an error other
+//          than WSA_IO_PENDING). No packet will come; op.error and
+//          op.bytes hold the result; the complete function is not called.
+//        - pending: exactly one completion packet will come, whatever
+//          happens next (success, failure, cancellation, closing the
+//          socket); wait() then sets op.error and op.bytes and calls the
+//          op's complete function on the loop thread.
+//   3. iocp_backend::cancel(op) asks for an early end (CancelIoEx on this
+//      op's OVERLAPPED). It does not end the op: the packet still comes,
+//      with ERROR_OPERATION_ABORTED, or with the op's real result if it
+//      finished first.
+// The rule that follows: from begin() until the complete function runs (or
+// submitted() said done), the kernel owns the OVERLAPPED and the buffers
+// the call was given. Both must stay alive and in place, even after a
+// cancel, and even when the task that started the op has been cancelled:
+// its awaiter resumes the task only from the complete function, never from
+// the cancellation itself (unlike a readiness wait, which can just leave).
+// An awaiter destroyed with its op pending (its frame torn down) calls
+// iocp_backend::abandon(op) from its destructor: that cancels the op and
+// waits for its packet before the memory goes.
+
+
+#include <cstddef>
+#include <cstdint>
+
+// Windows only; empty elsewhere (reactor_op.hpp includes it everywhere, so
+// that the single header holds it outside any condition).
+#if defined(_WIN32)
+
+namespace netaio::inline v0::detail {
+
+class iocp_backend;
+
+/// One overlapped operation. Standard layout with the OVERLAPPED first, so
+/// the OVERLAPPED* a completion packet carries leads back to the op.
+struct iocp_op {
+  /// Called once per pending op, on the loop thread, from the backend's
+  /// wait(), after `error` and `bytes` are set.
+  using complete_fn = void (*)(iocp_op*) noexcept;
+
+  iocp_op() noexcept = default;
+  explicit iocp_op(complete_fn f, void* u = nullptr) noexcept : on_complete(f), user(u) {}
+  /// A copy is a fresh op with the same complete function (awaiters are
+  /// moved before they are awaited, never while pending).
+  iocp_op(const iocp_op& other) noexcept : on_complete(other.on_complete) {
+    NETAIO_ASSERT(!other.in_flight, "an overlapped operation was copied while pending");
+  }
+  iocp_op& operator=(const iocp_op&) = delete;
+  ~iocp_op() {
+    NETAIO_ASSERT(!in_flight, "an overlapped operation was destroyed before its completion");
+  }
+
+  OVERLAPPED ov{};  // first: packets carry &ov
+  complete_fn on_complete = nullptr;
+  /// What the complete function acts on (a socket operation's reactor_op).
+  void* user = nullptr;
+  /// The socket the call was made on (set by begin(): CancelIoEx needs it).
+  native_socket socket = invalid_socket;
+  iocp_op* prev = nullptr;  // in the backend's list of pending ops
+  iocp_op* next = nullptr;
+  /// The result: 0 or a Win32/Winsock error code (WSAE*, or
+  /// ERROR_OPERATION_ABORTED (995) after a cancel).
+  unsigned long error = 0;
+  unsigned long bytes = 0;
+  /// True from begin() until the op is done (inline or by its packet).
+  bool in_flight = false;
+  /// Set when io_context::close() cancelled the op: report it as
+  /// operation_cancelled, whatever error the packet carries.
+  bool aborted = false;
+  /// A stream receive: WSAESHUTDOWN (after shutdown(receive)) is end of
+  /// stream, as a POSIX recv() reports it.
+  bool stream_receive = false;
+
+  OVERLAPPED* overlapped() noexcept { return &ov; }
+  static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
+};
+
+}  // namespace netaio::inline v0::detail
+
+#endif  // _WIN32
+// ---- end netaio/io/detail/iocp_op.hpp
 
 #include <cstddef>
 #include <cstdint>
@@ -3735,7 +3896,7 @@ enum class io_model : unsigned char {
 /// One registered descriptor. Lives at a stable address (heap) for as long
 /// as its socket object; the backend keeps a pointer to it per registration.
 struct fd_state {
-  int fd = -1;
+  native_socket fd = invalid_socket;
   reactor_op* reader = nullptr;
   reactor_op* writer = nullptr;
   // Readiness as far as we know. Edge-triggered epoll reports each arrival
@@ -3768,7 +3929,12 @@ struct fd_state {
   }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
   std::uint32_t slot = 0;             // the backend's registration slot
-  fd_state* prev = nullptr;           // in the owner's list
+#if defined(_WIN32)
+  /// IOCP: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on (a call that
+  /// succeeds at once queues no packet).
+  bool skip_on_success = false;
+#endif
+  fd_state* prev = nullptr;  // in the owner's list
   fd_state* next = nullptr;
 };
 
@@ -3794,6 +3960,10 @@ class reactor_op : public wait_op {
   bool in_flight_ = false;
   int res_ = 0;                               // the report: bytes (>= 0) or -errno
   reactor_registry* submitted_to_ = nullptr;  // the backend it is in flight on
+#if defined(_WIN32)
+  /// IOCP: the OVERLAPPED the kernel is given (its `user` is this op).
+  iocp_op overlapped_;
+#endif
 
   /// Ends the op without its syscall (close of the socket or the context).
   void end_with(op_end how) noexcept {
@@ -4037,6 +4207,291 @@ class registration_table {
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/registration_table.hpp
+// ---- begin netaio/io/detail/sockaddr.hpp
+// Socket plumbing shared by the socket types: sockaddr conversion,
+// errno (WSAE* on Windows) -> io_error, option helpers. On POSIX every
+// descriptor is O_CLOEXEC and non-blocking from birth; on Windows every
+// socket is overlapped (for IOCP) and not inherited.
+
+
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace netaio::inline v0::detail {
+
+struct native_address {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+  sockaddr* get() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
+  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
+};
+
+inline native_address to_native(const endpoint& ep) noexcept {
+  native_address n;
+  const ip_address& a = ep.address();
+  if (a.is_v4()) {
+    auto* s = reinterpret_cast<sockaddr_in*>(&n.storage);
+    s->sin_family = AF_INET;
+    s->sin_port = htons(ep.port());
+    std::memcpy(&s->sin_addr, a.data(), 4);
+    n.length = sizeof(sockaddr_in);
+  } else {
+    auto* s = reinterpret_cast<sockaddr_in6*>(&n.storage);
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(ep.port());
+    std::memcpy(&s->sin6_addr, a.data(), 16);
+    s->sin6_scope_id = a.scope_id();
+    n.length = sizeof(sockaddr_in6);
+  }
+  return n;
+}
+
+inline endpoint from_native(const sockaddr* sa) noexcept {
+  if (sa->sa_family == AF_INET) {
+    const auto* s = reinterpret_cast<const sockaddr_in*>(sa);
+    std::array<std::uint8_t, 4> b{};
+    std::memcpy(b.data(), &s->sin_addr, 4);
+    return {ip_address::v4(b), ntohs(s->sin_port)};
+  }
+  if (sa->sa_family == AF_INET6) {
+    const auto* s = reinterpret_cast<const sockaddr_in6*>(sa);
+    std::array<std::uint8_t, 16> b{};
+    std::memcpy(b.data(), &s->sin6_addr, 16);
+    return {ip_address::v6(b, s->sin6_scope_id), ntohs(s->sin6_port)};
+  }
+  return {};
+}
+
+inline int native_family(ip_family f) noexcept {
+  return f == ip_family::v4 ? AF_INET : AF_INET6;
+}
+
+inline io_errc errc_from_errno(int e) noexcept {
+  switch (e) {
+    case ECONNREFUSED:
+      return io_errc::refused;
+    case ECONNRESET:
+    case ECONNABORTED:
+      return io_errc::reset;
+    case EPIPE:
+      return io_errc::broken_pipe;
+    case ETIMEDOUT:
+      return io_errc::timed_out;
+    case EADDRINUSE:
+      return io_errc::address_in_use;
+    case EADDRNOTAVAIL:
+      return io_errc::address_not_available;
+    case ENETUNREACH:
+    case ENETDOWN:
+      return io_errc::network_unreachable;
+    case EHOSTUNREACH:
+#if defined(EHOSTDOWN)  // (not in MinGW's errno.h)
+    case EHOSTDOWN:
+#endif
+      return io_errc::host_unreachable;
+    case EMSGSIZE:
+      return io_errc::message_too_large;
+    case EMFILE:
+    case ENFILE:
+      return io_errc::too_many_open_files;
+    case EACCES:
+    case EPERM:
+      return io_errc::permission_denied;
+    case EBADF:
+      return io_errc::closed;
+    case EOPNOTSUPP:
+    case EAFNOSUPPORT:
+    case EPROTONOSUPPORT:
+    case ENOPROTOOPT:
+      return io_errc::not_supported;
+#if defined(_WIN32)
+    // Winsock reports its own codes (WSAGetLastError, last_socket_error()).
+    case WSAECONNREFUSED:
+      return io_errc::refused;
+    case WSAECONNRESET:
+    case WSAECONNABORTED:
+    case WSAENETRESET:
+      return io_errc::reset;
+    case WSAESHUTDOWN:
+      return io_errc::broken_pipe;
+    case WSAETIMEDOUT:
+      return io_errc::timed_out;
+    case WSAEADDRINUSE:
+      return io_errc::address_in_use;
+    case WSAEADDRNOTAVAIL:
+      return io_errc::address_not_available;
+    case WSAENETUNREACH:
+    case WSAENETDOWN:
+      return io_errc::network_unreachable;
+    case WSAEHOSTUNREACH:
+    case WSAEHOSTDOWN:
+      return io_errc::host_unreachable;
+    case WSAEMSGSIZE:
+      return io_errc::message_too_large;
+    case WSAEMFILE:
+      return io_errc::too_many_open_files;
+    case WSAEACCES:
+      return io_errc::permission_denied;
+    case WSAENOTSOCK:
+    case WSAEBADF:
+    case WSA_INVALID_HANDLE:
+      return io_errc::closed;
+    case WSAEOPNOTSUPP:
+    case WSAEAFNOSUPPORT:
+    case WSAEPROTONOSUPPORT:
+    case WSAENOPROTOOPT:
+      return io_errc::not_supported;
+#endif
+    default:
+      return io_errc::system;
+  }
+}
+
+/// "read from 127.0.0.1:80 (local 127.0.0.1:5000)"-style context for messages.
+inline std::string describe(std::string_view op, const endpoint* peer, const endpoint* local) {
+  std::string s(op);
+  if (peer != nullptr)
+    s += (op == "bind" || op == "listen" ? " on " : " with ") + peer->to_string();
+  if (local != nullptr) s += " (local " + local->to_string() + ")";
+  return s;
+}
+
+/// Throws the io_error for errno `e` (WSAE* on Windows) during `what`
+/// (see describe()).
+[[noreturn]] inline void throw_errno(int e, const std::string& what, std::size_t bytes = 0) {
+  io_errc c = errc_from_errno(e);
+  throw io_error(
+      c, "netaio: " + what + ": " + make_error_code(c).message() + " (" + system_message(e) + ")",
+      std::error_code(e, std::system_category()), bytes);
+}
+
+#if defined(_WIN32)
+/// A new overlapped socket (for IOCP), not inherited, counted in
+/// open_socket_count(); invalid_socket on failure (WSAGetLastError says why).
+inline native_socket open_overlapped_socket(int family, int type) noexcept {
+  const native_socket fd =
+      ::WSASocketW(family, type, 0, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (fd != invalid_socket) count_opened_socket();
+  return fd;
+}
+#endif
+
+/// A new socket: non-blocking and close-on-exec on POSIX; overlapped (for
+/// IOCP) and not inherited on Windows. Throws io_error.
+inline native_socket open_socket(ip_family family, int type, const char* what) {
+#if defined(_WIN32)
+  if (const int e = winsock_startup(); e != 0) throw_errno(e, "WSAStartup");
+  native_socket fd = open_overlapped_socket(native_family(family), type);
+  if (fd == invalid_socket) throw_errno(last_socket_error(), what);
+  if (type == SOCK_DGRAM) {
+    // Off: an ICMP port unreachable for an earlier datagram would otherwise
+    // fail the next receive with WSAECONNRESET (POSIX reports it only on a
+    // connected socket; ours are not).
+    BOOL report = FALSE;
+    DWORD unused = 0;
+    ::WSAIoctl(fd, SIO_UDP_CONNRESET, &report, sizeof report, nullptr, 0, &unused, nullptr,
+               nullptr);
+  }
+#else
+  native_socket fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, what);
+#endif
+  return fd;
+}
+
+// (Winsock takes options as char*, POSIX as void*: char* suits both.)
+inline void set_int_option(native_socket fd, int level, int name, int value, const char* what) {
+  if (::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value) != 0)
+    throw_errno(last_socket_error(), std::string("setsockopt(") + what + ")");
+}
+inline int get_int_option(native_socket fd, int level, int name, const char* what) {
+  int value = 0;
+  socklen_t len = sizeof value;
+  if (::getsockopt(fd, level, name, reinterpret_cast<char*>(&value), &len) != 0)
+    throw_errno(last_socket_error(), std::string("getsockopt(") + what + ")");
+  return value;
+}
+
+inline endpoint local_endpoint_of(native_socket fd) {
+  native_address n;
+  n.length = sizeof n.storage;
+  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getsockname");
+  return from_native(n.get());
+}
+inline endpoint peer_endpoint_of(native_socket fd) {
+  native_address n;
+  n.length = sizeof n.storage;
+  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getpeername");
+  return from_native(n.get());
+}
+
+// Multicast requests. Linux takes ip_mreqn (address and index); Windows
+// takes ip_mreq, where an interface index is written in the address field
+// as 0.0.0.index (network order), and a DWORD for the outgoing interface.
+// Each returns what setsockopt did (0, or -1 with last_socket_error()).
+
+/// IPv4 join or leave: `group` and `iface` are 4 bytes (`iface` may be null).
+inline int ipv4_membership(native_socket fd, const std::uint8_t* group, const std::uint8_t* iface,
+                           unsigned if_index, bool join) noexcept {
+#if defined(_WIN32)
+  ip_mreq m{};
+  std::memcpy(&m.imr_multiaddr, group, 4);
+  if (iface != nullptr) {
+    std::memcpy(&m.imr_interface, iface, 4);
+  } else {
+    m.imr_interface.s_addr = htonl(if_index);
+  }
+#else
+  ip_mreqn m{};
+  std::memcpy(&m.imr_multiaddr, group, 4);
+  if (iface != nullptr) std::memcpy(&m.imr_address, iface, 4);
+  m.imr_ifindex = static_cast<int>(if_index);
+#endif
+  return ::setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP,
+                      reinterpret_cast<const char*>(&m), sizeof m);
+}
+/// IPv6 join or leave: `group` is 16 bytes.
+inline int ipv6_membership(native_socket fd, const std::uint8_t* group, unsigned if_index,
+                           bool join) noexcept {
+  ipv6_mreq m{};
+  std::memcpy(&m.ipv6mr_multiaddr, group, 16);
+  m.ipv6mr_interface = if_index;
+  return ::setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP,
+                      reinterpret_cast<const char*>(&m), sizeof m);
+}
+/// IPv4: the interface multicast datagrams leave from, by index.
+inline int ipv4_multicast_if(native_socket fd, unsigned if_index) noexcept {
+#if defined(_WIN32)
+  const DWORD v = htonl(if_index);
+#else
+  ip_mreqn v{};
+  v.imr_ifindex = static_cast<int>(if_index);
+#endif
+  return ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, reinterpret_cast<const char*>(&v), sizeof v);
+}
+/// IPv4: the interface multicast datagrams leave from, by its address (4 bytes).
+inline int ipv4_multicast_if(native_socket fd, const std::uint8_t* iface) noexcept {
+  in_addr a{};
+  std::memcpy(&a, iface, 4);
+  return ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, reinterpret_cast<const char*>(&a), sizeof a);
+}
+/// IPv6: the interface multicast datagrams leave from, by index.
+inline int ipv6_multicast_if(native_socket fd, unsigned if_index) noexcept {
+#if defined(_WIN32)
+  const DWORD v = if_index;
+#else
+  const int v = static_cast<int>(if_index);
+#endif
+  return ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, reinterpret_cast<const char*>(&v),
+                      sizeof v);
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/io/detail/sockaddr.hpp
 
 #if NETAIO_HAS_IO_URING
 // ---- begin netaio/io/detail/uring_backend.hpp
@@ -4872,124 +5327,29 @@ namespace netaio::inline v0::detail {
 using io_backend = kqueue_backend;
 }
 #elif NETAIO_HAS_IOCP
-// Windows: completion based (iocp_op.hpp). Its sockets are iocp_socket,
-// not fd_state: the socket_backend checks below do not apply to it yet.
+// Windows: completion based (iocp_op.hpp), for every socket operation.
 // ---- begin netaio/io/detail/iocp_backend.hpp
 // The Windows backend: one I/O completion port per io_context. Completion
 // based, unlike epoll and kqueue: an operation is submitted with its buffer
 // and its completion packet comes out of the port later (iocp_op.hpp says
-// how an operation uses it). Timers stay in the loop's own queue; wait()
-// blocks in GetQueuedCompletionStatusEx for at most the time to the next
-// timer; wake() posts a packet with the wake key.
+// how an operation uses it). Every socket operation runs this way: the
+// awaiters' completion paths (socket_handle.hpp) call the primitives below
+// (WSARecv, WSASend, AcceptEx, ConnectEx, WSARecvFrom, WSASendTo), and the
+// op's packet runs its `finish` step, as io_uring's reports do. Sockets are
+// registered as fd_state in reactor_registry's list (the one list of the
+// io_context's sockets); pending overlapped ops are in a list of their own,
+// so closing the context or destroying it can cancel every one. Timers
+// stay in the loop's own queue; wait() blocks in GetQueuedCompletionStatusEx
+// for at most the time to the next timer; wake() posts a packet with the
+// wake key.
 
-// ---- begin netaio/io/detail/iocp_op.hpp
-// The pieces of the IOCP (Windows) backend that socket operations build on:
-// a socket registered with an io_context's completion port, and the record
-// of one overlapped operation (an OVERLAPPED plus the function the backend
-// calls when the operation's completion packet comes out of the port).
-//
-// The life of an operation (submit, complete, cancel):
-//   1. iocp_backend::begin(op, socket): zeroes the OVERLAPPED and counts
-//      the op as pending on its socket. Nothing is allocated: the op lives
-//      in the awaiter (the coroutine frame).
-//   2. The caller issues the overlapped call (WSARecv, WSASend, AcceptEx,
-//      ConnectEx, WSARecvFrom, WSASendTo) with op.overlapped() and passes
-//      what it returned to iocp_backend::submitted(op, error, bytes):
-//        - done: finished at once (success with the socket's
-//          FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode on, or an error other
-//          than WSA_IO_PENDING). No packet will come; op.error and
-//          op.bytes hold the result; the complete function is not called.
-//        - pending: exactly one completion packet will come, whatever
-//          happens next (success, failure, cancellation, closing the
-//          socket); wait() then sets op.error and op.bytes and calls the
-//          op's complete function on the loop thread.
-//   3. iocp_backend::cancel(op) asks for an early end (CancelIoEx on this
-//      op's OVERLAPPED). It does not end the op: the packet still comes,
-//      with ERROR_OPERATION_ABORTED, or with the op's real result if it
-//      finished first.
-// The rule that follows: from begin() until the complete function runs (or
-// submitted() said done), the kernel owns the OVERLAPPED and the buffers
-// the call was given. Both must stay alive and in place, even after a
-// cancel, and even when the task that started the op has been cancelled:
-// its awaiter resumes the task only from the complete function, never from
-// the cancellation itself (unlike a readiness wait, which can just leave).
-// An awaiter destroyed with its op pending (its frame torn down) calls
-// iocp_backend::abandon(op) from its destructor: that cancels the op and
-// waits for its packet before the memory goes.
-
-
-#if !defined(_WIN32)
-#error "netaio: io/detail/iocp_op.hpp is for Windows (the IOCP backend) only"
-#endif
-
-#include <cstddef>
-#include <cstdint>
-
-namespace netaio::inline v0::detail {
-
-class iocp_backend;
-struct iocp_socket;
-
-/// One overlapped operation. Standard layout with the OVERLAPPED first, so
-/// the OVERLAPPED* a completion packet carries leads back to the op. An
-/// awaiter derives from it (or holds it) and finds itself again with a
-/// static_cast in its complete function.
-struct iocp_op {
-  /// Called once per pending op, on the loop thread, from the backend's
-  /// wait(), after `error` and `bytes` are set.
-  using complete_fn = void (*)(iocp_op*) noexcept;
-
-  iocp_op() noexcept = default;
-  explicit iocp_op(complete_fn f) noexcept : on_complete(f) {}
-  iocp_op(const iocp_op&) = delete;
-  iocp_op& operator=(const iocp_op&) = delete;
-  ~iocp_op() {
-    NETAIO_ASSERT(!in_flight, "an overlapped operation was destroyed before its completion");
-  }
-
-  OVERLAPPED ov{};  // first: packets carry &ov
-  complete_fn on_complete = nullptr;
-  iocp_socket* owner_socket = nullptr;  // set by begin(): the op's registration
-  iocp_op* prev = nullptr;              // in the socket's list of pending ops
-  iocp_op* next = nullptr;
-  /// The result: 0 or a Win32/Winsock error code (WSAE*, or
-  /// ERROR_OPERATION_ABORTED (995) after a cancel).
-  unsigned long error = 0;
-  unsigned long bytes = 0;
-  /// True from begin() until the op is done (inline or by its packet).
-  bool in_flight = false;
-  /// Set when io_context::close() cancelled the op: report it as
-  /// operation_cancelled, whatever error the packet carries.
-  bool aborted = false;
-
-  OVERLAPPED* overlapped() noexcept { return &ov; }
-  static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
-};
-
-/// One socket registered with an io_context's completion port (the IOCP
-/// counterpart of the readiness backends' fd_state). Lives at a stable
-/// address while registered; it must outlive every op started on it.
-struct iocp_socket {
-  native_socket socket = invalid_socket;
-  /// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on: a call that succeeds at
-  /// once queues no packet (submitted() then says done).
-  bool skip_on_success = false;
-  iocp_op* ops = nullptr;  // pending ops (for cancel_all, counts, close)
-  std::size_t pending = 0;
-  iocp_backend* owner = nullptr;  // null when not registered
-  iocp_socket* prev = nullptr;    // in the owner's list
-  iocp_socket* next = nullptr;
-
-  HANDLE handle() const noexcept { return reinterpret_cast<HANDLE>(socket); }
-};
-
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/io/detail/iocp_op.hpp
 
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <system_error>
 #include <type_traits>
@@ -4998,9 +5358,10 @@ namespace netaio::inline v0::detail {
 
 static_assert(std::is_standard_layout_v<iocp_op>, "iocp_op::from() needs standard layout");
 
-class iocp_backend final : public loop_backend {
+class iocp_backend final : public loop_backend, public reactor_registry {
  public:
   static constexpr const char* name = "iocp";
+  static constexpr io_model model = io_model::completion;
 
   /// What submitted() found.
   enum class submit_result : unsigned char {
@@ -5016,74 +5377,62 @@ class iocp_backend final : public loop_backend {
   iocp_backend(const iocp_backend&) = delete;
   iocp_backend& operator=(const iocp_backend&) = delete;
   ~iocp_backend() override {
+    detach_all();
     // Ops still pending (a task left suspended when the loop was destroyed)
     // own memory the kernel may still write: cancel them and take their
     // packets before the port goes. Their tasks are never resumed (the
     // loop is gone), exactly as a readiness backend leaves its waiters.
     if (pending_ > 0) {
-      for (iocp_socket* s = head_; s != nullptr; s = s->next)
-        cancel_all(*s);
+      for (iocp_op* op = ops_; op != nullptr; op = op->next)
+        cancel(*op);
       const ULONGLONG give_up = ::GetTickCount64() + 10'000;  // (a packet that never comes)
       while (pending_ > 0 && ::GetTickCount64() < give_up)
         drain(100, false);
     }
-    while (head_ != nullptr)
-      unlink(*head_);
     ::CloseHandle(port_);
   }
 
   // --- sockets -----------------------------------------------------------
-  /// Associates `s.socket` with this context's port (once per socket) and
+  /// Associates `s.fd` with this context's port (once per socket) and
   /// turns on FILE_SKIP_COMPLETION_PORT_ON_SUCCESS (a call that succeeds at
   /// once queues no packet) and FILE_SKIP_SET_EVENT_ON_HANDLE (the handle's
   /// event is not signalled: nobody waits on it). Throws io_error.
-  void add(iocp_socket& s) {
+  void add(fd_state& s) {
     NETAIO_ASSERT(s.owner == nullptr, "a socket is registered with one io_context at a time");
-    if (::CreateIoCompletionPort(s.handle(), port_, socket_key, 0) == nullptr)
+    const auto h = reinterpret_cast<HANDLE>(s.fd);
+    if (::CreateIoCompletionPort(h, port_, socket_key, 0) == nullptr)
       fail("CreateIoCompletionPort(socket)", ::GetLastError());
     // Without the mode (refused, e.g. by a layered service provider that is
     // not IFS) every call queues a packet, which is correct, only slower.
-    s.skip_on_success = ::SetFileCompletionNotificationModes(
-                            s.handle(), FILE_SKIP_COMPLETION_PORT_ON_SUCCESS |
-                                            FILE_SKIP_SET_EVENT_ON_HANDLE) != FALSE;
+    s.skip_on_success =
+        ::SetFileCompletionNotificationModes(
+            h, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS | FILE_SKIP_SET_EVENT_ON_HANDLE) != FALSE;
     link(s);
   }
-  /// Forgets `s`, before it is closed. It must have no pending op (close
-  /// it, or cancel_all(), and let the packets come first): the port keeps
-  /// the association until the handle is closed, and a packet of an op
-  /// still pending would reach memory that is gone.
-  void remove(iocp_socket& s) noexcept {
-    if (s.owner != this) return;
-    NETAIO_ASSERT(s.pending == 0, "a socket was unregistered with operations pending");
-    unlink(s);
-  }
+  /// Forgets `s`, before it is closed. Its ops in flight were detached
+  /// (end_waiters) and asked to end; closing the socket ends them too, and
+  /// their packets still come to this port.
+  void remove(fd_state& s) noexcept { unlink(s); }
 
-  // --- operations (see iocp_op.hpp) ---------------------------------------
-  /// Prepares `op` for an overlapped call on `s`: a fresh OVERLAPPED, and
-  /// the op counted as pending on `s` until it is done.
-  void begin(iocp_op& op, iocp_socket& s) noexcept {
+  // --- overlapped operations (see iocp_op.hpp) -----------------------------
+  /// Prepares `op` for an overlapped call on `socket`: a fresh OVERLAPPED,
+  /// and the op counted as pending until it is done.
+  void begin(iocp_op& op, native_socket socket) noexcept {
     NETAIO_ASSERT(!op.in_flight, "an overlapped operation was started twice");
-    NETAIO_ASSERT(s.owner == this, "an operation on a socket of another io_context");
     op.ov = OVERLAPPED{};
     op.error = 0;
     op.bytes = 0;
     op.aborted = false;
-    op.in_flight = true;
-    op.owner_socket = &s;
-    op.prev = nullptr;
-    op.next = s.ops;
-    if (s.ops != nullptr) s.ops->prev = &op;
-    s.ops = &op;
-    ++s.pending;
-    ++pending_;
+    op.socket = socket;
+    track(op);
   }
 
   /// After the overlapped call: `error` is 0 if it succeeded at once, else
-  /// what WSAGetLastError() (or GetLastError()) said; `bytes` is what an
-  /// immediate success transferred.
-  submit_result submitted(iocp_op& op, unsigned long error, unsigned long bytes = 0) noexcept {
-    if (error == WSA_IO_PENDING || (error == 0 && !op.owner_socket->skip_on_success))
-      return submit_result::pending;
+  /// what WSAGetLastError() said; `bytes` is what an immediate success
+  /// transferred. `skip_on_success`: the socket's mode (fd_state).
+  submit_result submitted(iocp_op& op, unsigned long error, unsigned long bytes,
+                          bool skip_on_success = true) noexcept {
+    if (error == WSA_IO_PENDING || (error == 0 && !skip_on_success)) return submit_result::pending;
     op.error = error;
     op.bytes = bytes;
     finish(op);
@@ -5094,61 +5443,175 @@ class iocp_backend final : public loop_backend {
   /// ends through its packet (ERROR_OPERATION_ABORTED, or its real result
   /// if that came first). False if there was nothing left to cancel.
   bool cancel(iocp_op& op) noexcept {
-    if (!op.in_flight || op.owner_socket == nullptr) return false;
-    return ::CancelIoEx(op.owner_socket->handle(), &op.ov) != FALSE;
+    if (!op.in_flight || op.socket == invalid_socket) return false;
+    return ::CancelIoEx(reinterpret_cast<HANDLE>(op.socket), &op.ov) != FALSE;
   }
-  /// For an awaiter destroyed while its op is pending (a task frame torn
-  /// down at the end of a stop's grace period): cancels the op and blocks
-  /// until its packet is out of the port, so the OVERLAPPED and buffers can
-  /// go. The op's complete function is not called; packets of other ops
-  /// that come first are dispatched as wait() would. Loop thread only.
+  /// For an op whose memory is about to go while it is pending (a task
+  /// frame torn down at the end of a stop's grace period): cancels it and
+  /// blocks until its packet is out of the port. Its complete function is
+  /// not called; packets of other ops that come first are dispatched as
+  /// wait() would. Loop thread only.
   void abandon(iocp_op& op) noexcept {
     if (!op.in_flight) return;
     op.on_complete = nullptr;
-    if (op.owner_socket != nullptr) ::CancelIoEx(op.owner_socket->handle(), &op.ov);
-    while (op.in_flight)
-      drain(INFINITE, true);
-  }
-  /// cancel() for every pending op of `s`.
-  void cancel_all(iocp_socket& s) noexcept {
-    for (iocp_op* op = s.ops; op != nullptr; op = op->next)
-      ::CancelIoEx(s.handle(), &op->ov);
+    cancel(op);
+    // A cancelled socket call reports at once; the bound is for one that
+    // does not, where going on would let the kernel write into freed memory.
+    const ULONGLONG give_up = ::GetTickCount64() + 30'000;
+    while (op.in_flight) {
+      if (::GetTickCount64() > give_up) {
+        std::fprintf(stderr, "netaio: iocp: a cancelled operation never completed\n");
+        std::abort();
+      }
+      drain(100, true);
+    }
   }
 
   /// Completes `op` through the port, as if the kernel had: its complete
   /// function runs from a later wait() with `error` and `bytes`. For an op
-  /// begun with begin() that submitted() said is done, when the awaiter
-  /// wants it to end on the next turn rather than inline. False (and
-  /// nothing queued) if the port refused.
+  /// that finished at once when its caller needs it to end on a later turn.
+  /// False (and nothing queued) if the port refused.
   bool post(iocp_op& op, unsigned long error, unsigned long bytes) noexcept {
     NETAIO_ASSERT(!op.in_flight, "post() of an op whose own packet is still to come");
     op.error = error;
     op.bytes = bytes;
-    op.in_flight = true;
-    op.owner_socket = nullptr;  // no registration: nothing to cancel
-    ++pending_;
+    op.socket = invalid_socket;  // nothing to cancel
+    track(op);
     if (::PostQueuedCompletionStatus(port_, bytes, posted_key, &op.ov) == FALSE) {
-      op.in_flight = false;
-      --pending_;
+      finish(op);
       return false;
     }
     return true;
   }
 
+  // --- completion primitives (the awaiters' `start`/`finish` call these) ---
+  // Each takes the socket operation `op` (in the slot of its fd_state) and
+  // reports through op.res_: bytes (>= 0) or -error (a WSAE* code). The
+  // submit_* ones always complete through a packet (a call that finished
+  // at once is posted), so the op is in its slot before it can complete;
+  // start_* ones may finish at once (true, res_ set).
+
+  /// WSARecv of up to `len` bytes into `buf`.
+  void submit_recv(reactor_op& op, void* buf, std::size_t len) noexcept {
+    WSABUF b;
+    set_io_buffer(b, buf, len);
+    op.overlapped_.stream_receive = true;  // (an awaiter does one kind of call all its life)
+    issue_later(op, [&](OVERLAPPED* ov, DWORD& n) {
+      DWORD flags = 0;
+      return ::WSARecv(op.state_->fd, &b, 1, &n, &flags, ov, nullptr);
+    });
+  }
+  /// WSASend of `msg`. `try_now` is for backends that try a send before
+  /// submitting one; an overlapped send that can finish at once does.
+  bool start_sendmsg(reactor_op& op, const send_message* msg, bool try_now) noexcept {
+    (void)try_now;
+    return issue_now(op, [&](OVERLAPPED* ov, DWORD& n) {
+      return ::WSASend(op.state_->fd, msg->buffers, msg->count, &n, 0, ov, nullptr);
+    });
+  }
+  /// WSASendTo of one datagram.
+  bool start_sendto(reactor_op& op, WSABUF* buf, const sockaddr* to, int to_len) noexcept {
+    return issue_now(op, [&](OVERLAPPED* ov, DWORD& n) {
+      return ::WSASendTo(op.state_->fd, buf, 1, &n, 0, to, to_len, ov, nullptr);
+    });
+  }
+  /// WSARecvFrom of one datagram; `from`, `from_len` and `flags` are
+  /// written when it completes, so they live in the awaiter.
+  void submit_recvfrom(reactor_op& op, WSABUF* buf, sockaddr* from, INT* from_len,
+                       DWORD* flags) noexcept {
+    issue_later(op, [&](OVERLAPPED* ov, DWORD& n) {
+      *flags = 0;
+      return ::WSARecvFrom(op.state_->fd, buf, 1, &n, flags, from, from_len, ov, nullptr);
+    });
+  }
+  /// AcceptEx into a fresh socket of `family`, stored in `accepted` (the
+  /// awaiter's, so that it can be closed whatever happens); `addresses`
+  /// has room for both addresses, `address_room` bytes each.
+  void submit_accept(reactor_op& op, int family, native_socket& accepted, void* addresses,
+                     DWORD address_room) noexcept {
+    accepted = open_overlapped_socket(family, SOCK_STREAM);
+    if (accepted == invalid_socket) {
+      post_error(op, static_cast<unsigned long>(::WSAGetLastError()));
+      return;
+    }
+    const native_socket a = accepted;
+    issue_later(op, [&](OVERLAPPED* ov, DWORD& n) {
+      return ::AcceptEx(op.state_->fd, a, addresses, 0, address_room, address_room, &n, ov) != FALSE
+                 ? 0
+                 : SOCKET_ERROR;
+    });
+  }
+  /// An accept error that means only that this connection died in the
+  /// queue: the next one is taken.
+  static bool connection_aborted(int e) noexcept {
+    return e == WSAECONNRESET || e == WSAECONNABORTED || e == ERROR_NETNAME_DELETED;
+  }
+  /// ConnectEx to `to`. The socket must be bound: an unbound one is bound
+  /// to the wildcard address of its family first (what connect() does).
+  void submit_connect(reactor_op& op, const sockaddr* to, int to_len) noexcept {
+    const native_socket fd = op.state_->fd;
+    sockaddr_storage any{};
+    any.ss_family = to->sa_family;
+    const int any_len =
+        to->sa_family == AF_INET ? int{sizeof(sockaddr_in)} : int{sizeof(sockaddr_in6)};
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&any), any_len) != 0 &&
+        ::WSAGetLastError() != WSAEINVAL) {  // WSAEINVAL: bound already
+      post_error(op, static_cast<unsigned long>(::WSAGetLastError()));
+      return;
+    }
+    LPFN_CONNECTEX connect_ex = connect_ex_of(fd);
+    if (connect_ex == nullptr) {
+      post_error(op, static_cast<unsigned long>(::WSAGetLastError()));
+      return;
+    }
+    issue_later(op, [&](OVERLAPPED* ov, DWORD& n) {
+      return connect_ex(fd, to, to_len, nullptr, 0, &n, ov) != FALSE ? 0 : SOCKET_ERROR;
+    });
+  }
+  /// After a ConnectEx that succeeded: the socket gets its connected state
+  /// (getpeername, shutdown). 0 or the error.
+  static int connected(native_socket fd) noexcept {
+    return ::setsockopt(fd, SOL_SOCKET, SO_UPDATE_CONNECT_CONTEXT, nullptr, 0) == 0
+               ? 0
+               : ::WSAGetLastError();
+  }
+  /// After an AcceptEx that succeeded: `accepted` inherits the listener's
+  /// properties and gets its addresses. 0 or the error.
+  static int accepted(native_socket listener, native_socket accepted) noexcept {
+    return ::setsockopt(accepted, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT,
+                        reinterpret_cast<const char*>(&listener), sizeof listener) == 0
+               ? 0
+               : ::WSAGetLastError();
+  }
+  /// The error of a receive whose datagram was longer than the buffer.
+  static constexpr int truncated_datagram = WSAEMSGSIZE;
+  /// Bytes the op's last call transferred, also when it failed (a
+  /// truncated datagram: WSAEMSGSIZE with the part that fit).
+  static std::size_t transferred(const reactor_op& op) noexcept { return op.overlapped_.bytes; }
+
+  void cancel_in_flight(reactor_op& op) noexcept override { cancel(op.overlapped_); }
+
+  void reap(reactor_op& op) noexcept override {
+    abandon(op.overlapped_);
+    op.in_flight_ = false;
+    if (op.state_ != nullptr) leave_slot(op);
+  }
+
   // --- what io_context asks ------------------------------------------------
-  std::size_t registered() const noexcept { return count_; }
-  /// Ops whose completion has not been delivered yet.
-  std::size_t pending_operations() const noexcept { return pending_; }
-  bool closed() const noexcept { return closed_; }
-  /// io_context::close(): cancels every pending op (each ends through its
-  /// packet, marked aborted: reported as operation_cancelled); callers
-  /// refuse new ops once closed() is true.
+  /// Operations waiting now: socket operations in their sockets' slots (one
+  /// ended by a close is no longer counted, though its packet is still to
+  /// come, as on io_uring), and other overlapped ops not completed yet.
+  std::size_t pending_operations() const noexcept {
+    return reactor_registry::pending_operations() + (pending_ - socket_ops_pending_);
+  }
+  /// io_context::close(): ends every socket operation with cancellation
+  /// (each through its packet) and cancels the other pending ops, marked
+  /// aborted; callers refuse new ops once closed() is true.
   void abort_all() noexcept {
-    closed_ = true;
-    for (iocp_socket* s = head_; s != nullptr; s = s->next) {
-      for (iocp_op* op = s->ops; op != nullptr; op = op->next)
-        op->aborted = true;
-      cancel_all(*s);
+    reactor_registry::abort_all();
+    for (iocp_op* op = ops_; op != nullptr; op = op->next) {
+      op->aborted = true;
+      cancel(*op);
     }
   }
 
@@ -5171,12 +5634,114 @@ class iocp_backend final : public loop_backend {
   }
 
   HANDLE port() const noexcept { return port_; }
+  /// Completion packets dispatched so far (tests observe the kernel's
+  /// progress by it: Windows has no count of unacknowledged bytes).
+  std::size_t completions() const noexcept { return completions_; }
 
  private:
   static constexpr ULONG_PTR socket_key = 1;
   static constexpr ULONG_PTR posted_key = 2;
   static constexpr ULONG_PTR wake_key = 3;
   static constexpr ULONG max_entries = 128;
+
+  /// Starts the overlapped call `call(OVERLAPPED*, DWORD& bytes)` (returns
+  /// 0 or SOCKET_ERROR) for the socket operation `op`. True when it
+  /// finished at once (res_ set); false when its packet will come.
+  template <class Call>
+  bool issue_now(reactor_op& op, Call call) noexcept {
+    prepare(op);
+    DWORD n = 0;
+    const unsigned long e = call(op.overlapped_.overlapped(), n) == 0
+                                ? 0
+                                : static_cast<unsigned long>(::WSAGetLastError());
+    if (submitted(op.overlapped_, e, n, op.state_->skip_on_success) == submit_result::pending) {
+      op.in_flight_ = true;
+      op.submitted_to_ = this;
+      return false;
+    }
+    op.res_ = result_code(op.overlapped_);
+    return true;
+  }
+  /// issue_now(), with a result that came at once posted to the port.
+  template <class Call>
+  void issue_later(reactor_op& op, Call call) noexcept {
+    if (!issue_now(op, call)) return;
+    post_result(op, op.overlapped_.error, op.overlapped_.bytes);
+  }
+  /// Ends `op` with `error` through the port (a call that could not start).
+  void post_error(reactor_op& op, unsigned long error) noexcept {
+    op.overlapped_.on_complete = &socket_op_done;
+    op.overlapped_.user = &op;
+    post_result(op, error, 0);
+  }
+  void post_result(reactor_op& op, unsigned long error, unsigned long bytes) noexcept {
+    op.in_flight_ = true;
+    op.submitted_to_ = this;
+    if (!post(op.overlapped_, error, bytes)) {
+      // (The port refused a packet: out of memory.) Nothing would ever
+      // end the op, and its task would hang: this cannot go on.
+      std::fprintf(stderr, "netaio: iocp: PostQueuedCompletionStatus failed\n");
+      std::abort();
+    }
+  }
+  void prepare(reactor_op& op) noexcept {
+    op.overlapped_.on_complete = &socket_op_done;
+    op.overlapped_.user = &op;
+    begin(op.overlapped_, op.state_->fd);
+  }
+
+  static int result_code(const iocp_op& o) noexcept {
+    if (o.error == WSAESHUTDOWN && o.stream_receive) return 0;  // end of stream
+    return o.error != 0 ? -static_cast<int>(o.error) : static_cast<int>(o.bytes);
+  }
+
+  /// The packet of a socket operation: as io_uring's op_done.
+  static void socket_op_done(iocp_op* o) noexcept {
+    auto& op = *static_cast<reactor_op*>(o->user);
+    op.in_flight_ = false;
+    op.res_ = result_code(*o);
+    if (!op.perform_(&op)) return;  // submitted again
+    if (op.state_ != nullptr) leave_slot(op);
+    if (op.pending()) {
+      op.complete();
+    } else {
+      op.release();  // cancelled: held until the kernel let go of it
+    }
+  }
+  static void leave_slot(reactor_op& op) noexcept {
+    if (op.state_->reader == &op) {
+      op.state_->reader = nullptr;
+    } else if (op.state_->writer == &op) {
+      op.state_->writer = nullptr;
+    }
+  }
+
+  /// ConnectEx is not exported by mswsock: it is asked of the socket's
+  /// provider, once per process (every socket here is Microsoft's TCP;
+  /// io_contexts on several threads may ask at once: the answer is the same).
+  static LPFN_CONNECTEX connect_ex_of(native_socket fd) noexcept {
+    static std::atomic<LPFN_CONNECTEX> found{nullptr};
+    LPFN_CONNECTEX f = found.load(std::memory_order_acquire);
+    if (f == nullptr) {
+      GUID guid = WSAID_CONNECTEX;
+      DWORD n = 0;
+      if (::WSAIoctl(fd, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, &f, sizeof f, &n,
+                     nullptr, nullptr) != 0)
+        return nullptr;
+      found.store(f, std::memory_order_release);
+    }
+    return f;
+  }
+
+  void track(iocp_op& op) noexcept {
+    if (op.user != nullptr) ++socket_ops_pending_;
+    op.in_flight = true;
+    op.prev = nullptr;
+    op.next = ops_;
+    if (ops_ != nullptr) ops_->prev = &op;
+    ops_ = &op;
+    ++pending_;
+  }
 
   /// One GetQueuedCompletionStatusEx; dispatches what it returns. Returns
   /// how many ops completed.
@@ -5203,7 +5768,14 @@ class iocp_backend final : public loop_backend {
       }
       finish(*op);
       ++completed;
-      if (dispatch && op->on_complete != nullptr) op->on_complete(op);
+      ++completions_;
+      if (dispatch) {
+        if (op->on_complete != nullptr) op->on_complete(op);
+      } else if (op->on_complete == &socket_op_done) {
+        // The context is going: the task is never resumed, and its
+        // awaiter must not reap an op on a backend that is gone.
+        static_cast<reactor_op*>(op->user)->in_flight_ = false;
+      }
     }
     return completed;
   }
@@ -5217,40 +5789,22 @@ class iocp_backend final : public loop_backend {
     if (status == 0xC0000120u) return ERROR_OPERATION_ABORTED;  // STATUS_CANCELLED
     DWORD bytes = 0;
     DWORD flags = 0;
-    if (op.owner_socket != nullptr &&
-        ::WSAGetOverlappedResult(op.owner_socket->socket, &op.ov, &bytes, FALSE, &flags) == FALSE) {
+    if (op.socket != invalid_socket &&
+        ::WSAGetOverlappedResult(op.socket, &op.ov, &bytes, FALSE, &flags) == FALSE) {
       const int e = ::WSAGetLastError();
       if (e != 0) return static_cast<unsigned long>(e);
     }
     return ERROR_GEN_FAILURE;  // (an NTSTATUS Winsock did not translate)
   }
 
-  /// The op is done: no longer pending, out of its socket's list.
+  /// The op is done: no longer pending, out of the list.
   void finish(iocp_op& op) noexcept {
-    if (iocp_socket* s = op.owner_socket) {
-      (op.prev != nullptr ? op.prev->next : s->ops) = op.next;
-      if (op.next != nullptr) op.next->prev = op.prev;
-      op.prev = op.next = nullptr;
-      --s->pending;
-    }
+    (op.prev != nullptr ? op.prev->next : ops_) = op.next;
+    if (op.next != nullptr) op.next->prev = op.prev;
+    op.prev = op.next = nullptr;
     op.in_flight = false;
     --pending_;
-  }
-
-  void link(iocp_socket& s) noexcept {
-    s.owner = this;
-    s.prev = nullptr;
-    s.next = head_;
-    if (head_ != nullptr) head_->prev = &s;
-    head_ = &s;
-    ++count_;
-  }
-  void unlink(iocp_socket& s) noexcept {
-    (s.prev != nullptr ? s.prev->next : head_) = s.next;
-    if (s.next != nullptr) s.next->prev = s.prev;
-    s.prev = s.next = nullptr;
-    s.owner = nullptr;
-    --count_;
+    if (op.user != nullptr) --socket_ops_pending_;
   }
 
   [[noreturn]] static void fail(const char* what, unsigned long e) {
@@ -5263,10 +5817,10 @@ class iocp_backend final : public loop_backend {
   }
 
   HANDLE port_ = nullptr;
-  iocp_socket* head_ = nullptr;
-  std::size_t count_ = 0;
+  iocp_op* ops_ = nullptr;  // pending overlapped ops
   std::size_t pending_ = 0;
-  bool closed_ = false;
+  std::size_t socket_ops_pending_ = 0;  // of pending_: socket operations' (op.user set)
+  std::size_t completions_ = 0;
   std::atomic<bool> wake_pending_{false};
 };
 
@@ -5296,18 +5850,17 @@ concept socket_backend = std::derived_from<B, loop_backend> && requires(B& b, fd
   { b.registered() } -> std::convertible_to<std::size_t>;
   { b.pending_operations() } -> std::convertible_to<std::size_t>;
 };
-#if !NETAIO_HAS_IOCP
 static_assert(socket_backend<io_backend>);
 /// What the completion paths of the stream awaiters call.
 template <class B>
-concept completion_backend = socket_backend<B> && requires(B& b, reactor_op& op, const msghdr* m) {
+concept completion_backend = socket_backend<B> &&
+    requires(B& b, reactor_op& op, const send_message* m) {
   { b.submit_recv(op, nullptr, std::size_t{}) }
   noexcept;
   { b.start_sendmsg(op, m, true) }
   noexcept->std::same_as<bool>;
 };
 static_assert(io_backend::model != io_model::completion || completion_backend<io_backend>);
-#endif
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/backend_select.hpp
@@ -5366,210 +5919,6 @@ class io_context : private detail::io_backend_holder, public event_loop {
 // reactor_awaiter is the skeleton of every socket operation: bind to the
 // task, try the syscall, wait in the descriptor's slot only on EAGAIN.
 
-// ---- begin netaio/io/detail/sockaddr.hpp
-// Socket plumbing shared by the socket types: sockaddr conversion,
-// errno (WSAE* on Windows) -> io_error, option helpers. On POSIX every
-// descriptor is O_CLOEXEC and non-blocking from birth; on Windows every
-// socket is overlapped (for IOCP) and not inherited.
-
-
-#include <cerrno>
-#include <cstring>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace netaio::inline v0::detail {
-
-struct native_address {
-  sockaddr_storage storage{};
-  socklen_t length = 0;
-  sockaddr* get() noexcept { return reinterpret_cast<sockaddr*>(&storage); }
-  const sockaddr* get() const noexcept { return reinterpret_cast<const sockaddr*>(&storage); }
-};
-
-inline native_address to_native(const endpoint& ep) noexcept {
-  native_address n;
-  const ip_address& a = ep.address();
-  if (a.is_v4()) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&n.storage);
-    s->sin_family = AF_INET;
-    s->sin_port = htons(ep.port());
-    std::memcpy(&s->sin_addr, a.data(), 4);
-    n.length = sizeof(sockaddr_in);
-  } else {
-    auto* s = reinterpret_cast<sockaddr_in6*>(&n.storage);
-    s->sin6_family = AF_INET6;
-    s->sin6_port = htons(ep.port());
-    std::memcpy(&s->sin6_addr, a.data(), 16);
-    s->sin6_scope_id = a.scope_id();
-    n.length = sizeof(sockaddr_in6);
-  }
-  return n;
-}
-
-inline endpoint from_native(const sockaddr* sa) noexcept {
-  if (sa->sa_family == AF_INET) {
-    const auto* s = reinterpret_cast<const sockaddr_in*>(sa);
-    std::array<std::uint8_t, 4> b{};
-    std::memcpy(b.data(), &s->sin_addr, 4);
-    return {ip_address::v4(b), ntohs(s->sin_port)};
-  }
-  if (sa->sa_family == AF_INET6) {
-    const auto* s = reinterpret_cast<const sockaddr_in6*>(sa);
-    std::array<std::uint8_t, 16> b{};
-    std::memcpy(b.data(), &s->sin6_addr, 16);
-    return {ip_address::v6(b, s->sin6_scope_id), ntohs(s->sin6_port)};
-  }
-  return {};
-}
-
-inline int native_family(ip_family f) noexcept {
-  return f == ip_family::v4 ? AF_INET : AF_INET6;
-}
-
-inline io_errc errc_from_errno(int e) noexcept {
-  switch (e) {
-    case ECONNREFUSED:
-      return io_errc::refused;
-    case ECONNRESET:
-    case ECONNABORTED:
-      return io_errc::reset;
-    case EPIPE:
-      return io_errc::broken_pipe;
-    case ETIMEDOUT:
-      return io_errc::timed_out;
-    case EADDRINUSE:
-      return io_errc::address_in_use;
-    case EADDRNOTAVAIL:
-      return io_errc::address_not_available;
-    case ENETUNREACH:
-    case ENETDOWN:
-      return io_errc::network_unreachable;
-    case EHOSTUNREACH:
-#if defined(EHOSTDOWN)  // (not in MinGW's errno.h)
-    case EHOSTDOWN:
-#endif
-      return io_errc::host_unreachable;
-    case EMSGSIZE:
-      return io_errc::message_too_large;
-    case EMFILE:
-    case ENFILE:
-      return io_errc::too_many_open_files;
-    case EACCES:
-    case EPERM:
-      return io_errc::permission_denied;
-    case EBADF:
-      return io_errc::closed;
-    case EOPNOTSUPP:
-    case EAFNOSUPPORT:
-    case EPROTONOSUPPORT:
-    case ENOPROTOOPT:
-      return io_errc::not_supported;
-#if defined(_WIN32)
-    // Winsock reports its own codes (WSAGetLastError, last_socket_error()).
-    case WSAECONNREFUSED:
-      return io_errc::refused;
-    case WSAECONNRESET:
-    case WSAECONNABORTED:
-    case WSAENETRESET:
-      return io_errc::reset;
-    case WSAESHUTDOWN:
-      return io_errc::broken_pipe;
-    case WSAETIMEDOUT:
-      return io_errc::timed_out;
-    case WSAEADDRINUSE:
-      return io_errc::address_in_use;
-    case WSAEADDRNOTAVAIL:
-      return io_errc::address_not_available;
-    case WSAENETUNREACH:
-    case WSAENETDOWN:
-      return io_errc::network_unreachable;
-    case WSAEHOSTUNREACH:
-    case WSAEHOSTDOWN:
-      return io_errc::host_unreachable;
-    case WSAEMSGSIZE:
-      return io_errc::message_too_large;
-    case WSAEMFILE:
-      return io_errc::too_many_open_files;
-    case WSAEACCES:
-      return io_errc::permission_denied;
-    case WSAENOTSOCK:
-    case WSAEBADF:
-    case WSA_INVALID_HANDLE:
-      return io_errc::closed;
-    case WSAEOPNOTSUPP:
-    case WSAEAFNOSUPPORT:
-    case WSAEPROTONOSUPPORT:
-    case WSAENOPROTOOPT:
-      return io_errc::not_supported;
-#endif
-    default:
-      return io_errc::system;
-  }
-}
-
-/// "read from 127.0.0.1:80 (local 127.0.0.1:5000)"-style context for messages.
-inline std::string describe(std::string_view op, const endpoint* peer, const endpoint* local) {
-  std::string s(op);
-  if (peer != nullptr)
-    s += (op == "bind" || op == "listen" ? " on " : " with ") + peer->to_string();
-  if (local != nullptr) s += " (local " + local->to_string() + ")";
-  return s;
-}
-
-/// Throws the io_error for errno `e` (WSAE* on Windows) during `what`
-/// (see describe()).
-[[noreturn]] inline void throw_errno(int e, const std::string& what, std::size_t bytes = 0) {
-  io_errc c = errc_from_errno(e);
-  throw io_error(
-      c, "netaio: " + what + ": " + make_error_code(c).message() + " (" + system_message(e) + ")",
-      std::error_code(e, std::system_category()), bytes);
-}
-
-/// A new socket: non-blocking and close-on-exec on POSIX; overlapped (for
-/// IOCP) and not inherited on Windows. Throws io_error.
-inline native_socket open_socket(ip_family family, int type, const char* what) {
-#if defined(_WIN32)
-  if (const int e = winsock_startup(); e != 0) throw_errno(e, "WSAStartup");
-  native_socket fd = ::WSASocketW(native_family(family), type, 0, nullptr, 0,
-                                  WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
-  if (fd == invalid_socket) throw_errno(last_socket_error(), what);
-#else
-  native_socket fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw_errno(errno, what);
-#endif
-  return fd;
-}
-
-// (Winsock takes options as char*, POSIX as void*: char* suits both.)
-inline void set_int_option(native_socket fd, int level, int name, int value, const char* what) {
-  if (::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value) != 0)
-    throw_errno(last_socket_error(), std::string("setsockopt(") + what + ")");
-}
-inline int get_int_option(native_socket fd, int level, int name, const char* what) {
-  int value = 0;
-  socklen_t len = sizeof value;
-  if (::getsockopt(fd, level, name, reinterpret_cast<char*>(&value), &len) != 0)
-    throw_errno(last_socket_error(), std::string("getsockopt(") + what + ")");
-  return value;
-}
-
-inline endpoint local_endpoint_of(native_socket fd) {
-  native_address n;
-  n.length = sizeof n.storage;
-  if (::getsockname(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getsockname");
-  return from_native(n.get());
-}
-inline endpoint peer_endpoint_of(native_socket fd) {
-  native_address n;
-  n.length = sizeof n.storage;
-  if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getpeername");
-  return from_native(n.get());
-}
-
-}  // namespace netaio::inline v0::detail
-// ---- end netaio/io/detail/sockaddr.hpp
 
 #include <coroutine>
 #include <memory>
@@ -5581,13 +5930,13 @@ class socket_handle {
  public:
   socket_handle() noexcept = default;
   /// Takes ownership of `fd` and registers it with `io` (closing it if that fails).
-  socket_handle(io_context& io, int fd) {
+  socket_handle(io_context& io, native_socket fd) {
     try {
       state_ = std::make_unique<fd_state>();
       state_->fd = fd;
       io.backend().add(*state_);
     } catch (...) {
-      ::close(fd);
+      close_socket(fd);
       throw;
     }
   }
@@ -5604,21 +5953,23 @@ class socket_handle {
   /// Closes the descriptor; operations still waiting on it end with
   /// io_error(closed). Idempotent.
   void close() noexcept {
-    if (!state_ || state_->fd < 0) return;
+    if (!state_ || state_->fd == invalid_socket) return;
     if (state_->owner != nullptr) {
       state_->owner->end_waiters(*state_, op_end::closed);
       static_cast<io_backend*>(state_->owner)->remove(*state_);
     }
-    ::close(state_->fd);  // never retried: on Linux the descriptor is gone even on EINTR
-    state_->fd = -1;
+    // Never retried: on Linux the descriptor is gone even on EINTR. IOCP:
+    // ops still in flight end through their packets (with an error).
+    close_socket(state_->fd);
+    state_->fd = invalid_socket;
   }
 
-  bool is_open() const noexcept { return state_ && state_->fd >= 0; }
-  int fd() const noexcept { return state_ ? state_->fd : -1; }
+  bool is_open() const noexcept { return state_ && state_->fd != invalid_socket; }
+  native_socket fd() const noexcept { return state_ ? state_->fd : invalid_socket; }
   fd_state* state() const noexcept { return state_.get(); }
 
   /// Throws io_error(closed) unless open.
-  int checked_fd(const char* what) const {
+  native_socket checked_fd(const char* what) const {
     if (!is_open()) {
       throw io_error(io_errc::closed, std::string("netaio: ") + what + ": the socket is closed");
     }
@@ -5631,10 +5982,15 @@ class socket_handle {
 
 enum class direction : unsigned char { read, write };
 
+/// True on IOCP: every operation runs on the completion model there.
+inline constexpr bool iocp_completion = NETAIO_HAS_IOCP != 0;
+
 /// Whether awaiter `D` runs on the completion model here: the backend's
 /// model is completion and `D` has a completion path (`start` and `finish`,
 /// see reactor_awaiter). Awaiters without one wait for readiness on every
-/// backend (io_uring arms a one-shot poll for them).
+/// backend (io_uring arms a one-shot poll for them). IOCP has no readiness:
+/// there every awaiter has a completion path, and the readiness `perform`
+/// steps are not compiled (#if !NETAIO_HAS_IOCP: they use POSIX calls).
 template <class D>
 constexpr bool completion_path() noexcept {
   if constexpr (io_backend::model != io_model::completion) {
@@ -5658,6 +6014,9 @@ constexpr bool completion_path() noexcept {
 ///     (consumes res_; true when finished, false when it submitted again;
 ///     never submits once ended_early()),
 /// with the same await_resume. Which path runs is decided at compile time.
+/// Operations whose completion path only IOCP has (accept, connect,
+/// datagrams: io_uring runs them on readiness) say
+/// `has_completion_path = iocp_completion`.
 template <class Derived, direction Dir>
 class reactor_awaiter : protected reactor_op {
  public:
@@ -5681,7 +6040,7 @@ class reactor_awaiter : protected reactor_op {
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!bind(h, &on_cancel)) return true;
-    if (state_ == nullptr || state_->fd < 0) {
+    if (state_ == nullptr || state_->fd == invalid_socket) {
       end_ = op_end::closed;
     } else if (state_->owner == nullptr || state_->owner->closed()) {
       // Reported as operation_cancelled: resumed through the loop, as every
@@ -5768,8 +6127,8 @@ inline constexpr bool completion_model = io_backend::model == io_model::completi
 /// no bigger an awaiter, on readiness backends.
 template <std::size_t N, bool Used = completion_model>
 struct send_storage {
-  msghdr msg;
-  iovec iov[N];
+  send_message msg;
+  io_buffer iov[N];
 };
 template <std::size_t N>
 struct send_storage<N, false> {};
@@ -6082,6 +6441,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
   read_some_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<read_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
@@ -6107,6 +6467,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     self->error_ = errno;
     return true;
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -6155,6 +6516,7 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
   read_exact_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<read_exact_awaiter*>(op);
     std::uint8_t* p = self->buf_.data();
@@ -6182,6 +6544,7 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
     }
     return true;
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -6245,6 +6608,7 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   write_some_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
@@ -6266,6 +6630,7 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
     self->error_ = e;
     return true;
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -6273,11 +6638,8 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
     auto& io = dependent<B>(self->io_);
-    io.iov[0].iov_base = const_cast<std::uint8_t*>(self->buf_.data());
-    io.iov[0].iov_len = self->buf_.size();
-    io.msg = {};
-    io.msg.msg_iov = io.iov;
-    io.msg.msg_iovlen = 1;
+    set_io_buffer(io.iov[0], self->buf_.data(), self->buf_.size());
+    set_send_message(io.msg, io.iov, 1);
     if (!backend_of<B>(op).start_sendmsg(*op, &io.msg, true)) return false;
     return finish<B>(op);
   }
@@ -6311,6 +6673,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   write_all_awaiter(stream_core& s, std::span<const std::span<const std::uint8_t>> bufs) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), bufs_(bufs) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_all_awaiter*>(op);
     if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
@@ -6368,6 +6731,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       }
     }
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -6413,14 +6777,11 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       for (std::size_t i = index_; i < bufs_.size() && n < max_iov; ++i) {
         auto b = bufs_[i].subspan(i == index_ ? offset_ : 0);
         if (b.empty()) continue;
-        io.iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
-        io.iov[n].iov_len = b.size();
+        set_io_buffer(io.iov[n], b.data(), b.size());
         want += b.size();
         ++n;
       }
-      io.msg = {};
-      io.msg.msg_iov = io.iov;
-      io.msg.msg_iovlen = n;
+      set_send_message(io.msg, io.iov, n);
       if (!backend_of<B>(this).start_sendmsg(*this, &io.msg, try_now)) return false;
       if (res_ < 0) {
         note_error(res_);
@@ -6462,6 +6823,7 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
   connect_awaiter(stream_core& s, const native_address& to) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), to_(to) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<connect_awaiter*>(op);
     const int fd = self->state_->fd;
@@ -6489,6 +6851,23 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
     }
     return true;
   }
+#endif
+
+  // IOCP: ConnectEx (the socket bound first), then SO_UPDATE_CONNECT_CONTEXT.
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<connect_awaiter*>(op);
+    backend_of<B>(op).submit_connect(*op, self->to_.get(), self->to_.length);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<connect_awaiter*>(op);
+    if (op->res_ >= 0 && op->state_ != nullptr) op->res_ = -B::connected(op->state_->fd);
+    self->note_error(op->res_);
+    return true;
+  }
 
   void await_resume() const {
     end_or_throw("connect");
@@ -6505,8 +6884,6 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
 
 }  // namespace netaio::inline v0::detail
 // ---- end netaio/io/detail/stream_ops.hpp
-
-#include <sys/socket.h>
 
 #include <concepts>
 #include <cstddef>
@@ -6537,6 +6914,7 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
   read_into_awaiter(stream_core& s, S& sink) noexcept
       : base(s.handle.state()), core_(&s), sink_(&sink) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<read_into_awaiter*>(op);
     fd_state& s = *self->state_;
@@ -6566,6 +6944,7 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
       }
     }
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -6636,7 +7015,11 @@ struct connect_options {
 };
 
 /// Which direction(s) shutdown() closes.
-enum class shutdown_how { receive = SHUT_RD, send = SHUT_WR, both = SHUT_RDWR };
+enum class shutdown_how {
+  receive = detail::shut_receive,
+  send = detail::shut_send,
+  both = detail::shut_both
+};
 
 /// A connected TCP stream. Move-only; moving or destroying it while one of
 /// its operations is pending is not allowed. Operations must be awaited
@@ -6650,7 +7033,7 @@ class tcp_stream {
   tcp_stream& operator=(tcp_stream&&) noexcept = default;
 
   /// Adopts a connected, non-blocking descriptor (from accept).
-  tcp_stream(io_context& io, int fd, endpoint peer) {
+  tcp_stream(io_context& io, detail::native_socket fd, endpoint peer) {
     core_.handle = detail::socket_handle(io, fd);
     core_.peer = peer;
   }
@@ -6662,7 +7045,8 @@ class tcp_stream {
     if (options.local) {
       detail::native_address l = detail::to_native(*options.local);
       if (::bind(s.native_handle(), l.get(), l.length) != 0)
-        detail::throw_errno(errno, detail::describe("bind", &*options.local, nullptr));
+        detail::throw_errno(detail::last_socket_error(),
+                            detail::describe("bind", &*options.local, nullptr));
     }
     const detail::native_address target = detail::to_native(to);
     if (options.timeout == std::chrono::nanoseconds::max()) {
@@ -6719,9 +7103,11 @@ class tcp_stream {
 
   /// Closes one or both directions (send: the peer reads end of stream).
   void shutdown(shutdown_how how = shutdown_how::send) {
-    int fd = core_.handle.checked_fd("shutdown");
-    if (::shutdown(fd, static_cast<int>(how)) != 0 && errno != ENOTCONN)
-      detail::throw_errno(errno, core_.context("shutdown"));
+    const detail::native_socket fd = core_.handle.checked_fd("shutdown");
+    if (::shutdown(fd, static_cast<int>(how)) != 0) {
+      const int e = detail::last_socket_error();
+      if (!detail::not_connected(e)) detail::throw_errno(e, core_.context("shutdown"));
+    }
     // The next read or write must ask the kernel (end of stream, EPIPE)
     // rather than wait for an edge that a local shutdown may not bring.
     core_.handle.state()->readable = true;
@@ -6747,7 +7133,7 @@ class tcp_stream {
   }
   /// Bytes a cancelled read_exact left for the next read.
   std::size_t buffered() const noexcept { return core_.unread.size() - core_.unread_pos; }
-  int native_handle() const noexcept { return core_.handle.fd(); }
+  detail::native_socket native_handle() const noexcept { return core_.handle.fd(); }
 
  private:
   static task<void> connect_attempt(detail::stream_core& core, detail::native_address to) {
@@ -6779,11 +7165,21 @@ struct listen_options {
 };
 
 namespace detail {
+/// IOCP: where AcceptEx writes both addresses (each needs 16 bytes more
+/// than its size), kept in the awaiter. Empty elsewhere.
+template <bool Used>
+struct accept_storage_of {
+  char addresses[2 * (sizeof(sockaddr_storage) + 16)];
+};
+template <>
+struct accept_storage_of<false> {};
+
 class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
  public:
   accept_awaiter(io_context& io, socket_handle& h, const endpoint& local) noexcept
       : reactor_awaiter(h.state()), io_(&io), local_(&local) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<accept_awaiter*>(op);
     for (;;) {
@@ -6802,16 +7198,46 @@ class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
       return true;
     }
   }
+#endif
+
+  // IOCP: AcceptEx into a fresh socket, then SO_UPDATE_ACCEPT_CONTEXT.
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<accept_awaiter*>(op);
+    auto& a = dependent<B>(self->win_);
+    backend_of<B>(op).submit_accept(*op, native_family(self->local_->family()), self->fd_,
+                                    a.addresses, sizeof a.addresses / 2);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<accept_awaiter*>(op);
+    int e = op->res_ < 0 ? -op->res_ : 0;
+    if (e == 0 && op->state_ != nullptr) {
+      e = B::accepted(op->state_->fd, self->fd_);
+      self->peer_.length = sizeof self->peer_.storage;
+      if (e == 0 && ::getpeername(self->fd_, self->peer_.get(), &self->peer_.length) != 0)
+        e = last_socket_error();
+    }
+    if (e == 0) return true;  // (a listener closed meanwhile: await_resume closes it)
+    if (self->fd_ != invalid_socket) close_socket(self->fd_);
+    self->fd_ = invalid_socket;
+    // The connection died in the queue: take the next one, as accept4 does.
+    if (B::connection_aborted(e) && !self->ended_early()) return start<B>(op);
+    self->note_error(-e);
+    return true;
+  }
 
   tcp_stream await_resume() {
-    if (fd_ >= 0 && ended_early()) {
-      ::close(fd_);  // cannot happen today (completion wins), but never leak
-      fd_ = -1;
+    if (fd_ != invalid_socket && ended_early()) {
+      close_socket(fd_);  // completion model: an accept that won a race with its cancellation
+      fd_ = invalid_socket;
     }
     end_or_throw("accept");
     if (error_ != 0) throw_errno(error_, describe("accept", nullptr, local_));
-    int fd = fd_;
-    fd_ = -1;
+    native_socket fd = fd_;
+    fd_ = invalid_socket;
     return tcp_stream(*io_, fd, from_native(peer_.get()));
   }
 
@@ -6819,7 +7245,10 @@ class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
   io_context* io_;
   const endpoint* local_;
   native_address peer_;
-  int fd_ = -1;
+  native_socket fd_ = invalid_socket;
+  // IOCP: where AcceptEx writes both addresses (each needs 16 bytes more
+  // than its size). Empty elsewhere.
+  [[no_unique_address]] accept_storage_of<iocp_completion> win_{};
 };
 }  // namespace detail
 
@@ -6836,8 +7265,11 @@ class tcp_listener {
     tcp_listener l;
     l.io_ = &io;
     l.handle_ = detail::socket_handle(io, detail::open_socket(at.family(), SOCK_STREAM, "socket"));
-    const int fd = l.handle_.fd();
-    if (options.reuse_address)
+    const detail::native_socket fd = l.handle_.fd();
+    // Not on Windows: there SO_REUSEADDR lets another socket bind the same
+    // port while this one listens, and a port with connections in TIME_WAIT
+    // can be bound again without it.
+    if (options.reuse_address && !NETAIO_HAS_IOCP)
       detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     if (options.reuse_port) {
 #if defined(SO_REUSEPORT)
@@ -6851,9 +7283,9 @@ class tcp_listener {
     if (options.nodelay) detail::set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
     const detail::native_address n = detail::to_native(at);
     if (::bind(fd, n.get(), n.length) != 0)
-      detail::throw_errno(errno, detail::describe("bind", &at, nullptr));
+      detail::throw_errno(detail::last_socket_error(), detail::describe("bind", &at, nullptr));
     if (::listen(fd, options.backlog) != 0)
-      detail::throw_errno(errno, detail::describe("listen", &at, nullptr));
+      detail::throw_errno(detail::last_socket_error(), detail::describe("listen", &at, nullptr));
     l.local_ = detail::local_endpoint_of(fd);
     return l;
   }
@@ -6875,7 +7307,7 @@ class tcp_listener {
   bool is_open() const noexcept {
     return handle_.is_open();
   }
-  int native_handle() const noexcept {
+  detail::native_socket native_handle() const noexcept {
     return handle_.fd();
   }
 
@@ -6919,6 +7351,7 @@ class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write
                   const endpoint& to) noexcept
       : reactor_awaiter(s), family_(family), buf_(buf), to_(to), native_(to_native(to)) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<send_to_awaiter*>(op);
     if (self->buf_.size() > max_udp_payload(self->family_)) {
@@ -6934,8 +7367,30 @@ class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write
     self->error_ = errno;
     return true;
   }
+#endif
 
   /// Bytes sent (the whole datagram).
+  // IOCP: WSASendTo.
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<send_to_awaiter*>(op);
+    if (self->buf_.size() > max_udp_payload(self->family_)) {
+      self->error_ = EMSGSIZE;
+      return true;
+    }
+    auto& b = dependent<B>(self->io_);
+    set_io_buffer(b.iov[0], self->buf_.data(), self->buf_.size());
+    if (!backend_of<B>(op).start_sendto(*op, b.iov, self->native_.get(), self->native_.length))
+      return false;
+    return finish<B>(op);
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    static_cast<send_to_awaiter*>(op)->note_error(op->res_);
+    return true;
+  }
+
   std::size_t await_resume() const {
     end_or_throw("send_to");
     if (error_ == EMSGSIZE) {
@@ -6955,13 +7410,25 @@ class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write
   std::span<const std::uint8_t> buf_;
   endpoint to_;
   native_address native_;
+  [[no_unique_address]] send_storage<1, iocp_completion> io_;
 };
+
+/// IOCP: what WSARecvFrom is given besides the buffer, kept in the awaiter
+/// (the kernel writes the flags when it completes). Empty elsewhere.
+template <bool Used>
+struct recv_from_storage {
+  io_buffer buffer;
+  unsigned long flags;  // (a DWORD)
+};
+template <>
+struct recv_from_storage<false> {};
 
 class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direction::read> {
  public:
   receive_from_awaiter(fd_state* s, std::span<std::uint8_t> buf) noexcept
       : reactor_awaiter(s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<receive_from_awaiter*>(op);
     iovec iov{self->buf_.data(), self->buf_.size()};
@@ -6982,6 +7449,34 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
     self->error_ = errno;
     return true;
   }
+#endif
+
+  // IOCP: WSARecvFrom. A datagram longer than the buffer fails it with
+  // WSAEMSGSIZE, the part that fit received (its full size is not told).
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<receive_from_awaiter*>(op);
+    auto& w = dependent<B>(self->win_);
+    set_io_buffer(w.buffer, self->buf_.data(), self->buf_.size());
+    self->from_.length = sizeof self->from_.storage;
+    backend_of<B>(op).submit_recvfrom(*op, &w.buffer, self->from_.get(), &self->from_.length,
+                                      &w.flags);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<receive_from_awaiter*>(op);
+    if (op->res_ == -B::truncated_datagram) {
+      self->size_ = B::transferred(*op);
+      self->truncated_ = true;
+      self->size_unknown_ = true;
+    } else if (op->res_ >= 0) {
+      self->size_ = static_cast<std::size_t>(op->res_);
+    }
+    self->note_error(self->truncated_ ? 0 : op->res_);
+    return true;
+  }
 
   received_datagram await_resume() const {
     end_or_throw("receive_from");
@@ -6989,9 +7484,11 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
     endpoint from = from_native(from_.get());
     if (truncated_) {
       throw io_error(io_errc::message_truncated,
-                     "netaio: receive_from " + from.to_string() + ": a datagram of " +
-                         std::to_string(size_) + " bytes did not fit the buffer of " +
-                         std::to_string(buf_.size()) + " bytes (the rest was discarded)",
+                     "netaio: receive_from " + from.to_string() + ": a datagram " +
+                         (size_unknown_ ? std::string("longer than the buffer")
+                                        : "of " + std::to_string(size_) + " bytes") +
+                         " did not fit the buffer of " + std::to_string(buf_.size()) +
+                         " bytes (the rest was discarded)",
                      {}, buf_.size());
     }
     return {size_, from};
@@ -7002,6 +7499,8 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
   native_address from_;
   std::size_t size_ = 0;
   bool truncated_ = false;
+  bool size_unknown_ = false;  // (Windows says only that it was longer)
+  [[no_unique_address]] recv_from_storage<iocp_completion> win_{};
 };
 
 }  // namespace detail
@@ -7026,7 +7525,7 @@ struct udp_options {
 /// The index of a network interface by name ("lo", "eth0"). Throws io_error.
 inline unsigned interface_index(std::string_view name) {
   std::string n(name);
-  unsigned i = ::if_nametoindex(n.c_str());
+  unsigned i = detail::if_name_to_index(n.c_str());
   if (i == 0) {
     throw io_error(io_errc::invalid_address, "netaio: no network interface named '" + n + "'");
   }
@@ -7044,7 +7543,7 @@ class udp_socket {
   /// A socket bound to `at` (port 0: the kernel picks). Throws io_error.
   static udp_socket bind(io_context& io, const endpoint& at, udp_options options = {}) {
     udp_socket s = open(io, at.family());
-    const int fd = s.handle_.fd();
+    const detail::native_socket fd = s.handle_.fd();
     if (options.reuse_address)
       detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     if (options.reuse_port) {
@@ -7058,7 +7557,7 @@ class udp_socket {
       detail::set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only ? 1 : 0, "IPV6_V6ONLY");
     const detail::native_address n = detail::to_native(at);
     if (::bind(fd, n.get(), n.length) != 0)
-      detail::throw_errno(errno, detail::describe("bind", &at, nullptr));
+      detail::throw_errno(detail::last_socket_error(), detail::describe("bind", &at, nullptr));
     return s;
   }
   /// An unbound socket of `family` (bound to an ephemeral port by its first send).
@@ -7119,26 +7618,16 @@ class udp_socket {
   }
   /// The interface multicast datagrams leave from, by index.
   void set_multicast_interface(unsigned if_index) {
-    const int fd = handle_.checked_fd("set_multicast_interface");
-    int r;
-    if (family_ == ip_family::v4) {
-      ip_mreqn m{};
-      m.imr_ifindex = static_cast<int>(if_index);
-      r = ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
-    } else {
-      int i = static_cast<int>(if_index);
-      r = ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &i, sizeof i);
-    }
-    if (r != 0) detail::throw_errno(errno, "setsockopt(MULTICAST_IF)");
+    const detail::native_socket fd = handle_.checked_fd("set_multicast_interface");
+    const int r = family_ == ip_family::v4 ? detail::ipv4_multicast_if(fd, if_index)
+                                           : detail::ipv6_multicast_if(fd, if_index);
+    if (r != 0) detail::throw_errno(detail::last_socket_error(), "setsockopt(MULTICAST_IF)");
   }
   /// IPv4: the interface multicast datagrams leave from, by local address.
   void set_multicast_interface(const ip_address& iface) {
     require_v4(iface, "set_multicast_interface");
-    in_addr a{};
-    std::memcpy(&a, iface.data(), 4);
-    if (::setsockopt(handle_.checked_fd("set_multicast_interface"), IPPROTO_IP, IP_MULTICAST_IF, &a,
-                     sizeof a) != 0)
-      detail::throw_errno(errno, "setsockopt(IP_MULTICAST_IF)");
+    if (detail::ipv4_multicast_if(handle_.checked_fd("set_multicast_interface"), iface.data()) != 0)
+      detail::throw_errno(detail::last_socket_error(), "setsockopt(IP_MULTICAST_IF)");
   }
   void set_broadcast(bool on) {
     option(SOL_SOCKET, SO_BROADCAST, on ? 1 : 0, "SO_BROADCAST");
@@ -7157,7 +7646,7 @@ class udp_socket {
   bool is_open() const noexcept {
     return handle_.is_open();
   }
-  int native_handle() const noexcept {
+  detail::native_socket native_handle() const noexcept {
     return handle_.fd();
   }
 
@@ -7174,33 +7663,23 @@ class udp_socket {
   }
   void membership(const ip_address& group, unsigned if_index, const ip_address* iface, bool join) {
     const char* what = join ? "join_group" : "leave_group";
-    const int fd = handle_.checked_fd(what);
+    const detail::native_socket fd = handle_.checked_fd(what);
     if (!group.is_multicast() || group.family() != family_) {
       throw io_error(io_errc::invalid_address,
                      std::string("netaio: ") + what + ": " + group.to_string() +
                          " is not a multicast address of this socket's family");
     }
-    int r;
-    if (family_ == ip_family::v4) {
-      ip_mreqn m{};
-      std::memcpy(&m.imr_multiaddr, group.data(), 4);
-      if (iface != nullptr) {
-        require_v4(*iface, what);
-        std::memcpy(&m.imr_address, iface->data(), 4);
-      }
-      m.imr_ifindex = static_cast<int>(if_index);
-      r = ::setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
-    } else {
-      if (iface != nullptr) require_v4(*iface, what);
-      ipv6_mreq m{};
-      std::memcpy(&m.ipv6mr_multiaddr, group.data(), 16);
-      m.ipv6mr_interface = if_index;
-      r = ::setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof m);
-    }
+    if (iface != nullptr) require_v4(*iface, what);
+    const int r =
+        family_ == ip_family::v4
+            ? detail::ipv4_membership(fd, group.data(), iface != nullptr ? iface->data() : nullptr,
+                                      if_index, join)
+            : detail::ipv6_membership(fd, group.data(), if_index, join);
     if (r != 0) {
       detail::throw_errno(
-          errno, std::string(what) + " " + group.to_string() +
-                     (if_index != 0 ? " on interface " + std::to_string(if_index) : std::string()));
+          detail::last_socket_error(),
+          std::string(what) + " " + group.to_string() +
+              (if_index != 0 ? " on interface " + std::to_string(if_index) : std::string()));
     }
   }
 

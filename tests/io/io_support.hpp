@@ -7,11 +7,13 @@
 #include <netaio/io.hpp>
 
 #include <doctest/doctest.h>
+#if !defined(_WIN32)
 #include <ifaddrs.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#endif
 
 #include <array>
 #include <exception>
@@ -33,23 +35,85 @@ inline netaio::task<void> wait_until(std::function<bool()> pred, int max_turns =
   FAIL("condition never became true");
 }
 
+using socket_t = netaio::detail::native_socket;
+
 /// Bytes waiting in a socket's receive queue.
-inline int unread_bytes(int fd) {
+inline int unread_bytes(socket_t fd) {
+#if defined(_WIN32)
+  u_long n = 0;
+  if (::ioctlsocket(fd, FIONREAD, &n) != 0) return -1;
+  return static_cast<int>(n);
+#else
   int n = -1;
   ::ioctl(fd, FIONREAD, &n);
   return n;
+#endif
 }
-/// Bytes sent but not yet acknowledged by the peer.
-inline int unsent_bytes(int fd) {
+/// Whether every byte sent on `fd` was acknowledged by the peer (Linux:
+/// SIOCOUTQ). Windows has no such count: true there, and the callers'
+/// other condition (the bytes are in the peer's queue, or read) is what
+/// they wait for.
+inline bool all_acknowledged(socket_t fd) {
+#if defined(_WIN32)
+  (void)fd;
+  return true;
+#else
   int n = -1;
   ::ioctl(fd, SIOCOUTQ, &n);
-  return n;
+  return n == 0;
+#endif
 }
 
-inline void small_buffers(int fd) {
-  int v = 4096;
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof v);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+/// True when this Windows build runs under Wine (ntdll exports
+/// wine_get_version there): for the few cases where Wine differs from
+/// Windows, which skip only under Wine, saying so.
+inline bool under_wine() {
+#if defined(_WIN32)
+  HMODULE ntdll = ::GetModuleHandleA("ntdll.dll");
+  return ntdll != nullptr && ::GetProcAddress(ntdll, "wine_get_version") != nullptr;
+#else
+  return false;
+#endif
+}
+
+/// Where the kernel's work stands, for taken_by_read().
+struct progress_mark {
+  std::size_t completions = 0;
+};
+inline progress_mark mark_progress(netaio::io_context& io) {
+#if defined(_WIN32)
+  return {io.backend().completions()};
+#else
+  (void)io;
+  return {};
+#endif
+}
+/// Waits until the bytes written on `from` (after `mark`) have been taken
+/// from the kernel by the read pending on `to`. Linux: nothing unsent, nothing
+/// unread. Windows, which counts no unacknowledged bytes: the pending
+/// receive's completion packet came (the small write before it finished at
+/// once, without one), and nothing is left unread.
+inline netaio::task<void> taken_by_read(netaio::io_context& io, socket_t from, socket_t to,
+                                        progress_mark mark) {
+#if defined(_WIN32)
+  (void)from;
+  co_await wait_until(
+      [&] { return io.backend().completions() > mark.completions && unread_bytes(to) == 0; });
+#else
+  (void)io;
+  (void)mark;
+  co_await wait_until([&] { return all_acknowledged(from) && unread_bytes(to) == 0; });
+#endif
+}
+
+/// An int socket option (Winsock takes it as char*, POSIX as void*).
+inline int set_option(socket_t fd, int level, int name, int value) {
+  return ::setsockopt(fd, level, name, reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+inline void small_buffers(socket_t fd) {
+  set_option(fd, SOL_SOCKET, SO_SNDBUF, 4096);
+  set_option(fd, SOL_SOCKET, SO_RCVBUF, 4096);
 }
 
 /// A listener whose accept queue is full: further connects to it stay
@@ -76,8 +140,13 @@ inline netaio::task<full_listener> make_full_listener(netaio::io_context& io) {
 }
 
 /// An interface that is up and carries multicast (not lo, which lacks
-/// IFF_MULTICAST here): its index, or 0 if there is none.
+/// IFF_MULTICAST here): its index, or 0 if there is none (always on
+/// Windows: finding one needs iphlpapi, and Wine has no multicast routing
+/// to show anyway).
 inline unsigned multicast_interface() {
+#if defined(_WIN32)
+  return 0;
+#else
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return 0;
   unsigned found = 0;
@@ -87,6 +156,7 @@ inline unsigned multicast_interface() {
   }
   ::freeifaddrs(list);
   return found;
+#endif
 }
 
 /// A connected loopback TCP pair and the listener that made it.

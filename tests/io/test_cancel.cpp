@@ -125,12 +125,10 @@ TEST_CASE("a cancelled read loses no bytes: 3 of 10 arrived, the next read sees 
     task_scope scope{co_await this_context()};
     scope.spawn(record(p.server.read_exact(buf), outcome));
     co_await test::wait_until([&] { return io.pending_operations() == 1; });
+    const auto mark = test::mark_progress(io);
     co_await p.client.write_all(std::string_view("abc"));
     // Wait until the pending read has taken the 3 bytes from the kernel.
-    co_await test::wait_until([&] {
-      return test::unsent_bytes(p.client.native_handle()) == 0 &&
-             test::unread_bytes(p.server.native_handle()) == 0;
-    });
+    co_await test::taken_by_read(io, p.client.native_handle(), p.server.native_handle(), mark);
     scope.cancel();
     co_await scope.join();
     CHECK(outcome == "cancelled");
@@ -157,11 +155,9 @@ TEST_CASE("a cancelled read_exact's bytes also survive a second cancellation") {
       task_scope scope{co_await this_context()};
       scope.spawn(record(p.server.read_exact(buf), outcome));
       co_await test::wait_until([&] { return io.pending_operations() == 1; });
+      const auto mark = test::mark_progress(io);
       co_await p.client.write_all(std::string_view(part));
-      co_await test::wait_until([&] {
-        return test::unsent_bytes(p.client.native_handle()) == 0 &&
-               test::unread_bytes(p.server.native_handle()) == 0;
-      });
+      co_await test::taken_by_read(io, p.client.native_handle(), p.server.native_handle(), mark);
       scope.cancel();
       co_await scope.join();
     }

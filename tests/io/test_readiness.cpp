@@ -2,13 +2,17 @@
 // write) an operation waits for the next epoll edge instead of making a
 // syscall that would fail. These tests check that no data and no wake-up is
 // ever lost that way. They run on a virtual clock, so a read that would
-// hang forever instead times out at once and fails the test.
+// hang forever instead times out at once and fails the test. On IOCP, which
+// has no readiness, the same cases check the same outcomes (no data and no
+// wake-up lost) through completions; the one about a dup'ed descriptor's
+// readiness events is POSIX only.
 #include <netaio/core.hpp>
 #include <netaio/io.hpp>
 
 #include <doctest/doctest.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#if !defined(_WIN32)
+#include <unistd.h>  // dup
+#endif
 
 #include <array>
 #include <cstdint>
@@ -208,8 +212,7 @@ TEST_CASE("a write after a short write resumes when the peer drains") {
     // A small send buffer makes the writes short and often; the receive
     // buffer stays large (a tiny one makes the kernel fall back on its own
     // slow window probes).
-    int small = 4096;
-    ::setsockopt(c.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    test::set_option(c.native_handle(), SOL_SOCKET, SO_SNDBUF, 4096);
     std::vector<std::uint8_t> big(1 << 20);
     for (std::size_t i = 0; i < big.size(); ++i)
       big[i] = static_cast<std::uint8_t>(i * 13 + (i >> 9));
@@ -257,6 +260,9 @@ TEST_CASE("shutdown(receive) after a short read: the next read sees end of strea
 }
 
 TEST_CASE("a closed socket kept open by a dup: its events are ignored, its slot is reused") {
+#if defined(_WIN32)
+  MESSAGE("skipped on Windows: a socket has no dup() there, and IOCP has no readiness events");
+#else
   run_io([](io_context& io) -> task<void> {
     auto p = co_await connect_pair(io);
     int kept = -1;
@@ -283,4 +289,5 @@ TEST_CASE("a closed socket kept open by a dup: its events are ignored, its slot 
     CHECK(::recv(kept, old, sizeof old, 0) == 5);  // the data went to the dup
     ::close(kept);
   });
+#endif
 }

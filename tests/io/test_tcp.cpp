@@ -2,7 +2,6 @@
 #include <netaio/io.hpp>
 
 #include <doctest/doctest.h>
-#include <sys/socket.h>
 
 #include <array>
 #include <csignal>
@@ -201,7 +200,11 @@ TEST_CASE("typed errors: refused, address in use, reset, broken pipe") {
     } catch (const io_error& e) {
       CHECK(e.errc() == io_errc::refused);
       CHECK(std::string(e.what()).find(closed_port.to_string()) != std::string::npos);
+#if defined(_WIN32)
+      CHECK(e.system_code().value() == WSAECONNREFUSED);
+#else
       CHECK(e.system_code() == std::errc::connection_refused);
+#endif
     }
 
     auto l = tcp_listener::bind(io, local_v4);
@@ -220,11 +223,16 @@ TEST_CASE("typed errors: refused, address in use, reset, broken pipe") {
     }
 
     // Reset: the peer closes with unread data / linger 0.
-    {
+    if (test::under_wine()) {
+      MESSAGE(
+          "reset skipped under Wine: a closesocket with SO_LINGER {1, 0} ends the connection "
+          "gracefully there (the peer reads end of stream), unlike Windows");
+    } else {
       auto c = co_await tcp_stream::connect(io, l.local_endpoint());
       auto s = co_await l.accept();
       linger lg{1, 0};
-      ::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+      ::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, reinterpret_cast<const char*>(&lg),
+                   sizeof lg);
       s.close();
       std::array<char, 4> buf;
       try {
@@ -236,7 +244,11 @@ TEST_CASE("typed errors: refused, address in use, reset, broken pipe") {
       }
     }
     // Writing to a closed peer: an error, never SIGPIPE.
-    {
+    if (test::under_wine()) {
+      MESSAGE(
+          "broken pipe skipped under Wine: there a send to a closed peer never fails (a plain "
+          "blocking Winsock send() hangs the same way), unlike Windows");
+    } else {
       auto c = co_await tcp_stream::connect(io, l.local_endpoint());
       auto s = co_await l.accept();
       s.close();
@@ -380,9 +392,13 @@ TEST_CASE("sockets may outlive their io_context: they are then closed for use") 
 }
 
 TEST_CASE("no SIGPIPE disposition is needed") {
+#if defined(_WIN32)
+  MESSAGE("skipped on Windows: it has no SIGPIPE (a send to a closed peer only fails)");
+#else
   // The process keeps the default SIGPIPE action; the broken-pipe test above
   // survived only because every send uses MSG_NOSIGNAL.
   struct sigaction sa {};
   ::sigaction(SIGPIPE, nullptr, &sa);
   CHECK((sa.sa_handler == SIG_DFL));
+#endif
 }

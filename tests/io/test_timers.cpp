@@ -2,9 +2,7 @@
 // inserted and cancelled through the loop's heap (O(log n) each).
 #include <netaio/core.hpp>
 #include <netaio/io/io_context.hpp>
-#if !defined(_WIN32)
-#include <netaio/io/tcp_listener.hpp>  // (no socket types on Windows yet)
-#endif
+#include <netaio/io/tcp_listener.hpp>
 
 #include <doctest/doctest.h>
 
@@ -102,9 +100,6 @@ TEST_CASE("the backend's wait rounds its timeout up to its unit, never down") {
 }
 
 TEST_CASE("virtual time jumps over idle periods while sockets wait") {
-#if defined(_WIN32)
-  MESSAGE("skipped on Windows: needs tcp_listener, whose IOCP operations are not written yet");
-#else
   io_context io({.virtual_time = true});
   io.run([](io_context& io) -> task<void> {
     auto l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
@@ -117,5 +112,4 @@ TEST_CASE("virtual time jumps over idle periods while sockets wait") {
     scope.cancel();
     co_await scope.join();
   }(io));
-#endif
 }

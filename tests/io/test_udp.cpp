@@ -78,8 +78,7 @@ TEST_CASE("datagrams larger than the protocol allows are a clear error") {
       CHECK(std::string(e.what()).find("65507") != std::string::npos);
     }
     // The largest allowed one goes through whole (lo's MTU is 64 KiB).
-    int big = 1 << 20;
-    ::setsockopt(a.native_handle(), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    test::set_option(a.native_handle(), SOL_SOCKET, SO_RCVBUF, 1 << 20);
     std::vector<std::uint8_t> max(max_udp_payload(ip_family::v4), 7);
     CHECK(co_await a.send_to(max, a.local_endpoint()) == max.size());
     std::vector<std::uint8_t> in(70'000);
@@ -103,7 +102,9 @@ TEST_CASE("a datagram longer than the buffer is reported, and the next one is in
       FAIL("no truncation reported");
     } catch (const io_error& e) {
       CHECK(e.errc() == io_errc::message_truncated);
-      CHECK(std::string(e.what()).find("10 bytes") != std::string::npos);
+      // Windows says only that the datagram was longer than the buffer.
+      CHECK(std::string(e.what()).find(NETAIO_HAS_IOCP ? "buffer of 4 bytes" : "10 bytes") !=
+            std::string::npos);
     }
     auto got = co_await a.receive_from(small);
     CHECK(std::string(small.data(), got.size) == "ok");
@@ -185,7 +186,15 @@ TEST_CASE("IPv6 multicast send and receive between two sockets") {
       const char* group;
       unsigned index;
     };
-    std::vector<choice> choices{{"ff02::1", interface_index("lo")}};
+    std::vector<choice> choices;
+#if defined(_WIN32)
+    MESSAGE(
+        "IPv6 multicast skipped on Windows: its interfaces are found by name (lo) or by "
+        "getifaddrs here, and Windows needs iphlpapi for either");
+    co_return;
+#else
+    choices.push_back({"ff02::1", interface_index("lo")});
+#endif
     if (unsigned m = multicast_interface()) choices.push_back({"ff01::1", m});
     for (const choice& c : choices) {
       const ip_address group = ip_address::parse(c.group);

@@ -1,7 +1,13 @@
-// Open-descriptor counting for leak assertions (Linux: /proc/self/fd).
+// Open-descriptor counting for leak assertions (Linux: /proc/self/fd;
+// Windows, which has no descriptor count to read: the sockets the library
+// opened and has not closed).
 #pragma once
 
+#if defined(_WIN32)
+#include <netaio/io/detail/socket_types.hpp>
+#else
 #include <dirent.h>
+#endif
 #if defined(__linux__) && defined(NETAIO_HAS_KQUEUE) && NETAIO_HAS_KQUEUE
 #include <netaio/io/io_context.hpp>
 #endif
@@ -12,6 +18,9 @@ namespace test {
 
 /// How many descriptors this process has open now (-1 if unknown here).
 inline long open_fd_count() {
+#if defined(_WIN32)
+  return netaio::detail::open_socket_count();
+#else
   DIR* d = ::opendir("/proc/self/fd");
   if (d == nullptr) return -1;
   long n = 0;
@@ -20,6 +29,7 @@ inline long open_fd_count() {
   }
   ::closedir(d);
   return n - 1;  // the directory stream's own descriptor
+#endif
 }
 
 /// Remembers the count at construction; delta() is the change since.

@@ -26,11 +26,21 @@ struct listen_options {
 };
 
 namespace detail {
+/// IOCP: where AcceptEx writes both addresses (each needs 16 bytes more
+/// than its size), kept in the awaiter. Empty elsewhere.
+template <bool Used>
+struct accept_storage_of {
+  char addresses[2 * (sizeof(sockaddr_storage) + 16)];
+};
+template <>
+struct accept_storage_of<false> {};
+
 class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
  public:
   accept_awaiter(io_context& io, socket_handle& h, const endpoint& local) noexcept
       : reactor_awaiter(h.state()), io_(&io), local_(&local) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<accept_awaiter*>(op);
     for (;;) {
@@ -49,16 +59,46 @@ class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
       return true;
     }
   }
+#endif
+
+  // IOCP: AcceptEx into a fresh socket, then SO_UPDATE_ACCEPT_CONTEXT.
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<accept_awaiter*>(op);
+    auto& a = dependent<B>(self->win_);
+    backend_of<B>(op).submit_accept(*op, native_family(self->local_->family()), self->fd_,
+                                    a.addresses, sizeof a.addresses / 2);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<accept_awaiter*>(op);
+    int e = op->res_ < 0 ? -op->res_ : 0;
+    if (e == 0 && op->state_ != nullptr) {
+      e = B::accepted(op->state_->fd, self->fd_);
+      self->peer_.length = sizeof self->peer_.storage;
+      if (e == 0 && ::getpeername(self->fd_, self->peer_.get(), &self->peer_.length) != 0)
+        e = last_socket_error();
+    }
+    if (e == 0) return true;  // (a listener closed meanwhile: await_resume closes it)
+    if (self->fd_ != invalid_socket) close_socket(self->fd_);
+    self->fd_ = invalid_socket;
+    // The connection died in the queue: take the next one, as accept4 does.
+    if (B::connection_aborted(e) && !self->ended_early()) return start<B>(op);
+    self->note_error(-e);
+    return true;
+  }
 
   tcp_stream await_resume() {
-    if (fd_ >= 0 && ended_early()) {
-      ::close(fd_);  // cannot happen today (completion wins), but never leak
-      fd_ = -1;
+    if (fd_ != invalid_socket && ended_early()) {
+      close_socket(fd_);  // completion model: an accept that won a race with its cancellation
+      fd_ = invalid_socket;
     }
     end_or_throw("accept");
     if (error_ != 0) throw_errno(error_, describe("accept", nullptr, local_));
-    int fd = fd_;
-    fd_ = -1;
+    native_socket fd = fd_;
+    fd_ = invalid_socket;
     return tcp_stream(*io_, fd, from_native(peer_.get()));
   }
 
@@ -66,7 +106,10 @@ class accept_awaiter : public reactor_awaiter<accept_awaiter, direction::read> {
   io_context* io_;
   const endpoint* local_;
   native_address peer_;
-  int fd_ = -1;
+  native_socket fd_ = invalid_socket;
+  // IOCP: where AcceptEx writes both addresses (each needs 16 bytes more
+  // than its size). Empty elsewhere.
+  [[no_unique_address]] accept_storage_of<iocp_completion> win_{};
 };
 }  // namespace detail
 
@@ -83,8 +126,11 @@ class tcp_listener {
     tcp_listener l;
     l.io_ = &io;
     l.handle_ = detail::socket_handle(io, detail::open_socket(at.family(), SOCK_STREAM, "socket"));
-    const int fd = l.handle_.fd();
-    if (options.reuse_address)
+    const detail::native_socket fd = l.handle_.fd();
+    // Not on Windows: there SO_REUSEADDR lets another socket bind the same
+    // port while this one listens, and a port with connections in TIME_WAIT
+    // can be bound again without it.
+    if (options.reuse_address && !NETAIO_HAS_IOCP)
       detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     if (options.reuse_port) {
 #if defined(SO_REUSEPORT)
@@ -98,9 +144,9 @@ class tcp_listener {
     if (options.nodelay) detail::set_int_option(fd, IPPROTO_TCP, TCP_NODELAY, 1, "TCP_NODELAY");
     const detail::native_address n = detail::to_native(at);
     if (::bind(fd, n.get(), n.length) != 0)
-      detail::throw_errno(errno, detail::describe("bind", &at, nullptr));
+      detail::throw_errno(detail::last_socket_error(), detail::describe("bind", &at, nullptr));
     if (::listen(fd, options.backlog) != 0)
-      detail::throw_errno(errno, detail::describe("listen", &at, nullptr));
+      detail::throw_errno(detail::last_socket_error(), detail::describe("listen", &at, nullptr));
     l.local_ = detail::local_endpoint_of(fd);
     return l;
   }
@@ -122,7 +168,7 @@ class tcp_listener {
   bool is_open() const noexcept {
     return handle_.is_open();
   }
-  int native_handle() const noexcept {
+  detail::native_socket native_handle() const noexcept {
     return handle_.fd();
   }
 

@@ -31,7 +31,11 @@ struct connect_options {
 };
 
 /// Which direction(s) shutdown() closes.
-enum class shutdown_how { receive = SHUT_RD, send = SHUT_WR, both = SHUT_RDWR };
+enum class shutdown_how {
+  receive = detail::shut_receive,
+  send = detail::shut_send,
+  both = detail::shut_both
+};
 
 /// A connected TCP stream. Move-only; moving or destroying it while one of
 /// its operations is pending is not allowed. Operations must be awaited
@@ -45,7 +49,7 @@ class tcp_stream {
   tcp_stream& operator=(tcp_stream&&) noexcept = default;
 
   /// Adopts a connected, non-blocking descriptor (from accept).
-  tcp_stream(io_context& io, int fd, endpoint peer) {
+  tcp_stream(io_context& io, detail::native_socket fd, endpoint peer) {
     core_.handle = detail::socket_handle(io, fd);
     core_.peer = peer;
   }
@@ -57,7 +61,8 @@ class tcp_stream {
     if (options.local) {
       detail::native_address l = detail::to_native(*options.local);
       if (::bind(s.native_handle(), l.get(), l.length) != 0)
-        detail::throw_errno(errno, detail::describe("bind", &*options.local, nullptr));
+        detail::throw_errno(detail::last_socket_error(),
+                            detail::describe("bind", &*options.local, nullptr));
     }
     const detail::native_address target = detail::to_native(to);
     if (options.timeout == std::chrono::nanoseconds::max()) {
@@ -114,9 +119,11 @@ class tcp_stream {
 
   /// Closes one or both directions (send: the peer reads end of stream).
   void shutdown(shutdown_how how = shutdown_how::send) {
-    int fd = core_.handle.checked_fd("shutdown");
-    if (::shutdown(fd, static_cast<int>(how)) != 0 && errno != ENOTCONN)
-      detail::throw_errno(errno, core_.context("shutdown"));
+    const detail::native_socket fd = core_.handle.checked_fd("shutdown");
+    if (::shutdown(fd, static_cast<int>(how)) != 0) {
+      const int e = detail::last_socket_error();
+      if (!detail::not_connected(e)) detail::throw_errno(e, core_.context("shutdown"));
+    }
     // The next read or write must ask the kernel (end of stream, EPIPE)
     // rather than wait for an edge that a local shutdown may not bring.
     core_.handle.state()->readable = true;
@@ -142,7 +149,7 @@ class tcp_stream {
   }
   /// Bytes a cancelled read_exact left for the next read.
   std::size_t buffered() const noexcept { return core_.unread.size() - core_.unread_pos; }
-  int native_handle() const noexcept { return core_.handle.fd(); }
+  detail::native_socket native_handle() const noexcept { return core_.handle.fd(); }
 
  private:
   static task<void> connect_attempt(detail::stream_core& core, detail::native_address to) {

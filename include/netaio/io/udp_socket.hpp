@@ -26,7 +26,7 @@ struct udp_options {
 /// The index of a network interface by name ("lo", "eth0"). Throws io_error.
 inline unsigned interface_index(std::string_view name) {
   std::string n(name);
-  unsigned i = ::if_nametoindex(n.c_str());
+  unsigned i = detail::if_name_to_index(n.c_str());
   if (i == 0) {
     throw io_error(io_errc::invalid_address, "netaio: no network interface named '" + n + "'");
   }
@@ -44,7 +44,7 @@ class udp_socket {
   /// A socket bound to `at` (port 0: the kernel picks). Throws io_error.
   static udp_socket bind(io_context& io, const endpoint& at, udp_options options = {}) {
     udp_socket s = open(io, at.family());
-    const int fd = s.handle_.fd();
+    const detail::native_socket fd = s.handle_.fd();
     if (options.reuse_address)
       detail::set_int_option(fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR");
     if (options.reuse_port) {
@@ -58,7 +58,7 @@ class udp_socket {
       detail::set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, options.v6_only ? 1 : 0, "IPV6_V6ONLY");
     const detail::native_address n = detail::to_native(at);
     if (::bind(fd, n.get(), n.length) != 0)
-      detail::throw_errno(errno, detail::describe("bind", &at, nullptr));
+      detail::throw_errno(detail::last_socket_error(), detail::describe("bind", &at, nullptr));
     return s;
   }
   /// An unbound socket of `family` (bound to an ephemeral port by its first send).
@@ -119,26 +119,16 @@ class udp_socket {
   }
   /// The interface multicast datagrams leave from, by index.
   void set_multicast_interface(unsigned if_index) {
-    const int fd = handle_.checked_fd("set_multicast_interface");
-    int r;
-    if (family_ == ip_family::v4) {
-      ip_mreqn m{};
-      m.imr_ifindex = static_cast<int>(if_index);
-      r = ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &m, sizeof m);
-    } else {
-      int i = static_cast<int>(if_index);
-      r = ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &i, sizeof i);
-    }
-    if (r != 0) detail::throw_errno(errno, "setsockopt(MULTICAST_IF)");
+    const detail::native_socket fd = handle_.checked_fd("set_multicast_interface");
+    const int r = family_ == ip_family::v4 ? detail::ipv4_multicast_if(fd, if_index)
+                                           : detail::ipv6_multicast_if(fd, if_index);
+    if (r != 0) detail::throw_errno(detail::last_socket_error(), "setsockopt(MULTICAST_IF)");
   }
   /// IPv4: the interface multicast datagrams leave from, by local address.
   void set_multicast_interface(const ip_address& iface) {
     require_v4(iface, "set_multicast_interface");
-    in_addr a{};
-    std::memcpy(&a, iface.data(), 4);
-    if (::setsockopt(handle_.checked_fd("set_multicast_interface"), IPPROTO_IP, IP_MULTICAST_IF, &a,
-                     sizeof a) != 0)
-      detail::throw_errno(errno, "setsockopt(IP_MULTICAST_IF)");
+    if (detail::ipv4_multicast_if(handle_.checked_fd("set_multicast_interface"), iface.data()) != 0)
+      detail::throw_errno(detail::last_socket_error(), "setsockopt(IP_MULTICAST_IF)");
   }
   void set_broadcast(bool on) {
     option(SOL_SOCKET, SO_BROADCAST, on ? 1 : 0, "SO_BROADCAST");
@@ -157,7 +147,7 @@ class udp_socket {
   bool is_open() const noexcept {
     return handle_.is_open();
   }
-  int native_handle() const noexcept {
+  detail::native_socket native_handle() const noexcept {
     return handle_.fd();
   }
 
@@ -174,33 +164,23 @@ class udp_socket {
   }
   void membership(const ip_address& group, unsigned if_index, const ip_address* iface, bool join) {
     const char* what = join ? "join_group" : "leave_group";
-    const int fd = handle_.checked_fd(what);
+    const detail::native_socket fd = handle_.checked_fd(what);
     if (!group.is_multicast() || group.family() != family_) {
       throw io_error(io_errc::invalid_address,
                      std::string("netaio: ") + what + ": " + group.to_string() +
                          " is not a multicast address of this socket's family");
     }
-    int r;
-    if (family_ == ip_family::v4) {
-      ip_mreqn m{};
-      std::memcpy(&m.imr_multiaddr, group.data(), 4);
-      if (iface != nullptr) {
-        require_v4(*iface, what);
-        std::memcpy(&m.imr_address, iface->data(), 4);
-      }
-      m.imr_ifindex = static_cast<int>(if_index);
-      r = ::setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP, &m, sizeof m);
-    } else {
-      if (iface != nullptr) require_v4(*iface, what);
-      ipv6_mreq m{};
-      std::memcpy(&m.ipv6mr_multiaddr, group.data(), 16);
-      m.ipv6mr_interface = if_index;
-      r = ::setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP, &m, sizeof m);
-    }
+    if (iface != nullptr) require_v4(*iface, what);
+    const int r =
+        family_ == ip_family::v4
+            ? detail::ipv4_membership(fd, group.data(), iface != nullptr ? iface->data() : nullptr,
+                                      if_index, join)
+            : detail::ipv6_membership(fd, group.data(), if_index, join);
     if (r != 0) {
       detail::throw_errno(
-          errno, std::string(what) + " " + group.to_string() +
-                     (if_index != 0 ? " on interface " + std::to_string(if_index) : std::string()));
+          detail::last_socket_error(),
+          std::string(what) + " " + group.to_string() +
+              (if_index != 0 ? " on interface " + std::to_string(if_index) : std::string()));
     }
   }
 

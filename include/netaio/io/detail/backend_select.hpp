@@ -3,8 +3,7 @@
 // -DNETAIO_HAS_X=0/1 (io_uring is opt-in and, when on, wins over epoll).
 // Every backend provides the same members:
 //   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
-//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd;
-//                                                  IOCP: iocp_socket&, iocp_op.hpp)
+//   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
 //   abort_all(), registered(), pending_operations(), closed()
 //   static constexpr io_model model               (readiness or completion)
 // Completion backends also provide the primitives the awaiters' completion
@@ -20,6 +19,7 @@
 #include <netaio/core/detail/loop_backend.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
 #include <netaio/io/detail/registration_table.hpp>
+#include <netaio/io/detail/sockaddr.hpp>
 #include <netaio/io/detail/socket_types.hpp>
 #include <netaio/io/error.hpp>
 
@@ -40,8 +40,7 @@ namespace netaio::inline v0::detail {
 using io_backend = kqueue_backend;
 }
 #elif NETAIO_HAS_IOCP
-// Windows: completion based (iocp_op.hpp). Its sockets are iocp_socket,
-// not fd_state: the socket_backend checks below do not apply to it yet.
+// Windows: completion based (iocp_op.hpp), for every socket operation.
 #include <netaio/io/detail/iocp_backend.hpp>
 namespace netaio::inline v0::detail {
 using io_backend = iocp_backend;
@@ -67,17 +66,16 @@ concept socket_backend = std::derived_from<B, loop_backend> && requires(B& b, fd
   { b.registered() } -> std::convertible_to<std::size_t>;
   { b.pending_operations() } -> std::convertible_to<std::size_t>;
 };
-#if !NETAIO_HAS_IOCP
 static_assert(socket_backend<io_backend>);
 /// What the completion paths of the stream awaiters call.
 template <class B>
-concept completion_backend = socket_backend<B> && requires(B& b, reactor_op& op, const msghdr* m) {
+concept completion_backend = socket_backend<B> &&
+    requires(B& b, reactor_op& op, const send_message* m) {
   { b.submit_recv(op, nullptr, std::size_t{}) }
   noexcept;
   { b.start_sendmsg(op, m, true) }
   noexcept->std::same_as<bool>;
 };
 static_assert(io_backend::model != io_model::completion || completion_backend<io_backend>);
-#endif
 
 }  // namespace netaio::inline v0::detail

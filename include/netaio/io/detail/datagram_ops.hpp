@@ -29,6 +29,7 @@ class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write
                   const endpoint& to) noexcept
       : reactor_awaiter(s), family_(family), buf_(buf), to_(to), native_(to_native(to)) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<send_to_awaiter*>(op);
     if (self->buf_.size() > max_udp_payload(self->family_)) {
@@ -44,8 +45,30 @@ class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write
     self->error_ = errno;
     return true;
   }
+#endif
 
   /// Bytes sent (the whole datagram).
+  // IOCP: WSASendTo.
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<send_to_awaiter*>(op);
+    if (self->buf_.size() > max_udp_payload(self->family_)) {
+      self->error_ = EMSGSIZE;
+      return true;
+    }
+    auto& b = dependent<B>(self->io_);
+    set_io_buffer(b.iov[0], self->buf_.data(), self->buf_.size());
+    if (!backend_of<B>(op).start_sendto(*op, b.iov, self->native_.get(), self->native_.length))
+      return false;
+    return finish<B>(op);
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    static_cast<send_to_awaiter*>(op)->note_error(op->res_);
+    return true;
+  }
+
   std::size_t await_resume() const {
     end_or_throw("send_to");
     if (error_ == EMSGSIZE) {
@@ -65,13 +88,25 @@ class send_to_awaiter : public reactor_awaiter<send_to_awaiter, direction::write
   std::span<const std::uint8_t> buf_;
   endpoint to_;
   native_address native_;
+  [[no_unique_address]] send_storage<1, iocp_completion> io_;
 };
+
+/// IOCP: what WSARecvFrom is given besides the buffer, kept in the awaiter
+/// (the kernel writes the flags when it completes). Empty elsewhere.
+template <bool Used>
+struct recv_from_storage {
+  io_buffer buffer;
+  unsigned long flags;  // (a DWORD)
+};
+template <>
+struct recv_from_storage<false> {};
 
 class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direction::read> {
  public:
   receive_from_awaiter(fd_state* s, std::span<std::uint8_t> buf) noexcept
       : reactor_awaiter(s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<receive_from_awaiter*>(op);
     iovec iov{self->buf_.data(), self->buf_.size()};
@@ -92,6 +127,34 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
     self->error_ = errno;
     return true;
   }
+#endif
+
+  // IOCP: WSARecvFrom. A datagram longer than the buffer fails it with
+  // WSAEMSGSIZE, the part that fit received (its full size is not told).
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<receive_from_awaiter*>(op);
+    auto& w = dependent<B>(self->win_);
+    set_io_buffer(w.buffer, self->buf_.data(), self->buf_.size());
+    self->from_.length = sizeof self->from_.storage;
+    backend_of<B>(op).submit_recvfrom(*op, &w.buffer, self->from_.get(), &self->from_.length,
+                                      &w.flags);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<receive_from_awaiter*>(op);
+    if (op->res_ == -B::truncated_datagram) {
+      self->size_ = B::transferred(*op);
+      self->truncated_ = true;
+      self->size_unknown_ = true;
+    } else if (op->res_ >= 0) {
+      self->size_ = static_cast<std::size_t>(op->res_);
+    }
+    self->note_error(self->truncated_ ? 0 : op->res_);
+    return true;
+  }
 
   received_datagram await_resume() const {
     end_or_throw("receive_from");
@@ -99,9 +162,11 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
     endpoint from = from_native(from_.get());
     if (truncated_) {
       throw io_error(io_errc::message_truncated,
-                     "netaio: receive_from " + from.to_string() + ": a datagram of " +
-                         std::to_string(size_) + " bytes did not fit the buffer of " +
-                         std::to_string(buf_.size()) + " bytes (the rest was discarded)",
+                     "netaio: receive_from " + from.to_string() + ": a datagram " +
+                         (size_unknown_ ? std::string("longer than the buffer")
+                                        : "of " + std::to_string(size_) + " bytes") +
+                         " did not fit the buffer of " + std::to_string(buf_.size()) +
+                         " bytes (the rest was discarded)",
                      {}, buf_.size());
     }
     return {size_, from};
@@ -112,6 +177,8 @@ class receive_from_awaiter : public reactor_awaiter<receive_from_awaiter, direct
   native_address from_;
   std::size_t size_ = 0;
   bool truncated_ = false;
+  bool size_unknown_ = false;  // (Windows says only that it was longer)
+  [[no_unique_address]] recv_from_storage<iocp_completion> win_{};
 };
 
 }  // namespace detail

@@ -1,12 +1,13 @@
-// The pieces of the IOCP (Windows) backend that socket operations build on:
-// a socket registered with an io_context's completion port, and the record
-// of one overlapped operation (an OVERLAPPED plus the function the backend
-// calls when the operation's completion packet comes out of the port).
+// The record of one overlapped operation of the IOCP (Windows) backend: an
+// OVERLAPPED plus the function the backend calls when the operation's
+// completion packet comes out of the port. Sockets are registered as
+// fd_state (reactor_op.hpp), like every backend's; a socket operation
+// (reactor_op) holds one of these.
 //
 // The life of an operation (submit, complete, cancel):
 //   1. iocp_backend::begin(op, socket): zeroes the OVERLAPPED and counts
-//      the op as pending on its socket. Nothing is allocated: the op lives
-//      in the awaiter (the coroutine frame).
+//      the op as pending (in the backend's list of pending ops). Nothing is
+//      allocated: the op lives in the awaiter (the coroutine frame).
 //   2. The caller issues the overlapped call (WSARecv, WSASend, AcceptEx,
 //      ConnectEx, WSARecvFrom, WSASendTo) with op.overlapped() and passes
 //      what it returned to iocp_backend::submitted(op, error, bytes):
@@ -36,30 +37,31 @@
 #include <netaio/detail/config.hpp>
 #include <netaio/io/detail/socket_types.hpp>
 
-#if !defined(_WIN32)
-#error "netaio: io/detail/iocp_op.hpp is for Windows (the IOCP backend) only"
-#endif
-
 #include <cstddef>
 #include <cstdint>
+
+// Windows only; empty elsewhere (reactor_op.hpp includes it everywhere, so
+// that the single header holds it outside any condition).
+#if defined(_WIN32)
 
 namespace netaio::inline v0::detail {
 
 class iocp_backend;
-struct iocp_socket;
 
 /// One overlapped operation. Standard layout with the OVERLAPPED first, so
-/// the OVERLAPPED* a completion packet carries leads back to the op. An
-/// awaiter derives from it (or holds it) and finds itself again with a
-/// static_cast in its complete function.
+/// the OVERLAPPED* a completion packet carries leads back to the op.
 struct iocp_op {
   /// Called once per pending op, on the loop thread, from the backend's
   /// wait(), after `error` and `bytes` are set.
   using complete_fn = void (*)(iocp_op*) noexcept;
 
   iocp_op() noexcept = default;
-  explicit iocp_op(complete_fn f) noexcept : on_complete(f) {}
-  iocp_op(const iocp_op&) = delete;
+  explicit iocp_op(complete_fn f, void* u = nullptr) noexcept : on_complete(f), user(u) {}
+  /// A copy is a fresh op with the same complete function (awaiters are
+  /// moved before they are awaited, never while pending).
+  iocp_op(const iocp_op& other) noexcept : on_complete(other.on_complete) {
+    NETAIO_ASSERT(!other.in_flight, "an overlapped operation was copied while pending");
+  }
   iocp_op& operator=(const iocp_op&) = delete;
   ~iocp_op() {
     NETAIO_ASSERT(!in_flight, "an overlapped operation was destroyed before its completion");
@@ -67,8 +69,11 @@ struct iocp_op {
 
   OVERLAPPED ov{};  // first: packets carry &ov
   complete_fn on_complete = nullptr;
-  iocp_socket* owner_socket = nullptr;  // set by begin(): the op's registration
-  iocp_op* prev = nullptr;              // in the socket's list of pending ops
+  /// What the complete function acts on (a socket operation's reactor_op).
+  void* user = nullptr;
+  /// The socket the call was made on (set by begin(): CancelIoEx needs it).
+  native_socket socket = invalid_socket;
+  iocp_op* prev = nullptr;  // in the backend's list of pending ops
   iocp_op* next = nullptr;
   /// The result: 0 or a Win32/Winsock error code (WSAE*, or
   /// ERROR_OPERATION_ABORTED (995) after a cancel).
@@ -79,26 +84,14 @@ struct iocp_op {
   /// Set when io_context::close() cancelled the op: report it as
   /// operation_cancelled, whatever error the packet carries.
   bool aborted = false;
+  /// A stream receive: WSAESHUTDOWN (after shutdown(receive)) is end of
+  /// stream, as a POSIX recv() reports it.
+  bool stream_receive = false;
 
   OVERLAPPED* overlapped() noexcept { return &ov; }
   static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
 };
 
-/// One socket registered with an io_context's completion port (the IOCP
-/// counterpart of the readiness backends' fd_state). Lives at a stable
-/// address while registered; it must outlive every op started on it.
-struct iocp_socket {
-  native_socket socket = invalid_socket;
-  /// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on: a call that succeeds at
-  /// once queues no packet (submitted() then says done).
-  bool skip_on_success = false;
-  iocp_op* ops = nullptr;  // pending ops (for cancel_all, counts, close)
-  std::size_t pending = 0;
-  iocp_backend* owner = nullptr;  // null when not registered
-  iocp_socket* prev = nullptr;    // in the owner's list
-  iocp_socket* next = nullptr;
-
-  HANDLE handle() const noexcept { return reinterpret_cast<HANDLE>(socket); }
-};
-
 }  // namespace netaio::inline v0::detail
+
+#endif  // _WIN32

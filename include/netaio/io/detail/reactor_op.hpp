@@ -12,6 +12,8 @@
 #pragma once
 
 #include <netaio/core/detail/wait_op.hpp>
+#include <netaio/io/detail/iocp_op.hpp>  // (Windows; empty elsewhere)
+#include <netaio/io/detail/socket_types.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +32,7 @@ enum class io_model : unsigned char {
 /// One registered descriptor. Lives at a stable address (heap) for as long
 /// as its socket object; the backend keeps a pointer to it per registration.
 struct fd_state {
-  int fd = -1;
+  native_socket fd = invalid_socket;
   reactor_op* reader = nullptr;
   reactor_op* writer = nullptr;
   // Readiness as far as we know. Edge-triggered epoll reports each arrival
@@ -63,7 +65,12 @@ struct fd_state {
   }
   reactor_registry* owner = nullptr;  // null once the io_context is gone
   std::uint32_t slot = 0;             // the backend's registration slot
-  fd_state* prev = nullptr;           // in the owner's list
+#if defined(_WIN32)
+  /// IOCP: FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is on (a call that
+  /// succeeds at once queues no packet).
+  bool skip_on_success = false;
+#endif
+  fd_state* prev = nullptr;  // in the owner's list
   fd_state* next = nullptr;
 };
 
@@ -89,6 +96,10 @@ class reactor_op : public wait_op {
   bool in_flight_ = false;
   int res_ = 0;                               // the report: bytes (>= 0) or -errno
   reactor_registry* submitted_to_ = nullptr;  // the backend it is in flight on
+#if defined(_WIN32)
+  /// IOCP: the OVERLAPPED the kernel is given (its `user` is this op).
+  iocp_op overlapped_;
+#endif
 
   /// Ends the op without its syscall (close of the socket or the context).
   void end_with(op_end how) noexcept {

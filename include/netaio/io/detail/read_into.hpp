@@ -6,8 +6,6 @@
 
 #include <netaio/io/detail/stream_ops.hpp>
 
-#include <sys/socket.h>
-
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -37,6 +35,7 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
   read_into_awaiter(stream_core& s, S& sink) noexcept
       : base(s.handle.state()), core_(&s), sink_(&sink) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<read_into_awaiter*>(op);
     fd_state& s = *self->state_;
@@ -66,6 +65,7 @@ class read_into_awaiter : public reactor_awaiter<read_into_awaiter<S>, direction
       }
     }
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>

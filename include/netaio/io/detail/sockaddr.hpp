@@ -9,6 +9,7 @@
 #include <netaio/io/error.hpp>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -162,14 +163,33 @@ inline std::string describe(std::string_view op, const endpoint* peer, const end
       std::error_code(e, std::system_category()), bytes);
 }
 
+#if defined(_WIN32)
+/// A new overlapped socket (for IOCP), not inherited, counted in
+/// open_socket_count(); invalid_socket on failure (WSAGetLastError says why).
+inline native_socket open_overlapped_socket(int family, int type) noexcept {
+  const native_socket fd =
+      ::WSASocketW(family, type, 0, nullptr, 0, WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  if (fd != invalid_socket) count_opened_socket();
+  return fd;
+}
+#endif
+
 /// A new socket: non-blocking and close-on-exec on POSIX; overlapped (for
 /// IOCP) and not inherited on Windows. Throws io_error.
 inline native_socket open_socket(ip_family family, int type, const char* what) {
 #if defined(_WIN32)
   if (const int e = winsock_startup(); e != 0) throw_errno(e, "WSAStartup");
-  native_socket fd = ::WSASocketW(native_family(family), type, 0, nullptr, 0,
-                                  WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
+  native_socket fd = open_overlapped_socket(native_family(family), type);
   if (fd == invalid_socket) throw_errno(last_socket_error(), what);
+  if (type == SOCK_DGRAM) {
+    // Off: an ICMP port unreachable for an earlier datagram would otherwise
+    // fail the next receive with WSAECONNRESET (POSIX reports it only on a
+    // connected socket; ours are not).
+    BOOL report = FALSE;
+    DWORD unused = 0;
+    ::WSAIoctl(fd, SIO_UDP_CONNRESET, &report, sizeof report, nullptr, 0, &unused, nullptr,
+               nullptr);
+  }
 #else
   native_socket fd = ::socket(native_family(family), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_errno(errno, what);
@@ -201,6 +221,67 @@ inline endpoint peer_endpoint_of(native_socket fd) {
   n.length = sizeof n.storage;
   if (::getpeername(fd, n.get(), &n.length) != 0) throw_errno(last_socket_error(), "getpeername");
   return from_native(n.get());
+}
+
+// Multicast requests. Linux takes ip_mreqn (address and index); Windows
+// takes ip_mreq, where an interface index is written in the address field
+// as 0.0.0.index (network order), and a DWORD for the outgoing interface.
+// Each returns what setsockopt did (0, or -1 with last_socket_error()).
+
+/// IPv4 join or leave: `group` and `iface` are 4 bytes (`iface` may be null).
+inline int ipv4_membership(native_socket fd, const std::uint8_t* group, const std::uint8_t* iface,
+                           unsigned if_index, bool join) noexcept {
+#if defined(_WIN32)
+  ip_mreq m{};
+  std::memcpy(&m.imr_multiaddr, group, 4);
+  if (iface != nullptr) {
+    std::memcpy(&m.imr_interface, iface, 4);
+  } else {
+    m.imr_interface.s_addr = htonl(if_index);
+  }
+#else
+  ip_mreqn m{};
+  std::memcpy(&m.imr_multiaddr, group, 4);
+  if (iface != nullptr) std::memcpy(&m.imr_address, iface, 4);
+  m.imr_ifindex = static_cast<int>(if_index);
+#endif
+  return ::setsockopt(fd, IPPROTO_IP, join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP,
+                      reinterpret_cast<const char*>(&m), sizeof m);
+}
+/// IPv6 join or leave: `group` is 16 bytes.
+inline int ipv6_membership(native_socket fd, const std::uint8_t* group, unsigned if_index,
+                           bool join) noexcept {
+  ipv6_mreq m{};
+  std::memcpy(&m.ipv6mr_multiaddr, group, 16);
+  m.ipv6mr_interface = if_index;
+  return ::setsockopt(fd, IPPROTO_IPV6, join ? IPV6_JOIN_GROUP : IPV6_LEAVE_GROUP,
+                      reinterpret_cast<const char*>(&m), sizeof m);
+}
+/// IPv4: the interface multicast datagrams leave from, by index.
+inline int ipv4_multicast_if(native_socket fd, unsigned if_index) noexcept {
+#if defined(_WIN32)
+  const DWORD v = htonl(if_index);
+#else
+  ip_mreqn v{};
+  v.imr_ifindex = static_cast<int>(if_index);
+#endif
+  return ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, reinterpret_cast<const char*>(&v), sizeof v);
+}
+/// IPv4: the interface multicast datagrams leave from, by its address (4 bytes).
+inline int ipv4_multicast_if(native_socket fd, const std::uint8_t* iface) noexcept {
+  in_addr a{};
+  std::memcpy(&a, iface, 4);
+  return ::setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, reinterpret_cast<const char*>(&a), sizeof a);
+}
+/// IPv6: the interface multicast datagrams leave from, by index.
+inline int ipv6_multicast_if(native_socket fd, unsigned if_index) noexcept {
+#if defined(_WIN32)
+  const DWORD v = if_index;
+#else
+  const int v = static_cast<int>(if_index);
+#endif
+  return ::setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, reinterpret_cast<const char*>(&v),
+                      sizeof v);
 }
 
 }  // namespace netaio::inline v0::detail

@@ -19,13 +19,13 @@ class socket_handle {
  public:
   socket_handle() noexcept = default;
   /// Takes ownership of `fd` and registers it with `io` (closing it if that fails).
-  socket_handle(io_context& io, int fd) {
+  socket_handle(io_context& io, native_socket fd) {
     try {
       state_ = std::make_unique<fd_state>();
       state_->fd = fd;
       io.backend().add(*state_);
     } catch (...) {
-      ::close(fd);
+      close_socket(fd);
       throw;
     }
   }
@@ -42,21 +42,23 @@ class socket_handle {
   /// Closes the descriptor; operations still waiting on it end with
   /// io_error(closed). Idempotent.
   void close() noexcept {
-    if (!state_ || state_->fd < 0) return;
+    if (!state_ || state_->fd == invalid_socket) return;
     if (state_->owner != nullptr) {
       state_->owner->end_waiters(*state_, op_end::closed);
       static_cast<io_backend*>(state_->owner)->remove(*state_);
     }
-    ::close(state_->fd);  // never retried: on Linux the descriptor is gone even on EINTR
-    state_->fd = -1;
+    // Never retried: on Linux the descriptor is gone even on EINTR. IOCP:
+    // ops still in flight end through their packets (with an error).
+    close_socket(state_->fd);
+    state_->fd = invalid_socket;
   }
 
-  bool is_open() const noexcept { return state_ && state_->fd >= 0; }
-  int fd() const noexcept { return state_ ? state_->fd : -1; }
+  bool is_open() const noexcept { return state_ && state_->fd != invalid_socket; }
+  native_socket fd() const noexcept { return state_ ? state_->fd : invalid_socket; }
   fd_state* state() const noexcept { return state_.get(); }
 
   /// Throws io_error(closed) unless open.
-  int checked_fd(const char* what) const {
+  native_socket checked_fd(const char* what) const {
     if (!is_open()) {
       throw io_error(io_errc::closed, std::string("netaio: ") + what + ": the socket is closed");
     }
@@ -69,10 +71,15 @@ class socket_handle {
 
 enum class direction : unsigned char { read, write };
 
+/// True on IOCP: every operation runs on the completion model there.
+inline constexpr bool iocp_completion = NETAIO_HAS_IOCP != 0;
+
 /// Whether awaiter `D` runs on the completion model here: the backend's
 /// model is completion and `D` has a completion path (`start` and `finish`,
 /// see reactor_awaiter). Awaiters without one wait for readiness on every
-/// backend (io_uring arms a one-shot poll for them).
+/// backend (io_uring arms a one-shot poll for them). IOCP has no readiness:
+/// there every awaiter has a completion path, and the readiness `perform`
+/// steps are not compiled (#if !NETAIO_HAS_IOCP: they use POSIX calls).
 template <class D>
 constexpr bool completion_path() noexcept {
   if constexpr (io_backend::model != io_model::completion) {
@@ -96,6 +103,9 @@ constexpr bool completion_path() noexcept {
 ///     (consumes res_; true when finished, false when it submitted again;
 ///     never submits once ended_early()),
 /// with the same await_resume. Which path runs is decided at compile time.
+/// Operations whose completion path only IOCP has (accept, connect,
+/// datagrams: io_uring runs them on readiness) say
+/// `has_completion_path = iocp_completion`.
 template <class Derived, direction Dir>
 class reactor_awaiter : protected reactor_op {
  public:
@@ -119,7 +129,7 @@ class reactor_awaiter : protected reactor_op {
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!bind(h, &on_cancel)) return true;
-    if (state_ == nullptr || state_->fd < 0) {
+    if (state_ == nullptr || state_->fd == invalid_socket) {
       end_ = op_end::closed;
     } else if (state_->owner == nullptr || state_->owner->closed()) {
       // Reported as operation_cancelled: resumed through the loop, as every
@@ -206,8 +216,8 @@ inline constexpr bool completion_model = io_backend::model == io_model::completi
 /// no bigger an awaiter, on readiness backends.
 template <std::size_t N, bool Used = completion_model>
 struct send_storage {
-  msghdr msg;
-  iovec iov[N];
+  send_message msg;
+  io_buffer iov[N];
 };
 template <std::size_t N>
 struct send_storage<N, false> {};

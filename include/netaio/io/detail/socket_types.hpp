@@ -32,7 +32,9 @@
 #include <unistd.h>   // close
 #endif
 
+#include <atomic>
 #include <cerrno>
+#include <cstddef>
 #include <cstdlib>
 #include <string>
 #include <system_error>
@@ -64,8 +66,50 @@ inline int last_socket_error() noexcept {
   return ::WSAGetLastError();
 }
 
+/// Sockets this process opened through the library and has not closed yet
+/// (Windows has no descriptor count to look at: tests use this one).
+inline std::atomic<long>& open_socket_counter() noexcept {
+  static std::atomic<long> n{0};
+  return n;
+}
+inline long open_socket_count() noexcept {
+  return open_socket_counter().load(std::memory_order_relaxed);
+}
+/// Counts a socket the library opened (open_socket, an accepted socket).
+inline void count_opened_socket() noexcept {
+  open_socket_counter().fetch_add(1, std::memory_order_relaxed);
+}
+
 inline int close_socket(native_socket s) noexcept {
+  open_socket_counter().fetch_sub(1, std::memory_order_relaxed);
   return ::closesocket(s);
+}
+
+/// One buffer of a gathered send or a receive (iovec's counterpart).
+using io_buffer = WSABUF;
+/// A gathered send: Winsock takes the buffer array and its length as
+/// arguments; this is what msghdr carries on POSIX systems.
+struct send_message {
+  WSABUF* buffers = nullptr;
+  DWORD count = 0;
+};
+/// WSABUF lengths are 32-bit: a longer buffer is sent or filled in parts
+/// (every caller handles partial transfers).
+inline void set_io_buffer(io_buffer& b, const void* data, std::size_t size) noexcept {
+  b.buf = static_cast<char*>(const_cast<void*>(data));
+  b.len = static_cast<ULONG>(size < (std::size_t{1} << 30) ? size : std::size_t{1} << 30);
+}
+inline void set_send_message(send_message& m, io_buffer* buffers, std::size_t count) noexcept {
+  m.buffers = buffers;
+  m.count = static_cast<DWORD>(count);
+}
+
+inline constexpr int shut_receive = SD_RECEIVE;
+inline constexpr int shut_send = SD_SEND;
+inline constexpr int shut_both = SD_BOTH;
+/// A failed shutdown() that only says the socket is not connected.
+inline bool not_connected(int e) noexcept {
+  return e == WSAENOTCONN;
 }
 
 /// The interface index of a zone name ("fe80::1%12"). Windows names its
@@ -106,6 +150,28 @@ inline int last_socket_error() noexcept {
 
 inline int close_socket(native_socket s) noexcept {
   return ::close(s);
+}
+
+/// One buffer of a gathered send or a receive.
+using io_buffer = iovec;
+/// A gathered send (what sendmsg takes).
+using send_message = msghdr;
+inline void set_io_buffer(io_buffer& b, const void* data, std::size_t size) noexcept {
+  b.iov_base = const_cast<void*>(data);
+  b.iov_len = size;
+}
+inline void set_send_message(send_message& m, io_buffer* buffers, std::size_t count) noexcept {
+  m = {};
+  m.msg_iov = buffers;
+  m.msg_iovlen = count;
+}
+
+inline constexpr int shut_receive = SHUT_RD;
+inline constexpr int shut_send = SHUT_WR;
+inline constexpr int shut_both = SHUT_RDWR;
+/// A failed shutdown() that only says the socket is not connected.
+inline bool not_connected(int e) noexcept {
+  return e == ENOTCONN;
 }
 
 /// The interface index of a zone name ("fe80::1%eth0"), 0 if there is none.

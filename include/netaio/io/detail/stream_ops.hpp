@@ -56,6 +56,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
   read_some_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<read_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
@@ -81,6 +82,7 @@ class read_some_awaiter : public reactor_awaiter<read_some_awaiter, direction::r
     self->error_ = errno;
     return true;
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -129,6 +131,7 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
   read_exact_awaiter(stream_core& s, std::span<std::uint8_t> buf) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<read_exact_awaiter*>(op);
     std::uint8_t* p = self->buf_.data();
@@ -156,6 +159,7 @@ class read_exact_awaiter : public reactor_awaiter<read_exact_awaiter, direction:
     }
     return true;
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -219,6 +223,7 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   write_some_awaiter(stream_core& s, std::span<const std::uint8_t> buf) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), buf_(buf) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
@@ -240,6 +245,7 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
     self->error_ = e;
     return true;
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -247,11 +253,8 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
     auto* self = static_cast<write_some_awaiter*>(op);
     if (self->buf_.empty()) return true;
     auto& io = dependent<B>(self->io_);
-    io.iov[0].iov_base = const_cast<std::uint8_t*>(self->buf_.data());
-    io.iov[0].iov_len = self->buf_.size();
-    io.msg = {};
-    io.msg.msg_iov = io.iov;
-    io.msg.msg_iovlen = 1;
+    set_io_buffer(io.iov[0], self->buf_.data(), self->buf_.size());
+    set_send_message(io.msg, io.iov, 1);
     if (!backend_of<B>(op).start_sendmsg(*op, &io.msg, true)) return false;
     return finish<B>(op);
   }
@@ -285,6 +288,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   write_all_awaiter(stream_core& s, std::span<const std::span<const std::uint8_t>> bufs) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), bufs_(bufs) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_all_awaiter*>(op);
     if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
@@ -342,6 +346,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       }
     }
   }
+#endif
 
   static constexpr bool has_completion_path = true;
   template <class B>
@@ -387,14 +392,11 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       for (std::size_t i = index_; i < bufs_.size() && n < max_iov; ++i) {
         auto b = bufs_[i].subspan(i == index_ ? offset_ : 0);
         if (b.empty()) continue;
-        io.iov[n].iov_base = const_cast<std::uint8_t*>(b.data());
-        io.iov[n].iov_len = b.size();
+        set_io_buffer(io.iov[n], b.data(), b.size());
         want += b.size();
         ++n;
       }
-      io.msg = {};
-      io.msg.msg_iov = io.iov;
-      io.msg.msg_iovlen = n;
+      set_send_message(io.msg, io.iov, n);
       if (!backend_of<B>(this).start_sendmsg(*this, &io.msg, try_now)) return false;
       if (res_ < 0) {
         note_error(res_);
@@ -436,6 +438,7 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
   connect_awaiter(stream_core& s, const native_address& to) noexcept
       : reactor_awaiter(s.handle.state()), core_(&s), to_(to) {}
 
+#if !NETAIO_HAS_IOCP  // readiness only (POSIX calls)
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<connect_awaiter*>(op);
     const int fd = self->state_->fd;
@@ -461,6 +464,23 @@ class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write
       if (errno == ENOTCONN) return false;
       self->error_ = errno;
     }
+    return true;
+  }
+#endif
+
+  // IOCP: ConnectEx (the socket bound first), then SO_UPDATE_CONNECT_CONTEXT.
+  static constexpr bool has_completion_path = iocp_completion;
+  template <class B>
+  static bool start(reactor_op* op) noexcept {
+    auto* self = static_cast<connect_awaiter*>(op);
+    backend_of<B>(op).submit_connect(*op, self->to_.get(), self->to_.length);
+    return false;
+  }
+  template <class B>
+  static bool finish(reactor_op* op) noexcept {
+    auto* self = static_cast<connect_awaiter*>(op);
+    if (op->res_ >= 0 && op->state_ != nullptr) op->res_ = -B::connected(op->state_->fd);
+    self->note_error(op->res_);
     return true;
   }
 
