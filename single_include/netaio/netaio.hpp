@@ -9844,7 +9844,7 @@ class basic_tcp_connection {
   }
 
   // The send queue: a ring of frames that grows on demand up to limit_
-  // frames (an idle connection holds a few empty slots, not limit_), and the
+  // frames (an idle connection holds one empty slot, not limit_), and the
   // senders waiting for room, oldest first.
   struct pending_send {
     byte_buffer frame;
@@ -9884,7 +9884,7 @@ class basic_tcp_connection {
     ++count_;
   }
   void grow() {
-    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(4, ring_.size() * 2)));
+    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(1, ring_.size() * 2)));
     for (std::size_t i = 0; i < count_; ++i)
       bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
     ring_ = std::move(bigger);
@@ -13250,10 +13250,10 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     this->log_.info(c.peer(), "client connected");
     std::optional<async_queue<char>> slots;  // outlives the handlers it counts
     if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
-    co_await with_scope([this, &c, &slots](task_scope& cs) -> task<void> {
+    // The block is the receive loop itself (no coroutine frame of its own).
+    co_await with_scope([this, &c, &slots](task_scope& cs) {
       c.write_in(cs);  // its writer runs there while frames are queued
-      co_await receive_loop(c, cs, slots ? &*slots : nullptr);
-      c.finish();  // the writer sends what is queued (an answer), then ends
+      return receive_loop(c, cs, slots ? &*slots : nullptr);
     });
     this->log_.info(c.peer(), "connection closed");
   }
@@ -13306,6 +13306,10 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   // runs, so an idle connection's loop stays small (a coroutine frame keeps
   // every local of its body, whichever branch uses it).
   task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
+    struct finish_at_end {  // the writer sends what is queued (an answer), then ends
+      connection_t& conn;
+      ~finish_at_end() { conn.finish(); }
+    } finishing{c};
     auto& fs = detail::connection_access::framed(c);
     const auto idle = opts_.connection.idle_timeout;
     std::optional<idle_watch> watch;

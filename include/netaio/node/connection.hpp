@@ -198,7 +198,7 @@ class basic_tcp_connection {
   }
 
   // The send queue: a ring of frames that grows on demand up to limit_
-  // frames (an idle connection holds a few empty slots, not limit_), and the
+  // frames (an idle connection holds one empty slot, not limit_), and the
   // senders waiting for room, oldest first.
   struct pending_send {
     byte_buffer frame;
@@ -238,7 +238,7 @@ class basic_tcp_connection {
     ++count_;
   }
   void grow() {
-    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(4, ring_.size() * 2)));
+    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(1, ring_.size() * 2)));
     for (std::size_t i = 0; i < count_; ++i)
       bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
     ring_ = std::move(bigger);
