@@ -9795,10 +9795,14 @@ class basic_tcp_connection {
   /// Where the writer runs: the owner's block scope beside the receive loop,
   /// joined before the connection is destroyed, and alive for as long as
   /// frames can be queued (finish() or close() before it ends). Frames
-  /// queued before this call wait for it. Set once.
-  void write_in(task_scope& scope) noexcept {
+  /// queued before this call wait for it. Set once. `resident`: the writer
+  /// starts now and stays, waiting for frames, until the connection closes
+  /// or finishes (no task start per frame: for a client's few connections).
+  void write_in(task_scope& scope, bool resident = false) noexcept {
     writer_scope_ = &scope;
-    if (count_ != 0 && !writing_ && !start_writer()) close("its writer could not start");
+    resident_ = resident;
+    if ((resident || count_ != 0) && !writing_ && !start_writer())
+      close("its writer could not start");
   }
 
  private:
@@ -9814,7 +9818,13 @@ class basic_tcp_connection {
     } flag{writing_};
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
-    while (count_ != 0) {
+    for (;;) {
+      if (count_ == 0) {
+        if (!resident_ || closing_) co_return;
+        ready_.reset();
+        co_await ready_.wait();
+        continue;
+      }
       if (closed_) co_return;
       batch.clear();
       while (batch.size() < 64 && count_ != 0)
@@ -9862,7 +9872,9 @@ class basic_tcp_connection {
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    if (!writing_ && writer_scope_ != nullptr && !start_writer()) {
+    if (writing_) {
+      ready_.set();  // a resident writer may be waiting
+    } else if (writer_scope_ != nullptr && !start_writer()) {
       close("its writer could not start");
       return false;
     }
@@ -9919,8 +9931,9 @@ class basic_tcp_connection {
     p.prev = p.next = nullptr;
     p.linked = false;
   }
-  // Closing or finishing: waiting senders give up.
+  // Closing or finishing: a resident writer wakes, waiting senders give up.
   void wake_all() noexcept {
+    ready_.set();
     while (pending_send* p = waiting_head_) {
       unlink(*p);
       p->done.set();
@@ -9938,10 +9951,12 @@ class basic_tcp_connection {
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;  // no more queueing (close or finish)
-  bool closed_ = false;   // closed: queued frames are dropped
-  bool writing_ = false;  // a writer runs
+  bool closing_ = false;   // no more queueing (close or finish)
+  bool closed_ = false;    // closed: queued frames are dropped
+  bool writing_ = false;   // a writer runs
+  bool resident_ = false;  // the writer waits for frames rather than end
   task_scope* writer_scope_ = nullptr;
+  async_event ready_;  // frames queued, or closing: for a resident writer
 };
 
 /// The default protocol's connection.
@@ -12579,7 +12594,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> run_connection(conn_state& st) {
     fail_waiters guard{&st};
     co_await with_scope([this, &st](task_scope& cs) -> task<void> {
-      st.conn->write_in(cs);  // its writer runs there while frames are queued
+      st.conn->write_in(cs, true);  // a resident writer: no task start per request
       co_await receive_loop(st);
       st.conn->finish();
     });
