@@ -8543,7 +8543,8 @@ inline endpoint to_endpoint(const peer_address& a) {
 // ---- begin netaio/node/connection.hpp
 // One TCP connection of a node: a framed stream read by exactly one receive
 // loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer.
+// writer task, so that sending to a connection never waits on its peer. The
+// writer runs only while frames are queued: an idle connection holds none.
 // Shared by tcp_server (one per accepted client) and tcp_client (one per
 // server).
 
@@ -9984,10 +9985,7 @@ class basic_framed_stream {
 
   /// Parses the front of the buffer; true when result_ is decided.
   bool settle() noexcept {
-    if (poisoned_) {
-      result_ = *poisoned_;
-      return true;
-    }
+    if (poisoned_) return true;  // result_ keeps the frame that poisoned the stream
     const auto r = reader_.parse(unparsed());
     switch (r.status) {
       case frame_status::complete:
@@ -9999,7 +9997,7 @@ class basic_framed_stream {
         if (r.skippable()) {
           begin_ += r.needed;
         } else {
-          poisoned_ = result_;
+          poisoned_ = true;
         }
         return true;
       case frame_status::incomplete:
@@ -10092,7 +10090,7 @@ class basic_framed_stream {
   std::size_t handed_ = 0;  // the frame handed out last, dropped at the next read
   std::size_t needed_ = 0;  // what the frame at the front needs, from the last parse
   read_result result_{};
-  std::optional<read_result> poisoned_;  // a malformed frame that cannot be skipped
+  bool poisoned_ = false;  // result_ is a malformed frame that cannot be skipped
   bool eof_ = false;
   bool alloc_failed_ = false;
   bool writing_ = false;
@@ -10242,6 +10240,7 @@ class basic_tcp_connection {
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
     if (try_queue(frame)) return true;
+    if (closing_) return false;  // its writer could not start
     close("its send queue stayed full (a reader that does not read)");
     return false;
   }
@@ -10252,6 +10251,7 @@ class basic_tcp_connection {
     if (closing_) co_return false;
     byte_buffer frame = encode(m);
     if (try_queue(frame)) co_return true;
+    if (closing_) co_return false;  // its writer could not start
     // Full: wait in line; the writer moves waiting frames into the queue,
     // oldest first, as it takes frames out.
     pending_send p;
@@ -10289,17 +10289,38 @@ class basic_tcp_connection {
     wake_all();
   }
 
-  /// The writer: sends queued frames, batched, until the queue is closed
-  /// and drained or a write stalls past the send timeout. Exactly one runs
-  /// per connection, beside its receive loop.
+  /// Where the writer runs: the owner's block scope beside the receive loop,
+  /// joined before the connection is destroyed, and alive for as long as
+  /// frames can be queued (finish() or close() before it ends). Frames
+  /// queued before this call wait for it. Set once. `resident`: the writer
+  /// starts now and stays, waiting for frames, until the connection closes
+  /// or finishes (no task start per frame: for a client's few connections).
+  void write_in(task_scope& scope, bool resident = false) noexcept {
+    writer_scope_ = &scope;
+    resident_ = resident;
+    if ((resident || count_ != 0) && !writing_ && !start_writer())
+      close("its writer could not start");
+  }
+
+ private:
+  friend struct detail::connection_access;
+
+  // The writer: sends queued frames, batched, until the queue is drained
+  // (then it ends; the next frame queued starts another), the connection is
+  // closed, or a write stalls past the send timeout. At most one runs.
   task<void> write_loop() {
+    struct running_flag {  // cleared on every way out, a cancellation too
+      bool& on;
+      ~running_flag() { on = false; }
+    } flag{writing_};
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
     for (;;) {
-      while (count_ == 0) {
-        if (closing_) co_return;
+      if (count_ == 0) {
+        if (!resident_ || closing_) co_return;
         ready_.reset();
         co_await ready_.wait();
+        continue;
       }
       if (closed_) co_return;
       batch.clear();
@@ -10323,9 +10344,6 @@ class basic_tcp_connection {
     }
   }
 
- private:
-  friend struct detail::connection_access;
-
   static byte_buffer encode(const message_t& m) {
     byte_buffer b;
     m.encode_to(b);
@@ -10333,7 +10351,7 @@ class basic_tcp_connection {
   }
 
   // The send queue: a ring of frames that grows on demand up to limit_
-  // frames (an idle connection holds a few empty slots, not limit_), and the
+  // frames (an idle connection holds one empty slot, not limit_), and the
   // senders waiting for room, oldest first.
   struct pending_send {
     byte_buffer frame;
@@ -10345,11 +10363,28 @@ class basic_tcp_connection {
   };
 
   // Queues `frame` if there is room and nobody waits in line (frames go out
-  // in the order they were queued); leaves it untouched otherwise.
+  // in the order they were queued), starting the writer unless it runs (or
+  // has no scope yet); leaves it untouched otherwise. A writer that cannot
+  // start (its scope closed by a stop, no memory) closes the connection.
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    ready_.set();
+    if (writing_) {
+      ready_.set();  // a resident writer may be waiting
+    } else if (writer_scope_ != nullptr && !start_writer()) {
+      close("its writer could not start");
+      return false;
+    }
+    return true;
+  }
+  bool start_writer() noexcept {
+    writing_ = true;
+    try {
+      writer_scope_->spawn(write_loop(), "writer");
+    } catch (...) {
+      writing_ = false;
+      return false;
+    }
     return true;
   }
   void put(byte_buffer&& frame) {
@@ -10358,7 +10393,7 @@ class basic_tcp_connection {
     ++count_;
   }
   void grow() {
-    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(4, ring_.size() * 2)));
+    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(1, ring_.size() * 2)));
     for (std::size_t i = 0; i < count_; ++i)
       bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
     ring_ = std::move(bigger);
@@ -10393,7 +10428,7 @@ class basic_tcp_connection {
     p.prev = p.next = nullptr;
     p.linked = false;
   }
-  // Closing or finishing: the writer wakes, waiting senders give up.
+  // Closing or finishing: a resident writer wakes, waiting senders give up.
   void wake_all() noexcept {
     ready_.set();
     while (pending_send* p = waiting_head_) {
@@ -10407,15 +10442,18 @@ class basic_tcp_connection {
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::size_t limit_;
-  async_event ready_;
   pending_send* waiting_head_ = nullptr;
   pending_send* waiting_tail_ = nullptr;
   peer_address peer_;
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;  // no more queueing (close or finish)
-  bool closed_ = false;   // closed: queued frames are dropped
+  bool closing_ = false;   // no more queueing (close or finish)
+  bool closed_ = false;    // closed: queued frames are dropped
+  bool writing_ = false;   // a writer runs
+  bool resident_ = false;  // the writer waits for frames rather than end
+  task_scope* writer_scope_ = nullptr;
+  async_event ready_;  // frames queued, or closing: for a resident writer
 };
 
 /// The default protocol's connection.
@@ -13053,7 +13091,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> run_connection(conn_state& st) {
     fail_waiters guard{&st};
     co_await with_scope([this, &st](task_scope& cs) -> task<void> {
-      cs.spawn([&st]() { return st.conn->write_loop(); }, "writer");
+      st.conn->write_in(cs, true);  // a resident writer: no task start per request
       co_await receive_loop(st);
       st.conn->finish();
     });
@@ -13691,8 +13729,8 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
                            " connections open (max_connections)");
         continue;  // `s` closes here
       }
-      scope_.spawn([this, st = std::move(s)]() mutable { return serve(std::move(st)); },
-                   "connection " + to_string(from));
+      // The member coroutine keeps `s` in its own frame: no wrapper frame.
+      scope_.spawn(serve(std::move(s)), "connection " + to_string(from));
     }
   }
 
@@ -13724,83 +13762,132 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     this->log_.info(c.peer(), "client connected");
     std::optional<async_queue<char>> slots;  // outlives the handlers it counts
     if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
-    co_await with_scope([this, &c, &slots](task_scope& cs) -> task<void> {
-      cs.spawn([&c]() { return c.write_loop(); }, "writer");
-      co_await receive_loop(c, cs, slots ? &*slots : nullptr);
-      c.finish();  // the writer sends what is queued (an answer), then ends
+    // The block is the receive loop itself (no coroutine frame of its own).
+    co_await with_scope([this, &c, &slots](task_scope& cs) {
+      c.write_in(cs);  // its writer runs there while frames are queued
+      return receive_loop(c, cs, slots ? &*slots : nullptr);
     });
     this->log_.info(c.peer(), "connection closed");
   }
 
-  // The connection's one receive loop.
+  // The idle timeout of one receive loop, in its frame: a read that has
+  // waited the whole period closes the connection. Its timer is armed once
+  // per period, not once per read (a read only notes when it started), and
+  // a read needs no deadline wrapper (a task frame per read).
+  struct idle_watch : detail::timer_node {
+    basic_tcp_server* self;
+    connection_t* c;
+    std::chrono::nanoseconds limit;
+    detail::loop_time since{};
+    bool reading = false;
+    idle_watch(basic_tcp_server& s, connection_t& conn, std::chrono::nanoseconds idle) noexcept
+        : self(&s), c(&conn), limit(idle) {
+      fire = &on_fire;
+    }
+    idle_watch(const idle_watch&) = delete;
+    idle_watch& operator=(const idle_watch&) = delete;
+    ~idle_watch() { self->io_->timers().erase(this); }
+
+    void start_read() {
+      since = self->io_->now();
+      reading = true;
+      if (armed()) return;  // it fires no later than this read's deadline, and checks
+      deadline = detail::saturating_add(since, limit);
+      self->io_->timers().push(this);
+    }
+    static void on_fire(detail::timer_node* n) noexcept {
+      auto* w = static_cast<idle_watch*>(n);
+      if (!w->reading) return;  // the next read arms it again
+      const auto due = detail::saturating_add(w->since, w->limit);
+      if (due > w->self->io_->now()) {  // a later read: its own deadline
+        w->deadline = due;
+        w->self->io_->timers().push(w);  // cannot grow the heap: it just left it
+        return;
+      }
+      try {
+        w->self->log_.info(w->c->peer(), "idle timeout: nothing received for ",
+                           std::chrono::duration_cast<std::chrono::seconds>(w->limit).count(), "s");
+      } catch (...) {
+      }
+      w->c->close("idle timeout");  // the read ends (closed)
+    }
+  };
+
+  // The connection's one receive loop. It holds only the read: what a frame
+  // leads to runs in on_frame's own coroutine frame, allocated while it
+  // runs, so an idle connection's loop stays small (a coroutine frame keeps
+  // every local of its body, whichever branch uses it).
   task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
+    struct finish_at_end {  // the writer sends what is queued (an answer), then ends
+      connection_t& conn;
+      ~finish_at_end() { conn.finish(); }
+    } finishing{c};
     auto& fs = detail::connection_access::framed(c);
     const auto idle = opts_.connection.idle_timeout;
+    std::optional<idle_watch> watch;
+    if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
       try {
-        if (idle == std::chrono::nanoseconds::max()) {
-          r = co_await fs.read_frame();
-        } else {
-          auto got = co_await move_on_after(idle, fs.read_frame());
-          if (!got) {
-            this->log_.info(c.peer(), "idle timeout: nothing received for ",
-                            std::chrono::duration_cast<std::chrono::seconds>(idle).count(), "s");
-            c.close("idle timeout");
-            co_return;
-          }
-          r = std::move(*got);
-        }
+        if (watch) watch->start_read();
+        r = co_await fs.read_frame();
+        if (watch) watch->reading = false;
       } catch (const io_error& e) {
         if (c.is_open()) this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
         co_return;
       }
-      switch (r.status) {
-        case frame_read_status::end_of_stream:
-          this->log_.info(c.peer(), "client disconnected");
-          co_return;
-        case frame_read_status::truncated:
-          this->log_.warning(c.peer(), "connection closed in the middle of a frame (", r.size,
-                             " bytes received)");
-          co_return;
-        case frame_read_status::malformed: {
-          auto out = pipeline_.reject(r.what, c.peer(), this->context_for(c.peer()));
-          if (out.reply) co_await c.send(*out.reply);
-          if (r.skipped()) continue;
-          this->log_.warning(c.peer(), "closing the connection: its framing is lost (", r.what,
-                             ")");
-          co_return;
-        }
-        case frame_read_status::frame:
-          break;
-      }
-      message_t m;
-      std::optional<outcome_t> bad;
-      try {
-        m = r.to_message();
-      } catch (const std::exception& e) {
-        bad = pipeline_.reject(e.what(), c.peer(), this->context_for(c.peer()));
-      }
-      if (bad) {
-        if (bad->reply) co_await c.send(*bad->reply);
-        continue;
-      }
-      this->touch_peer(c.peer());
-      if (slots == nullptr) {
-        co_await handle(std::move(m), c);
-        continue;
-      }
-      co_await slots->push(0);
-      cs.spawn(
-          [this, &c, slots, msg = std::move(m)]() mutable -> task<void> {
-            struct release {
-              async_queue<char>* q;
-              ~release() { (void)q->try_pop(); }
-            } guard{slots};
-            co_await handle(std::move(msg), c);
-          },
-          "handler");
+      if (!co_await on_frame(r, c, cs, slots)) co_return;
     }
+  }
+
+  // What a read gave: handled (true: read on) or the end of the connection.
+  task<bool> on_frame(const typename basic_framed_stream<P>::read_result& r, connection_t& c,
+                      task_scope& cs, async_queue<char>* slots) {
+    switch (r.status) {
+      case frame_read_status::end_of_stream:
+        this->log_.info(c.peer(), "client disconnected");
+        co_return false;
+      case frame_read_status::truncated:
+        this->log_.warning(c.peer(), "connection closed in the middle of a frame (", r.size,
+                           " bytes received)");
+        co_return false;
+      case frame_read_status::malformed: {
+        auto out = pipeline_.reject(r.what, c.peer(), this->context_for(c.peer()));
+        if (out.reply) co_await c.send(*out.reply);
+        if (r.skipped()) co_return true;
+        this->log_.warning(c.peer(), "closing the connection: its framing is lost (", r.what, ")");
+        co_return false;
+      }
+      case frame_read_status::frame:
+        break;
+    }
+    message_t m;
+    std::optional<outcome_t> bad;
+    try {
+      m = r.to_message();
+    } catch (const std::exception& e) {
+      bad = pipeline_.reject(e.what(), c.peer(), this->context_for(c.peer()));
+    }
+    if (bad) {
+      if (bad->reply) co_await c.send(*bad->reply);
+      co_return true;
+    }
+    this->touch_peer(c.peer());
+    if (slots == nullptr) {
+      co_await handle(std::move(m), c);
+      co_return true;
+    }
+    co_await slots->push(0);
+    cs.spawn(
+        [this, &c, slots, msg = std::move(m)]() mutable -> task<void> {
+          struct release {
+            async_queue<char>* q;
+            ~release() { (void)q->try_pop(); }
+          } guard{slots};
+          co_await handle(std::move(msg), c);
+        },
+        "handler");
+    co_return true;
   }
 
   task<void> handle(message_t m, connection_t& c) {

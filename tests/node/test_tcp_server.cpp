@@ -409,7 +409,7 @@ TEST_CASE("connection: sends waiting for room in the send queue go out in order,
     int sent = 0;
     int failed = 0;
     co_await with_scope([&](task_scope& s) -> task<void> {
-      s.spawn([&c]() { return c.write_loop(); }, "writer");
+      c.write_in(s);
       s.spawn(
           [&]() -> task<void> {
             for (int i = 0; i < total; ++i) {

@@ -1,6 +1,7 @@
 // One TCP connection of a node: a framed stream read by exactly one receive
 // loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer.
+// writer task, so that sending to a connection never waits on its peer. The
+// writer runs only while frames are queued: an idle connection holds none.
 // Shared by tcp_server (one per accepted client) and tcp_client (one per
 // server).
 #pragma once
@@ -8,6 +9,7 @@
 #include <netaio/core/deadline.hpp>
 #include <netaio/core/event.hpp>
 #include <netaio/core/task.hpp>
+#include <netaio/core/task_scope.hpp>
 #include <netaio/io/tcp_stream.hpp>
 #include <netaio/node/framed_stream.hpp>
 #include <netaio/node/log.hpp>
@@ -95,6 +97,7 @@ class basic_tcp_connection {
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
     if (try_queue(frame)) return true;
+    if (closing_) return false;  // its writer could not start
     close("its send queue stayed full (a reader that does not read)");
     return false;
   }
@@ -105,6 +108,7 @@ class basic_tcp_connection {
     if (closing_) co_return false;
     byte_buffer frame = encode(m);
     if (try_queue(frame)) co_return true;
+    if (closing_) co_return false;  // its writer could not start
     // Full: wait in line; the writer moves waiting frames into the queue,
     // oldest first, as it takes frames out.
     pending_send p;
@@ -142,17 +146,38 @@ class basic_tcp_connection {
     wake_all();
   }
 
-  /// The writer: sends queued frames, batched, until the queue is closed
-  /// and drained or a write stalls past the send timeout. Exactly one runs
-  /// per connection, beside its receive loop.
+  /// Where the writer runs: the owner's block scope beside the receive loop,
+  /// joined before the connection is destroyed, and alive for as long as
+  /// frames can be queued (finish() or close() before it ends). Frames
+  /// queued before this call wait for it. Set once. `resident`: the writer
+  /// starts now and stays, waiting for frames, until the connection closes
+  /// or finishes (no task start per frame: for a client's few connections).
+  void write_in(task_scope& scope, bool resident = false) noexcept {
+    writer_scope_ = &scope;
+    resident_ = resident;
+    if ((resident || count_ != 0) && !writing_ && !start_writer())
+      close("its writer could not start");
+  }
+
+ private:
+  friend struct detail::connection_access;
+
+  // The writer: sends queued frames, batched, until the queue is drained
+  // (then it ends; the next frame queued starts another), the connection is
+  // closed, or a write stalls past the send timeout. At most one runs.
   task<void> write_loop() {
+    struct running_flag {  // cleared on every way out, a cancellation too
+      bool& on;
+      ~running_flag() { on = false; }
+    } flag{writing_};
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
     for (;;) {
-      while (count_ == 0) {
-        if (closing_) co_return;
+      if (count_ == 0) {
+        if (!resident_ || closing_) co_return;
         ready_.reset();
         co_await ready_.wait();
+        continue;
       }
       if (closed_) co_return;
       batch.clear();
@@ -176,9 +201,6 @@ class basic_tcp_connection {
     }
   }
 
- private:
-  friend struct detail::connection_access;
-
   static byte_buffer encode(const message_t& m) {
     byte_buffer b;
     m.encode_to(b);
@@ -186,7 +208,7 @@ class basic_tcp_connection {
   }
 
   // The send queue: a ring of frames that grows on demand up to limit_
-  // frames (an idle connection holds a few empty slots, not limit_), and the
+  // frames (an idle connection holds one empty slot, not limit_), and the
   // senders waiting for room, oldest first.
   struct pending_send {
     byte_buffer frame;
@@ -198,11 +220,28 @@ class basic_tcp_connection {
   };
 
   // Queues `frame` if there is room and nobody waits in line (frames go out
-  // in the order they were queued); leaves it untouched otherwise.
+  // in the order they were queued), starting the writer unless it runs (or
+  // has no scope yet); leaves it untouched otherwise. A writer that cannot
+  // start (its scope closed by a stop, no memory) closes the connection.
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    ready_.set();
+    if (writing_) {
+      ready_.set();  // a resident writer may be waiting
+    } else if (writer_scope_ != nullptr && !start_writer()) {
+      close("its writer could not start");
+      return false;
+    }
+    return true;
+  }
+  bool start_writer() noexcept {
+    writing_ = true;
+    try {
+      writer_scope_->spawn(write_loop(), "writer");
+    } catch (...) {
+      writing_ = false;
+      return false;
+    }
     return true;
   }
   void put(byte_buffer&& frame) {
@@ -211,7 +250,7 @@ class basic_tcp_connection {
     ++count_;
   }
   void grow() {
-    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(4, ring_.size() * 2)));
+    std::vector<byte_buffer> bigger(std::min(limit_, std::max<std::size_t>(1, ring_.size() * 2)));
     for (std::size_t i = 0; i < count_; ++i)
       bigger[i] = std::move(ring_[(head_ + i) % ring_.size()]);
     ring_ = std::move(bigger);
@@ -246,7 +285,7 @@ class basic_tcp_connection {
     p.prev = p.next = nullptr;
     p.linked = false;
   }
-  // Closing or finishing: the writer wakes, waiting senders give up.
+  // Closing or finishing: a resident writer wakes, waiting senders give up.
   void wake_all() noexcept {
     ready_.set();
     while (pending_send* p = waiting_head_) {
@@ -260,15 +299,18 @@ class basic_tcp_connection {
   std::size_t head_ = 0;
   std::size_t count_ = 0;
   std::size_t limit_;
-  async_event ready_;
   pending_send* waiting_head_ = nullptr;
   pending_send* waiting_tail_ = nullptr;
   peer_address peer_;
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;  // no more queueing (close or finish)
-  bool closed_ = false;   // closed: queued frames are dropped
+  bool closing_ = false;   // no more queueing (close or finish)
+  bool closed_ = false;    // closed: queued frames are dropped
+  bool writing_ = false;   // a writer runs
+  bool resident_ = false;  // the writer waits for frames rather than end
+  task_scope* writer_scope_ = nullptr;
+  async_event ready_;  // frames queued, or closing: for a resident writer
 };
 
 /// The default protocol's connection.

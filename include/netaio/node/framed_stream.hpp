@@ -145,10 +145,7 @@ class basic_framed_stream {
 
   /// Parses the front of the buffer; true when result_ is decided.
   bool settle() noexcept {
-    if (poisoned_) {
-      result_ = *poisoned_;
-      return true;
-    }
+    if (poisoned_) return true;  // result_ keeps the frame that poisoned the stream
     const auto r = reader_.parse(unparsed());
     switch (r.status) {
       case frame_status::complete:
@@ -160,7 +157,7 @@ class basic_framed_stream {
         if (r.skippable()) {
           begin_ += r.needed;
         } else {
-          poisoned_ = result_;
+          poisoned_ = true;
         }
         return true;
       case frame_status::incomplete:
@@ -253,7 +250,7 @@ class basic_framed_stream {
   std::size_t handed_ = 0;  // the frame handed out last, dropped at the next read
   std::size_t needed_ = 0;  // what the frame at the front needs, from the last parse
   read_result result_{};
-  std::optional<read_result> poisoned_;  // a malformed frame that cannot be skipped
+  bool poisoned_ = false;  // result_ is a malformed frame that cannot be skipped
   bool eof_ = false;
   bool alloc_failed_ = false;
   bool writing_ = false;

@@ -335,8 +335,8 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
                            " connections open (max_connections)");
         continue;  // `s` closes here
       }
-      scope_.spawn([this, st = std::move(s)]() mutable { return serve(std::move(st)); },
-                   "connection " + to_string(from));
+      // The member coroutine keeps `s` in its own frame: no wrapper frame.
+      scope_.spawn(serve(std::move(s)), "connection " + to_string(from));
     }
   }
 
@@ -368,83 +368,132 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     this->log_.info(c.peer(), "client connected");
     std::optional<async_queue<char>> slots;  // outlives the handlers it counts
     if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
-    co_await with_scope([this, &c, &slots](task_scope& cs) -> task<void> {
-      cs.spawn([&c]() { return c.write_loop(); }, "writer");
-      co_await receive_loop(c, cs, slots ? &*slots : nullptr);
-      c.finish();  // the writer sends what is queued (an answer), then ends
+    // The block is the receive loop itself (no coroutine frame of its own).
+    co_await with_scope([this, &c, &slots](task_scope& cs) {
+      c.write_in(cs);  // its writer runs there while frames are queued
+      return receive_loop(c, cs, slots ? &*slots : nullptr);
     });
     this->log_.info(c.peer(), "connection closed");
   }
 
-  // The connection's one receive loop.
+  // The idle timeout of one receive loop, in its frame: a read that has
+  // waited the whole period closes the connection. Its timer is armed once
+  // per period, not once per read (a read only notes when it started), and
+  // a read needs no deadline wrapper (a task frame per read).
+  struct idle_watch : detail::timer_node {
+    basic_tcp_server* self;
+    connection_t* c;
+    std::chrono::nanoseconds limit;
+    detail::loop_time since{};
+    bool reading = false;
+    idle_watch(basic_tcp_server& s, connection_t& conn, std::chrono::nanoseconds idle) noexcept
+        : self(&s), c(&conn), limit(idle) {
+      fire = &on_fire;
+    }
+    idle_watch(const idle_watch&) = delete;
+    idle_watch& operator=(const idle_watch&) = delete;
+    ~idle_watch() { self->io_->timers().erase(this); }
+
+    void start_read() {
+      since = self->io_->now();
+      reading = true;
+      if (armed()) return;  // it fires no later than this read's deadline, and checks
+      deadline = detail::saturating_add(since, limit);
+      self->io_->timers().push(this);
+    }
+    static void on_fire(detail::timer_node* n) noexcept {
+      auto* w = static_cast<idle_watch*>(n);
+      if (!w->reading) return;  // the next read arms it again
+      const auto due = detail::saturating_add(w->since, w->limit);
+      if (due > w->self->io_->now()) {  // a later read: its own deadline
+        w->deadline = due;
+        w->self->io_->timers().push(w);  // cannot grow the heap: it just left it
+        return;
+      }
+      try {
+        w->self->log_.info(w->c->peer(), "idle timeout: nothing received for ",
+                           std::chrono::duration_cast<std::chrono::seconds>(w->limit).count(), "s");
+      } catch (...) {
+      }
+      w->c->close("idle timeout");  // the read ends (closed)
+    }
+  };
+
+  // The connection's one receive loop. It holds only the read: what a frame
+  // leads to runs in on_frame's own coroutine frame, allocated while it
+  // runs, so an idle connection's loop stays small (a coroutine frame keeps
+  // every local of its body, whichever branch uses it).
   task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
+    struct finish_at_end {  // the writer sends what is queued (an answer), then ends
+      connection_t& conn;
+      ~finish_at_end() { conn.finish(); }
+    } finishing{c};
     auto& fs = detail::connection_access::framed(c);
     const auto idle = opts_.connection.idle_timeout;
+    std::optional<idle_watch> watch;
+    if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
     for (;;) {
       typename basic_framed_stream<P>::read_result r;
       try {
-        if (idle == std::chrono::nanoseconds::max()) {
-          r = co_await fs.read_frame();
-        } else {
-          auto got = co_await move_on_after(idle, fs.read_frame());
-          if (!got) {
-            this->log_.info(c.peer(), "idle timeout: nothing received for ",
-                            std::chrono::duration_cast<std::chrono::seconds>(idle).count(), "s");
-            c.close("idle timeout");
-            co_return;
-          }
-          r = std::move(*got);
-        }
+        if (watch) watch->start_read();
+        r = co_await fs.read_frame();
+        if (watch) watch->reading = false;
       } catch (const io_error& e) {
         if (c.is_open()) this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
         co_return;
       }
-      switch (r.status) {
-        case frame_read_status::end_of_stream:
-          this->log_.info(c.peer(), "client disconnected");
-          co_return;
-        case frame_read_status::truncated:
-          this->log_.warning(c.peer(), "connection closed in the middle of a frame (", r.size,
-                             " bytes received)");
-          co_return;
-        case frame_read_status::malformed: {
-          auto out = pipeline_.reject(r.what, c.peer(), this->context_for(c.peer()));
-          if (out.reply) co_await c.send(*out.reply);
-          if (r.skipped()) continue;
-          this->log_.warning(c.peer(), "closing the connection: its framing is lost (", r.what,
-                             ")");
-          co_return;
-        }
-        case frame_read_status::frame:
-          break;
-      }
-      message_t m;
-      std::optional<outcome_t> bad;
-      try {
-        m = r.to_message();
-      } catch (const std::exception& e) {
-        bad = pipeline_.reject(e.what(), c.peer(), this->context_for(c.peer()));
-      }
-      if (bad) {
-        if (bad->reply) co_await c.send(*bad->reply);
-        continue;
-      }
-      this->touch_peer(c.peer());
-      if (slots == nullptr) {
-        co_await handle(std::move(m), c);
-        continue;
-      }
-      co_await slots->push(0);
-      cs.spawn(
-          [this, &c, slots, msg = std::move(m)]() mutable -> task<void> {
-            struct release {
-              async_queue<char>* q;
-              ~release() { (void)q->try_pop(); }
-            } guard{slots};
-            co_await handle(std::move(msg), c);
-          },
-          "handler");
+      if (!co_await on_frame(r, c, cs, slots)) co_return;
     }
+  }
+
+  // What a read gave: handled (true: read on) or the end of the connection.
+  task<bool> on_frame(const typename basic_framed_stream<P>::read_result& r, connection_t& c,
+                      task_scope& cs, async_queue<char>* slots) {
+    switch (r.status) {
+      case frame_read_status::end_of_stream:
+        this->log_.info(c.peer(), "client disconnected");
+        co_return false;
+      case frame_read_status::truncated:
+        this->log_.warning(c.peer(), "connection closed in the middle of a frame (", r.size,
+                           " bytes received)");
+        co_return false;
+      case frame_read_status::malformed: {
+        auto out = pipeline_.reject(r.what, c.peer(), this->context_for(c.peer()));
+        if (out.reply) co_await c.send(*out.reply);
+        if (r.skipped()) co_return true;
+        this->log_.warning(c.peer(), "closing the connection: its framing is lost (", r.what, ")");
+        co_return false;
+      }
+      case frame_read_status::frame:
+        break;
+    }
+    message_t m;
+    std::optional<outcome_t> bad;
+    try {
+      m = r.to_message();
+    } catch (const std::exception& e) {
+      bad = pipeline_.reject(e.what(), c.peer(), this->context_for(c.peer()));
+    }
+    if (bad) {
+      if (bad->reply) co_await c.send(*bad->reply);
+      co_return true;
+    }
+    this->touch_peer(c.peer());
+    if (slots == nullptr) {
+      co_await handle(std::move(m), c);
+      co_return true;
+    }
+    co_await slots->push(0);
+    cs.spawn(
+        [this, &c, slots, msg = std::move(m)]() mutable -> task<void> {
+          struct release {
+            async_queue<char>* q;
+            ~release() { (void)q->try_pop(); }
+          } guard{slots};
+          co_await handle(std::move(msg), c);
+        },
+        "handler");
+    co_return true;
   }
 
   task<void> handle(message_t m, connection_t& c) {
