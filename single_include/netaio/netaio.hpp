@@ -8062,6 +8062,7 @@ class logger {
 // peername tuple).
 
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -8074,7 +8075,20 @@ namespace netaio::inline v0 {
 /// never travel, so only the local node sees the difference). An IPv4-mapped
 /// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
 inline peer_address to_peer_address(const endpoint& ep) {
-  return {ep.address().to_string(), ep.port()};
+  const ip_address& ip = ep.address();
+  if (!ip.is_v4()) return {ip.to_string(), ep.port()};
+  // IPv4 by hand: inet_ntop formats through sprintf, and a UDP node names
+  // the sender of every datagram.
+  char text[16];
+  char* p = text;
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (i != 0) *p++ = '.';
+    const unsigned v = ip.data()[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return {std::string(text, p), ep.port()};
 }
 
 /// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or
@@ -11107,6 +11121,9 @@ template <message_protocol M>
 std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
                                  const plugin_context& ctx, const logger& log,
                                  const std::optional<peer_address>& to = std::nullopt) {
+  // No plugin in either layer: the message is sent as it is.
+  const auto empty = [](const plugin_layer<M>& l) { return !l.auth && !l.cipher; };
+  if (empty(inner) && empty(outer)) return std::optional<M>(std::move(msg));
   try {
     return seal_layers(std::move(msg), inner, outer, ctx);
   } catch (...) {
@@ -11797,8 +11814,11 @@ class basic_router {
   /// The handler for the first of `keys` that has one (nullopt: none). Does
   /// not consume a one-shot handler: consume() does, once its inner checks pass.
   std::optional<route> find(const keys_t& keys) const {
+    // An empty table is skipped: looking a key up hashes it even there.
     for (const auto& k : keys) {
-      if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      if (!once_.empty()) {
+        if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      }
       if (auto it = handlers_.find(k); it != handlers_.end()) return route{k, it->second, false};
     }
     return std::nullopt;
@@ -14133,14 +14153,15 @@ class basic_udp_node {
         continue;
       }
       if (scope_.closed() || scope_.cancelled()) co_return;
-      scope_.spawn([this, m = std::move(*msg),
-                    ep = d.from]() mutable -> task<void> { co_await handle(std::move(m), ep); },
-                   "udp datagram");
+      // The task itself, not a callable making it: handle() takes the
+      // message and sender by value into its frame, and the node outlives
+      // its scope, so nothing needs keeping alive beside it.
+      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, from}), "udp datagram");
     }
   }
 
-  task<void> handle(M msg, endpoint from) {
-    sender_t s{this, from, to_peer_address(from)};
+  task<void> handle(M msg, sender_t s) {
+    const endpoint from = s.from;
     const std::int64_t heard = now_seconds();
     plugin_context ctx = context_for(s.address);  // named: see request()
     receive_outcome<M> out =
