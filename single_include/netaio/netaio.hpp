@@ -7748,6 +7748,66 @@ inline byte_buffer to_buffer(byte_view v) {
 // ---- begin netaio/wire/body.hpp
 // The default body: u16 uri_length | uri | content.
 
+// ---- begin netaio/wire/crc32.hpp
+// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
+
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace netaio::inline v0 {
+
+namespace detail {
+
+// Slicing-by-8 tables for the reflected polynomial 0xEDB88320: table k maps
+// a byte to its CRC contribution k bytes further on. Every frame's body is
+// checksummed once sent and once received, and zlib's crc32 costs several
+// instructions a byte on the short bodies messages have.
+using crc32_table_set = std::array<std::array<std::uint32_t, 256>, 8>;
+
+constexpr crc32_table_set make_crc32_tables() noexcept {
+  crc32_table_set t{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k)
+      c = (c & 1u) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[0][i] = c;
+  }
+  for (std::size_t s = 1; s < 8; ++s)
+    for (std::size_t i = 0; i < 256; ++i)
+      t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xffu];
+  return t;
+}
+
+inline constexpr crc32_table_set crc32_tables = make_crc32_tables();
+
+constexpr std::uint32_t load_le32(const std::uint8_t* p) noexcept {
+  return std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 | std::uint32_t{p[2]} << 16 |
+         std::uint32_t{p[3]} << 24;
+}
+
+}  // namespace detail
+
+/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
+constexpr std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
+  const auto& t = detail::crc32_tables;
+  std::uint32_t c = ~seed;
+  const std::uint8_t* p = data.data();
+  std::size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    const std::uint32_t lo = c ^ detail::load_le32(p);
+    const std::uint32_t hi = detail::load_le32(p + 4);
+    c = t[7][lo & 0xffu] ^ t[6][(lo >> 8) & 0xffu] ^ t[5][(lo >> 16) & 0xffu] ^ t[4][lo >> 24] ^
+        t[3][hi & 0xffu] ^ t[2][(hi >> 8) & 0xffu] ^ t[1][(hi >> 16) & 0xffu] ^ t[0][hi >> 24];
+  }
+  for (; n > 0; ++p, --n)
+    c = t[0][(c ^ *p) & 0xffu] ^ (c >> 8);
+  return ~c;
+}
+
+}  // namespace netaio::inline v0
+// ---- end netaio/wire/crc32.hpp
 // ---- begin netaio/wire/detail/endian.hpp
 // Big-endian loads and stores (network byte order) without alignment or UB.
 
@@ -7956,9 +8016,17 @@ class body {
   }
 
   std::size_t encoded_size() const noexcept { return 2 + uri_.size() + content_.size(); }
+  /// crc32 of the encoding, computed without building it (a message header's
+  /// checksum); throws wire_error(too_large) as encode_to() does.
+  std::uint32_t checksum() const {
+    check_uri_length();
+    std::uint8_t len[2];
+    detail::store_be16(len, static_cast<std::uint16_t>(uri_.size()));
+    return crc32(content_, crc32(uri_, crc32(byte_view(len))));
+  }
   /// Appends the encoding; throws wire_error(too_large) for a uri past 65535 bytes.
   void encode_to(byte_buffer& out) const {
-    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
+    check_uri_length();
     const std::size_t at = out.size();
     out.resize(at + 2);
     detail::store_be16(out.data() + at, static_cast<std::uint16_t>(uri_.size()));
@@ -7975,6 +8043,10 @@ class body {
   friend bool operator==(const body&, const body&) = default;
 
  private:
+  void check_uri_length() const {
+    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
+  }
+
   byte_buffer uri_;
   byte_buffer content_;
 };
@@ -8487,6 +8559,7 @@ class logger {
 // peername tuple).
 
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -8499,7 +8572,20 @@ namespace netaio::inline v0 {
 /// never travel, so only the local node sees the difference). An IPv4-mapped
 /// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
 inline peer_address to_peer_address(const endpoint& ep) {
-  return {ep.address().to_string(), ep.port()};
+  const ip_address& ip = ep.address();
+  if (!ip.is_v4()) return {ip.to_string(), ep.port()};
+  // IPv4 by hand: inet_ntop formats through sprintf, and a UDP node names
+  // the sender of every datagram.
+  char text[16];
+  char* p = text;
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (i != 0) *p++ = '.';
+    const unsigned v = ip.data()[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return {std::string(text, p), ep.port()};
 }
 
 /// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or
@@ -8561,34 +8647,6 @@ inline endpoint to_endpoint(const peer_address& a) {
 // ---- begin netaio/wire/detail/frame_parse.hpp
 // Parsing one frame in place: shared by the frame reader and message decode.
 
-// ---- begin netaio/wire/crc32.hpp
-// CRC-32 (zlib's, as Python's zlib.crc32) of a body.
-
-
-#include <zlib.h>
-
-#include <climits>
-#include <cstdint>
-
-namespace netaio::inline v0 {
-
-/// zlib's crc32 of `data`, continuing from `seed` (0 to start).
-inline std::uint32_t crc32(byte_view data, std::uint32_t seed = 0) noexcept {
-  uLong c = seed;
-  const Bytef* p = data.data();
-  std::size_t n = data.size();
-  // zlib takes uInt lengths; feed huge inputs in pieces.
-  while (n > 0) {
-    const uInt chunk = n > UINT_MAX ? UINT_MAX : static_cast<uInt>(n);
-    c = ::crc32(c, p, chunk);
-    p += chunk;
-    n -= chunk;
-  }
-  return static_cast<std::uint32_t>(c);
-}
-
-}  // namespace netaio::inline v0
-// ---- end netaio/wire/crc32.hpp
 
 #include <cstddef>
 #include <cstdint>
@@ -9389,6 +9447,7 @@ inline byte_buffer pack(const value& v) {
 // ---- end netaio/wire/packify/encode.hpp
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -9453,50 +9512,90 @@ class auth_fields {
       d.emplace_back(packify::value(k), packify::value::bytes(v));
     return packify::value::dict(std::move(d));
   }
+  /// Bytes encode_to() appends; throws wire_error(too_large) as it does.
+  std::size_t encoded_size() const {
+    namespace pf = packify::detail;
+    const item_sizes m = measure();
+    return 2 + pf::width_of(pf::category_for(fields_.size())) +
+           fields_.size() * pf::width_of(pf::category_for(m.longest)) + m.total;
+  }
+
   /// Appends the packify encoding (as packify.pack of the dict, without
-  /// building packify values: this runs for every message sent).
+  /// building packify values: this runs for every message sent). Each field
+  /// is packed as a (str, bytes) tuple straight into `out`; packify orders a
+  /// dict's packed items bytewise, so they are then reordered in place.
   void encode_to(byte_buffer& out) const {
     namespace pf = packify::detail;
-    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
-    byte_buffer items;
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
-    spans.reserve(fields_.size());
-    std::size_t longest = 0;
+    struct item {
+      std::size_t at;  // offset in `out`
+      std::size_t size;
+    };
+    // Up to 8 fields (the bundled plugins set at most 3) need no allocation.
+    std::array<item, 8> small;
+    std::vector<item> large;
+    const std::size_t count = fields_.size();
+    if (count > small.size()) large.resize(count);
+    item* items = count > small.size() ? large.data() : small.data();
+
+    const auto [total, longest] = measure();
+    const std::uint8_t cat = pf::category_for(count);
+    const std::uint8_t table_cat = pf::category_for(longest);
+    const std::size_t start = out.size();
+    const std::size_t table_at = start + 2 + pf::width_of(cat);
+    const std::size_t items_at = table_at + count * pf::width_of(table_cat);
+    out.reserve(items_at + total);
+    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
+    out.push_back(table_cat);
+    pf::put_be(out, count, pf::width_of(cat));
+    out.resize(items_at);  // the length table, filled once the order is known
+
+    std::size_t i = 0;
     for (const auto& [k, v] : fields_) {
-      const std::size_t at = items.size();
+      const std::size_t at = out.size();
       const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
       const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
       const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
-      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
-      items.push_back(item_cat);
-      items.push_back(2);
-      pf::put_be(items, klen, pf::width_of(item_cat));
-      pf::put_be(items, vlen, pf::width_of(item_cat));
-      pf::put_sized(items, pf::type_str, as_bytes(k));
-      pf::put_sized(items, pf::type_bytes, v);
-      spans.emplace_back(at, items.size() - at);
-      longest = std::max(longest, items.size() - at);
+      out.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
+      out.push_back(item_cat);
+      out.push_back(2);
+      pf::put_be(out, klen, pf::width_of(item_cat));
+      pf::put_be(out, vlen, pf::width_of(item_cat));
+      pf::put_sized(out, pf::type_str, as_bytes(k));
+      pf::put_sized(out, pf::type_bytes, v);
+      items[i++] = {at, out.size() - at};
     }
-    // packify sorts a dict's packed items bytewise.
-    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
-      return std::lexicographical_compare(
-          items.begin() + static_cast<std::ptrdiff_t>(a.first),
-          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
-    });
-    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
-      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
-    const std::uint8_t cat = pf::category_for(spans.size());
-    const std::uint8_t item_cat = pf::category_for(longest);
-    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
-    out.push_back(item_cat);
-    pf::put_be(out, spans.size(), pf::width_of(cat));
-    for (const auto& sp : spans)
-      pf::put_be(out, sp.second, pf::width_of(item_cat));
-    for (const auto& sp : spans)
-      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
-                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
+    const auto bytes_of = [&](const item& it) { return byte_view(out.data() + it.at, it.size); };
+    const auto before = [&](const item& a, const item& b) {
+      const byte_view x = bytes_of(a);
+      const byte_view y = bytes_of(b);
+      return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+    };
+    std::sort(items, items + count, before);
+    std::size_t table = table_at;
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::size_t w = pf::width_of(table_cat);
+      for (std::size_t b = w; b-- > 0;)
+        out[table++] = static_cast<std::uint8_t>(items[j].size >> (8 * b));
+    }
+    // Reorder the packed items when map order was not packify's order.
+    bool in_order = true;
+    for (std::size_t j = 0, at = items_at; j < count; at += items[j].size, ++j)
+      in_order = in_order && items[j].at == at;
+    if (in_order) return;
+    std::array<std::uint8_t, 256> small_copy;
+    byte_buffer large_copy;
+    std::uint8_t* copy = small_copy.data();
+    if (total > small_copy.size()) {
+      large_copy.resize(total);
+      copy = large_copy.data();
+    }
+    std::copy(out.begin() + static_cast<std::ptrdiff_t>(items_at), out.end(), copy);
+    std::size_t to = items_at;
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::uint8_t* from = copy + (items[j].at - items_at);
+      std::copy(from, from + items[j].size, out.begin() + static_cast<std::ptrdiff_t>(to));
+      to += items[j].size;
+    }
   }
   /// The packify encoding.
   byte_buffer encode() const {
@@ -9508,6 +9607,32 @@ class auth_fields {
   friend bool operator==(const auth_fields&, const auth_fields&) = default;
 
  private:
+  // The packed (str, bytes) tuple of one field.
+  static std::size_t item_size(std::string_view k, byte_view v) {
+    namespace pf = packify::detail;
+    if (k.size() >= (std::uint64_t{1} << 32) || v.size() >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "packify lengths stop below 2^32");
+    const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
+    const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
+    return 3 + 2 * pf::width_of(pf::category_for(std::max(klen, vlen))) + klen + vlen;
+  }
+  struct item_sizes {
+    std::size_t total = 0;    // of every packed item
+    std::size_t longest = 0;  // of the longest
+  };
+  // Throws wire_error(too_large) for what packify cannot encode.
+  item_sizes measure() const {
+    item_sizes m;
+    for (const auto& [k, v] : fields_) {
+      const std::size_t n = item_size(k, v);
+      m.total += n;
+      m.longest = std::max(m.longest, n);
+    }
+    if (fields_.size() >= (std::uint64_t{1} << 32) || m.longest >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
+    return m;
+  }
+
   map_type fields_;
 };
 
@@ -9611,7 +9736,9 @@ using header = basic_header<message_type>;
 
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 namespace netaio::inline v0 {
@@ -9631,8 +9758,7 @@ class basic_message {
 
   /// A message of `body`, with lengths and checksum filled in.
   static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
-    const byte_buffer b = body.encode();
-    H h(type, auth_data.encode().size(), b.size(), crc32(b));
+    H h(type, auth_size(auth_data), body_size(body), body_checksum(body));
     return basic_message(std::move(h), std::move(auth_data), std::move(body));
   }
 
@@ -9646,7 +9772,7 @@ class basic_message {
 
   /// The header's checksum matches the body.
   bool check() const {
-    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
+    return static_cast<std::uint32_t>(header_.checksum()) == body_checksum(body_);
   }
 
   /// Appends the frame to `out`, first setting the header's lengths and
@@ -9689,24 +9815,61 @@ class basic_message {
   H encode_with(H h, byte_buffer& out) const {
     const std::size_t start = out.size();
     try {
+      // One allocation at most, when the sections can tell their sizes.
+      if constexpr (sized<A> && sized<B>)
+        out.reserve(start + H::header_length() + auth_size(auth_) + body_size(body_));
       out.resize(start + H::header_length());
       auth_.encode_to(out);
       const std::size_t body_at = out.size();
       body_.encode_to(out);
       const byte_view b(out.data() + body_at, out.size() - body_at);
       h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
-      // Encoded past the end, then moved into place: no temporary buffer, so
-      // a reused `out` costs no allocation per frame.
-      const std::size_t end = out.size();
-      h.encode_to(out);
-      std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
-                out.begin() + static_cast<std::ptrdiff_t>(start));
-      out.resize(end);
+      if constexpr (requires(std::uint8_t * p) { h.encode_into(p); }) {
+        h.encode_into(out.data() + start);
+      } else {
+        // Encoded past the end, then moved into place: no temporary buffer,
+        // so a reused `out` costs no allocation per frame.
+        const std::size_t end = out.size();
+        h.encode_to(out);
+        std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
+                  out.begin() + static_cast<std::ptrdiff_t>(start));
+        out.resize(end);
+      }
     } catch (...) {
       out.resize(start);
       throw;
     }
     return h;
+  }
+
+  // Sizes and checksum without encoding, for the types that offer them
+  // (the default ones); other types are encoded to find out.
+  template <class T>
+  static constexpr bool sized = requires(const T& t) {
+    { t.encoded_size() } -> std::convertible_to<std::size_t>;
+  };
+  static std::size_t auth_size(const A& a) {
+    if constexpr (sized<A>) {
+      return a.encoded_size();
+    } else {
+      return a.encode().size();
+    }
+  }
+  static std::size_t body_size(const B& b) {
+    if constexpr (sized<B>) {
+      return b.encoded_size();
+    } else {
+      return b.encode().size();
+    }
+  }
+  static std::uint32_t body_checksum(const B& b) {
+    if constexpr (requires {
+                    { b.checksum() } -> std::same_as<std::uint32_t>;
+                  }) {
+      return b.checksum();
+    } else {
+      return crc32(b.encode());
+    }
   }
 
   H header_{};
@@ -11493,6 +11656,9 @@ template <message_protocol M>
 std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
                                  const plugin_context& ctx, const logger& log,
                                  const std::optional<peer_address>& to = std::nullopt) {
+  // No plugin in either layer: the message is sent as it is.
+  const auto empty = [](const plugin_layer<M>& l) { return !l.auth && !l.cipher; };
+  if (empty(inner) && empty(outer)) return std::optional<M>(std::move(msg));
   try {
     return seal_layers(std::move(msg), inner, outer, ctx);
   } catch (...) {
@@ -12183,8 +12349,11 @@ class basic_router {
   /// The handler for the first of `keys` that has one (nullopt: none). Does
   /// not consume a one-shot handler: consume() does, once its inner checks pass.
   std::optional<route> find(const keys_t& keys) const {
+    // An empty table is skipped: looking a key up hashes it even there.
     for (const auto& k : keys) {
-      if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      if (!once_.empty()) {
+        if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      }
       if (auto it = handlers_.find(k); it != handlers_.end()) return route{k, it->second, false};
     }
     return std::nullopt;
@@ -14568,14 +14737,15 @@ class basic_udp_node {
         continue;
       }
       if (scope_.closed() || scope_.cancelled()) co_return;
-      scope_.spawn([this, m = std::move(*msg),
-                    ep = d.from]() mutable -> task<void> { co_await handle(std::move(m), ep); },
-                   "udp datagram");
+      // The task itself, not a callable making it: handle() takes the
+      // message and sender by value into its frame, and the node outlives
+      // its scope, so nothing needs keeping alive beside it.
+      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, from}), "udp datagram");
     }
   }
 
-  task<void> handle(M msg, endpoint from) {
-    sender_t s{this, from, to_peer_address(from)};
+  task<void> handle(M msg, sender_t s) {
+    const endpoint from = s.from;
     const std::int64_t heard = now_seconds();
     plugin_context ctx = context_for(s.address);  // named: see request()
     receive_outcome<M> out =
@@ -14894,11 +15064,44 @@ inline key32 derive_key(std::initializer_list<byte_view> parts) {
   return derive_key(std::span<const byte_view>(parts.begin(), parts.size()));
 }
 
+/// derive_key(key, iv, label) for one key and label and any iv, with the
+/// hashes of the key and the label made once: a plugin that derives a key
+/// per message (from a fresh nonce or IV) saves two of the SHA-256 blocks.
+class key_deriver {
+ public:
+  key_deriver(byte_view key, byte_view label) {
+    netaio::detail::ensure_sodium();
+    crypto_hash_sha256(key_hash_.data(), key.data(), key.size());
+    crypto_hash_sha256(label_hash_.data(), label.data(), label.size());
+  }
+
+  /// derive_key({key, iv, label}).
+  key32 derive(byte_view iv) const {
+    key32 iv_hash;
+    crypto_hash_sha256(iv_hash.data(), iv.data(), iv.size());
+    netaio::detail::sha256_state st;
+    st.update(key_hash_.view());
+    st.update(iv_hash.view());
+    st.update(label_hash_.view());
+    key32 out;
+    st.final(out.data());
+    return out;
+  }
+
+ private:
+  key32 key_hash_;
+  key32 label_hash_;
+};
+
+/// The label of the reference's keystream key: derive_key(key, iv, "enc").
+inline constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
+/// The label of the reference's MAC key: derive_key(key, iv, "mac").
+inline constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
+
 /// Fills `out` with the reference's keystream for (key, iv) starting at byte
 /// offset `start`: block n is SHA-256(derive_key(key, iv, "enc") || be32(n)).
 inline void keystream_into(byte_view key, byte_view iv, std::span<std::uint8_t> out,
                            std::size_t start = 0) {
-  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
   const key32 k = derive_key({key, iv, byte_view(enc_label)});
   key32 block;
   std::uint8_t in[digest_size + 4];
@@ -14931,10 +15134,9 @@ inline byte_buffer keystream(byte_view key, byte_view iv, std::size_t length,
   return out;
 }
 
-/// XORs `data` in place with the keystream (encrypts and decrypts alike).
-inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
-  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(enc_label)});
+/// XORs `data` in place with the keystream of the derived key `k`
+/// (derive_key(key, iv, "enc")).
+inline void symcrypt_derived(const key32& k, std::span<std::uint8_t> data) {
   key32 block;
   std::uint8_t in[digest_size + 4];
   std::copy(k.begin(), k.end(), in);
@@ -14952,6 +15154,11 @@ inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t
   sodium_memzero(in, sizeof in);
 }
 
+/// XORs `data` in place with the keystream (encrypts and decrypts alike).
+inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
+  symcrypt_derived(derive_key({key, iv, byte_view(enc_label)}), data);
+}
+
 /// The reference's symcrypt: `data` XOR keystream, as a new buffer.
 inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
   byte_buffer out = to_buffer(data);
@@ -14959,31 +15166,51 @@ inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
   return out;
 }
 
+/// The reference's HMAC under one key, for a plugin that MACs every message
+/// with it: key_deriver makes the key's and the label's hashes once. (The
+/// rest depends on the iv, a fresh nonce per message.)
+class hmac_key {
+ public:
+  explicit hmac_key(byte_view key) : deriver_(key, mac_label) {}
+
+  /// hmac(key, iv, message).
+  digest mac(byte_view iv, std::initializer_list<byte_view> message) const {
+    return mac_derived(deriver_.derive(iv), message);
+  }
+
+  /// The RFC 2104 part of the reference's HMAC: SHA-256 with a 136-byte
+  /// block under the derived key `k`.
+  static digest mac_derived(const key32& k, std::initializer_list<byte_view> message) {
+    secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
+    std::copy(k.begin(), k.end(), pad.data());
+    for (std::size_t i = 0; i < hmac_block_size; ++i)
+      pad[i] ^= 0x36;
+    key32 partial;
+    {
+      netaio::detail::sha256_state inner;
+      inner.update(pad.view());
+      for (auto m : message)
+        inner.update(m);
+      inner.final(partial.data());
+    }
+    for (std::size_t i = 0; i < hmac_block_size; ++i)
+      pad[i] ^= 0x36 ^ 0x5c;
+    netaio::detail::sha256_state outer;
+    outer.update(pad.view());
+    outer.update(partial.view());
+    digest out;
+    outer.final(out.data());
+    return out;
+  }
+
+ private:
+  key_deriver deriver_;
+};
+
 /// The reference's HMAC: RFC 2104 shape over SHA-256 with a 136-byte block,
 /// keyed by derive_key(key, iv, "mac"), over the concatenation of `message`.
 inline digest hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message) {
-  static constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(mac_label)});
-  secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
-  std::copy(k.begin(), k.end(), pad.data());
-  for (std::size_t i = 0; i < hmac_block_size; ++i)
-    pad[i] ^= 0x36;
-  key32 partial;
-  {
-    netaio::detail::sha256_state inner;
-    inner.update(pad.view());
-    for (auto m : message)
-      inner.update(m);
-    inner.final(partial.data());
-  }
-  for (std::size_t i = 0; i < hmac_block_size; ++i)
-    pad[i] ^= 0x36 ^ 0x5c;
-  netaio::detail::sha256_state outer;
-  outer.update(pad.view());
-  outer.update(partial.view());
-  digest out;
-  outer.final(out.data());
-  return out;
+  return hmac_key::mac_derived(derive_key({key, iv, byte_view(mac_label)}), message);
 }
 
 /// hmac() over a single message.
@@ -15011,6 +15238,131 @@ inline bool check_hmac(byte_view key, byte_view iv, byte_view message, byte_view
 // messages (the wire concepts fix less than the plugins need, so the few
 // extra operations are looked up here, with the default types' fast paths).
 
+// ---- begin netaio/plugins/detail/random.hpp
+// Random bytes for the plugins' nonces, IVs and split points without a
+// system call each: libsodium's randombytes_buf asks the kernel (getrandom)
+// on every call, which cost a sealed message more than its HMAC did.
+//
+// Each thread keeps a ChaCha20 key drawn once from randombytes_buf and
+// hands out the keystream of (key, counter), the counter going up by one per
+// 256-byte block. Why that is safe for nonces and IVs:
+// - a nonce must never repeat for a key. ChaCha20 under a secret uniformly
+//   random key is a pseudorandom function of its 64-bit nonce, and the
+//   counter never repeats one (2^64 blocks), so the bytes are as good as
+//   uniformly random ones: 16-byte nonces collide as rarely as the kernel's
+//   would (the birthday bound, 2^-64 after 2^32 messages). Threads have
+//   independent keys, so they share no state and take no lock.
+// - a forked child would inherit its parent's key and counter and repeat its
+//   stream, so fork() makes every thread draw a new key (pthread_atfork).
+// - nonces need not be secret, but they must not be predictable from earlier
+//   ones where a plugin relies on that (the reference draws them at random):
+//   without the key the stream cannot be predicted, and bytes handed out are
+//   wiped from the buffer.
+
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
+namespace netaio::inline v0::detail {
+
+/// Bumped in a forked child: every thread's stream re-keys on its next use.
+inline std::atomic<std::uint64_t> random_generation{0};
+
+/// One thread's ChaCha20 keystream (see the file comment).
+class random_stream {
+ public:
+  random_stream() { watch_fork(); }
+  random_stream(const random_stream&) = delete;
+  random_stream& operator=(const random_stream&) = delete;
+  ~random_stream() { sodium_memzero(buf_.data(), buf_.size()); }
+
+  /// Fills `out` with random bytes.
+  void fill(std::span<std::uint8_t> out) {
+    const std::uint64_t gen = random_generation.load(std::memory_order_relaxed);
+    if (!keyed_ || gen != generation_) rekey(gen);
+    while (!out.empty()) {
+      if (pos_ == buf_.size()) refill();
+      const std::size_t n = std::min(out.size(), buf_.size() - pos_);
+      std::copy_n(buf_.data() + pos_, n, out.data());
+      sodium_memzero(buf_.data() + pos_, n);
+      pos_ += n;
+      out = out.subspan(n);
+    }
+  }
+
+  /// A uniformly random integer in [0, bound) (bound > 0), without modulo bias.
+  std::uint32_t uniform(std::uint32_t bound) {
+    // Values below 2^32 mod bound would make the small results likelier.
+    const std::uint32_t floor = static_cast<std::uint32_t>(-bound) % bound;
+    for (;;) {
+      std::uint32_t v = 0;
+      std::array<std::uint8_t, 4> b{};
+      fill(b);
+      for (const std::uint8_t x : b)
+        v = (v << 8) | x;
+      if (v >= floor) return v % bound;
+    }
+  }
+
+  /// This thread's stream.
+  static random_stream& local() {
+    thread_local random_stream s;
+    return s;
+  }
+
+ private:
+  static void watch_fork() {
+#if !defined(_WIN32)
+    static const bool registered = [] {
+      ::pthread_atfork(nullptr, nullptr,
+                       [] { random_generation.fetch_add(1, std::memory_order_relaxed); });
+      return true;
+    }();
+    (void)registered;
+#endif
+  }
+  void rekey(std::uint64_t gen) {
+    ensure_sodium();
+    randombytes_buf(key_.data(), key_.size());
+    counter_ = 0;
+    pos_ = buf_.size();
+    generation_ = gen;
+    keyed_ = true;
+  }
+  void refill() {
+    std::array<std::uint8_t, crypto_stream_chacha20_NONCEBYTES> nonce{};
+    for (std::size_t i = 0; i < nonce.size(); ++i)
+      nonce[i] = static_cast<std::uint8_t>(counter_ >> (8 * i));
+    ++counter_;
+    crypto_stream_chacha20(buf_.data(), buf_.size(), nonce.data(), key_.data());
+    pos_ = 0;
+  }
+
+  secret_array<crypto_stream_chacha20_KEYBYTES> key_;
+  std::array<std::uint8_t, 256> buf_{};
+  std::size_t pos_ = 0;
+  std::uint64_t counter_ = 0;
+  std::uint64_t generation_ = 0;
+  bool keyed_ = false;
+};
+
+/// Fills `out` with random bytes from this thread's stream.
+inline void random_bytes(std::span<std::uint8_t> out) {
+  random_stream::local().fill(out);
+}
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/plugins/detail/random.hpp
 
 #include <sodium.h>
 
@@ -15082,21 +15434,20 @@ inline std::size_t split_point(std::size_t n,
     }
     return k;
   }
-  ensure_sodium();
   // A uri longer than 65535 bytes cannot be encoded; the reference would fail
   // at encode time, we keep the split where it can be sent.
   const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
-  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
+  return 1 + random_stream::local().uniform(static_cast<std::uint32_t>(hi));
 }
 
-/// Fills `out` from `random`, or from libsodium.
+/// Fills `out` from `random`, or from this thread's random stream (keyed
+/// from libsodium: no system call per message).
 inline void fill_random(std::span<std::uint8_t> out,
                         const std::function<void(std::span<std::uint8_t>)>& random) {
   if (random) {
     random(out);
   } else {
-    ensure_sodium();
-    randombytes_buf(out.data(), out.size());
+    random_bytes(out);
   }
 }
 
@@ -15140,7 +15491,8 @@ struct aead_cipher_options {
   /// Encrypt the uri (the wire uri is then empty) or leave it in the clear
   /// (it is authenticated either way).
   bool encrypt_uri = true;
-  /// Fills nonces; libsodium's randombytes_buf when empty.
+  /// Fills nonces; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
 };
 
@@ -15312,6 +15664,7 @@ class aead_cipher_plugin {
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace netaio::inline v0::crypto {
@@ -15378,7 +15731,7 @@ inline byte_buffer box_seal(const key32& sk, byte_view peer_pk, byte_view plaint
   if (nonce) {
     std::copy(nonce->begin(), nonce->end(), out.begin());
   } else {
-    randombytes_buf(out.data(), box_nonce_size);
+    netaio::detail::random_bytes(std::span(out.data(), box_nonce_size));
   }
   if (crypto_box_easy(out.data() + box_nonce_size, plaintext.data(), plaintext.size(), out.data(),
                       peer_pk.data(), sk.data()) != 0) {
@@ -15433,7 +15786,7 @@ inline byte_buffer box_seal_shared(const key32& shared, byte_view plaintext,
   if (nonce) {
     std::copy(nonce->begin(), nonce->end(), out.begin());
   } else {
-    randombytes_buf(out.data(), box_nonce_size);
+    netaio::detail::random_bytes(std::span(out.data(), box_nonce_size));
   }
   crypto_box_easy_afternm(out.data() + box_nonce_size, plaintext.data(), plaintext.size(),
                           out.data(), shared.data());
@@ -15612,7 +15965,8 @@ struct hmac_auth_options {
   std::string ts_field = "ts";
   /// Seconds since the Unix epoch; the system clock when empty.
   std::function<std::int64_t()> clock = {};
-  /// Fills nonces; libsodium's randombytes_buf when empty.
+  /// Fills nonces; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
   /// Beyond the reference: when set, check() also rejects a ts outside the
   /// window and a nonce already accepted within it. Off by default, as the
@@ -15629,7 +15983,7 @@ class hmac_auth_plugin {
 
   /// `secret` as bytes (the reference's bytes config).
   explicit hmac_auth_plugin(byte_view secret, hmac_auth_options opts = {})
-      : secret_(crypto::sha256_key(secret)), opts_(std::move(opts)) {
+      : key_(crypto::sha256_key(secret).view()), opts_(std::move(opts)) {
     if (opts_.replay) guard_ = std::make_shared<replay_guard>(*opts_.replay);
   }
   /// `secret` as text (the reference's str config, encoded as UTF-8).
@@ -15650,8 +16004,7 @@ class hmac_auth_plugin {
     } else if (opts_.random) {
       opts_.random(nonce);
     } else {
-      netaio::detail::ensure_sodium();
-      randombytes_buf(nonce.data(), nonce.size());
+      netaio::detail::random_bytes(nonce);  // no system call per message
     }
     const auto* old_ts = detail::find_field(fields, opts_.ts_field);
     const std::array<std::uint8_t, 4> ts = old_ts ? ts4_from_bytes(*old_ts) : ts4_from_int(now());
@@ -15704,11 +16057,11 @@ class hmac_auth_plugin {
       if (body.uri().size() > 0xffff)
         throw wire_error(wire_errc::too_large, "uri longer than 65535");
       const auto len = detail::be16(body.uri().size());
-      return crypto::hmac(secret_.view(), nonce,
-                          {ts, byte_view(len), byte_view(body.uri()), byte_view(body.content())});
+      return key_.mac(nonce,
+                      {ts, byte_view(len), byte_view(body.uri()), byte_view(body.content())});
     } else {
       const byte_buffer encoded = detail::encode_body(body);
-      return crypto::hmac(secret_.view(), nonce, {ts, byte_view(encoded)});
+      return key_.mac(nonce, {ts, byte_view(encoded)});
     }
   }
   std::int64_t now() const {
@@ -15748,7 +16101,8 @@ class hmac_auth_plugin {
     return v;
   }
 
-  crypto::key32 secret_;
+  // The reference keys its HMAC with SHA-256(secret).
+  crypto::hmac_key key_;
   hmac_auth_options opts_;
   std::shared_ptr<replay_guard> guard_;
 };
@@ -15775,7 +16129,8 @@ struct sha256_stream_cipher_options {
   std::string iv_field = "iv";
   /// Encrypt the uri (and its length) along with the content.
   bool encrypt_uri = true;
-  /// Fills IVs; libsodium's randombytes_buf when empty.
+  /// Fills IVs; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
   /// Where to split a ciphertext of n bytes into uri and content, in
   /// [1, n - 1]; uniformly random when empty (the reference's randint).
@@ -15789,7 +16144,7 @@ class sha256_stream_cipher_plugin {
  public:
   /// `key` as bytes; the cipher key is SHA-256(key), as in the reference.
   explicit sha256_stream_cipher_plugin(byte_view key, sha256_stream_cipher_options opts = {})
-      : key_(crypto::sha256_key(key)), opts_(std::move(opts)) {}
+      : key_(crypto::sha256_key(key).view(), crypto::enc_label), opts_(std::move(opts)) {}
   /// `key` as text (UTF-8).
   explicit sha256_stream_cipher_plugin(std::string_view key, sha256_stream_cipher_options opts = {})
       : sha256_stream_cipher_plugin(as_bytes(key), std::move(opts)) {}
@@ -15813,7 +16168,7 @@ class sha256_stream_cipher_plugin {
     data.insert(data.end(), content.begin(), content.end());
     std::array<std::uint8_t, crypto::iv_size> iv{};
     detail::fill_random(iv, opts_.random);
-    crypto::symcrypt_inplace(key_.view(), iv, data);
+    crypto::symcrypt_derived(key_.derive(iv), data);
     auto fields = m.auth_data();
     detail::set_field(fields, opts_.iv_field, iv);
     using body_t = typename M::body_t;
@@ -15842,7 +16197,7 @@ class sha256_stream_cipher_plugin {
     data.reserve(uri.size() + content.size());
     if (opts_.encrypt_uri) data.insert(data.end(), uri.begin(), uri.end());
     data.insert(data.end(), content.begin(), content.end());
-    crypto::symcrypt_inplace(key_.view(), *iv, data);
+    crypto::symcrypt_derived(key_.derive(*iv), data);
     using body_t = typename M::body_t;
     if (opts_.encrypt_uri) {
       const auto [plain_uri, plain_content] = detail::split_uri_plaintext(data, "stream cipher");
@@ -15857,7 +16212,8 @@ class sha256_stream_cipher_plugin {
   const sha256_stream_cipher_options& options() const noexcept { return opts_; }
 
  private:
-  crypto::key32 key_;
+  // The keystream key of SHA-256(key) and "enc", less the IV.
+  crypto::key_deriver key_;
   sha256_stream_cipher_options opts_;
 };
 
@@ -15882,7 +16238,8 @@ namespace netaio::inline v0 {
 struct x25519_cipher_options {
   /// Encrypt the uri (and its length) along with the content.
   bool encrypt_uri = false;
-  /// Fills box nonces; libsodium's randombytes_buf when empty.
+  /// Fills box nonces; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
   /// Where to split a ciphertext of n bytes into uri and content, in
   /// [1, n - 1]; uniformly random when empty (the reference's randint).

@@ -22,6 +22,18 @@ TEST_CASE("an endpoint's peer address is its address text and port, as asyncio's
   CHECK(to_peer_address(endpoint::parse("localhost:0")) == peer_address{"127.0.0.1", 0});
 }
 
+TEST_CASE("an IPv4 peer address is the dotted quad inet_ntop writes, for every byte value") {
+  CHECK(to_peer_address(endpoint::parse("0.0.0.0:1")) == peer_address{"0.0.0.0", 1});
+  CHECK(to_peer_address(endpoint::parse("255.255.255.255:65535")) ==
+        peer_address{"255.255.255.255", 65535});
+  for (unsigned v = 0; v < 256; ++v) {
+    const auto b = static_cast<std::uint8_t>(v);
+    const auto c = static_cast<std::uint8_t>(255 - v);
+    const ip_address ip = ip_address::v4({b, c, 10, b});
+    REQUIRE(to_peer_address(endpoint{ip, 7}) == peer_address{ip.to_string(), 7});
+  }
+}
+
 TEST_CASE("a peer address goes back to the same endpoint") {
   for (const char* text : {"127.0.0.1:8888", "0.0.0.0:0", "[::1]:65535", "[fe80::1%3]:80",
                            "[::ffff:192.168.1.2]:7", "255.255.255.255:1"}) {

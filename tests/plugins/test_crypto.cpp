@@ -3,10 +3,19 @@
 #include <doctest/doctest.h>
 #include <netaio/plugins/box.hpp>
 #include <netaio/plugins/crypto.hpp>
+#include <netaio/plugins/detail/random.hpp>
 
 #include "plugins/support.hpp"
 
+#include <algorithm>
+#include <set>
+#include <thread>
 #include <vector>
+
+#if !defined(_WIN32)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 using namespace netaio;
 using plugins_test::bytes_of;
@@ -60,7 +69,72 @@ TEST_CASE("hmac matches the reference vectors; check_hmac accepts them") {
     const auto mac = from_hex(v.at("mac").get<std::string>());
     CHECK(to_hex(crypto::hmac(key, iv, byte_view(msg))) == v.at("mac").get<std::string>());
     CHECK(crypto::check_hmac(key, iv, byte_view(msg), mac));
+    // The precomputed form the HMAC plugin uses gives the same MAC.
+    CHECK(to_hex(crypto::hmac_key(key).mac(iv, {byte_view(msg)})) ==
+          v.at("mac").get<std::string>());
   }
+}
+
+TEST_CASE("key_deriver derives what derive_key does; symcrypt_derived is symcrypt") {
+  const auto key = bytes_of("a key");
+  const crypto::key_deriver enc(key, crypto::enc_label);
+  for (const char* iv_text :
+       {"", "0123456789abcdef", "an iv longer than sixty-four bytes ......................"}) {
+    const auto iv = bytes_of(iv_text);
+    CHECK(to_hex(enc.derive(iv)) == to_hex(crypto::derive_key({byte_view(key), byte_view(iv),
+                                                               byte_view(crypto::enc_label)})));
+    byte_buffer data = bytes_of("some plaintext of more than one 32-byte block, to be sure");
+    crypto::symcrypt_derived(enc.derive(iv), data);
+    CHECK(data ==
+          crypto::symcrypt(key, iv,
+                           bytes_of("some plaintext of more than one 32-byte block, to be sure")));
+  }
+}
+
+TEST_CASE("random bytes: fresh each time, uniform in range, and new after fork") {
+  std::set<byte_buffer> seen;
+  for (int i = 0; i < 2000; ++i) {
+    byte_buffer n(16);
+    detail::random_bytes(n);
+    REQUIRE(seen.insert(n).second);
+  }
+  // Spans across the stream's 256-byte blocks.
+  byte_buffer big(1000);
+  detail::random_bytes(big);
+  CHECK(std::count(big.begin(), big.end(), std::uint8_t{0}) < 20);
+  auto& s = detail::random_stream::local();
+  for (int i = 0; i < 1000; ++i) {
+    REQUIRE(s.uniform(1) == 0);
+    REQUIRE(s.uniform(7) < 7);
+  }
+  // Threads have their own streams.
+  byte_buffer other(16);
+  std::thread([&] { detail::random_bytes(other); }).join();
+  CHECK_FALSE(seen.contains(other));
+#if !defined(_WIN32)
+  // A forked child must not repeat what its parent draws next.
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    byte_buffer c(16);
+    detail::random_bytes(c);
+    const bool ok = ::write(fds[1], c.data(), c.size()) == 16;
+    ::_exit(ok ? 0 : 1);
+  }
+  ::close(fds[1]);
+  byte_buffer parent(16);
+  detail::random_bytes(parent);
+  byte_buffer child(16);
+  REQUIRE(::read(fds[0], child.data(), child.size()) == 16);
+  ::close(fds[0]);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(child != parent);
+#endif
 }
 
 TEST_CASE("hmac over pieces equals hmac over their concatenation") {

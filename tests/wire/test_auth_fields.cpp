@@ -92,3 +92,21 @@ TEST_CASE("auth fields' direct encoder matches generic packify for every length 
     CHECK(auth_fields::decode(a.encode()) == a);
   }
 }
+
+TEST_CASE("auth fields: many fields, appended after other bytes, and encoded_size") {
+  // More fields than the encoder keeps on its stack, in an order packify
+  // sorts differently, and items past the 256 bytes it reorders on its stack.
+  for (std::size_t count : {0u, 1u, 3u, 8u, 9u, 20u}) {
+    auth_fields a;
+    for (std::size_t i = 0; i < count; ++i)
+      a.set(std::string(1 + (i * 7) % 13, static_cast<char>('a' + i)),
+            byte_buffer((i * 37) % 400, static_cast<std::uint8_t>(i)));
+    const byte_buffer expected = packify::pack(a.to_value());
+    CHECK(a.encoded_size() == expected.size());
+    byte_buffer out = {1, 2, 3};
+    a.encode_to(out);
+    REQUIRE(out.size() == 3 + expected.size());
+    CHECK(byte_buffer(out.begin(), out.begin() + 3) == byte_buffer{1, 2, 3});
+    CHECK(byte_buffer(out.begin() + 3, out.end()) == expected);
+  }
+}

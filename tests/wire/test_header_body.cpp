@@ -62,6 +62,23 @@ TEST_CASE("body: u16 uri length, uri, content") {
   CHECK(r.content.size() == 4);
   CHECK(body::prepare({}, {}).encode() == from_hex("0000"));
   CHECK(crc32(from_hex("0000")) == 1104745215u);
+  CHECK(b.checksum() == 2597129574u);
+  CHECK(body::prepare({}, {}).checksum() == 1104745215u);
+}
+
+TEST_CASE("crc32: zlib's values, in one piece or continued") {
+  // zlib.crc32(b"123456789") and zlib.crc32(bytes(range(256)) * 3).
+  CHECK(crc32(as_bytes("123456789")) == 0xCBF43926u);
+  byte_buffer all;
+  for (int r = 0; r < 3; ++r)
+    for (int i = 0; i < 256; ++i)
+      all.push_back(static_cast<std::uint8_t>(i));
+  const std::uint32_t whole = crc32(all);
+  CHECK(whole == 0xB0C0DF2Au);
+  for (std::size_t cut : {0u, 1u, 7u, 8u, 9u, 300u, 768u}) {
+    const byte_view v(all);
+    CHECK(crc32(v.subspan(cut), crc32(v.first(cut))) == whole);
+  }
 }
 
 TEST_CASE("body: the reference's size limit on prepare") {

@@ -7,6 +7,7 @@
 #include <netaio/io/error.hpp>
 #include <netaio/wire/keys.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -19,7 +20,20 @@ namespace netaio::inline v0 {
 /// never travel, so only the local node sees the difference). An IPv4-mapped
 /// IPv6 address stays as it is ("::ffff:10.0.0.1"), as in Python.
 inline peer_address to_peer_address(const endpoint& ep) {
-  return {ep.address().to_string(), ep.port()};
+  const ip_address& ip = ep.address();
+  if (!ip.is_v4()) return {ip.to_string(), ep.port()};
+  // IPv4 by hand: inet_ntop formats through sprintf, and a UDP node names
+  // the sender of every datagram.
+  char text[16];
+  char* p = text;
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (i != 0) *p++ = '.';
+    const unsigned v = ip.data()[i];
+    if (v >= 100) *p++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *p++ = static_cast<char>('0' + v / 10 % 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  }
+  return {std::string(text, p), ep.port()};
 }
 
 /// The endpoint `a` names; nullopt unless its host is a numeric IPv4 or

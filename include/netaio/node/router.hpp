@@ -234,8 +234,11 @@ class basic_router {
   /// The handler for the first of `keys` that has one (nullopt: none). Does
   /// not consume a one-shot handler: consume() does, once its inner checks pass.
   std::optional<route> find(const keys_t& keys) const {
+    // An empty table is skipped: looking a key up hashes it even there.
     for (const auto& k : keys) {
-      if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      if (!once_.empty()) {
+        if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
+      }
       if (auto it = handlers_.find(k); it != handlers_.end()) return route{k, it->second, false};
     }
     return std::nullopt;

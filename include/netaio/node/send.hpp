@@ -37,6 +37,9 @@ template <message_protocol M>
 std::optional<M> prepare_message(M msg, const plugin_layer<M>& inner, const plugin_layer<M>& outer,
                                  const plugin_context& ctx, const logger& log,
                                  const std::optional<peer_address>& to = std::nullopt) {
+  // No plugin in either layer: the message is sent as it is.
+  const auto empty = [](const plugin_layer<M>& l) { return !l.auth && !l.cipher; };
+  if (empty(inner) && empty(outer)) return std::optional<M>(std::move(msg));
   try {
     return seal_layers(std::move(msg), inner, outer, ctx);
   } catch (...) {

@@ -671,14 +671,15 @@ class basic_udp_node {
         continue;
       }
       if (scope_.closed() || scope_.cancelled()) co_return;
-      scope_.spawn([this, m = std::move(*msg),
-                    ep = d.from]() mutable -> task<void> { co_await handle(std::move(m), ep); },
-                   "udp datagram");
+      // The task itself, not a callable making it: handle() takes the
+      // message and sender by value into its frame, and the node outlives
+      // its scope, so nothing needs keeping alive beside it.
+      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, from}), "udp datagram");
     }
   }
 
-  task<void> handle(M msg, endpoint from) {
-    sender_t s{this, from, to_peer_address(from)};
+  task<void> handle(M msg, sender_t s) {
+    const endpoint from = s.from;
     const std::int64_t heard = now_seconds();
     plugin_context ctx = context_for(s.address);  // named: see request()
     receive_outcome<M> out =

@@ -33,7 +33,8 @@ struct aead_cipher_options {
   /// Encrypt the uri (the wire uri is then empty) or leave it in the clear
   /// (it is authenticated either way).
   bool encrypt_uri = true;
-  /// Fills nonces; libsodium's randombytes_buf when empty.
+  /// Fills nonces; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
 };
 

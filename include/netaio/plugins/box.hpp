@@ -2,6 +2,7 @@
 #pragma once
 
 #include <netaio/plugins/crypto.hpp>
+#include <netaio/plugins/detail/random.hpp>
 #include <netaio/plugins/detail/sodium.hpp>
 #include <netaio/plugins/error.hpp>
 #include <netaio/plugins/secret.hpp>
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace netaio::inline v0::crypto {
@@ -79,7 +81,7 @@ inline byte_buffer box_seal(const key32& sk, byte_view peer_pk, byte_view plaint
   if (nonce) {
     std::copy(nonce->begin(), nonce->end(), out.begin());
   } else {
-    randombytes_buf(out.data(), box_nonce_size);
+    netaio::detail::random_bytes(std::span(out.data(), box_nonce_size));
   }
   if (crypto_box_easy(out.data() + box_nonce_size, plaintext.data(), plaintext.size(), out.data(),
                       peer_pk.data(), sk.data()) != 0) {
@@ -134,7 +136,7 @@ inline byte_buffer box_seal_shared(const key32& shared, byte_view plaintext,
   if (nonce) {
     std::copy(nonce->begin(), nonce->end(), out.begin());
   } else {
-    randombytes_buf(out.data(), box_nonce_size);
+    netaio::detail::random_bytes(std::span(out.data(), box_nonce_size));
   }
   crypto_box_easy_afternm(out.data() + box_nonce_size, plaintext.data(), plaintext.size(),
                           out.data(), shared.data());

@@ -90,11 +90,44 @@ inline key32 derive_key(std::initializer_list<byte_view> parts) {
   return derive_key(std::span<const byte_view>(parts.begin(), parts.size()));
 }
 
+/// derive_key(key, iv, label) for one key and label and any iv, with the
+/// hashes of the key and the label made once: a plugin that derives a key
+/// per message (from a fresh nonce or IV) saves two of the SHA-256 blocks.
+class key_deriver {
+ public:
+  key_deriver(byte_view key, byte_view label) {
+    netaio::detail::ensure_sodium();
+    crypto_hash_sha256(key_hash_.data(), key.data(), key.size());
+    crypto_hash_sha256(label_hash_.data(), label.data(), label.size());
+  }
+
+  /// derive_key({key, iv, label}).
+  key32 derive(byte_view iv) const {
+    key32 iv_hash;
+    crypto_hash_sha256(iv_hash.data(), iv.data(), iv.size());
+    netaio::detail::sha256_state st;
+    st.update(key_hash_.view());
+    st.update(iv_hash.view());
+    st.update(label_hash_.view());
+    key32 out;
+    st.final(out.data());
+    return out;
+  }
+
+ private:
+  key32 key_hash_;
+  key32 label_hash_;
+};
+
+/// The label of the reference's keystream key: derive_key(key, iv, "enc").
+inline constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
+/// The label of the reference's MAC key: derive_key(key, iv, "mac").
+inline constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
+
 /// Fills `out` with the reference's keystream for (key, iv) starting at byte
 /// offset `start`: block n is SHA-256(derive_key(key, iv, "enc") || be32(n)).
 inline void keystream_into(byte_view key, byte_view iv, std::span<std::uint8_t> out,
                            std::size_t start = 0) {
-  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
   const key32 k = derive_key({key, iv, byte_view(enc_label)});
   key32 block;
   std::uint8_t in[digest_size + 4];
@@ -127,10 +160,9 @@ inline byte_buffer keystream(byte_view key, byte_view iv, std::size_t length,
   return out;
 }
 
-/// XORs `data` in place with the keystream (encrypts and decrypts alike).
-inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
-  static constexpr std::uint8_t enc_label[] = {'e', 'n', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(enc_label)});
+/// XORs `data` in place with the keystream of the derived key `k`
+/// (derive_key(key, iv, "enc")).
+inline void symcrypt_derived(const key32& k, std::span<std::uint8_t> data) {
   key32 block;
   std::uint8_t in[digest_size + 4];
   std::copy(k.begin(), k.end(), in);
@@ -148,6 +180,11 @@ inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t
   sodium_memzero(in, sizeof in);
 }
 
+/// XORs `data` in place with the keystream (encrypts and decrypts alike).
+inline void symcrypt_inplace(byte_view key, byte_view iv, std::span<std::uint8_t> data) {
+  symcrypt_derived(derive_key({key, iv, byte_view(enc_label)}), data);
+}
+
 /// The reference's symcrypt: `data` XOR keystream, as a new buffer.
 inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
   byte_buffer out = to_buffer(data);
@@ -155,31 +192,51 @@ inline byte_buffer symcrypt(byte_view key, byte_view iv, byte_view data) {
   return out;
 }
 
+/// The reference's HMAC under one key, for a plugin that MACs every message
+/// with it: key_deriver makes the key's and the label's hashes once. (The
+/// rest depends on the iv, a fresh nonce per message.)
+class hmac_key {
+ public:
+  explicit hmac_key(byte_view key) : deriver_(key, mac_label) {}
+
+  /// hmac(key, iv, message).
+  digest mac(byte_view iv, std::initializer_list<byte_view> message) const {
+    return mac_derived(deriver_.derive(iv), message);
+  }
+
+  /// The RFC 2104 part of the reference's HMAC: SHA-256 with a 136-byte
+  /// block under the derived key `k`.
+  static digest mac_derived(const key32& k, std::initializer_list<byte_view> message) {
+    secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
+    std::copy(k.begin(), k.end(), pad.data());
+    for (std::size_t i = 0; i < hmac_block_size; ++i)
+      pad[i] ^= 0x36;
+    key32 partial;
+    {
+      netaio::detail::sha256_state inner;
+      inner.update(pad.view());
+      for (auto m : message)
+        inner.update(m);
+      inner.final(partial.data());
+    }
+    for (std::size_t i = 0; i < hmac_block_size; ++i)
+      pad[i] ^= 0x36 ^ 0x5c;
+    netaio::detail::sha256_state outer;
+    outer.update(pad.view());
+    outer.update(partial.view());
+    digest out;
+    outer.final(out.data());
+    return out;
+  }
+
+ private:
+  key_deriver deriver_;
+};
+
 /// The reference's HMAC: RFC 2104 shape over SHA-256 with a 136-byte block,
 /// keyed by derive_key(key, iv, "mac"), over the concatenation of `message`.
 inline digest hmac(byte_view key, byte_view iv, std::initializer_list<byte_view> message) {
-  static constexpr std::uint8_t mac_label[] = {'m', 'a', 'c'};
-  const key32 k = derive_key({key, iv, byte_view(mac_label)});
-  secret_array<hmac_block_size> pad;  // zero-padded key, then XORed in place
-  std::copy(k.begin(), k.end(), pad.data());
-  for (std::size_t i = 0; i < hmac_block_size; ++i)
-    pad[i] ^= 0x36;
-  key32 partial;
-  {
-    netaio::detail::sha256_state inner;
-    inner.update(pad.view());
-    for (auto m : message)
-      inner.update(m);
-    inner.final(partial.data());
-  }
-  for (std::size_t i = 0; i < hmac_block_size; ++i)
-    pad[i] ^= 0x36 ^ 0x5c;
-  netaio::detail::sha256_state outer;
-  outer.update(pad.view());
-  outer.update(partial.view());
-  digest out;
-  outer.final(out.data());
-  return out;
+  return hmac_key::mac_derived(derive_key({key, iv, byte_view(mac_label)}), message);
 }
 
 /// hmac() over a single message.

@@ -4,6 +4,7 @@
 #include <netaio/plugins/context.hpp>
 #include <netaio/plugins/crypto.hpp>
 #include <netaio/plugins/detail/message_access.hpp>
+#include <netaio/plugins/detail/random.hpp>
 #include <netaio/plugins/detail/sodium.hpp>
 #include <netaio/plugins/error.hpp>
 #include <netaio/plugins/replay_guard.hpp>
@@ -37,7 +38,8 @@ struct hmac_auth_options {
   std::string ts_field = "ts";
   /// Seconds since the Unix epoch; the system clock when empty.
   std::function<std::int64_t()> clock = {};
-  /// Fills nonces; libsodium's randombytes_buf when empty.
+  /// Fills nonces; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
   /// Beyond the reference: when set, check() also rejects a ts outside the
   /// window and a nonce already accepted within it. Off by default, as the
@@ -54,7 +56,7 @@ class hmac_auth_plugin {
 
   /// `secret` as bytes (the reference's bytes config).
   explicit hmac_auth_plugin(byte_view secret, hmac_auth_options opts = {})
-      : secret_(crypto::sha256_key(secret)), opts_(std::move(opts)) {
+      : key_(crypto::sha256_key(secret).view()), opts_(std::move(opts)) {
     if (opts_.replay) guard_ = std::make_shared<replay_guard>(*opts_.replay);
   }
   /// `secret` as text (the reference's str config, encoded as UTF-8).
@@ -75,8 +77,7 @@ class hmac_auth_plugin {
     } else if (opts_.random) {
       opts_.random(nonce);
     } else {
-      netaio::detail::ensure_sodium();
-      randombytes_buf(nonce.data(), nonce.size());
+      netaio::detail::random_bytes(nonce);  // no system call per message
     }
     const auto* old_ts = detail::find_field(fields, opts_.ts_field);
     const std::array<std::uint8_t, 4> ts = old_ts ? ts4_from_bytes(*old_ts) : ts4_from_int(now());
@@ -129,11 +130,11 @@ class hmac_auth_plugin {
       if (body.uri().size() > 0xffff)
         throw wire_error(wire_errc::too_large, "uri longer than 65535");
       const auto len = detail::be16(body.uri().size());
-      return crypto::hmac(secret_.view(), nonce,
-                          {ts, byte_view(len), byte_view(body.uri()), byte_view(body.content())});
+      return key_.mac(nonce,
+                      {ts, byte_view(len), byte_view(body.uri()), byte_view(body.content())});
     } else {
       const byte_buffer encoded = detail::encode_body(body);
-      return crypto::hmac(secret_.view(), nonce, {ts, byte_view(encoded)});
+      return key_.mac(nonce, {ts, byte_view(encoded)});
     }
   }
   std::int64_t now() const {
@@ -173,7 +174,8 @@ class hmac_auth_plugin {
     return v;
   }
 
-  crypto::key32 secret_;
+  // The reference keys its HMAC with SHA-256(secret).
+  crypto::hmac_key key_;
   hmac_auth_options opts_;
   std::shared_ptr<replay_guard> guard_;
 };

@@ -24,7 +24,8 @@ struct sha256_stream_cipher_options {
   std::string iv_field = "iv";
   /// Encrypt the uri (and its length) along with the content.
   bool encrypt_uri = true;
-  /// Fills IVs; libsodium's randombytes_buf when empty.
+  /// Fills IVs; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
   /// Where to split a ciphertext of n bytes into uri and content, in
   /// [1, n - 1]; uniformly random when empty (the reference's randint).
@@ -38,7 +39,7 @@ class sha256_stream_cipher_plugin {
  public:
   /// `key` as bytes; the cipher key is SHA-256(key), as in the reference.
   explicit sha256_stream_cipher_plugin(byte_view key, sha256_stream_cipher_options opts = {})
-      : key_(crypto::sha256_key(key)), opts_(std::move(opts)) {}
+      : key_(crypto::sha256_key(key).view(), crypto::enc_label), opts_(std::move(opts)) {}
   /// `key` as text (UTF-8).
   explicit sha256_stream_cipher_plugin(std::string_view key, sha256_stream_cipher_options opts = {})
       : sha256_stream_cipher_plugin(as_bytes(key), std::move(opts)) {}
@@ -62,7 +63,7 @@ class sha256_stream_cipher_plugin {
     data.insert(data.end(), content.begin(), content.end());
     std::array<std::uint8_t, crypto::iv_size> iv{};
     detail::fill_random(iv, opts_.random);
-    crypto::symcrypt_inplace(key_.view(), iv, data);
+    crypto::symcrypt_derived(key_.derive(iv), data);
     auto fields = m.auth_data();
     detail::set_field(fields, opts_.iv_field, iv);
     using body_t = typename M::body_t;
@@ -91,7 +92,7 @@ class sha256_stream_cipher_plugin {
     data.reserve(uri.size() + content.size());
     if (opts_.encrypt_uri) data.insert(data.end(), uri.begin(), uri.end());
     data.insert(data.end(), content.begin(), content.end());
-    crypto::symcrypt_inplace(key_.view(), *iv, data);
+    crypto::symcrypt_derived(key_.derive(*iv), data);
     using body_t = typename M::body_t;
     if (opts_.encrypt_uri) {
       const auto [plain_uri, plain_content] = detail::split_uri_plaintext(data, "stream cipher");
@@ -106,7 +107,8 @@ class sha256_stream_cipher_plugin {
   const sha256_stream_cipher_options& options() const noexcept { return opts_; }
 
  private:
-  crypto::key32 key_;
+  // The keystream key of SHA-256(key) and "enc", less the IV.
+  crypto::key_deriver key_;
   sha256_stream_cipher_options opts_;
 };
 

@@ -24,7 +24,8 @@ namespace netaio::inline v0 {
 struct x25519_cipher_options {
   /// Encrypt the uri (and its length) along with the content.
   bool encrypt_uri = false;
-  /// Fills box nonces; libsodium's randombytes_buf when empty.
+  /// Fills box nonces; when empty, a per-thread ChaCha20 stream keyed from
+  /// libsodium's randombytes_buf (plugins/detail/random.hpp).
   std::function<void(std::span<std::uint8_t>)> random = {};
   /// Where to split a ciphertext of n bytes into uri and content, in
   /// [1, n - 1]; uniformly random when empty (the reference's randint).

@@ -8,6 +8,7 @@
 #include <netaio/wire/wire_error.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -72,50 +73,90 @@ class auth_fields {
       d.emplace_back(packify::value(k), packify::value::bytes(v));
     return packify::value::dict(std::move(d));
   }
+  /// Bytes encode_to() appends; throws wire_error(too_large) as it does.
+  std::size_t encoded_size() const {
+    namespace pf = packify::detail;
+    const item_sizes m = measure();
+    return 2 + pf::width_of(pf::category_for(fields_.size())) +
+           fields_.size() * pf::width_of(pf::category_for(m.longest)) + m.total;
+  }
+
   /// Appends the packify encoding (as packify.pack of the dict, without
-  /// building packify values: this runs for every message sent).
+  /// building packify values: this runs for every message sent). Each field
+  /// is packed as a (str, bytes) tuple straight into `out`; packify orders a
+  /// dict's packed items bytewise, so they are then reordered in place.
   void encode_to(byte_buffer& out) const {
     namespace pf = packify::detail;
-    // Each field as a packed (str, bytes) tuple, back to back in one scratch buffer.
-    byte_buffer items;
-    std::vector<std::pair<std::size_t, std::size_t>> spans;  // offset, length
-    spans.reserve(fields_.size());
-    std::size_t longest = 0;
+    struct item {
+      std::size_t at;  // offset in `out`
+      std::size_t size;
+    };
+    // Up to 8 fields (the bundled plugins set at most 3) need no allocation.
+    std::array<item, 8> small;
+    std::vector<item> large;
+    const std::size_t count = fields_.size();
+    if (count > small.size()) large.resize(count);
+    item* items = count > small.size() ? large.data() : small.data();
+
+    const auto [total, longest] = measure();
+    const std::uint8_t cat = pf::category_for(count);
+    const std::uint8_t table_cat = pf::category_for(longest);
+    const std::size_t start = out.size();
+    const std::size_t table_at = start + 2 + pf::width_of(cat);
+    const std::size_t items_at = table_at + count * pf::width_of(table_cat);
+    out.reserve(items_at + total);
+    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
+    out.push_back(table_cat);
+    pf::put_be(out, count, pf::width_of(cat));
+    out.resize(items_at);  // the length table, filled once the order is known
+
+    std::size_t i = 0;
     for (const auto& [k, v] : fields_) {
-      const std::size_t at = items.size();
+      const std::size_t at = out.size();
       const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
       const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
       const std::uint8_t item_cat = pf::category_for(std::max(klen, vlen));
-      items.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
-      items.push_back(item_cat);
-      items.push_back(2);
-      pf::put_be(items, klen, pf::width_of(item_cat));
-      pf::put_be(items, vlen, pf::width_of(item_cat));
-      pf::put_sized(items, pf::type_str, as_bytes(k));
-      pf::put_sized(items, pf::type_bytes, v);
-      spans.emplace_back(at, items.size() - at);
-      longest = std::max(longest, items.size() - at);
+      out.push_back(static_cast<std::uint8_t>(pf::cat1 | pf::type_tuple));
+      out.push_back(item_cat);
+      out.push_back(2);
+      pf::put_be(out, klen, pf::width_of(item_cat));
+      pf::put_be(out, vlen, pf::width_of(item_cat));
+      pf::put_sized(out, pf::type_str, as_bytes(k));
+      pf::put_sized(out, pf::type_bytes, v);
+      items[i++] = {at, out.size() - at};
     }
-    // packify sorts a dict's packed items bytewise.
-    std::sort(spans.begin(), spans.end(), [&](const auto& a, const auto& b) {
-      return std::lexicographical_compare(
-          items.begin() + static_cast<std::ptrdiff_t>(a.first),
-          items.begin() + static_cast<std::ptrdiff_t>(a.first + a.second),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first),
-          items.begin() + static_cast<std::ptrdiff_t>(b.first + b.second));
-    });
-    if (spans.size() >= (std::uint64_t{1} << 32) || longest >= (std::uint64_t{1} << 32))
-      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
-    const std::uint8_t cat = pf::category_for(spans.size());
-    const std::uint8_t item_cat = pf::category_for(longest);
-    out.push_back(static_cast<std::uint8_t>(cat | pf::type_dict));
-    out.push_back(item_cat);
-    pf::put_be(out, spans.size(), pf::width_of(cat));
-    for (const auto& sp : spans)
-      pf::put_be(out, sp.second, pf::width_of(item_cat));
-    for (const auto& sp : spans)
-      out.insert(out.end(), items.begin() + static_cast<std::ptrdiff_t>(sp.first),
-                 items.begin() + static_cast<std::ptrdiff_t>(sp.first + sp.second));
+    const auto bytes_of = [&](const item& it) { return byte_view(out.data() + it.at, it.size); };
+    const auto before = [&](const item& a, const item& b) {
+      const byte_view x = bytes_of(a);
+      const byte_view y = bytes_of(b);
+      return std::lexicographical_compare(x.begin(), x.end(), y.begin(), y.end());
+    };
+    std::sort(items, items + count, before);
+    std::size_t table = table_at;
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::size_t w = pf::width_of(table_cat);
+      for (std::size_t b = w; b-- > 0;)
+        out[table++] = static_cast<std::uint8_t>(items[j].size >> (8 * b));
+    }
+    // Reorder the packed items when map order was not packify's order.
+    bool in_order = true;
+    for (std::size_t j = 0, at = items_at; j < count; at += items[j].size, ++j)
+      in_order = in_order && items[j].at == at;
+    if (in_order) return;
+    std::array<std::uint8_t, 256> small_copy;
+    byte_buffer large_copy;
+    std::uint8_t* copy = small_copy.data();
+    if (total > small_copy.size()) {
+      large_copy.resize(total);
+      copy = large_copy.data();
+    }
+    std::copy(out.begin() + static_cast<std::ptrdiff_t>(items_at), out.end(), copy);
+    std::size_t to = items_at;
+    for (std::size_t j = 0; j < count; ++j) {
+      const std::uint8_t* from = copy + (items[j].at - items_at);
+      std::copy(from, from + items[j].size, out.begin() + static_cast<std::ptrdiff_t>(to));
+      to += items[j].size;
+    }
   }
   /// The packify encoding.
   byte_buffer encode() const {
@@ -127,6 +168,32 @@ class auth_fields {
   friend bool operator==(const auth_fields&, const auth_fields&) = default;
 
  private:
+  // The packed (str, bytes) tuple of one field.
+  static std::size_t item_size(std::string_view k, byte_view v) {
+    namespace pf = packify::detail;
+    if (k.size() >= (std::uint64_t{1} << 32) || v.size() >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "packify lengths stop below 2^32");
+    const std::size_t klen = 1 + pf::width_of(pf::category_for(k.size())) + k.size();
+    const std::size_t vlen = 1 + pf::width_of(pf::category_for(v.size())) + v.size();
+    return 3 + 2 * pf::width_of(pf::category_for(std::max(klen, vlen))) + klen + vlen;
+  }
+  struct item_sizes {
+    std::size_t total = 0;    // of every packed item
+    std::size_t longest = 0;  // of the longest
+  };
+  // Throws wire_error(too_large) for what packify cannot encode.
+  item_sizes measure() const {
+    item_sizes m;
+    for (const auto& [k, v] : fields_) {
+      const std::size_t n = item_size(k, v);
+      m.total += n;
+      m.longest = std::max(m.longest, n);
+    }
+    if (fields_.size() >= (std::uint64_t{1} << 32) || m.longest >= (std::uint64_t{1} << 32))
+      throw wire_error(wire_errc::too_large, "auth fields too large for packify");
+    return m;
+  }
+
   map_type fields_;
 };
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <netaio/wire/bytes.hpp>
+#include <netaio/wire/crc32.hpp>
 #include <netaio/wire/detail/endian.hpp>
 #include <netaio/wire/wire_error.hpp>
 
@@ -71,9 +72,17 @@ class body {
   }
 
   std::size_t encoded_size() const noexcept { return 2 + uri_.size() + content_.size(); }
+  /// crc32 of the encoding, computed without building it (a message header's
+  /// checksum); throws wire_error(too_large) as encode_to() does.
+  std::uint32_t checksum() const {
+    check_uri_length();
+    std::uint8_t len[2];
+    detail::store_be16(len, static_cast<std::uint16_t>(uri_.size()));
+    return crc32(content_, crc32(uri_, crc32(byte_view(len))));
+  }
   /// Appends the encoding; throws wire_error(too_large) for a uri past 65535 bytes.
   void encode_to(byte_buffer& out) const {
-    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
+    check_uri_length();
     const std::size_t at = out.size();
     out.resize(at + 2);
     detail::store_be16(out.data() + at, static_cast<std::uint16_t>(uri_.size()));
@@ -90,6 +99,10 @@ class body {
   friend bool operator==(const body&, const body&) = default;
 
  private:
+  void check_uri_length() const {
+    if (uri_.size() > 0xffff) throw wire_error(wire_errc::too_large, "uri longer than 65535");
+  }
+
   byte_buffer uri_;
   byte_buffer content_;
 };

@@ -11,7 +11,9 @@
 #include <netaio/wire/header.hpp>
 
 #include <algorithm>
+#include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <utility>
 
 namespace netaio::inline v0 {
@@ -31,8 +33,7 @@ class basic_message {
 
   /// A message of `body`, with lengths and checksum filled in.
   static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
-    const byte_buffer b = body.encode();
-    H h(type, auth_data.encode().size(), b.size(), crc32(b));
+    H h(type, auth_size(auth_data), body_size(body), body_checksum(body));
     return basic_message(std::move(h), std::move(auth_data), std::move(body));
   }
 
@@ -46,7 +47,7 @@ class basic_message {
 
   /// The header's checksum matches the body.
   bool check() const {
-    return static_cast<std::uint32_t>(header_.checksum()) == crc32(body_.encode());
+    return static_cast<std::uint32_t>(header_.checksum()) == body_checksum(body_);
   }
 
   /// Appends the frame to `out`, first setting the header's lengths and
@@ -89,24 +90,61 @@ class basic_message {
   H encode_with(H h, byte_buffer& out) const {
     const std::size_t start = out.size();
     try {
+      // One allocation at most, when the sections can tell their sizes.
+      if constexpr (sized<A> && sized<B>)
+        out.reserve(start + H::header_length() + auth_size(auth_) + body_size(body_));
       out.resize(start + H::header_length());
       auth_.encode_to(out);
       const std::size_t body_at = out.size();
       body_.encode_to(out);
       const byte_view b(out.data() + body_at, out.size() - body_at);
       h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
-      // Encoded past the end, then moved into place: no temporary buffer, so
-      // a reused `out` costs no allocation per frame.
-      const std::size_t end = out.size();
-      h.encode_to(out);
-      std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
-                out.begin() + static_cast<std::ptrdiff_t>(start));
-      out.resize(end);
+      if constexpr (requires(std::uint8_t * p) { h.encode_into(p); }) {
+        h.encode_into(out.data() + start);
+      } else {
+        // Encoded past the end, then moved into place: no temporary buffer,
+        // so a reused `out` costs no allocation per frame.
+        const std::size_t end = out.size();
+        h.encode_to(out);
+        std::copy(out.begin() + static_cast<std::ptrdiff_t>(end), out.end(),
+                  out.begin() + static_cast<std::ptrdiff_t>(start));
+        out.resize(end);
+      }
     } catch (...) {
       out.resize(start);
       throw;
     }
     return h;
+  }
+
+  // Sizes and checksum without encoding, for the types that offer them
+  // (the default ones); other types are encoded to find out.
+  template <class T>
+  static constexpr bool sized = requires(const T& t) {
+    { t.encoded_size() } -> std::convertible_to<std::size_t>;
+  };
+  static std::size_t auth_size(const A& a) {
+    if constexpr (sized<A>) {
+      return a.encoded_size();
+    } else {
+      return a.encode().size();
+    }
+  }
+  static std::size_t body_size(const B& b) {
+    if constexpr (sized<B>) {
+      return b.encoded_size();
+    } else {
+      return b.encode().size();
+    }
+  }
+  static std::uint32_t body_checksum(const B& b) {
+    if constexpr (requires {
+                    { b.checksum() } -> std::same_as<std::uint32_t>;
+                  }) {
+      return b.checksum();
+    } else {
+      return crc32(b.encode());
+    }
   }
 
   H header_{};

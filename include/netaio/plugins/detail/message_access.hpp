@@ -3,6 +3,7 @@
 // extra operations are looked up here, with the default types' fast paths).
 #pragma once
 
+#include <netaio/plugins/detail/random.hpp>
 #include <netaio/plugins/detail/sodium.hpp>
 #include <netaio/plugins/error.hpp>
 #include <netaio/wire/body.hpp>
@@ -80,21 +81,20 @@ inline std::size_t split_point(std::size_t n,
     }
     return k;
   }
-  ensure_sodium();
   // A uri longer than 65535 bytes cannot be encoded; the reference would fail
   // at encode time, we keep the split where it can be sent.
   const std::size_t hi = std::min<std::size_t>(n - 1, 0xffff);
-  return 1 + randombytes_uniform(static_cast<std::uint32_t>(hi));
+  return 1 + random_stream::local().uniform(static_cast<std::uint32_t>(hi));
 }
 
-/// Fills `out` from `random`, or from libsodium.
+/// Fills `out` from `random`, or from this thread's random stream (keyed
+/// from libsodium: no system call per message).
 inline void fill_random(std::span<std::uint8_t> out,
                         const std::function<void(std::span<std::uint8_t>)>& random) {
   if (random) {
     random(out);
   } else {
-    ensure_sodium();
-    randombytes_buf(out.data(), out.size());
+    random_bytes(out);
   }
 }
 
