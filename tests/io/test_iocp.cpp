@@ -12,6 +12,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <coroutine>
 #include <cstring>
 #include <string>
@@ -173,6 +174,24 @@ task<void> until(Pred pred) {
 
 }  // namespace
 
+namespace {
+/// An op whose complete function sets a flag.
+struct flagged : d::iocp_op {
+  bool* called;
+  explicit flagged(bool* c)
+      : d::iocp_op([](d::iocp_op* op) noexcept { *static_cast<flagged*>(op)->called = true; }),
+        called(c) {}
+};
+/// Starts a WSARecv on `fd` with nothing to read yet: pending.
+void start_pending_recv(d::iocp_backend& backend, d::iocp_op& op, d::native_socket fd, char* in,
+                        std::size_t len) {
+  backend.begin(op, fd);
+  unsigned long n = 0;
+  const unsigned long e = recv_into(fd, in, len)(op.overlapped(), n);
+  REQUIRE(backend.submitted(op, e, n) == d::iocp_backend::submit_result::pending);
+}
+}  // namespace
+
 TEST_CASE("io_context on Windows is the IOCP backend") {
   CHECK(std::string_view(io_context::backend_name()) == "iocp");
   io_context io;
@@ -305,21 +324,12 @@ TEST_CASE("abandon() takes a pending op's packet before its memory goes, dispatc
   tcp_pair p(io);
   auto& backend = io.backend();
   bool called = false;
-  struct flagged : d::iocp_op {
-    bool* called;
-    explicit flagged(bool* c)
-        : d::iocp_op([](d::iocp_op* op) noexcept { *static_cast<flagged*>(op)->called = true; }),
-          called(c) {}
-  };
   bool other_done = false;
   flagged other(&other_done);
   {
     flagged op(&called);
     char in[16];
-    backend.begin(op, p.b.fd);
-    unsigned long n = 0;
-    const unsigned long e = recv_into(p.b.fd, in, sizeof in)(op.overlapped(), n);
-    REQUIRE(backend.submitted(op, e, n) == d::iocp_backend::submit_result::pending);
+    start_pending_recv(backend, op, p.b.fd, in, sizeof in);
     REQUIRE(backend.post(other, 0, 7));  // its packet is in the port first
     CHECK(io.pending_operations() == 2);
     backend.abandon(op);  // before `op` and `in` go out of scope
@@ -327,6 +337,37 @@ TEST_CASE("abandon() takes a pending op's packet before its memory goes, dispatc
   }
   CHECK(!called);     // an abandoned op's complete function is not called
   CHECK(other_done);  // the packet that came first was dispatched
+  CHECK(io.pending_operations() == 0);
+}
+
+TEST_CASE("a cancel that finds nothing, its op still pending, is asked again until the packet") {
+  // CancelIoEx answers ERROR_NOT_FOUND for an op that has completed with
+  // its packet still in the port (and, under Wine, for a pending send between
+  // two attempts, where the cancel would otherwise be lost). The backend keeps
+  // asking on each wait until the op's packet is taken.
+  io_context io;
+  tcp_pair p(io);
+  auto& backend = io.backend();
+  bool called = false;
+  flagged op(&called);
+  char in[16];
+  start_pending_recv(backend, op, p.b.fd, in, sizeof in);
+  REQUIRE(::send(p.a.fd, "hello", 5, 0) == 5);
+  // The receive completes in the kernel; its packet waits in the port.
+  for (int i = 0; i < 10'000 && !HasOverlappedIoCompleted(&op.ov); ++i)
+    ::Sleep(1);
+  REQUIRE(HasOverlappedIoCompleted(&op.ov));
+  CHECK(!backend.cancel(op));  // too late: ERROR_NOT_FOUND
+  CHECK(op.cancel_again);
+  CHECK(op.in_flight);
+  for (int i = 0; i < 10'000 && op.in_flight; ++i)
+    backend.wait(std::chrono::nanoseconds::zero());
+  CHECK(!op.in_flight);
+  CHECK(!op.cancel_again);
+  CHECK(called);
+  CHECK(op.error == 0);  // the op's real result: the cancel came after it
+  CHECK(op.bytes == 5);
+  CHECK(std::string_view(in, 5) == "hello");
   CHECK(io.pending_operations() == 0);
 }
 

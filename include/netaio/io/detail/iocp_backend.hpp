@@ -119,9 +119,28 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   /// Asks the kernel to end a pending op early (CancelIoEx). The op still
   /// ends through its packet (ERROR_OPERATION_ABORTED, or its real result
   /// if that came first). False if there was nothing left to cancel.
+  ///
+  /// CancelIoEx that finds nothing (ERROR_NOT_FOUND) for an op whose packet
+  /// has not come is asked again on every wait until the packet comes. On
+  /// Windows that answer means the op has just completed and its packet is
+  /// in the port: the next wait takes it, and the retry costs one call.
+  /// Wine (8.0) also gives it for a socket op that is pending but between
+  /// two attempts of its wineserver async (a send woken by writability
+  /// while the peer's window is still closing): the cancel is dropped, the
+  /// async goes back to waiting, and without the retry its packet never
+  /// comes and the cancelled task hangs (seen in io_cancel's "cancel write
+  /// to a peer that never reads", under load: CancelIoEx FALSE with 1168).
   bool cancel(iocp_op& op) noexcept {
     if (!op.in_flight || op.socket == invalid_socket) return false;
-    return ::CancelIoEx(reinterpret_cast<HANDLE>(op.socket), &op.ov) != FALSE;
+    if (::CancelIoEx(reinterpret_cast<HANDLE>(op.socket), &op.ov) != FALSE) {
+      forget_cancel_again(op);
+      return true;
+    }
+    if (::GetLastError() == ERROR_NOT_FOUND && !op.cancel_again) {
+      op.cancel_again = true;
+      ++cancels_again_;
+    }
+    return false;
   }
   /// For an op whose memory is about to go while it is pending (a task
   /// frame torn down at the end of a stop's grace period): cancels it and
@@ -423,6 +442,14 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   /// One GetQueuedCompletionStatusEx; dispatches what it returns. Returns
   /// how many ops completed.
   std::size_t drain(DWORD ms, bool dispatch) noexcept {
+    if (cancels_again_ > 0) {
+      // Ask again, and come back within a millisecond to ask again if the
+      // packets have not come by then (see cancel()). A wait of 0 waits
+      // that millisecond too: under a virtual clock a wait that returns
+      // nothing lets time jump, and a cancelled op is not idle.
+      cancel_again();
+      if (cancels_again_ > 0) ms = 1;
+    }
     OVERLAPPED_ENTRY entries[max_entries];
     ULONG n = 0;
     if (::GetQueuedCompletionStatusEx(port_, entries, max_entries, &n, ms, FALSE) == FALSE)
@@ -474,8 +501,20 @@ class iocp_backend final : public loop_backend, public reactor_registry {
     return ERROR_GEN_FAILURE;  // (an NTSTATUS Winsock did not translate)
   }
 
+  /// Asks again for the ops whose CancelIoEx found nothing (see cancel()).
+  void cancel_again() noexcept {
+    for (iocp_op* op = ops_; op != nullptr && cancels_again_ > 0; op = op->next)
+      if (op->cancel_again) cancel(*op);
+  }
+  void forget_cancel_again(iocp_op& op) noexcept {
+    if (!op.cancel_again) return;
+    op.cancel_again = false;
+    --cancels_again_;
+  }
+
   /// The op is done: no longer pending, out of the list.
   void finish(iocp_op& op) noexcept {
+    forget_cancel_again(op);
     (op.prev != nullptr ? op.prev->next : ops_) = op.next;
     if (op.next != nullptr) op.next->prev = op.prev;
     op.prev = op.next = nullptr;
@@ -498,6 +537,7 @@ class iocp_backend final : public loop_backend, public reactor_registry {
   std::size_t pending_ = 0;
   std::size_t socket_ops_pending_ = 0;  // of pending_: socket operations' (op.user set)
   std::size_t completions_ = 0;
+  std::size_t cancels_again_ = 0;  // ops with cancel_again set
   std::atomic<bool> wake_pending_{false};
 };
 

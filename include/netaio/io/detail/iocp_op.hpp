@@ -87,6 +87,9 @@ struct iocp_op {
   /// A stream receive: WSAESHUTDOWN (after shutdown(receive)) is end of
   /// stream, as a POSIX recv() reports it.
   bool stream_receive = false;
+  /// A CancelIoEx that found nothing while the op was still pending: asked
+  /// again on every wait until the packet comes (iocp_backend::cancel).
+  bool cancel_again = false;
 
   OVERLAPPED* overlapped() noexcept { return &ov; }
   static iocp_op* from(OVERLAPPED* o) noexcept { return reinterpret_cast<iocp_op*>(o); }
