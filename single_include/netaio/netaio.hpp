@@ -6859,6 +6859,38 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   [[no_unique_address]] send_storage<max_iov> io_;
 };
 
+/// Sends what the kernel takes of `buf` now, without waiting: the bytes
+/// taken (0 when none fit, or when a write is pending on the stream, whose
+/// bytes must go first). Throws io_error: closed, or a failure of the
+/// socket. IOCP has no synchronous send on an overlapped socket: 0 there.
+inline std::size_t try_send_now(stream_core& core, std::span<const std::uint8_t> buf) {
+  (void)core.handle.checked_fd("write");
+#if NETAIO_HAS_IOCP
+  (void)buf;
+  return 0;
+#else
+  fd_state* s = core.handle.state();
+  if (buf.empty() || s->writer != nullptr) return 0;
+  constexpr bool readiness = io_backend::model == io_model::readiness;
+  // Readiness backends: a send buffer found full waits for its edge. (On
+  // io_uring nothing sets the flag again: it is not looked at.)
+  if (readiness && !s->writable) return 0;
+  const ssize_t r = retry_eintr(
+      [&] { return ::send(s->fd, buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+  if (r >= 0) {
+    if (readiness && static_cast<std::size_t>(r) < buf.size()) s->drained_write();
+    return static_cast<std::size_t>(r);
+  }
+  const int e = errno;
+  if (const int taken = s->take_error(); taken != 0) throw_errno(taken, core.context("write"));
+  if (would_block(e)) {
+    if (readiness) s->drained_write();
+    return 0;
+  }
+  throw_errno(e, core.context("write"));
+#endif
+}
+
 /// Connects a fresh socket: the first attempt runs at once; EINPROGRESS
 /// waits for writability, and SO_ERROR says how it ended.
 class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write> {
@@ -7144,6 +7176,14 @@ class tcp_stream {
     return {core_, bufs};
   }
 
+  /// Sends what fits in the kernel's buffer now, without waiting, and
+  /// returns how many bytes of `buf` that was: 0 when none fit, when a
+  /// write is pending on the stream, or on Windows (IOCP sends only
+  /// overlapped). For a writer that queues the rest. Throws io_error.
+  template <detail::const_byte_range R>
+  std::size_t try_write(R&& buf) {
+    return detail::try_send_now(core_, detail::readable_bytes(buf));
+  }
   /// Closes one or both directions (send: the peer reads end of stream).
   void shutdown(shutdown_how how = shutdown_how::send) {
     const detail::native_socket fd = core_.handle.checked_fd("shutdown");
@@ -8640,8 +8680,10 @@ inline endpoint to_endpoint(const peer_address& a) {
 // ---- begin netaio/node/connection.hpp
 // One TCP connection of a node: a framed stream read by exactly one receive
 // loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer. The
-// writer runs only while frames are queued: an idle connection holds none.
+// writer task, so that sending to a connection never waits on its peer. A
+// frame with nothing ahead of it is written at once, as far as the kernel
+// takes it; the writer runs only while frames (or the rest of one) are
+// queued: an idle connection holds none.
 // Shared by tcp_server (one per accepted client) and tcp_client (one per
 // server).
 
@@ -10122,6 +10164,9 @@ class basic_framed_stream {
     return stream_.write_all(frames);
   }
 
+  /// Writes what fits of an encoded frame now (see tcp_stream::try_write).
+  std::size_t try_write_encoded(byte_view frame) { return stream_.try_write(frame); }
+
   tcp_stream& stream() noexcept { return stream_; }
   const tcp_stream& stream() const noexcept { return stream_; }
   /// Closes the stream; pending operations end with io_error(closed).
@@ -10503,6 +10548,11 @@ class basic_tcp_connection {
       refill();
       views.assign(batch.begin(), batch.end());
       bool wrote = false;
+      in_write_ = true;
+      struct write_flag {  // (cleared on every way out)
+        bool& on;
+        ~write_flag() { on = false; }
+      } writing{in_write_};
       try {
         wrote = co_await move_on_after(send_timeout_, stream_.write_encoded(views));
       } catch (const io_error& e) {
@@ -10542,6 +10592,20 @@ class basic_tcp_connection {
   // start (its scope closed by a stop, no memory) closes the connection.
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
+    if (count_ == 0 && !in_write_ && writer_scope_ != nullptr && !closing_) {
+      // Nothing ahead of it: the kernel takes what fits now, and the writer
+      // (a task start) is needed only for a rest.
+      std::size_t n = 0;
+      try {
+        n = stream_.try_write_encoded(frame);
+      } catch (const io_error& e) {
+        log_->info(peer_, "write failed: ", std::string_view(e.what()));
+        close("write failed");
+        return false;
+      }
+      if (n == frame.size()) return true;
+      frame.erase(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
+    }
     put(std::move(frame));
     if (writing_) {
       ready_.set();  // a resident writer may be waiting
@@ -10625,6 +10689,7 @@ class basic_tcp_connection {
   bool closing_ = false;   // no more queueing (close or finish)
   bool closed_ = false;    // closed: queued frames are dropped
   bool writing_ = false;   // a writer runs
+  bool in_write_ = false;  // the writer's frames are being written
   bool resident_ = false;  // the writer waits for frames rather than end
   task_scope* writer_scope_ = nullptr;
   async_event ready_;  // frames queued, or closing: for a resident writer

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <array>
 #include <csignal>
 #include <optional>
@@ -322,6 +323,57 @@ TEST_CASE("operations on a closed socket are io_error(closed)") {
     CHECK_THROWS_AS(co_await empty.write_all(std::string_view("x")), io_error);
     l.close();
     CHECK_THROWS_AS(co_await l.accept(), io_error);
+  });
+}
+
+TEST_CASE("try_write sends what the kernel takes now: 0 once full, 0 while a write waits") {
+  run_io([](io_context& io) -> task<void> {
+    auto p = co_await test::connected_pair(io);
+    if (std::string_view(io_context::backend_name()) == "iocp") {
+      // Overlapped sockets have no synchronous send: the caller's writer
+      // sends everything.
+      CHECK(p.client.try_write(std::string_view("hello")) == 0);
+      co_return;
+    }
+    CHECK(p.client.try_write(std::string_view("hello")) == 5);
+    std::array<char, 5> five;
+    co_await p.server.read_exact(five);
+    CHECK(std::string_view(five.data(), 5) == "hello");
+
+    test::small_buffers(p.client.native_handle());
+    test::small_buffers(p.server.native_handle());
+    const std::vector<std::uint8_t> a(64 << 10, 'a');
+    std::size_t taken = 0;
+    int calls = 0;
+    for (std::size_t n = 1; n > 0 && calls < 10'000; ++calls) {
+      n = p.client.try_write(a);
+      taken += n;
+    }
+    CHECK(calls < 10'000);  // the kernel's buffers filled: it took nothing more
+    CHECK(taken > 0);
+    // A write waiting for room goes first: try_write takes nothing meanwhile.
+    const std::vector<std::uint8_t> b(16 << 10, 'b');
+    task_scope scope{co_await this_context()};
+    scope.spawn([](tcp_stream& s, const std::vector<std::uint8_t>& bytes) -> task<void> {
+      co_await s.write_all(bytes);
+    }(p.client, b));
+    co_await test::wait_until([&] { return io.pending_operations() == 1; });
+    CHECK(p.client.try_write(a) == 0);
+    // Everything arrives once read, in order: the a's, then the b's.
+    std::vector<std::uint8_t> got(taken + b.size());
+    co_await p.server.read_exact(got);
+    co_await scope.join();
+    CHECK(std::count(got.begin(), got.begin() + static_cast<std::ptrdiff_t>(taken), 'a') ==
+          static_cast<std::ptrdiff_t>(taken));
+    CHECK(std::count(got.begin() + static_cast<std::ptrdiff_t>(taken), got.end(), 'b') ==
+          static_cast<std::ptrdiff_t>(b.size()));
+    p.client.close();
+    try {
+      (void)p.client.try_write(a);
+      FAIL("wrote to a closed socket");
+    } catch (const io_error& e) {
+      CHECK(e.errc() == io_errc::closed);
+    }
   });
 }
 

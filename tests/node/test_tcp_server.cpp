@@ -2,6 +2,8 @@
 // sequence, NOT_FOUND, subscribe/notify, broadcast past a slow reader,
 // plugins, malformed frames, limits. Every test ends with no descriptor,
 // registration or task frame left (run_io).
+#include <sys/socket.h>
+
 #include "node/tcp_support.hpp"
 
 using namespace tcp_test;
@@ -440,6 +442,56 @@ TEST_CASE("connection: sends waiting for room in the send queue go out in order,
       CHECK_FALSE(ok);
       CHECK_FALSE(c.is_open());
     });
+    peer.close();
+  });
+}
+
+TEST_CASE("connection: a frame with nothing queued ahead is written at once, with no writer task") {
+  run_io([](io_context& io) -> task<void> {
+    tcp_listener l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
+    tcp_stream peer_stream = co_await tcp_stream::connect(io, l.local_endpoint());
+    tcp_stream mine = co_await l.accept();
+    l.close();
+    // Small buffers, so that the kernel soon stops taking whole frames.
+    const int small = 4096;
+    ::setsockopt(mine.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    ::setsockopt(peer_stream.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    framed_stream peer(std::move(peer_stream));
+    const logger quiet{log_sink{}};
+    tcp_connection c(std::move(mine), connection_options{}, quiet, 1);
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      c.write_in(s);
+      for (int i = 0; i < 3; ++i) {
+        CHECK(c.try_send(make(message_type::notify_uri, std::to_string(i), "small")));
+        // In the kernel already: the scope runs no writer for it.
+        CHECK(s.size() == 0);
+      }
+      // A frame larger than the kernel takes at once: the rest goes through
+      // a writer, and a frame queued behind it waits its turn.
+      const std::string big(60000, 'b');
+      std::size_t sent_big = 0;
+      for (; sent_big < 64 && s.size() == 0; ++sent_big)
+        CHECK(c.try_send(make(message_type::notify_uri, "big", big)));
+      CHECK(s.size() == 1);  // the writer, for the rest
+      CHECK(c.try_send(make(message_type::notify_uri, "last", "small")));
+      for (int i = 0; i < 3; ++i) {
+        auto r = co_await peer.read_frame();
+        REQUIRE(r);
+        CHECK(uri_of(r.to_message()) == std::to_string(i));
+      }
+      for (std::size_t i = 0; i < sent_big; ++i) {
+        auto r = co_await peer.read_frame();
+        REQUIRE(r);
+        const message m = r.to_message();  // checksum checked: every byte in order
+        CHECK(uri_of(m) == "big");
+        CHECK(m.body().content().size() == big.size());
+      }
+      auto r = co_await peer.read_frame();
+      REQUIRE(r);
+      CHECK(uri_of(r.to_message()) == "last");
+      c.finish();
+    });
+    CHECK(!c.is_open());
     peer.close();
   });
 }

@@ -117,6 +117,14 @@ class tcp_stream {
     return {core_, bufs};
   }
 
+  /// Sends what fits in the kernel's buffer now, without waiting, and
+  /// returns how many bytes of `buf` that was: 0 when none fit, when a
+  /// write is pending on the stream, or on Windows (IOCP sends only
+  /// overlapped). For a writer that queues the rest. Throws io_error.
+  template <detail::const_byte_range R>
+  std::size_t try_write(R&& buf) {
+    return detail::try_send_now(core_, detail::readable_bytes(buf));
+  }
   /// Closes one or both directions (send: the peer reads end of stream).
   void shutdown(shutdown_how how = shutdown_how::send) {
     const detail::native_socket fd = core_.handle.checked_fd("shutdown");

@@ -1,7 +1,9 @@
 // One TCP connection of a node: a framed stream read by exactly one receive
 // loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer. The
-// writer runs only while frames are queued: an idle connection holds none.
+// writer task, so that sending to a connection never waits on its peer. A
+// frame with nothing ahead of it is written at once, as far as the kernel
+// takes it; the writer runs only while frames (or the rest of one) are
+// queued: an idle connection holds none.
 // Shared by tcp_server (one per accepted client) and tcp_client (one per
 // server).
 #pragma once
@@ -186,6 +188,11 @@ class basic_tcp_connection {
       refill();
       views.assign(batch.begin(), batch.end());
       bool wrote = false;
+      in_write_ = true;
+      struct write_flag {  // (cleared on every way out)
+        bool& on;
+        ~write_flag() { on = false; }
+      } writing{in_write_};
       try {
         wrote = co_await move_on_after(send_timeout_, stream_.write_encoded(views));
       } catch (const io_error& e) {
@@ -225,6 +232,20 @@ class basic_tcp_connection {
   // start (its scope closed by a stop, no memory) closes the connection.
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
+    if (count_ == 0 && !in_write_ && writer_scope_ != nullptr && !closing_) {
+      // Nothing ahead of it: the kernel takes what fits now, and the writer
+      // (a task start) is needed only for a rest.
+      std::size_t n = 0;
+      try {
+        n = stream_.try_write_encoded(frame);
+      } catch (const io_error& e) {
+        log_->info(peer_, "write failed: ", std::string_view(e.what()));
+        close("write failed");
+        return false;
+      }
+      if (n == frame.size()) return true;
+      frame.erase(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
+    }
     put(std::move(frame));
     if (writing_) {
       ready_.set();  // a resident writer may be waiting
@@ -308,6 +329,7 @@ class basic_tcp_connection {
   bool closing_ = false;   // no more queueing (close or finish)
   bool closed_ = false;    // closed: queued frames are dropped
   bool writing_ = false;   // a writer runs
+  bool in_write_ = false;  // the writer's frames are being written
   bool resident_ = false;  // the writer waits for frames rather than end
   task_scope* writer_scope_ = nullptr;
   async_event ready_;  // frames queued, or closing: for a resident writer

@@ -108,6 +108,9 @@ class basic_framed_stream {
     return stream_.write_all(frames);
   }
 
+  /// Writes what fits of an encoded frame now (see tcp_stream::try_write).
+  std::size_t try_write_encoded(byte_view frame) { return stream_.try_write(frame); }
+
   tcp_stream& stream() noexcept { return stream_; }
   const tcp_stream& stream() const noexcept { return stream_; }
   /// Closes the stream; pending operations end with io_error(closed).

@@ -431,6 +431,38 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   [[no_unique_address]] send_storage<max_iov> io_;
 };
 
+/// Sends what the kernel takes of `buf` now, without waiting: the bytes
+/// taken (0 when none fit, or when a write is pending on the stream, whose
+/// bytes must go first). Throws io_error: closed, or a failure of the
+/// socket. IOCP has no synchronous send on an overlapped socket: 0 there.
+inline std::size_t try_send_now(stream_core& core, std::span<const std::uint8_t> buf) {
+  (void)core.handle.checked_fd("write");
+#if NETAIO_HAS_IOCP
+  (void)buf;
+  return 0;
+#else
+  fd_state* s = core.handle.state();
+  if (buf.empty() || s->writer != nullptr) return 0;
+  constexpr bool readiness = io_backend::model == io_model::readiness;
+  // Readiness backends: a send buffer found full waits for its edge. (On
+  // io_uring nothing sets the flag again: it is not looked at.)
+  if (readiness && !s->writable) return 0;
+  const ssize_t r = retry_eintr(
+      [&] { return ::send(s->fd, buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+  if (r >= 0) {
+    if (readiness && static_cast<std::size_t>(r) < buf.size()) s->drained_write();
+    return static_cast<std::size_t>(r);
+  }
+  const int e = errno;
+  if (const int taken = s->take_error(); taken != 0) throw_errno(taken, core.context("write"));
+  if (would_block(e)) {
+    if (readiness) s->drained_write();
+    return 0;
+  }
+  throw_errno(e, core.context("write"));
+#endif
+}
+
 /// Connects a fresh socket: the first attempt runs at once; EINPROGRESS
 /// waits for writability, and SO_ERROR says how it ended.
 class connect_awaiter : public reactor_awaiter<connect_awaiter, direction::write> {
