@@ -1041,6 +1041,17 @@ struct loop_scope_node {
   loop_scope_node* prev_scope = nullptr;
   loop_scope_node* next_scope = nullptr;
 };
+
+/// Work queued to run once at the end of the loop's current turn, after the
+/// tasks that were ready and before the loop looks at I/O again: what
+/// several tasks produce in one turn is then handled in one go (a node's
+/// connection writes every frame queued in the turn with one call).
+struct turn_end_node {
+  void (*run)(turn_end_node*) noexcept = nullptr;
+  turn_end_node* prev = nullptr;
+  turn_end_node* next = nullptr;
+  bool queued = false;
+};
 }  // namespace detail
 
 /// How a loop keeps time.
@@ -1165,6 +1176,26 @@ class event_loop {
   static constexpr std::size_t max_cached_blocks = 4096;
   bool in_teardown() const noexcept { return dying_ != nullptr; }
 
+  /// Runs `n.run(&n)` at the end of this turn (once, however often it is
+  /// queued before then). The node must stay alive until it has run or
+  /// cancel_turn_end() took it back.
+  void at_turn_end(detail::turn_end_node& n) noexcept {
+    if (n.queued) return;
+    n.queued = true;
+    n.prev = nullptr;
+    n.next = turn_end_;
+    if (turn_end_ != nullptr) turn_end_->prev = &n;
+    turn_end_ = &n;
+  }
+  /// Takes back a node queued by at_turn_end() (it does not run).
+  void cancel_turn_end(detail::turn_end_node& n) noexcept {
+    if (!n.queued) return;
+    (n.prev != nullptr ? n.prev->next : turn_end_) = n.next;
+    if (n.next != nullptr) n.next->prev = n.prev;
+    n.prev = n.next = nullptr;
+    n.queued = false;
+  }
+
  protected:
   /// For io_context: a loop whose blocking wait is the given backend.
   event_loop(loop_options options, detail::loop_backend& backend)
@@ -1183,6 +1214,15 @@ class event_loop {
       fn();
   }
 
+  // Work queued for the end of the turn; a node queued again while this
+  // runs runs again in this turn.
+  void run_turn_end() noexcept {
+    while (detail::turn_end_node* n = turn_end_) {
+      cancel_turn_end(*n);
+      n->run(n);
+    }
+  }
+
   void fire_due_timers() {
     const time_point t = now();
     while (detail::timer_node* n = timers_.pop_due(t))
@@ -1197,6 +1237,7 @@ class event_loop {
       detail::ready_item it = ready_.pop();
       if (it.handle) detail::drive(it.handle, it.context);
     }
+    run_turn_end();
     if (root.done()) return;
     fire_due_timers();
     if (!ready_.empty() || has_posted_.load(std::memory_order_seq_cst)) {
@@ -1228,6 +1269,7 @@ class event_loop {
   task_context root_{this, root_source_.token(), nullptr};
   task_context* dying_ = nullptr;
   detail::loop_scope_node* scopes_ = nullptr;
+  detail::turn_end_node* turn_end_ = nullptr;
   void* blocks_ = nullptr;
   std::size_t cached_blocks_ = 0;
   time_point virtual_now_{};
@@ -3147,7 +3189,20 @@ namespace netaio::inline v0 {
 namespace detail {
 template <class F>
 using scope_body_t = typename std::invoke_result_t<F&, task_scope&>::value_type;
+
+/// The end of a block scope, after its join: throws what the block and the
+/// scope's children left (one failure as itself, several as
+/// task_group_error, else a cancellation as operation_cancelled). For
+/// with_scope and for coroutines that open a scope in their own frame.
+inline void end_block_scope(task_scope& scope, std::exception_ptr body_error, bool cancelled) {
+  std::vector<std::exception_ptr> failures;
+  if (body_error) failures.push_back(std::move(body_error));
+  for (std::exception_ptr& e : scope.errors())
+    failures.push_back(std::move(e));
+  if (!failures.empty()) rethrow_all(std::move(failures));
+  if (cancelled) throw operation_cancelled{};
 }
+}  // namespace detail
 
 /// Runs `body(scope)` with a fresh scope nested in the current task, then
 /// joins the scope whatever happened: the body returning (children run on
@@ -3183,12 +3238,7 @@ requires std::is_invocable_v<F&, task_scope&> &&
   } catch (...) {
     join_cancelled = detail::current_exception_is_cancellation();
   }
-  std::vector<std::exception_ptr> failures;
-  if (body_error) failures.push_back(body_error);
-  for (std::exception_ptr& e : scope.errors())
-    failures.push_back(std::move(e));
-  if (!failures.empty()) detail::rethrow_all(std::move(failures));
-  if (body_cancelled || join_cancelled) throw operation_cancelled{};
+  detail::end_block_scope(scope, std::move(body_error), body_cancelled || join_cancelled);
   if constexpr (!std::is_void_v<T>) co_return std::move(*value);
 }
 
@@ -6859,26 +6909,43 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   [[no_unique_address]] send_storage<max_iov> io_;
 };
 
-/// Sends what the kernel takes of `buf` now, without waiting: the bytes
-/// taken (0 when none fit, or when a write is pending on the stream, whose
-/// bytes must go first). Throws io_error: closed, or a failure of the
-/// socket. IOCP has no synchronous send on an overlapped socket: 0 there.
-inline std::size_t try_send_now(stream_core& core, std::span<const std::uint8_t> buf) {
+/// Sends what the kernel takes of `bufs` (in order, gathered: at most the
+/// first 16) now, without waiting: the bytes taken (0 when none fit, or when
+/// a write is pending on the stream, whose bytes must go first). Throws
+/// io_error: closed, or a failure of the socket. IOCP has no synchronous
+/// send on an overlapped socket: 0 there.
+inline std::size_t try_send_now(stream_core& core,
+                                std::span<const std::span<const std::uint8_t>> bufs) {
   (void)core.handle.checked_fd("write");
 #if NETAIO_HAS_IOCP
-  (void)buf;
+  (void)bufs;
   return 0;
 #else
   fd_state* s = core.handle.state();
-  if (buf.empty() || s->writer != nullptr) return 0;
+  if (s->writer != nullptr) return 0;
   constexpr bool readiness = io_backend::model == io_model::readiness;
   // Readiness backends: a send buffer found full waits for its edge. (On
   // io_uring nothing sets the flag again: it is not looked at.)
   if (readiness && !s->writable) return 0;
-  const ssize_t r = retry_eintr(
-      [&] { return ::send(s->fd, buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+  constexpr std::size_t max_iov = 16;
+  iovec iov[max_iov];
+  std::size_t n = 0;
+  std::size_t want = 0;
+  for (std::size_t i = 0; i < bufs.size() && n < max_iov; ++i) {
+    if (bufs[i].empty()) continue;
+    iov[n].iov_base = const_cast<std::uint8_t*>(bufs[i].data());
+    iov[n].iov_len = bufs[i].size();
+    want += bufs[i].size();
+    ++n;
+  }
+  if (n == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  const ssize_t r =
+      retry_eintr([&] { return ::sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); });
   if (r >= 0) {
-    if (readiness && static_cast<std::size_t>(r) < buf.size()) s->drained_write();
+    if (readiness && static_cast<std::size_t>(r) < want) s->drained_write();
     return static_cast<std::size_t>(r);
   }
   const int e = errno;
@@ -7182,7 +7249,13 @@ class tcp_stream {
   /// overlapped). For a writer that queues the rest. Throws io_error.
   template <detail::const_byte_range R>
   std::size_t try_write(R&& buf) {
-    return detail::try_send_now(core_, detail::readable_bytes(buf));
+    const std::span<const std::uint8_t> one = detail::readable_bytes(buf);
+    return detail::try_send_now(core_, {&one, 1});
+  }
+  /// try_write of several buffers in order (one sendmsg; at most the first
+  /// 16 buffers are looked at).
+  std::size_t try_write(std::span<const std::span<const std::uint8_t>> bufs) {
+    return detail::try_send_now(core_, bufs);
   }
   /// Closes one or both directions (send: the peer reads end of stream).
   void shutdown(shutdown_how how = shutdown_how::send) {
@@ -8679,11 +8752,11 @@ inline endpoint to_endpoint(const peer_address& a) {
 
 // ---- begin netaio/node/connection.hpp
 // One TCP connection of a node: a framed stream read by exactly one receive
-// loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer. A
-// frame with nothing ahead of it is written at once, as far as the kernel
-// takes it; the writer runs only while frames (or the rest of one) are
-// queued: an idle connection holds none.
+// loop (its owner's), and a bounded queue of encoded frames, so that sending
+// to a connection never waits on its peer. Frames queued in a loop turn are
+// written together at the end of that turn, as far as the kernel takes them
+// (one sendmsg, no task); a writer task runs only for what it did not take,
+// until the queue is empty: an idle connection holds none.
 // Shared by tcp_server (one per accepted client) and tcp_client (one per
 // server).
 
@@ -10164,8 +10237,10 @@ class basic_framed_stream {
     return stream_.write_all(frames);
   }
 
-  /// Writes what fits of an encoded frame now (see tcp_stream::try_write).
-  std::size_t try_write_encoded(byte_view frame) { return stream_.try_write(frame); }
+  /// Writes what fits of encoded frames now (see tcp_stream::try_write).
+  std::size_t try_write_encoded(std::span<const byte_view> frames) {
+    return stream_.try_write(frames);
+  }
 
   tcp_stream& stream() noexcept { return stream_; }
   const tcp_stream& stream() const noexcept { return stream_; }
@@ -10443,6 +10518,9 @@ class basic_tcp_connection {
         id_(id) {}
   basic_tcp_connection(const basic_tcp_connection&) = delete;
   basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
+  ~basic_tcp_connection() {
+    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher_);
+  }
 
   /// The other side's address.
   const peer_address& peer() const noexcept { return peer_; }
@@ -10501,32 +10579,82 @@ class basic_tcp_connection {
     wake_all();
     stream_.close();
   }
-  /// Stops queueing: the writer sends what is queued, then ends (the owner
-  /// closes the stream after). For "answer, then close".
+  /// Stops queueing: what is queued is written (what the kernel does not
+  /// take at once, by the writer), then the writer ends (the owner closes
+  /// the stream after joining it). For "answer, then close".
   void finish() noexcept {
     closing_ = true;
     wake_all();
+    if (writer_scope_ != nullptr) {
+      writer_scope_->loop().cancel_turn_end(flusher_);
+      flush();  // now: the owner's join must find the writer if one is needed
+    }
   }
 
-  /// Where the writer runs: the owner's block scope beside the receive loop,
+  /// Where the writer runs: the owner's scope beside the receive loop,
   /// joined before the connection is destroyed, and alive for as long as
   /// frames can be queued (finish() or close() before it ends). Frames
-  /// queued before this call wait for it. Set once. `resident`: the writer
-  /// starts now and stays, waiting for frames, until the connection closes
-  /// or finishes (no task start per frame: for a client's few connections).
-  void write_in(task_scope& scope, bool resident = false) noexcept {
+  /// queued before this call wait for it. Set once.
+  void write_in(task_scope& scope) noexcept {
     writer_scope_ = &scope;
-    resident_ = resident;
-    if ((resident || count_ != 0) && !writing_ && !start_writer())
-      close("its writer could not start");
+    if (count_ != 0) scope.loop().at_turn_end(flusher_);
   }
 
  private:
   friend struct detail::connection_access;
 
+  // At the end of the turn in which frames were queued (no writer running):
+  // writes what the kernel takes of them now, in one call per 16 frames,
+  // and starts the writer for the rest.
+  struct flush_node : detail::turn_end_node {
+    basic_tcp_connection* conn;
+    explicit flush_node(basic_tcp_connection* c) noexcept : conn(c) {
+      run = [](detail::turn_end_node* n) noexcept { static_cast<flush_node*>(n)->conn->flush(); };
+    }
+  };
+  void flush() noexcept {
+    if (writing_ || closed_ || count_ == 0 || writer_scope_ == nullptr) return;
+    try {
+      for (;;) {
+        byte_view views[16];
+        std::size_t k = 0;
+        std::size_t want = 0;
+        for (; k < 16 && k < count_; ++k) {
+          views[k] = ring_[(head_ + k) % ring_.size()];
+          want += views[k].size();
+        }
+        std::size_t n = stream_.try_write_encoded({views, k});
+        const bool all = n == want;
+        while (n > 0) {  // drop what went out; the rest of a frame stays at the front
+          byte_buffer& front = ring_[head_];
+          if (n < front.size()) {
+            front.erase(front.begin(), front.begin() + static_cast<std::ptrdiff_t>(n));
+            break;
+          }
+          n -= front.size();
+          (void)take();
+        }
+        refill();
+        if (count_ == 0) return;
+        if (!all) break;  // the kernel's buffer is full
+      }
+    } catch (const io_error& e) {
+      try {
+        log_->info(peer_, "write failed: ", std::string_view(e.what()));
+      } catch (...) {
+      }
+      close("write failed");
+      return;
+    } catch (...) {  // (no memory to move waiting frames in)
+      close("out of memory");
+      return;
+    }
+    if (!start_writer()) close("its writer could not start");
+  }
+
   // The writer: sends queued frames, batched, until the queue is drained
-  // (then it ends; the next frame queued starts another), the connection is
-  // closed, or a write stalls past the send timeout. At most one runs.
+  // (then it ends), the connection is closed, or a write stalls past the
+  // send timeout. At most one runs.
   task<void> write_loop() {
     struct running_flag {  // cleared on every way out, a cancellation too
       bool& on;
@@ -10535,24 +10663,13 @@ class basic_tcp_connection {
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
     for (;;) {
-      if (count_ == 0) {
-        if (!resident_ || closing_) co_return;
-        ready_.reset();
-        co_await ready_.wait();
-        continue;
-      }
-      if (closed_) co_return;
+      if (count_ == 0 || closed_) co_return;
       batch.clear();
       while (batch.size() < 64 && count_ != 0)
         batch.push_back(take());
       refill();
       views.assign(batch.begin(), batch.end());
       bool wrote = false;
-      in_write_ = true;
-      struct write_flag {  // (cleared on every way out)
-        bool& on;
-        ~write_flag() { on = false; }
-      } writing{in_write_};
       try {
         wrote = co_await move_on_after(send_timeout_, stream_.write_encoded(views));
       } catch (const io_error& e) {
@@ -10587,32 +10704,13 @@ class basic_tcp_connection {
   };
 
   // Queues `frame` if there is room and nobody waits in line (frames go out
-  // in the order they were queued), starting the writer unless it runs (or
-  // has no scope yet); leaves it untouched otherwise. A writer that cannot
-  // start (its scope closed by a stop, no memory) closes the connection.
+  // in the order they were queued), for the flush at the end of this turn
+  // unless a writer runs (or there is no scope yet); leaves it untouched
+  // otherwise.
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
-    if (count_ == 0 && !in_write_ && writer_scope_ != nullptr && !closing_) {
-      // Nothing ahead of it: the kernel takes what fits now, and the writer
-      // (a task start) is needed only for a rest.
-      std::size_t n = 0;
-      try {
-        n = stream_.try_write_encoded(frame);
-      } catch (const io_error& e) {
-        log_->info(peer_, "write failed: ", std::string_view(e.what()));
-        close("write failed");
-        return false;
-      }
-      if (n == frame.size()) return true;
-      frame.erase(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
-    }
     put(std::move(frame));
-    if (writing_) {
-      ready_.set();  // a resident writer may be waiting
-    } else if (writer_scope_ != nullptr && !start_writer()) {
-      close("its writer could not start");
-      return false;
-    }
+    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher_);
     return true;
   }
   bool start_writer() noexcept {
@@ -10666,9 +10764,8 @@ class basic_tcp_connection {
     p.prev = p.next = nullptr;
     p.linked = false;
   }
-  // Closing or finishing: a resident writer wakes, waiting senders give up.
+  // Closing or finishing: waiting senders give up.
   void wake_all() noexcept {
-    ready_.set();
     while (pending_send* p = waiting_head_) {
       unlink(*p);
       p->done.set();
@@ -10686,13 +10783,11 @@ class basic_tcp_connection {
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;   // no more queueing (close or finish)
-  bool closed_ = false;    // closed: queued frames are dropped
-  bool writing_ = false;   // a writer runs
-  bool in_write_ = false;  // the writer's frames are being written
-  bool resident_ = false;  // the writer waits for frames rather than end
+  bool closing_ = false;  // no more queueing (close or finish)
+  bool closed_ = false;   // closed: queued frames are dropped
+  bool writing_ = false;  // a writer runs
   task_scope* writer_scope_ = nullptr;
-  async_event ready_;  // frames queued, or closing: for a resident writer
+  flush_node flusher_{this};
 };
 
 /// The default protocol's connection.
@@ -13336,7 +13431,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> run_connection(conn_state& st) {
     fail_waiters guard{&st};
     co_await with_scope([this, &st](task_scope& cs) -> task<void> {
-      st.conn->write_in(cs, true);  // a resident writer: no task start per request
+      st.conn->write_in(cs);  // a writer runs there only for what a flush left
       co_await receive_loop(st);
       st.conn->finish();
     });
@@ -14001,17 +14096,56 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     }
   };
 
+  // One connection: its receive loop, and a scope for its writer and its
+  // concurrent handlers. The scope and the loop live in this one frame
+  // (what with_scope does, without the block's frame and the loop's: most
+  // of an idle connection's memory). What a frame leads to runs in
+  // on_frame's own frame, allocated while it runs (a coroutine frame keeps
+  // every local of its body, whichever branch uses it).
   task<void> serve(tcp_stream s) {
     connection_t c(std::move(s), opts_.connection, this->log_, ++next_id_);
     registration reg(*this, c);
     this->log_.info(c.peer(), "client connected");
-    std::optional<async_queue<char>> slots;  // outlives the handlers it counts
-    if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
-    // The block is the receive loop itself (no coroutine frame of its own).
-    co_await with_scope([this, &c, &slots](task_scope& cs) {
-      c.write_in(cs);  // its writer runs there while frames are queued
-      return receive_loop(c, cs, slots ? &*slots : nullptr);
-    });
+    std::unique_ptr<async_queue<char>> slots;  // outlives the handlers it counts
+    if (opts_.max_concurrent_handlers > 1)
+      slots = std::make_unique<async_queue<char>>(opts_.max_concurrent_handlers);
+    task_scope cs{co_await this_context()};
+    c.write_in(cs);  // its writer runs there while frames are queued
+    std::exception_ptr failure;
+    bool cancelled = false;
+    try {
+      struct finish_at_end {  // the writer sends what is queued (an answer), then ends
+        connection_t& conn;
+        ~finish_at_end() { conn.finish(); }
+      } finishing{c};
+      auto& fs = detail::connection_access::framed(c);
+      const auto idle = opts_.connection.idle_timeout;
+      std::optional<idle_watch> watch;
+      if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
+      for (;;) {
+        typename basic_framed_stream<P>::read_result r;
+        try {
+          if (watch) watch->start_read();
+          r = co_await fs.read_frame();
+          if (watch) watch->reading = false;
+        } catch (const io_error& e) {
+          if (c.is_open())
+            this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
+          break;
+        }
+        if (!co_await on_frame(r, c, cs, slots.get())) break;
+      }
+    } catch (...) {
+      cancelled = detail::current_exception_is_cancellation();
+      if (!cancelled) failure = std::current_exception();
+      cs.cancel();
+    }
+    try {
+      co_await cs.join();
+    } catch (...) {
+      cancelled = cancelled || detail::current_exception_is_cancellation();
+    }
+    detail::end_block_scope(cs, std::move(failure), cancelled);
     this->log_.info(c.peer(), "connection closed");
   }
 
@@ -14057,33 +14191,6 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
       w->c->close("idle timeout");  // the read ends (closed)
     }
   };
-
-  // The connection's one receive loop. It holds only the read: what a frame
-  // leads to runs in on_frame's own coroutine frame, allocated while it
-  // runs, so an idle connection's loop stays small (a coroutine frame keeps
-  // every local of its body, whichever branch uses it).
-  task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
-    struct finish_at_end {  // the writer sends what is queued (an answer), then ends
-      connection_t& conn;
-      ~finish_at_end() { conn.finish(); }
-    } finishing{c};
-    auto& fs = detail::connection_access::framed(c);
-    const auto idle = opts_.connection.idle_timeout;
-    std::optional<idle_watch> watch;
-    if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
-    for (;;) {
-      typename basic_framed_stream<P>::read_result r;
-      try {
-        if (watch) watch->start_read();
-        r = co_await fs.read_frame();
-        if (watch) watch->reading = false;
-      } catch (const io_error& e) {
-        if (c.is_open()) this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
-        co_return;
-      }
-      if (!co_await on_frame(r, c, cs, slots)) co_return;
-    }
-  }
 
   // What a read gave: handled (true: read on) or the end of the connection.
   task<bool> on_frame(const typename basic_framed_stream<P>::read_result& r, connection_t& c,

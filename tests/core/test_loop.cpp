@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "support/run.hpp"
@@ -88,4 +89,57 @@ TEST_CASE("posted work runs on the loop thread, between tasks") {
   };
   loop.run(body());
   CHECK(log == std::vector<int>{1, 2, 3});
+}
+
+TEST_CASE("turn-end work runs once, after the turn's ready tasks and before the next turn") {
+  event_loop loop({.virtual_time = true});
+  std::vector<std::string> seen;
+  struct node : detail::turn_end_node {
+    std::vector<std::string>* seen;
+    std::string name;
+    event_loop* loop;
+    int again = 0;  // how many times it queues itself again while running
+    node(std::vector<std::string>& s, std::string n, event_loop& l)
+        : seen(&s), name(std::move(n)), loop(&l) {
+      run = [](detail::turn_end_node* p) noexcept {
+        auto* self = static_cast<node*>(p);
+        self->seen->push_back(self->name);
+        if (self->again > 0) {
+          --self->again;
+          self->loop->at_turn_end(*self);
+        }
+      };
+    }
+  };
+  node a(seen, "a", loop);
+  node b(seen, "b", loop);
+  node c(seen, "c", loop);
+  auto worker = [&](std::string name) -> task<void> {
+    seen.push_back(name + "1");
+    loop.at_turn_end(a);
+    loop.at_turn_end(a);  // queued twice in a turn: runs once
+    co_await yield();
+    seen.push_back(name + "2");
+  };
+  loop.run([&]() -> task<void> {
+    task_scope s{loop};
+    s.spawn(worker("x"));
+    s.spawn(worker("y"));
+    co_await yield();  // both workers run their first part in this turn
+    CHECK(seen == std::vector<std::string>{"x1", "y1"});
+    co_await yield();
+    // a ran at the end of that turn, once, before the workers went on.
+    CHECK(seen == std::vector<std::string>{"x1", "y1", "a", "x2", "y2"});
+    seen.clear();
+    loop.at_turn_end(b);
+    loop.at_turn_end(c);
+    loop.cancel_turn_end(b);  // taken back: it does not run
+    c.again = 2;              // queued again while it runs: runs again in this turn
+    co_await yield();
+    CHECK(seen == std::vector<std::string>{"c", "c", "c"});
+    co_await s.join();
+  }());
+  CHECK(!a.queued);
+  CHECK(!b.queued);
+  CHECK(!c.queued);
 }

@@ -2,6 +2,7 @@
 // sequence, NOT_FOUND, subscribe/notify, broadcast past a slow reader,
 // plugins, malformed frames, limits. Every test ends with no descriptor,
 // registration or task frame left (run_io).
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include "node/tcp_support.hpp"
@@ -394,12 +395,19 @@ TEST_CASE("several requests in flight on one connection, to the same uri, each g
   }
 }
 
+namespace {
+/// A connected loopback pair: the end a connection will own, and its peer.
+task<std::pair<tcp_stream, tcp_stream>> stream_pair(io_context& io) {
+  tcp_listener l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
+  tcp_stream peer = co_await tcp_stream::connect(io, l.local_endpoint());
+  tcp_stream mine = co_await l.accept();
+  co_return std::pair{std::move(mine), std::move(peer)};
+}
+}  // namespace
+
 TEST_CASE("connection: sends waiting for room in the send queue go out in order, then time out") {
   run_io([](io_context& io) -> task<void> {
-    tcp_listener l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
-    tcp_stream peer_stream = co_await tcp_stream::connect(io, l.local_endpoint());
-    tcp_stream mine = co_await l.accept();
-    l.close();
+    auto [mine, peer_stream] = co_await stream_pair(io);
     framed_stream peer(std::move(peer_stream));
     const logger quiet{log_sink{}};
     connection_options o;
@@ -446,32 +454,45 @@ TEST_CASE("connection: sends waiting for room in the send queue go out in order,
   });
 }
 
-TEST_CASE("connection: a frame with nothing queued ahead is written at once, with no writer task") {
+TEST_CASE("connection: frames queued in a turn are written at its end, a writer only for a rest") {
   run_io([](io_context& io) -> task<void> {
-    tcp_listener l = tcp_listener::bind(io, endpoint::parse("127.0.0.1:0"));
-    tcp_stream peer_stream = co_await tcp_stream::connect(io, l.local_endpoint());
-    tcp_stream mine = co_await l.accept();
-    l.close();
+    auto [mine, peer_stream] = co_await stream_pair(io);
     // Small buffers, so that the kernel soon stops taking whole frames.
     const int small = 4096;
     ::setsockopt(mine.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
     ::setsockopt(peer_stream.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    const int peer_fd = peer_stream.native_handle();
     framed_stream peer(std::move(peer_stream));
     const logger quiet{log_sink{}};
-    tcp_connection c(std::move(mine), connection_options{}, quiet, 1);
+    // No send timeout: the loop's clock is virtual, and the kernel's
+    // loopback flow control may take real time to reopen a window.
+    connection_options o;
+    o.send_timeout = std::chrono::nanoseconds::max();
+    tcp_connection c(std::move(mine), o, quiet, 1);
+    const auto unread = [peer_fd] {
+      int n = -1;
+      ::ioctl(peer_fd, FIONREAD, &n);
+      return n;
+    };
     co_await with_scope([&](task_scope& s) -> task<void> {
       c.write_in(s);
+      std::size_t bytes = 0;
       for (int i = 0; i < 3; ++i) {
-        CHECK(c.try_send(make(message_type::notify_uri, std::to_string(i), "small")));
-        // In the kernel already: the scope runs no writer for it.
-        CHECK(s.size() == 0);
+        const message m = make(message_type::notify_uri, std::to_string(i), "small");
+        bytes += m.encode().size();
+        CHECK(c.try_send(m));
       }
-      // A frame larger than the kernel takes at once: the rest goes through
-      // a writer, and a frame queued behind it waits its turn.
+      CHECK(unread() == 0);  // queued: they go out at the end of this turn
+      co_await yield();
+      CHECK(unread() == static_cast<int>(bytes));  // all three, and no writer task for them
+      CHECK(s.size() == 0);
+      // More than the kernel takes at once: the rest goes through a writer,
+      // and a frame queued behind it waits its turn.
       const std::string big(60000, 'b');
-      std::size_t sent_big = 0;
-      for (; sent_big < 64 && s.size() == 0; ++sent_big)
+      constexpr int sent_big = 64;
+      for (int i = 0; i < sent_big; ++i)
         CHECK(c.try_send(make(message_type::notify_uri, "big", big)));
+      co_await yield();
       CHECK(s.size() == 1);  // the writer, for the rest
       CHECK(c.try_send(make(message_type::notify_uri, "last", "small")));
       for (int i = 0; i < 3; ++i) {
@@ -479,7 +500,7 @@ TEST_CASE("connection: a frame with nothing queued ahead is written at once, wit
         REQUIRE(r);
         CHECK(uri_of(r.to_message()) == std::to_string(i));
       }
-      for (std::size_t i = 0; i < sent_big; ++i) {
+      for (int i = 0; i < sent_big; ++i) {
         auto r = co_await peer.read_frame();
         REQUIRE(r);
         const message m = r.to_message();  // checksum checked: every byte in order
@@ -492,6 +513,29 @@ TEST_CASE("connection: a frame with nothing queued ahead is written at once, wit
       c.finish();
     });
     CHECK(!c.is_open());
+    peer.close();
+  });
+}
+
+TEST_CASE("connection: finish() writes what was queued in the same turn before the owner joins") {
+  run_io([](io_context& io) -> task<void> {
+    auto [mine, peer_stream] = co_await stream_pair(io);
+    framed_stream peer(std::move(peer_stream));
+    const logger quiet{log_sink{}};
+    {
+      tcp_connection c(std::move(mine), connection_options{}, quiet, 1);
+      co_await with_scope([&](task_scope& s) -> task<void> {
+        c.write_in(s);
+        CHECK(c.try_send(make(message_type::respond_uri, "bye", "answer")));
+        c.finish();  // no turn passes: the frame must not be lost
+        co_return;
+      });
+    }  // the connection (and its socket) is gone
+    auto r = co_await peer.read_frame();
+    REQUIRE(r);
+    CHECK(uri_of(r.to_message()) == "bye");
+    auto end = co_await peer.read_frame();
+    CHECK(end.status == frame_read_status::end_of_stream);
     peer.close();
   });
 }

@@ -28,6 +28,17 @@ struct loop_scope_node {
   loop_scope_node* prev_scope = nullptr;
   loop_scope_node* next_scope = nullptr;
 };
+
+/// Work queued to run once at the end of the loop's current turn, after the
+/// tasks that were ready and before the loop looks at I/O again: what
+/// several tasks produce in one turn is then handled in one go (a node's
+/// connection writes every frame queued in the turn with one call).
+struct turn_end_node {
+  void (*run)(turn_end_node*) noexcept = nullptr;
+  turn_end_node* prev = nullptr;
+  turn_end_node* next = nullptr;
+  bool queued = false;
+};
 }  // namespace detail
 
 /// How a loop keeps time.
@@ -152,6 +163,26 @@ class event_loop {
   static constexpr std::size_t max_cached_blocks = 4096;
   bool in_teardown() const noexcept { return dying_ != nullptr; }
 
+  /// Runs `n.run(&n)` at the end of this turn (once, however often it is
+  /// queued before then). The node must stay alive until it has run or
+  /// cancel_turn_end() took it back.
+  void at_turn_end(detail::turn_end_node& n) noexcept {
+    if (n.queued) return;
+    n.queued = true;
+    n.prev = nullptr;
+    n.next = turn_end_;
+    if (turn_end_ != nullptr) turn_end_->prev = &n;
+    turn_end_ = &n;
+  }
+  /// Takes back a node queued by at_turn_end() (it does not run).
+  void cancel_turn_end(detail::turn_end_node& n) noexcept {
+    if (!n.queued) return;
+    (n.prev != nullptr ? n.prev->next : turn_end_) = n.next;
+    if (n.next != nullptr) n.next->prev = n.prev;
+    n.prev = n.next = nullptr;
+    n.queued = false;
+  }
+
  protected:
   /// For io_context: a loop whose blocking wait is the given backend.
   event_loop(loop_options options, detail::loop_backend& backend)
@@ -170,6 +201,15 @@ class event_loop {
       fn();
   }
 
+  // Work queued for the end of the turn; a node queued again while this
+  // runs runs again in this turn.
+  void run_turn_end() noexcept {
+    while (detail::turn_end_node* n = turn_end_) {
+      cancel_turn_end(*n);
+      n->run(n);
+    }
+  }
+
   void fire_due_timers() {
     const time_point t = now();
     while (detail::timer_node* n = timers_.pop_due(t))
@@ -184,6 +224,7 @@ class event_loop {
       detail::ready_item it = ready_.pop();
       if (it.handle) detail::drive(it.handle, it.context);
     }
+    run_turn_end();
     if (root.done()) return;
     fire_due_timers();
     if (!ready_.empty() || has_posted_.load(std::memory_order_seq_cst)) {
@@ -215,6 +256,7 @@ class event_loop {
   task_context root_{this, root_source_.token(), nullptr};
   task_context* dying_ = nullptr;
   detail::loop_scope_node* scopes_ = nullptr;
+  detail::turn_end_node* turn_end_ = nullptr;
   void* blocks_ = nullptr;
   std::size_t cached_blocks_ = 0;
   time_point virtual_now_{};

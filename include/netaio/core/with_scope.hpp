@@ -19,7 +19,20 @@ namespace netaio::inline v0 {
 namespace detail {
 template <class F>
 using scope_body_t = typename std::invoke_result_t<F&, task_scope&>::value_type;
+
+/// The end of a block scope, after its join: throws what the block and the
+/// scope's children left (one failure as itself, several as
+/// task_group_error, else a cancellation as operation_cancelled). For
+/// with_scope and for coroutines that open a scope in their own frame.
+inline void end_block_scope(task_scope& scope, std::exception_ptr body_error, bool cancelled) {
+  std::vector<std::exception_ptr> failures;
+  if (body_error) failures.push_back(std::move(body_error));
+  for (std::exception_ptr& e : scope.errors())
+    failures.push_back(std::move(e));
+  if (!failures.empty()) rethrow_all(std::move(failures));
+  if (cancelled) throw operation_cancelled{};
 }
+}  // namespace detail
 
 /// Runs `body(scope)` with a fresh scope nested in the current task, then
 /// joins the scope whatever happened: the body returning (children run on
@@ -55,12 +68,7 @@ requires std::is_invocable_v<F&, task_scope&> &&
   } catch (...) {
     join_cancelled = detail::current_exception_is_cancellation();
   }
-  std::vector<std::exception_ptr> failures;
-  if (body_error) failures.push_back(body_error);
-  for (std::exception_ptr& e : scope.errors())
-    failures.push_back(std::move(e));
-  if (!failures.empty()) detail::rethrow_all(std::move(failures));
-  if (body_cancelled || join_cancelled) throw operation_cancelled{};
+  detail::end_block_scope(scope, std::move(body_error), body_cancelled || join_cancelled);
   if constexpr (!std::is_void_v<T>) co_return std::move(*value);
 }
 

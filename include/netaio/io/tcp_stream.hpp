@@ -123,7 +123,13 @@ class tcp_stream {
   /// overlapped). For a writer that queues the rest. Throws io_error.
   template <detail::const_byte_range R>
   std::size_t try_write(R&& buf) {
-    return detail::try_send_now(core_, detail::readable_bytes(buf));
+    const std::span<const std::uint8_t> one = detail::readable_bytes(buf);
+    return detail::try_send_now(core_, {&one, 1});
+  }
+  /// try_write of several buffers in order (one sendmsg; at most the first
+  /// 16 buffers are looked at).
+  std::size_t try_write(std::span<const std::span<const std::uint8_t>> bufs) {
+    return detail::try_send_now(core_, bufs);
   }
   /// Closes one or both directions (send: the peer reads end of stream).
   void shutdown(shutdown_how how = shutdown_how::send) {

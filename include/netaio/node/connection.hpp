@@ -1,9 +1,9 @@
 // One TCP connection of a node: a framed stream read by exactly one receive
-// loop (its owner's), and a bounded queue of encoded frames written by one
-// writer task, so that sending to a connection never waits on its peer. A
-// frame with nothing ahead of it is written at once, as far as the kernel
-// takes it; the writer runs only while frames (or the rest of one) are
-// queued: an idle connection holds none.
+// loop (its owner's), and a bounded queue of encoded frames, so that sending
+// to a connection never waits on its peer. Frames queued in a loop turn are
+// written together at the end of that turn, as far as the kernel takes them
+// (one sendmsg, no task); a writer task runs only for what it did not take,
+// until the queue is empty: an idle connection holds none.
 // Shared by tcp_server (one per accepted client) and tcp_client (one per
 // server).
 #pragma once
@@ -83,6 +83,9 @@ class basic_tcp_connection {
         id_(id) {}
   basic_tcp_connection(const basic_tcp_connection&) = delete;
   basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
+  ~basic_tcp_connection() {
+    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher_);
+  }
 
   /// The other side's address.
   const peer_address& peer() const noexcept { return peer_; }
@@ -141,32 +144,82 @@ class basic_tcp_connection {
     wake_all();
     stream_.close();
   }
-  /// Stops queueing: the writer sends what is queued, then ends (the owner
-  /// closes the stream after). For "answer, then close".
+  /// Stops queueing: what is queued is written (what the kernel does not
+  /// take at once, by the writer), then the writer ends (the owner closes
+  /// the stream after joining it). For "answer, then close".
   void finish() noexcept {
     closing_ = true;
     wake_all();
+    if (writer_scope_ != nullptr) {
+      writer_scope_->loop().cancel_turn_end(flusher_);
+      flush();  // now: the owner's join must find the writer if one is needed
+    }
   }
 
-  /// Where the writer runs: the owner's block scope beside the receive loop,
+  /// Where the writer runs: the owner's scope beside the receive loop,
   /// joined before the connection is destroyed, and alive for as long as
   /// frames can be queued (finish() or close() before it ends). Frames
-  /// queued before this call wait for it. Set once. `resident`: the writer
-  /// starts now and stays, waiting for frames, until the connection closes
-  /// or finishes (no task start per frame: for a client's few connections).
-  void write_in(task_scope& scope, bool resident = false) noexcept {
+  /// queued before this call wait for it. Set once.
+  void write_in(task_scope& scope) noexcept {
     writer_scope_ = &scope;
-    resident_ = resident;
-    if ((resident || count_ != 0) && !writing_ && !start_writer())
-      close("its writer could not start");
+    if (count_ != 0) scope.loop().at_turn_end(flusher_);
   }
 
  private:
   friend struct detail::connection_access;
 
+  // At the end of the turn in which frames were queued (no writer running):
+  // writes what the kernel takes of them now, in one call per 16 frames,
+  // and starts the writer for the rest.
+  struct flush_node : detail::turn_end_node {
+    basic_tcp_connection* conn;
+    explicit flush_node(basic_tcp_connection* c) noexcept : conn(c) {
+      run = [](detail::turn_end_node* n) noexcept { static_cast<flush_node*>(n)->conn->flush(); };
+    }
+  };
+  void flush() noexcept {
+    if (writing_ || closed_ || count_ == 0 || writer_scope_ == nullptr) return;
+    try {
+      for (;;) {
+        byte_view views[16];
+        std::size_t k = 0;
+        std::size_t want = 0;
+        for (; k < 16 && k < count_; ++k) {
+          views[k] = ring_[(head_ + k) % ring_.size()];
+          want += views[k].size();
+        }
+        std::size_t n = stream_.try_write_encoded({views, k});
+        const bool all = n == want;
+        while (n > 0) {  // drop what went out; the rest of a frame stays at the front
+          byte_buffer& front = ring_[head_];
+          if (n < front.size()) {
+            front.erase(front.begin(), front.begin() + static_cast<std::ptrdiff_t>(n));
+            break;
+          }
+          n -= front.size();
+          (void)take();
+        }
+        refill();
+        if (count_ == 0) return;
+        if (!all) break;  // the kernel's buffer is full
+      }
+    } catch (const io_error& e) {
+      try {
+        log_->info(peer_, "write failed: ", std::string_view(e.what()));
+      } catch (...) {
+      }
+      close("write failed");
+      return;
+    } catch (...) {  // (no memory to move waiting frames in)
+      close("out of memory");
+      return;
+    }
+    if (!start_writer()) close("its writer could not start");
+  }
+
   // The writer: sends queued frames, batched, until the queue is drained
-  // (then it ends; the next frame queued starts another), the connection is
-  // closed, or a write stalls past the send timeout. At most one runs.
+  // (then it ends), the connection is closed, or a write stalls past the
+  // send timeout. At most one runs.
   task<void> write_loop() {
     struct running_flag {  // cleared on every way out, a cancellation too
       bool& on;
@@ -175,24 +228,13 @@ class basic_tcp_connection {
     std::vector<byte_buffer> batch;
     std::vector<byte_view> views;
     for (;;) {
-      if (count_ == 0) {
-        if (!resident_ || closing_) co_return;
-        ready_.reset();
-        co_await ready_.wait();
-        continue;
-      }
-      if (closed_) co_return;
+      if (count_ == 0 || closed_) co_return;
       batch.clear();
       while (batch.size() < 64 && count_ != 0)
         batch.push_back(take());
       refill();
       views.assign(batch.begin(), batch.end());
       bool wrote = false;
-      in_write_ = true;
-      struct write_flag {  // (cleared on every way out)
-        bool& on;
-        ~write_flag() { on = false; }
-      } writing{in_write_};
       try {
         wrote = co_await move_on_after(send_timeout_, stream_.write_encoded(views));
       } catch (const io_error& e) {
@@ -227,32 +269,13 @@ class basic_tcp_connection {
   };
 
   // Queues `frame` if there is room and nobody waits in line (frames go out
-  // in the order they were queued), starting the writer unless it runs (or
-  // has no scope yet); leaves it untouched otherwise. A writer that cannot
-  // start (its scope closed by a stop, no memory) closes the connection.
+  // in the order they were queued), for the flush at the end of this turn
+  // unless a writer runs (or there is no scope yet); leaves it untouched
+  // otherwise.
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
-    if (count_ == 0 && !in_write_ && writer_scope_ != nullptr && !closing_) {
-      // Nothing ahead of it: the kernel takes what fits now, and the writer
-      // (a task start) is needed only for a rest.
-      std::size_t n = 0;
-      try {
-        n = stream_.try_write_encoded(frame);
-      } catch (const io_error& e) {
-        log_->info(peer_, "write failed: ", std::string_view(e.what()));
-        close("write failed");
-        return false;
-      }
-      if (n == frame.size()) return true;
-      frame.erase(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(n));
-    }
     put(std::move(frame));
-    if (writing_) {
-      ready_.set();  // a resident writer may be waiting
-    } else if (writer_scope_ != nullptr && !start_writer()) {
-      close("its writer could not start");
-      return false;
-    }
+    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher_);
     return true;
   }
   bool start_writer() noexcept {
@@ -306,9 +329,8 @@ class basic_tcp_connection {
     p.prev = p.next = nullptr;
     p.linked = false;
   }
-  // Closing or finishing: a resident writer wakes, waiting senders give up.
+  // Closing or finishing: waiting senders give up.
   void wake_all() noexcept {
-    ready_.set();
     while (pending_send* p = waiting_head_) {
       unlink(*p);
       p->done.set();
@@ -326,13 +348,11 @@ class basic_tcp_connection {
   std::chrono::nanoseconds send_timeout_;
   const logger* log_;
   std::uint64_t id_;
-  bool closing_ = false;   // no more queueing (close or finish)
-  bool closed_ = false;    // closed: queued frames are dropped
-  bool writing_ = false;   // a writer runs
-  bool in_write_ = false;  // the writer's frames are being written
-  bool resident_ = false;  // the writer waits for frames rather than end
+  bool closing_ = false;  // no more queueing (close or finish)
+  bool closed_ = false;   // closed: queued frames are dropped
+  bool writing_ = false;  // a writer runs
   task_scope* writer_scope_ = nullptr;
-  async_event ready_;  // frames queued, or closing: for a resident writer
+  flush_node flusher_{this};
 };
 
 /// The default protocol's connection.

@@ -108,8 +108,10 @@ class basic_framed_stream {
     return stream_.write_all(frames);
   }
 
-  /// Writes what fits of an encoded frame now (see tcp_stream::try_write).
-  std::size_t try_write_encoded(byte_view frame) { return stream_.try_write(frame); }
+  /// Writes what fits of encoded frames now (see tcp_stream::try_write).
+  std::size_t try_write_encoded(std::span<const byte_view> frames) {
+    return stream_.try_write(frames);
+  }
 
   tcp_stream& stream() noexcept { return stream_; }
   const tcp_stream& stream() const noexcept { return stream_; }

@@ -536,7 +536,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   task<void> run_connection(conn_state& st) {
     fail_waiters guard{&st};
     co_await with_scope([this, &st](task_scope& cs) -> task<void> {
-      st.conn->write_in(cs, true);  // a resident writer: no task start per request
+      st.conn->write_in(cs);  // a writer runs there only for what a flush left
       co_await receive_loop(st);
       st.conn->finish();
     });

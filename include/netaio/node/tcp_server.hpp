@@ -362,17 +362,56 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     }
   };
 
+  // One connection: its receive loop, and a scope for its writer and its
+  // concurrent handlers. The scope and the loop live in this one frame
+  // (what with_scope does, without the block's frame and the loop's: most
+  // of an idle connection's memory). What a frame leads to runs in
+  // on_frame's own frame, allocated while it runs (a coroutine frame keeps
+  // every local of its body, whichever branch uses it).
   task<void> serve(tcp_stream s) {
     connection_t c(std::move(s), opts_.connection, this->log_, ++next_id_);
     registration reg(*this, c);
     this->log_.info(c.peer(), "client connected");
-    std::optional<async_queue<char>> slots;  // outlives the handlers it counts
-    if (opts_.max_concurrent_handlers > 1) slots.emplace(opts_.max_concurrent_handlers);
-    // The block is the receive loop itself (no coroutine frame of its own).
-    co_await with_scope([this, &c, &slots](task_scope& cs) {
-      c.write_in(cs);  // its writer runs there while frames are queued
-      return receive_loop(c, cs, slots ? &*slots : nullptr);
-    });
+    std::unique_ptr<async_queue<char>> slots;  // outlives the handlers it counts
+    if (opts_.max_concurrent_handlers > 1)
+      slots = std::make_unique<async_queue<char>>(opts_.max_concurrent_handlers);
+    task_scope cs{co_await this_context()};
+    c.write_in(cs);  // its writer runs there while frames are queued
+    std::exception_ptr failure;
+    bool cancelled = false;
+    try {
+      struct finish_at_end {  // the writer sends what is queued (an answer), then ends
+        connection_t& conn;
+        ~finish_at_end() { conn.finish(); }
+      } finishing{c};
+      auto& fs = detail::connection_access::framed(c);
+      const auto idle = opts_.connection.idle_timeout;
+      std::optional<idle_watch> watch;
+      if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
+      for (;;) {
+        typename basic_framed_stream<P>::read_result r;
+        try {
+          if (watch) watch->start_read();
+          r = co_await fs.read_frame();
+          if (watch) watch->reading = false;
+        } catch (const io_error& e) {
+          if (c.is_open())
+            this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
+          break;
+        }
+        if (!co_await on_frame(r, c, cs, slots.get())) break;
+      }
+    } catch (...) {
+      cancelled = detail::current_exception_is_cancellation();
+      if (!cancelled) failure = std::current_exception();
+      cs.cancel();
+    }
+    try {
+      co_await cs.join();
+    } catch (...) {
+      cancelled = cancelled || detail::current_exception_is_cancellation();
+    }
+    detail::end_block_scope(cs, std::move(failure), cancelled);
     this->log_.info(c.peer(), "connection closed");
   }
 
@@ -418,33 +457,6 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
       w->c->close("idle timeout");  // the read ends (closed)
     }
   };
-
-  // The connection's one receive loop. It holds only the read: what a frame
-  // leads to runs in on_frame's own coroutine frame, allocated while it
-  // runs, so an idle connection's loop stays small (a coroutine frame keeps
-  // every local of its body, whichever branch uses it).
-  task<void> receive_loop(connection_t& c, task_scope& cs, async_queue<char>* slots) {
-    struct finish_at_end {  // the writer sends what is queued (an answer), then ends
-      connection_t& conn;
-      ~finish_at_end() { conn.finish(); }
-    } finishing{c};
-    auto& fs = detail::connection_access::framed(c);
-    const auto idle = opts_.connection.idle_timeout;
-    std::optional<idle_watch> watch;
-    if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
-    for (;;) {
-      typename basic_framed_stream<P>::read_result r;
-      try {
-        if (watch) watch->start_read();
-        r = co_await fs.read_frame();
-        if (watch) watch->reading = false;
-      } catch (const io_error& e) {
-        if (c.is_open()) this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
-        co_return;
-      }
-      if (!co_await on_frame(r, c, cs, slots)) co_return;
-    }
-  }
 
   // What a read gave: handled (true: read on) or the end of the connection.
   task<bool> on_frame(const typename basic_framed_stream<P>::read_result& r, connection_t& c,

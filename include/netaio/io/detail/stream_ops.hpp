@@ -431,26 +431,43 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   [[no_unique_address]] send_storage<max_iov> io_;
 };
 
-/// Sends what the kernel takes of `buf` now, without waiting: the bytes
-/// taken (0 when none fit, or when a write is pending on the stream, whose
-/// bytes must go first). Throws io_error: closed, or a failure of the
-/// socket. IOCP has no synchronous send on an overlapped socket: 0 there.
-inline std::size_t try_send_now(stream_core& core, std::span<const std::uint8_t> buf) {
+/// Sends what the kernel takes of `bufs` (in order, gathered: at most the
+/// first 16) now, without waiting: the bytes taken (0 when none fit, or when
+/// a write is pending on the stream, whose bytes must go first). Throws
+/// io_error: closed, or a failure of the socket. IOCP has no synchronous
+/// send on an overlapped socket: 0 there.
+inline std::size_t try_send_now(stream_core& core,
+                                std::span<const std::span<const std::uint8_t>> bufs) {
   (void)core.handle.checked_fd("write");
 #if NETAIO_HAS_IOCP
-  (void)buf;
+  (void)bufs;
   return 0;
 #else
   fd_state* s = core.handle.state();
-  if (buf.empty() || s->writer != nullptr) return 0;
+  if (s->writer != nullptr) return 0;
   constexpr bool readiness = io_backend::model == io_model::readiness;
   // Readiness backends: a send buffer found full waits for its edge. (On
   // io_uring nothing sets the flag again: it is not looked at.)
   if (readiness && !s->writable) return 0;
-  const ssize_t r = retry_eintr(
-      [&] { return ::send(s->fd, buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT); });
+  constexpr std::size_t max_iov = 16;
+  iovec iov[max_iov];
+  std::size_t n = 0;
+  std::size_t want = 0;
+  for (std::size_t i = 0; i < bufs.size() && n < max_iov; ++i) {
+    if (bufs[i].empty()) continue;
+    iov[n].iov_base = const_cast<std::uint8_t*>(bufs[i].data());
+    iov[n].iov_len = bufs[i].size();
+    want += bufs[i].size();
+    ++n;
+  }
+  if (n == 0) return 0;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  const ssize_t r =
+      retry_eintr([&] { return ::sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); });
   if (r >= 0) {
-    if (readiness && static_cast<std::size_t>(r) < buf.size()) s->drained_write();
+    if (readiness && static_cast<std::size_t>(r) < want) s->drained_write();
     return static_cast<std::size_t>(r);
   }
   const int e = errno;
