@@ -10348,7 +10348,7 @@ class basic_framed_stream {
     return settle();
   }
 
-  read_result finish_read() {
+  const read_result& finish_read() {
     if (alloc_failed_) {
       alloc_failed_ = false;
       throw std::bad_alloc();
@@ -10406,7 +10406,9 @@ class basic_framed_stream<P>::read_awaiter {
     inner_.emplace(s_->stream_.read_into(s_->sink_));
     return inner_->await_suspend(h);
   }
-  read_result await_resume() {
+  /// The stream's own record of this read (its frame views the receive
+  /// buffer): valid until the next read_frame().
+  const read_result& await_resume() {
     if (inner_) inner_->await_resume();  // cancellation, io errors: bytes stay buffered
     return s_->finish_read();
   }
@@ -10503,7 +10505,7 @@ struct connection_options {
 /// reference to it past the handler call that gave it (use its id() or the
 /// node's connection lookups instead).
 template <protocol_policy P = default_protocol>
-class basic_tcp_connection {
+class basic_tcp_connection : private detail::turn_end_node {
  public:
   using message_t = typename P::message_t;
 
@@ -10515,11 +10517,13 @@ class basic_tcp_connection {
         peer_(to_peer_address(stream_.stream().remote_endpoint())),
         send_timeout_(opts.send_timeout),
         log_(&log),
-        id_(id) {}
+        id_(id) {
+    run = &flush_at_turn_end;
+  }
   basic_tcp_connection(const basic_tcp_connection&) = delete;
   basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
   ~basic_tcp_connection() {
-    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher_);
+    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher());
   }
 
   /// The other side's address.
@@ -10586,7 +10590,7 @@ class basic_tcp_connection {
     closing_ = true;
     wake_all();
     if (writer_scope_ != nullptr) {
-      writer_scope_->loop().cancel_turn_end(flusher_);
+      writer_scope_->loop().cancel_turn_end(flusher());
       flush();  // now: the owner's join must find the writer if one is needed
     }
   }
@@ -10597,7 +10601,7 @@ class basic_tcp_connection {
   /// queued before this call wait for it. Set once.
   void write_in(task_scope& scope) noexcept {
     writer_scope_ = &scope;
-    if (count_ != 0) scope.loop().at_turn_end(flusher_);
+    if (count_ != 0) scope.loop().at_turn_end(flusher());
   }
 
  private:
@@ -10606,12 +10610,11 @@ class basic_tcp_connection {
   // At the end of the turn in which frames were queued (no writer running):
   // writes what the kernel takes of them now, in one call per 16 frames,
   // and starts the writer for the rest.
-  struct flush_node : detail::turn_end_node {
-    basic_tcp_connection* conn;
-    explicit flush_node(basic_tcp_connection* c) noexcept : conn(c) {
-      run = [](detail::turn_end_node* n) noexcept { static_cast<flush_node*>(n)->conn->flush(); };
-    }
-  };
+  // (The connection is its own turn-end node: no back pointer to keep.)
+  detail::turn_end_node& flusher() noexcept { return *this; }
+  static void flush_at_turn_end(detail::turn_end_node* n) noexcept {
+    static_cast<basic_tcp_connection*>(n)->flush();
+  }
   void flush() noexcept {
     if (writing_ || closed_ || count_ == 0 || writer_scope_ == nullptr) return;
     try {
@@ -10710,7 +10713,7 @@ class basic_tcp_connection {
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher_);
+    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher());
     return true;
   }
   bool start_writer() noexcept {
@@ -10787,7 +10790,6 @@ class basic_tcp_connection {
   bool closed_ = false;   // closed: queued frames are dropped
   bool writing_ = false;  // a writer runs
   task_scope* writer_scope_ = nullptr;
-  flush_node flusher_{this};
 };
 
 /// The default protocol's connection.
@@ -14123,17 +14125,17 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
       std::optional<idle_watch> watch;
       if (idle != std::chrono::nanoseconds::max()) watch.emplace(*this, c, idle);
       for (;;) {
-        typename basic_framed_stream<P>::read_result r;
+        const typename basic_framed_stream<P>::read_result* r = nullptr;  // (the stream's)
         try {
           if (watch) watch->start_read();
-          r = co_await fs.read_frame();
+          r = &co_await fs.read_frame();
           if (watch) watch->reading = false;
         } catch (const io_error& e) {
           if (c.is_open())
             this->log_.info(c.peer(), "connection lost: ", std::string_view(e.what()));
           break;
         }
-        if (!co_await on_frame(r, c, cs, slots.get())) break;
+        if (!co_await on_frame(*r, c, cs, slots.get())) break;
       }
     } catch (...) {
       cancelled = detail::current_exception_is_cancellation();
@@ -14145,8 +14147,10 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     } catch (...) {
       cancelled = cancelled || detail::current_exception_is_cancellation();
     }
-    detail::end_block_scope(cs, std::move(failure), cancelled);
-    this->log_.info(c.peer(), "connection closed");
+    // A cancelled connection (a stop) just ends: the server's scope knows
+    // why, and a second throw per connection is a tenth of a stop's time.
+    detail::end_block_scope(cs, std::move(failure), false);
+    if (!cancelled) this->log_.info(c.peer(), "connection closed");
   }
 
   // The idle timeout of one receive loop, in its frame: a read that has

@@ -10,6 +10,7 @@
 
 #include <netaio/core/deadline.hpp>
 #include <netaio/core/event.hpp>
+#include <netaio/core/event_loop.hpp>
 #include <netaio/core/task.hpp>
 #include <netaio/core/task_scope.hpp>
 #include <netaio/io/tcp_stream.hpp>
@@ -68,7 +69,7 @@ struct connection_options {
 /// reference to it past the handler call that gave it (use its id() or the
 /// node's connection lookups instead).
 template <protocol_policy P = default_protocol>
-class basic_tcp_connection {
+class basic_tcp_connection : private detail::turn_end_node {
  public:
   using message_t = typename P::message_t;
 
@@ -80,11 +81,13 @@ class basic_tcp_connection {
         peer_(to_peer_address(stream_.stream().remote_endpoint())),
         send_timeout_(opts.send_timeout),
         log_(&log),
-        id_(id) {}
+        id_(id) {
+    run = &flush_at_turn_end;
+  }
   basic_tcp_connection(const basic_tcp_connection&) = delete;
   basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
   ~basic_tcp_connection() {
-    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher_);
+    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher());
   }
 
   /// The other side's address.
@@ -151,7 +154,7 @@ class basic_tcp_connection {
     closing_ = true;
     wake_all();
     if (writer_scope_ != nullptr) {
-      writer_scope_->loop().cancel_turn_end(flusher_);
+      writer_scope_->loop().cancel_turn_end(flusher());
       flush();  // now: the owner's join must find the writer if one is needed
     }
   }
@@ -162,7 +165,7 @@ class basic_tcp_connection {
   /// queued before this call wait for it. Set once.
   void write_in(task_scope& scope) noexcept {
     writer_scope_ = &scope;
-    if (count_ != 0) scope.loop().at_turn_end(flusher_);
+    if (count_ != 0) scope.loop().at_turn_end(flusher());
   }
 
  private:
@@ -171,12 +174,11 @@ class basic_tcp_connection {
   // At the end of the turn in which frames were queued (no writer running):
   // writes what the kernel takes of them now, in one call per 16 frames,
   // and starts the writer for the rest.
-  struct flush_node : detail::turn_end_node {
-    basic_tcp_connection* conn;
-    explicit flush_node(basic_tcp_connection* c) noexcept : conn(c) {
-      run = [](detail::turn_end_node* n) noexcept { static_cast<flush_node*>(n)->conn->flush(); };
-    }
-  };
+  // (The connection is its own turn-end node: no back pointer to keep.)
+  detail::turn_end_node& flusher() noexcept { return *this; }
+  static void flush_at_turn_end(detail::turn_end_node* n) noexcept {
+    static_cast<basic_tcp_connection*>(n)->flush();
+  }
   void flush() noexcept {
     if (writing_ || closed_ || count_ == 0 || writer_scope_ == nullptr) return;
     try {
@@ -275,7 +277,7 @@ class basic_tcp_connection {
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher_);
+    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher());
     return true;
   }
   bool start_writer() noexcept {
@@ -352,7 +354,6 @@ class basic_tcp_connection {
   bool closed_ = false;   // closed: queued frames are dropped
   bool writing_ = false;  // a writer runs
   task_scope* writer_scope_ = nullptr;
-  flush_node flusher_{this};
 };
 
 /// The default protocol's connection.

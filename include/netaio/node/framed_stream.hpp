@@ -219,7 +219,7 @@ class basic_framed_stream {
     return settle();
   }
 
-  read_result finish_read() {
+  const read_result& finish_read() {
     if (alloc_failed_) {
       alloc_failed_ = false;
       throw std::bad_alloc();
@@ -277,7 +277,9 @@ class basic_framed_stream<P>::read_awaiter {
     inner_.emplace(s_->stream_.read_into(s_->sink_));
     return inner_->await_suspend(h);
   }
-  read_result await_resume() {
+  /// The stream's own record of this read (its frame views the receive
+  /// buffer): valid until the next read_frame().
+  const read_result& await_resume() {
     if (inner_) inner_->await_resume();  // cancellation, io errors: bytes stay buffered
     return s_->finish_read();
   }
