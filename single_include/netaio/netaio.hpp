@@ -10523,7 +10523,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   basic_tcp_connection(const basic_tcp_connection&) = delete;
   basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
   ~basic_tcp_connection() {
-    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher());
+    // (The loop, not the scope: a connection may outlive its owner's scope.)
+    if (loop_ != nullptr) loop_->cancel_turn_end(flusher());
   }
 
   /// The other side's address.
@@ -10589,8 +10590,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   void finish() noexcept {
     closing_ = true;
     wake_all();
-    if (writer_scope_ != nullptr) {
-      writer_scope_->loop().cancel_turn_end(flusher());
+    if (loop_ != nullptr) {
+      loop_->cancel_turn_end(flusher());
       flush();  // now: the owner's join must find the writer if one is needed
     }
   }
@@ -10601,7 +10602,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   /// queued before this call wait for it. Set once.
   void write_in(task_scope& scope) noexcept {
     writer_scope_ = &scope;
-    if (count_ != 0) scope.loop().at_turn_end(flusher());
+    loop_ = &scope.loop();
+    if (count_ != 0) loop_->at_turn_end(flusher());
   }
 
  private:
@@ -10713,7 +10715,7 @@ class basic_tcp_connection : private detail::turn_end_node {
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher());
+    if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
     return true;
   }
   bool start_writer() noexcept {
@@ -10790,6 +10792,7 @@ class basic_tcp_connection : private detail::turn_end_node {
   bool closed_ = false;   // closed: queued frames are dropped
   bool writing_ = false;  // a writer runs
   task_scope* writer_scope_ = nullptr;
+  event_loop* loop_ = nullptr;  // writer_scope_'s, which may end before the connection
 };
 
 /// The default protocol's connection.
@@ -13425,9 +13428,15 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     while (!st.any.empty())
       deliver(st, st.any.front(), std::nullopt, e);
   }
+  // On every way out of run_connection (a cancellation too): the
+  // connection is closed, since its scope is gone and nothing may queue to
+  // it, and the requests waiting on it fail.
   struct fail_waiters {
     conn_state* st;
-    ~fail_waiters() { fail_all(*st); }
+    ~fail_waiters() {
+      st->conn->close("the receive loop ended");
+      fail_all(*st);
+    }
   };
 
   task<void> run_connection(conn_state& st) {
@@ -13437,7 +13446,6 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       co_await receive_loop(st);
       st.conn->finish();
     });
-    st.conn->close("the receive loop ended");
   }
 
   // The connection's one receive loop.

@@ -87,7 +87,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   basic_tcp_connection(const basic_tcp_connection&) = delete;
   basic_tcp_connection& operator=(const basic_tcp_connection&) = delete;
   ~basic_tcp_connection() {
-    if (writer_scope_ != nullptr) writer_scope_->loop().cancel_turn_end(flusher());
+    // (The loop, not the scope: a connection may outlive its owner's scope.)
+    if (loop_ != nullptr) loop_->cancel_turn_end(flusher());
   }
 
   /// The other side's address.
@@ -153,8 +154,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   void finish() noexcept {
     closing_ = true;
     wake_all();
-    if (writer_scope_ != nullptr) {
-      writer_scope_->loop().cancel_turn_end(flusher());
+    if (loop_ != nullptr) {
+      loop_->cancel_turn_end(flusher());
       flush();  // now: the owner's join must find the writer if one is needed
     }
   }
@@ -165,7 +166,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   /// queued before this call wait for it. Set once.
   void write_in(task_scope& scope) noexcept {
     writer_scope_ = &scope;
-    if (count_ != 0) scope.loop().at_turn_end(flusher());
+    loop_ = &scope.loop();
+    if (count_ != 0) loop_->at_turn_end(flusher());
   }
 
  private:
@@ -277,7 +279,7 @@ class basic_tcp_connection : private detail::turn_end_node {
   bool try_queue(byte_buffer& frame) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
     put(std::move(frame));
-    if (!writing_ && writer_scope_ != nullptr) writer_scope_->loop().at_turn_end(flusher());
+    if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
     return true;
   }
   bool start_writer() noexcept {
@@ -354,6 +356,7 @@ class basic_tcp_connection : private detail::turn_end_node {
   bool closed_ = false;   // closed: queued frames are dropped
   bool writing_ = false;  // a writer runs
   task_scope* writer_scope_ = nullptr;
+  event_loop* loop_ = nullptr;  // writer_scope_'s, which may end before the connection
 };
 
 /// The default protocol's connection.

@@ -528,9 +528,15 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     while (!st.any.empty())
       deliver(st, st.any.front(), std::nullopt, e);
   }
+  // On every way out of run_connection (a cancellation too): the
+  // connection is closed, since its scope is gone and nothing may queue to
+  // it, and the requests waiting on it fail.
   struct fail_waiters {
     conn_state* st;
-    ~fail_waiters() { fail_all(*st); }
+    ~fail_waiters() {
+      st->conn->close("the receive loop ended");
+      fail_all(*st);
+    }
   };
 
   task<void> run_connection(conn_state& st) {
@@ -540,7 +546,6 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       co_await receive_loop(st);
       st.conn->finish();
     });
-    st.conn->close("the receive loop ended");
   }
 
   // The connection's one receive loop.
