@@ -531,16 +531,16 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   // On every way out of run_connection (a cancellation too): the
   // connection is closed, since its scope is gone and nothing may queue to
   // it, and the requests waiting on it fail.
-  struct fail_waiters {
+  struct end_connection {
     conn_state* st;
-    ~fail_waiters() {
+    ~end_connection() {
       st->conn->close("the receive loop ended");
       fail_all(*st);
     }
   };
 
   task<void> run_connection(conn_state& st) {
-    fail_waiters guard{&st};
+    end_connection guard{&st};
     co_await with_scope([this, &st](task_scope& cs) -> task<void> {
       st.conn->write_in(cs);  // a writer runs there only for what a flush left
       co_await receive_loop(st);

@@ -279,6 +279,34 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   [[no_unique_address]] send_storage<1> io_;
 };
 
+#if !NETAIO_HAS_IOCP  // readiness tracking (POSIX calls)
+/// One gathered send of what the kernel takes now, keeping `s`'s readiness
+/// flag: the bytes sent, or -1 with `error` 0 when the send buffer is full
+/// (wait for its next edge) or set to the socket's failure. The step of
+/// write_all and of try_write.
+inline ssize_t send_gathered(fd_state& s, iovec* iov, std::size_t n, int& error) noexcept {
+  std::size_t want = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    want += iov[i].iov_len;
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n;
+  const ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
+  if (r >= 0) {
+    if (static_cast<std::size_t>(r) < want) s.drained_write();
+    return r;
+  }
+  const int e = errno;
+  if ((error = s.take_error()) != 0) return -1;
+  if (would_block(e)) {
+    s.drained_write();
+    return -1;
+  }
+  error = e;
+  return -1;
+}
+#endif
+
 /// Writes every byte of one or more buffers (gathered with sendmsg), across
 /// partial writes and EAGAIN. No SIGPIPE: a closed peer is io_error.
 class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::write> {
@@ -313,24 +341,8 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
       }
       fd_state& s = *self->state_;
       if (!s.writable) return false;  // the send buffer filled up since the last edge
-      std::size_t want = 0;
-      for (std::size_t i = 0; i < n; ++i)
-        want += iov[i].iov_len;
-      msghdr msg{};
-      msg.msg_iov = iov;
-      msg.msg_iovlen = n;
-      ssize_t r = retry_eintr([&] { return ::sendmsg(s.fd, &msg, MSG_NOSIGNAL); });
-      if (r < 0) {
-        const int e = errno;
-        if ((self->error_ = s.take_error()) != 0) return true;
-        if (would_block(e)) {
-          s.drained_write();
-          return false;
-        }
-        self->error_ = e;
-        return true;
-      }
-      if (static_cast<std::size_t>(r) < want) s.drained_write();
+      const ssize_t r = send_gathered(s, iov, n, self->error_);
+      if (r < 0) return self->error_ != 0;  // failed, or wait for room
       auto left = static_cast<std::size_t>(r);
       self->written_ += left;
       while (left > 0) {
@@ -445,38 +457,24 @@ inline std::size_t try_send_now(stream_core& core,
 #else
   fd_state* s = core.handle.state();
   if (s->writer != nullptr) return 0;
-  constexpr bool readiness = io_backend::model == io_model::readiness;
   // Readiness backends: a send buffer found full waits for its edge. (On
   // io_uring nothing sets the flag again: it is not looked at.)
-  if (readiness && !s->writable) return 0;
+  if (io_backend::model == io_model::readiness && !s->writable) return 0;
   constexpr std::size_t max_iov = 16;
   iovec iov[max_iov];
   std::size_t n = 0;
-  std::size_t want = 0;
   for (std::size_t i = 0; i < bufs.size() && n < max_iov; ++i) {
     if (bufs[i].empty()) continue;
     iov[n].iov_base = const_cast<std::uint8_t*>(bufs[i].data());
     iov[n].iov_len = bufs[i].size();
-    want += bufs[i].size();
     ++n;
   }
   if (n == 0) return 0;
-  msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = n;
-  const ssize_t r =
-      retry_eintr([&] { return ::sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT); });
-  if (r >= 0) {
-    if (readiness && static_cast<std::size_t>(r) < want) s->drained_write();
-    return static_cast<std::size_t>(r);
-  }
-  const int e = errno;
-  if (const int taken = s->take_error(); taken != 0) throw_errno(taken, core.context("write"));
-  if (would_block(e)) {
-    if (readiness) s->drained_write();
-    return 0;
-  }
-  throw_errno(e, core.context("write"));
+  int error = 0;
+  const ssize_t r = send_gathered(*s, iov, n, error);
+  if (r >= 0) return static_cast<std::size_t>(r);
+  if (error != 0) throw_errno(error, core.context("write"));
+  return 0;  // full
 #endif
 }
 
