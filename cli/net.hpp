@@ -80,6 +80,8 @@ inline netaio::task<received> receive_one(netaio::framed_stream& fs, const layer
                                           const netaio::logger& log) {
   auto r = co_await fs.read_frame();
   switch (r.status) {
+    case netaio::frame_read_status::closed:  // by this side
+      co_return received{std::nullopt, true, false};
     case netaio::frame_read_status::end_of_stream:
       log.info(std::nullopt, "the server closed the connection");
       co_return received{std::nullopt, true, false};

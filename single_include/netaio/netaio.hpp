@@ -6130,6 +6130,13 @@ class reactor_awaiter : protected reactor_op {
 
   bool await_ready() const noexcept { return false; }
 
+  /// After the resume: the op ended because its socket was closed here, and
+  /// not cancelled (what await_resume reports as io_error(closed)). For a
+  /// layer that takes a local close as the end of a loop without a throw.
+  bool ended_by_close() const noexcept {
+    return end_ == op_end::closed && !was_cancelled() && !busy_;
+  }
+
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!bind(h, &on_cancel)) return true;
@@ -10157,6 +10164,7 @@ enum class frame_read_status : std::uint8_t {
   malformed,      ///< a bad frame: see error, and skipped() for whether reading goes on
   end_of_stream,  ///< the peer closed the stream between frames
   truncated,      ///< the peer closed the stream in the middle of a frame
+  closed,         ///< this side closed the stream, before or during the read
 };
 
 /// What read_frame() gives.
@@ -10215,9 +10223,11 @@ class basic_framed_stream {
   class read_awaiter;
   class write_awaiter;
 
-  /// The next frame, a malformed one (skipped when it can be), or the end of
-  /// the stream. Throws operation_cancelled (nothing received is lost: the
-  /// next read_frame() starts with it) and io_error (reset, ...).
+  /// The next frame, a malformed one (skipped when it can be), the end of
+  /// the stream, or `closed` when this side closed it (frames received
+  /// before are handed out first). Throws operation_cancelled (nothing
+  /// received is lost: the next read_frame() starts with it) and io_error
+  /// (reset, ...).
   read_awaiter read_frame() noexcept { return read_awaiter(*this); }
 
   /// Encodes `m` (lengths and checksum computed; `m` unchanged) into the
@@ -10407,7 +10417,15 @@ class basic_framed_stream<P>::read_awaiter {
   /// The stream's own record of this read (its frame views the receive
   /// buffer): valid until the next read_frame().
   const read_result& await_resume() {
-    if (inner_) inner_->await_resume();  // cancellation, io errors: bytes stay buffered
+    if (inner_) {
+      // A local close is how a stop ends many receive loops: a status, not
+      // one exception per connection (its unwinding was a tenth of a stop).
+      if (inner_->ended_by_close()) {
+        s_->result_ = {frame_read_status::closed, {}, {}, "", 0};
+        return s_->result_;
+      }
+      inner_->await_resume();  // cancellation, io errors: bytes stay buffered
+    }
     return s_->finish_read();
   }
 
@@ -13458,6 +13476,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
         if (c.is_open()) this->log_.info(st.addr, "connection lost: ", std::string_view(e.what()));
         co_return;
       }
+      if (r.status == frame_read_status::closed) co_return;  // by this side
       if (r.status == frame_read_status::end_of_stream ||
           r.status == frame_read_status::truncated) {
         this->log_.info(st.addr, "the server closed the connection");
@@ -14206,6 +14225,8 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   task<bool> on_frame(const typename basic_framed_stream<P>::read_result& r, connection_t& c,
                       task_scope& cs, async_queue<char>* slots) {
     switch (r.status) {
+      case frame_read_status::closed:  // by this side: its reason was logged then
+        co_return false;
       case frame_read_status::end_of_stream:
         this->log_.info(c.peer(), "client disconnected");
         co_return false;

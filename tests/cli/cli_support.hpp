@@ -356,7 +356,8 @@ inline netaio::task<void> until_closed(netaio::framed_stream& fs) {
   for (;;) {
     auto r = co_await fs.read_frame();
     if (r.status == netaio::frame_read_status::end_of_stream ||
-        r.status == netaio::frame_read_status::truncated)
+        r.status == netaio::frame_read_status::truncated ||
+        r.status == netaio::frame_read_status::closed)
       co_return;
   }
 }

@@ -30,6 +30,7 @@ enum class frame_read_status : std::uint8_t {
   malformed,      ///< a bad frame: see error, and skipped() for whether reading goes on
   end_of_stream,  ///< the peer closed the stream between frames
   truncated,      ///< the peer closed the stream in the middle of a frame
+  closed,         ///< this side closed the stream, before or during the read
 };
 
 /// What read_frame() gives.
@@ -88,9 +89,11 @@ class basic_framed_stream {
   class read_awaiter;
   class write_awaiter;
 
-  /// The next frame, a malformed one (skipped when it can be), or the end of
-  /// the stream. Throws operation_cancelled (nothing received is lost: the
-  /// next read_frame() starts with it) and io_error (reset, ...).
+  /// The next frame, a malformed one (skipped when it can be), the end of
+  /// the stream, or `closed` when this side closed it (frames received
+  /// before are handed out first). Throws operation_cancelled (nothing
+  /// received is lost: the next read_frame() starts with it) and io_error
+  /// (reset, ...).
   read_awaiter read_frame() noexcept { return read_awaiter(*this); }
 
   /// Encodes `m` (lengths and checksum computed; `m` unchanged) into the
@@ -280,7 +283,15 @@ class basic_framed_stream<P>::read_awaiter {
   /// The stream's own record of this read (its frame views the receive
   /// buffer): valid until the next read_frame().
   const read_result& await_resume() {
-    if (inner_) inner_->await_resume();  // cancellation, io errors: bytes stay buffered
+    if (inner_) {
+      // A local close is how a stop ends many receive loops: a status, not
+      // one exception per connection (its unwinding was a tenth of a stop).
+      if (inner_->ended_by_close()) {
+        s_->result_ = {frame_read_status::closed, {}, {}, "", 0};
+        return s_->result_;
+      }
+      inner_->await_resume();  // cancellation, io errors: bytes stay buffered
+    }
     return s_->finish_read();
   }
 

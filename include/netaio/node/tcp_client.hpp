@@ -560,6 +560,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
         if (c.is_open()) this->log_.info(st.addr, "connection lost: ", std::string_view(e.what()));
         co_return;
       }
+      if (r.status == frame_read_status::closed) co_return;  // by this side
       if (r.status == frame_read_status::end_of_stream ||
           r.status == frame_read_status::truncated) {
         this->log_.info(st.addr, "the server closed the connection");

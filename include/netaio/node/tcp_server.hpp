@@ -464,6 +464,8 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
   task<bool> on_frame(const typename basic_framed_stream<P>::read_result& r, connection_t& c,
                       task_scope& cs, async_queue<char>* slots) {
     switch (r.status) {
+      case frame_read_status::closed:  // by this side: its reason was logged then
+        co_return false;
       case frame_read_status::end_of_stream:
         this->log_.info(c.peer(), "client disconnected");
         co_return false;

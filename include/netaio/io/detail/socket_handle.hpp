@@ -126,6 +126,13 @@ class reactor_awaiter : protected reactor_op {
 
   bool await_ready() const noexcept { return false; }
 
+  /// After the resume: the op ended because its socket was closed here, and
+  /// not cancelled (what await_resume reports as io_error(closed)). For a
+  /// layer that takes a local close as the end of a loop without a throw.
+  bool ended_by_close() const noexcept {
+    return end_ == op_end::closed && !was_cancelled() && !busy_;
+  }
+
   template <netaio_promise P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (!bind(h, &on_cancel)) return true;
