@@ -204,6 +204,47 @@ TEST_CASE("a message larger than a datagram is refused at send") {
   });
 }
 
+TEST_CASE("an answer larger than a datagram is logged and dropped; the next one goes out whole") {
+  log_capture la, lb;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, loopback(la)), b(io, loopback(lb));
+    a.start();
+    b.start();
+    co_await then_stop(
+        [&]() -> task<void> {
+          int calls = 0;
+          b.on(handler_key::of(message_type::request_uri, "echo"), [&](message& m) {
+            message r = answer_with(message_type::respond_uri, "echo", m);
+            // The first answer only: past the datagram limit once encoded.
+            if (++calls == 1) r.auth_data().set("padding", byte_buffer(65510, 1));
+            return r;
+          });
+          udp_node::request_options o;
+          o.timeout = 2s;
+          o.content = to_buffer(as_bytes("first"));
+          bool timed = false;
+          try {
+            (void)co_await a.request("echo", b.local_endpoint(), o);
+          } catch (const timed_out&) {
+            timed = true;
+          }
+          CHECK(timed);
+          bool logged = false;
+          for (const auto& r : lb.at(log_level::error))
+            if (r.text.find("answer not sent") != std::string::npos &&
+                r.text.find("datagram limit") != std::string::npos)
+              logged = true;
+          CHECK(logged);
+          // The node goes on answering, whole frames only.
+          o.content = to_buffer(as_bytes("second"));
+          message got = co_await a.request("echo", b.local_endpoint(), o);
+          CHECK(content_of(got) == "second");
+          CHECK(calls == 2);
+        }(),
+        a, b);
+  });
+}
+
 TEST_CASE("request timeout: the plain handler is called, then timed_out is thrown") {
   log_capture la;
   test::run_io_checked([&](io_context& io) -> task<void> {

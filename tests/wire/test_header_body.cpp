@@ -81,6 +81,28 @@ TEST_CASE("crc32: zlib's values, in one piece or continued") {
   }
 }
 
+TEST_CASE("crc32: the same as zlib's at every length around the switch from tables to zlib") {
+  // Short inputs use the library's own tables, long ones zlib: both must
+  // give zlib's value for every length, seed and alignment.
+  byte_buffer data(2 * detail::crc32_table_limit + 17);
+  std::uint32_t x = 0x9E3779B9u;
+  for (auto& b : data) {
+    x = x * 1664525u + 1013904223u;
+    b = static_cast<std::uint8_t>(x >> 24);
+  }
+  const auto zlib = [](byte_view v, std::uint32_t seed) {
+    return static_cast<std::uint32_t>(::crc32(seed, v.data(), static_cast<uInt>(v.size())));
+  };
+  for (std::size_t at : {0u, 1u, 3u}) {
+    for (std::size_t n = 0; n + at <= data.size(); ++n) {
+      const byte_view v = byte_view(data).subspan(at, n);
+      CHECK(crc32(v) == zlib(v, 0));
+      CHECK(crc32(v, 0xDEADBEEFu) == zlib(v, 0xDEADBEEFu));
+      CHECK(detail::crc32_sliced(v, 7) == detail::crc32_zlib(v, 7));
+    }
+  }
+}
+
 TEST_CASE("body: the reference's size limit on prepare") {
   // uri + content must stay below 2^16 - 9 - 104 - overhead.
   CHECK(max_body_payload() == 65422);

@@ -556,15 +556,22 @@ class basic_udp_node {
   }
 
   byte_buffer encode_checked(M& sealed) const {
-    byte_buffer frame = sealed.encode();
-    const std::size_t limit = max_udp_payload(local_.family());
-    if (frame.size() > limit) {
-      throw io_error(io_errc::message_too_large,
-                     "netaio: udp node: a " + std::to_string(frame.size()) +
-                         "-byte message exceeds the " + std::to_string(limit) +
-                         "-byte datagram limit; not sent");
-    }
+    byte_buffer frame;
+    encode_checked(sealed, frame);
     return frame;
+  }
+  // Appends the frame to `out`, which is left as it was if it throws.
+  void encode_checked(M& sealed, byte_buffer& out) const {
+    const std::size_t at = out.size();
+    sealed.encode_to(out);
+    const std::size_t size = out.size() - at;
+    const std::size_t limit = max_udp_payload(local_.family());
+    if (size > limit) {
+      out.resize(at);
+      throw io_error(io_errc::message_too_large,
+                     "netaio: udp node: a " + std::to_string(size) + "-byte message exceeds the " +
+                         std::to_string(limit) + "-byte datagram limit; not sent");
+    }
   }
 
   // Seals once, or per target when a plugin is peer-specific. `each(add)`
@@ -609,20 +616,26 @@ class basic_udp_node {
     co_return n;
   }
 
+  // The socket's one send, held while a send is pending; its release wakes
+  // the sends queued behind it.
+  struct send_slot {
+    basic_udp_node* n;
+    explicit send_slot(basic_udp_node& node) noexcept : n(&node) { n->send_busy_ = true; }
+    send_slot(const send_slot&) = delete;
+    send_slot& operator=(const send_slot&) = delete;
+    ~send_slot() {
+      n->send_busy_ = false;
+      n->send_free_.set();
+      n->send_free_.reset();
+    }
+  };
+
   // One send at a time on the socket (it allows one pending send): a send
   // that would block makes the others queue behind it.
   task<void> send_datagram(byte_view frame, const endpoint& to) {
     while (send_busy_)
       co_await send_free_.wait();
-    send_busy_ = true;
-    struct release {
-      basic_udp_node* n;
-      ~release() {
-        n->send_busy_ = false;
-        n->send_free_.set();
-        n->send_free_.reset();
-      }
-    } r{this};
+    const send_slot held(*this);
     co_await sock_.send_to(frame, to);
   }
 
@@ -654,7 +667,7 @@ class basic_udp_node {
         }
       }
       if (is_own(d.from)) continue;
-      const peer_address from = to_peer_address(d.from);
+      peer_address from = to_peer_address(d.from);
       std::optional<M> msg;
       std::string bad;
       try {
@@ -674,7 +687,8 @@ class basic_udp_node {
       // The task itself, not a callable making it: handle() takes the
       // message and sender by value into its frame, and the node outlives
       // its scope, so nothing needs keeping alive beside it.
-      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, from}), "udp datagram");
+      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, std::move(from)}),
+                   "udp datagram");
     }
   }
 
@@ -688,7 +702,23 @@ class basic_udp_node {
     // datagram from a peer's address, and a forged one must not keep a
     // silent peer alive.
     if (accepted(out.status)) peers_.touch(s.address, heard);
-    if (out.reply) co_await send_reply(std::move(*out.reply), from);
+    if (!out.reply) co_return;
+    if (send_busy_) {
+      co_await send_reply(std::move(*out.reply), from);
+      co_return;
+    }
+    // The common case, in this task's frame and the node's send buffer (the
+    // slot is this task's until the send ends): a datagram send does not
+    // wait for room, and a task and a buffer per answer were a tenth of the
+    // node's own cost.
+    const send_slot held(*this);
+    send_buf_.clear();
+    if (!encode_reply(*out.reply, from, send_buf_)) co_return;
+    try {
+      co_await sock_.send_to(send_buf_, from);
+    } catch (const io_error& e) {
+      log_unsent(from, e);
+    }
   }
 
   // Whether the pipeline took the message as authentic (its plugins' checks
@@ -700,18 +730,27 @@ class basic_udp_node {
 
   // Sends an answer as it is (the pipeline sealed it, or it goes plain).
   task<void> send_reply(M reply, const endpoint& to) {
-    std::optional<byte_buffer> frame;
+    byte_buffer frame;
+    if (!encode_reply(reply, to, frame)) co_return;
     try {
-      frame = encode_checked(reply);
+      co_await send_datagram(frame, to);
+    } catch (const io_error& e) {
+      log_unsent(to, e);
+    }
+  }
+  // Appends an answer's frame to `out`; false if it cannot go (too large
+  // for a datagram: logged).
+  bool encode_reply(M& reply, const endpoint& to, byte_buffer& out) const {
+    try {
+      encode_checked(reply, out);
+      return true;
     } catch (const std::exception& e) {
       log_.error(to_peer_address(to), "answer not sent: ", std::string_view(e.what()));
+      return false;
     }
-    if (!frame) co_return;
-    try {
-      co_await send_datagram(*frame, to);
-    } catch (const io_error& e) {
-      log_.warning(to_peer_address(to), "answer not sent: ", std::string_view(e.what()));
-    }
+  }
+  void log_unsent(const endpoint& to, const io_error& e) const {
+    log_.warning(to_peer_address(to), "answer not sent: ", std::string_view(e.what()));
   }
 
   task<void> advertise_loop(std::chrono::seconds every) {
@@ -815,6 +854,7 @@ class basic_udp_node {
   bool started_ = false;
   bool stop_begun_ = false;
   bool send_busy_ = false;
+  byte_buffer send_buf_;  // an answer's frame, while its task holds the send slot
   async_event send_free_;
   // Last: destroyed first, so nothing it owned outlives what it used.
   task_scope scope_;
