@@ -6764,6 +6764,10 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   [[no_unique_address]] send_storage<1> io_;
 };
 
+/// The most buffers one gathered send hands the kernel in one call (a
+/// write_all of more takes several; try_write looks at this many).
+inline constexpr std::size_t max_gather = 16;
+
 #if !NETAIO_HAS_IOCP  // readiness tracking (POSIX calls)
 /// One gathered send of what the kernel takes now, keeping `s`'s readiness
 /// flag: the bytes sent, or -1 with `error` 0 when the send buffer is full
@@ -6805,7 +6809,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_all_awaiter*>(op);
     if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
-    constexpr std::size_t max_iov = 16;
+    constexpr std::size_t max_iov = max_gather;
     for (;;) {
       // Skip finished and empty buffers.
       while (self->index_ < self->bufs_.size() &&
@@ -6870,7 +6874,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   }
 
  private:
-  static constexpr std::size_t max_iov = 16;
+  static constexpr std::size_t max_iov = max_gather;
 
   /// Completion model: sends what is left; true when done (or failed),
   /// false when a send is in flight. `try_now`: a send may finish at once
@@ -6929,7 +6933,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
 };
 
 /// Sends what the kernel takes of `bufs` (in order, gathered: at most the
-/// first 16) now, without waiting: the bytes taken (0 when none fit, or when
+/// first max_gather) now, without waiting: the bytes taken (0 when none fit, or when
 /// a write is pending on the stream, whose bytes must go first). Throws
 /// io_error: closed, or a failure of the socket. IOCP has no synchronous
 /// send on an overlapped socket: 0 there.
@@ -6945,7 +6949,7 @@ inline std::size_t try_send_now(stream_core& core,
   // Readiness backends: a send buffer found full waits for its edge. (On
   // io_uring nothing sets the flag again: it is not looked at.)
   if (io_backend::model == io_model::readiness && !s->writable) return 0;
-  constexpr std::size_t max_iov = 16;
+  constexpr std::size_t max_iov = max_gather;
   iovec iov[max_iov];
   std::size_t n = 0;
   for (std::size_t i = 0; i < bufs.size() && n < max_iov; ++i) {
@@ -7248,6 +7252,8 @@ class tcp_stream {
     return {core_, bufs};
   }
 
+  /// The most buffers one gathered send takes (try_write looks at no more).
+  static constexpr std::size_t max_gathered = detail::max_gather;
   /// Sends what fits in the kernel's buffer now, without waiting, and
   /// returns how many bytes of `buf` that was: 0 when none fit, when a
   /// write is pending on the stream, or on Windows (IOCP sends only
@@ -7258,7 +7264,7 @@ class tcp_stream {
     return detail::try_send_now(core_, {&one, 1});
   }
   /// try_write of several buffers in order (one sendmsg; at most the first
-  /// 16 buffers are looked at).
+  /// max_gathered buffers are looked at).
   std::size_t try_write(std::span<const std::span<const std::uint8_t>> bufs) {
     return detail::try_send_now(core_, bufs);
   }
@@ -10688,7 +10694,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   friend struct detail::connection_access;
 
   // At the end of the turn in which frames were queued (no writer running):
-  // writes what the kernel takes of them now, in one call per 16 frames,
+  // writes what the kernel takes of them now, in one call per
+  // tcp_stream::max_gathered frames,
   // and starts the writer for the rest.
   // (The connection is its own turn-end node: no back pointer to keep.)
   detail::turn_end_node& flusher() noexcept { return *this; }
@@ -10699,10 +10706,10 @@ class basic_tcp_connection : private detail::turn_end_node {
     if (writing_ || closed_ || count_ == 0 || writer_scope_ == nullptr) return;
     try {
       for (;;) {
-        byte_view views[16];
+        byte_view views[tcp_stream::max_gathered];
         std::size_t k = 0;
         std::size_t want = 0;
-        for (; k < 16 && k < count_; ++k) {
+        for (; k < tcp_stream::max_gathered && k < count_; ++k) {
           views[k] = ring_[(head_ + k) % ring_.size()];
           want += views[k].size();
         }

@@ -117,6 +117,8 @@ class tcp_stream {
     return {core_, bufs};
   }
 
+  /// The most buffers one gathered send takes (try_write looks at no more).
+  static constexpr std::size_t max_gathered = detail::max_gather;
   /// Sends what fits in the kernel's buffer now, without waiting, and
   /// returns how many bytes of `buf` that was: 0 when none fit, when a
   /// write is pending on the stream, or on Windows (IOCP sends only
@@ -127,7 +129,7 @@ class tcp_stream {
     return detail::try_send_now(core_, {&one, 1});
   }
   /// try_write of several buffers in order (one sendmsg; at most the first
-  /// 16 buffers are looked at).
+  /// max_gathered buffers are looked at).
   std::size_t try_write(std::span<const std::span<const std::uint8_t>> bufs) {
     return detail::try_send_now(core_, bufs);
   }

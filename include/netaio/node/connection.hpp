@@ -174,7 +174,8 @@ class basic_tcp_connection : private detail::turn_end_node {
   friend struct detail::connection_access;
 
   // At the end of the turn in which frames were queued (no writer running):
-  // writes what the kernel takes of them now, in one call per 16 frames,
+  // writes what the kernel takes of them now, in one call per
+  // tcp_stream::max_gathered frames,
   // and starts the writer for the rest.
   // (The connection is its own turn-end node: no back pointer to keep.)
   detail::turn_end_node& flusher() noexcept { return *this; }
@@ -185,10 +186,10 @@ class basic_tcp_connection : private detail::turn_end_node {
     if (writing_ || closed_ || count_ == 0 || writer_scope_ == nullptr) return;
     try {
       for (;;) {
-        byte_view views[16];
+        byte_view views[tcp_stream::max_gathered];
         std::size_t k = 0;
         std::size_t want = 0;
-        for (; k < 16 && k < count_; ++k) {
+        for (; k < tcp_stream::max_gathered && k < count_; ++k) {
           views[k] = ring_[(head_ + k) % ring_.size()];
           want += views[k].size();
         }

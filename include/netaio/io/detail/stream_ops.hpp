@@ -279,6 +279,10 @@ class write_some_awaiter : public reactor_awaiter<write_some_awaiter, direction:
   [[no_unique_address]] send_storage<1> io_;
 };
 
+/// The most buffers one gathered send hands the kernel in one call (a
+/// write_all of more takes several; try_write looks at this many).
+inline constexpr std::size_t max_gather = 16;
+
 #if !NETAIO_HAS_IOCP  // readiness tracking (POSIX calls)
 /// One gathered send of what the kernel takes now, keeping `s`'s readiness
 /// flag: the bytes sent, or -1 with `error` 0 when the send buffer is full
@@ -320,7 +324,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   static bool perform(reactor_op* op) noexcept {
     auto* self = static_cast<write_all_awaiter*>(op);
     if (self->single_) self->bufs_ = {&self->one_, 1};  // now pinned: it is being awaited
-    constexpr std::size_t max_iov = 16;
+    constexpr std::size_t max_iov = max_gather;
     for (;;) {
       // Skip finished and empty buffers.
       while (self->index_ < self->bufs_.size() &&
@@ -385,7 +389,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
   }
 
  private:
-  static constexpr std::size_t max_iov = 16;
+  static constexpr std::size_t max_iov = max_gather;
 
   /// Completion model: sends what is left; true when done (or failed),
   /// false when a send is in flight. `try_now`: a send may finish at once
@@ -444,7 +448,7 @@ class write_all_awaiter : public reactor_awaiter<write_all_awaiter, direction::w
 };
 
 /// Sends what the kernel takes of `bufs` (in order, gathered: at most the
-/// first 16) now, without waiting: the bytes taken (0 when none fit, or when
+/// first max_gather) now, without waiting: the bytes taken (0 when none fit, or when
 /// a write is pending on the stream, whose bytes must go first). Throws
 /// io_error: closed, or a failure of the socket. IOCP has no synchronous
 /// send on an overlapped socket: 0 there.
@@ -460,7 +464,7 @@ inline std::size_t try_send_now(stream_core& core,
   // Readiness backends: a send buffer found full waits for its edge. (On
   // io_uring nothing sets the flag again: it is not looked at.)
   if (io_backend::model == io_model::readiness && !s->writable) return 0;
-  constexpr std::size_t max_iov = 16;
+  constexpr std::size_t max_iov = max_gather;
   iovec iov[max_iov];
   std::size_t n = 0;
   for (std::size_t i = 0; i < bufs.size() && n < max_iov; ++i) {
