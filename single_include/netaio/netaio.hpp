@@ -10342,6 +10342,7 @@ class basic_framed_stream {
   /// Drops the frame handed out last; true when the buffer already decides
   /// the result (no read needed).
   bool start_read() noexcept {
+    decided_ = false;
     begin_ += handed_;
     handed_ = 0;
     if (begin_ == end_) begin_ = end_ = 0;  // the cheap compaction, most of the time
@@ -10421,7 +10422,8 @@ class basic_framed_stream {
   bool commit(std::size_t n) noexcept {
     if (n == 0) eof_ = true;
     end_ += n;
-    return settle();
+    decided_ = settle();
+    return decided_;
   }
 
   const read_result& finish_read() {
@@ -10463,6 +10465,7 @@ class basic_framed_stream {
   bool poisoned_ = false;  // result_ is a malformed frame that cannot be skipped
   bool eof_ = false;
   bool alloc_failed_ = false;
+  bool decided_ = false;  // this read's bytes decided result_ (before a close's report)
   bool writing_ = false;
   sink sink_{};
   byte_buffer wbuf_;
@@ -10489,7 +10492,9 @@ class basic_framed_stream<P>::read_awaiter {
       // A local close is how a stop ends many receive loops: a status, not
       // one exception per connection (its unwinding was a tenth of a stop).
       if (inner_->ended_by_close()) {
-        s_->result_ = {frame_read_status::closed, {}, {}, "", 0};
+        // A completion backend (io_uring, IOCP) may have delivered bytes
+        // with the close's report: a frame they finish goes first.
+        if (!s_->decided_) s_->result_ = {frame_read_status::closed, {}, {}, "", 0};
         return s_->result_;
       }
       inner_->await_resume();  // cancellation, io errors: bytes stay buffered
@@ -14912,7 +14917,17 @@ class basic_udp_node {
   // Appends the frame to `out`, which is left as it was if it throws.
   void encode_checked(M& sealed, byte_buffer& out) const {
     const std::size_t at = out.size();
-    sealed.encode_to(out);
+    if constexpr (requires { sealed.encode_to(out); }) {
+      try {
+        sealed.encode_to(out);
+      } catch (...) {
+        out.resize(at);
+        throw;
+      }
+    } else {  // the protocol concept asks for encode() only
+      const byte_buffer frame = sealed.encode();
+      out.insert(out.end(), frame.begin(), frame.end());
+    }
     const std::size_t size = out.size() - at;
     const std::size_t limit = max_udp_payload(local_.family());
     if (size > limit) {
@@ -14982,8 +14997,15 @@ class basic_udp_node {
   // One send at a time on the socket (it allows one pending send): a send
   // that would block makes the others queue behind it.
   task<void> send_datagram(byte_view frame, const endpoint& to) {
-    while (send_busy_)
-      co_await send_free_.wait();
+    if (send_busy_) {
+      struct in_line {  // seen by handle()'s fast path, which must not overtake
+        std::size_t& n;
+        explicit in_line(std::size_t& count) noexcept : n(++count) {}
+        ~in_line() { --n; }
+      } waiting{send_waiting_};
+      while (send_busy_)
+        co_await send_free_.wait();
+    }
     const send_slot held(*this);
     co_await sock_.send_to(frame, to);
   }
@@ -15052,7 +15074,7 @@ class basic_udp_node {
     // silent peer alive.
     if (accepted(out.status)) peers_.touch(s.address, heard);
     if (!out.reply) co_return;
-    if (send_busy_) {
+    if (send_busy_ || send_waiting_ != 0) {  // behind the sends already waiting
       co_await send_reply(std::move(*out.reply), from);
       co_return;
     }
@@ -15203,7 +15225,8 @@ class basic_udp_node {
   bool started_ = false;
   bool stop_begun_ = false;
   bool send_busy_ = false;
-  byte_buffer send_buf_;  // an answer's frame, while its task holds the send slot
+  std::size_t send_waiting_ = 0;  // sends waiting for the slot
+  byte_buffer send_buf_;          // an answer's frame, while its task holds the send slot
   async_event send_free_;
   // Last: destroyed first, so nothing it owned outlives what it used.
   task_scope scope_;

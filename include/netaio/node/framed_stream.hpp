@@ -140,6 +140,7 @@ class basic_framed_stream {
   /// Drops the frame handed out last; true when the buffer already decides
   /// the result (no read needed).
   bool start_read() noexcept {
+    decided_ = false;
     begin_ += handed_;
     handed_ = 0;
     if (begin_ == end_) begin_ = end_ = 0;  // the cheap compaction, most of the time
@@ -219,7 +220,8 @@ class basic_framed_stream {
   bool commit(std::size_t n) noexcept {
     if (n == 0) eof_ = true;
     end_ += n;
-    return settle();
+    decided_ = settle();
+    return decided_;
   }
 
   const read_result& finish_read() {
@@ -261,6 +263,7 @@ class basic_framed_stream {
   bool poisoned_ = false;  // result_ is a malformed frame that cannot be skipped
   bool eof_ = false;
   bool alloc_failed_ = false;
+  bool decided_ = false;  // this read's bytes decided result_ (before a close's report)
   bool writing_ = false;
   sink sink_{};
   byte_buffer wbuf_;
@@ -287,7 +290,9 @@ class basic_framed_stream<P>::read_awaiter {
       // A local close is how a stop ends many receive loops: a status, not
       // one exception per connection (its unwinding was a tenth of a stop).
       if (inner_->ended_by_close()) {
-        s_->result_ = {frame_read_status::closed, {}, {}, "", 0};
+        // A completion backend (io_uring, IOCP) may have delivered bytes
+        // with the close's report: a frame they finish goes first.
+        if (!s_->decided_) s_->result_ = {frame_read_status::closed, {}, {}, "", 0};
         return s_->result_;
       }
       inner_->await_resume();  // cancellation, io errors: bytes stay buffered

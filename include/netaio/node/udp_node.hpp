@@ -563,7 +563,17 @@ class basic_udp_node {
   // Appends the frame to `out`, which is left as it was if it throws.
   void encode_checked(M& sealed, byte_buffer& out) const {
     const std::size_t at = out.size();
-    sealed.encode_to(out);
+    if constexpr (requires { sealed.encode_to(out); }) {
+      try {
+        sealed.encode_to(out);
+      } catch (...) {
+        out.resize(at);
+        throw;
+      }
+    } else {  // the protocol concept asks for encode() only
+      const byte_buffer frame = sealed.encode();
+      out.insert(out.end(), frame.begin(), frame.end());
+    }
     const std::size_t size = out.size() - at;
     const std::size_t limit = max_udp_payload(local_.family());
     if (size > limit) {
@@ -633,8 +643,15 @@ class basic_udp_node {
   // One send at a time on the socket (it allows one pending send): a send
   // that would block makes the others queue behind it.
   task<void> send_datagram(byte_view frame, const endpoint& to) {
-    while (send_busy_)
-      co_await send_free_.wait();
+    if (send_busy_) {
+      struct in_line {  // seen by handle()'s fast path, which must not overtake
+        std::size_t& n;
+        explicit in_line(std::size_t& count) noexcept : n(++count) {}
+        ~in_line() { --n; }
+      } waiting{send_waiting_};
+      while (send_busy_)
+        co_await send_free_.wait();
+    }
     const send_slot held(*this);
     co_await sock_.send_to(frame, to);
   }
@@ -703,7 +720,7 @@ class basic_udp_node {
     // silent peer alive.
     if (accepted(out.status)) peers_.touch(s.address, heard);
     if (!out.reply) co_return;
-    if (send_busy_) {
+    if (send_busy_ || send_waiting_ != 0) {  // behind the sends already waiting
       co_await send_reply(std::move(*out.reply), from);
       co_return;
     }
@@ -854,7 +871,8 @@ class basic_udp_node {
   bool started_ = false;
   bool stop_begun_ = false;
   bool send_busy_ = false;
-  byte_buffer send_buf_;  // an answer's frame, while its task holds the send slot
+  std::size_t send_waiting_ = 0;  // sends waiting for the slot
+  byte_buffer send_buf_;          // an answer's frame, while its task holds the send slot
   async_event send_free_;
   // Last: destroyed first, so nothing it owned outlives what it used.
   task_scope scope_;
