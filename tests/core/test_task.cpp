@@ -2,10 +2,12 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "support/counting_new.hpp"
 #include "support/run.hpp"
 
 using namespace netaio;
@@ -121,4 +123,40 @@ TEST_CASE("this_context and current_loop name the running task's loop") {
     co_return &l == &loop&& ctx.loop == &loop && !ctx.token.cancelled();
   };
   CHECK(loop.run(body()));
+}
+
+namespace {
+
+task<int> plus_one(int v) {
+  co_return v + 1;
+}
+
+// A frame past the pool's largest class (2 KiB): the heap's, as before.
+task<int> large_frame(int v) {
+  std::array<int, 1024> a{};
+  a[static_cast<std::size_t>(v) % a.size()] = v;
+  co_await yield();
+  co_return a[static_cast<std::size_t>(v) % a.size()] + 1;
+}
+
+}  // namespace
+
+TEST_CASE("task frames are recycled: awaiting tasks in a loop allocates nothing after the first") {
+  event_loop loop;
+  const long frames = live_task_frames();
+  loop.run([]() -> task<void> {
+    int sum = co_await plus_one(0);  // the first frame of its size comes from the heap
+    const std::size_t before = test::allocations.load();
+    for (int i = 0; i < 1000; ++i)
+      sum += co_await plus_one(i);
+    CHECK(sum == 1 + 1000 * 1001 / 2);
+#if NETAIO_TEST_COUNT_ALLOCATIONS && !NETAIO_NO_FRAME_POOL
+    CHECK(test::allocations.load() == before);
+#else
+    (void)before;  // sanitizers: frames go to the heap, and nothing counts
+#endif
+    for (int i = 0; i < 10; ++i)
+      CHECK(co_await large_frame(i) == i + 1);
+  }());
+  CHECK(live_task_frames() == frames);
 }

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -89,4 +90,33 @@ TEST_CASE("independent loops on independent threads") {
   }
   for (int t = 0; t < 4; ++t)
     CHECK(results[t] == 499500 + t);
+}
+
+namespace {
+task<int> frame_to_move(int v) {
+  co_await yield();
+  co_return v;
+}
+}  // namespace
+
+TEST_CASE(
+    "a task frame made on one thread is freed on another; a thread's idle frames end with it") {
+  // Each thread keeps its own idle frames: a frame freed on another thread
+  // joins that thread's, and a thread that ends gives its own back.
+  const long frames = live_task_frames();
+  std::optional<task<int>> made_there;
+  std::thread([&made_there] {
+    event_loop loop;
+    CHECK(loop.run([]() -> task<int> {
+      int sum = 0;
+      for (int i = 0; i < 100; ++i)
+        sum += co_await frame_to_move(i);
+      co_return sum;
+    }()) == 4950);
+    made_there.emplace(frame_to_move(7));  // not started
+  }).join();
+  event_loop loop;
+  CHECK(loop.run(std::move(*made_there)) == 7);  // run and freed on this thread
+  made_there.reset();
+  CHECK(live_task_frames() == frames);
 }

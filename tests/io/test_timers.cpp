@@ -3,10 +3,14 @@
 #include <netaio/core.hpp>
 #include <netaio/io/io_context.hpp>
 #include <netaio/io/tcp_listener.hpp>
+#include <netaio/io/tcp_stream.hpp>
 
 #include <doctest/doctest.h>
 
+#include "io_support.hpp"
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -97,6 +101,65 @@ TEST_CASE("the backend's wait rounds its timeout up to its unit, never down") {
       CHECK(std::chrono::steady_clock::now() - start >= d);
     }
   }
+}
+
+namespace {
+
+task<void> sleep_task(std::chrono::milliseconds d) {
+  co_await sleep_for(d);
+}
+
+task<void> read_one(tcp_stream& s) {
+  std::array<std::uint8_t, 1> in{};
+  co_await s.read_some(in);
+}
+
+// Makes the loop wait for I/O once, with its timers as they are: a reader
+// waits, then a byte arrives for it.
+task<void> wait_for_io(test::pair_of_streams& p) {
+  co_await with_scope([&p](task_scope& s) -> task<void> {
+    s.spawn(read_one(p.server));
+    co_await yield();  // the reader is waiting now
+    const std::array<std::uint8_t, 1> out{1};
+    co_await p.client.write_all(out);
+  });
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a deadline nearer than the one the backend is set for, or later than a cancelled one, "
+    "ends on time") {
+  // The epoll backend keeps the loop's earliest deadline in a timerfd and
+  // sets it again only for a nearer deadline, or after it fired: each step
+  // makes the loop wait for I/O with one timer first in line, then changes
+  // the line. A missed re-arm shows as a sleep ending at the old deadline.
+  io_context io;
+  io.run([](io_context& io) -> task<void> {
+    auto p = co_await test::connected_pair(io);
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      s.spawn(sleep_task(std::chrono::milliseconds(20s)));
+      co_await wait_for_io(p);  // the backend is set for 20 s from now
+      auto t0 = io.now();
+      co_await sleep_for(5ms);  // nearer
+      CHECK(io.now() - t0 >= 5ms);
+      CHECK(io.now() - t0 < 10s);
+
+      task_handle near = s.spawn(sleep_task(3ms));
+      co_await wait_for_io(p);  // set for 3 ms from now
+      near.cancel();
+      t0 = io.now();
+      co_await sleep_for(10ms);  // later: one early wake-up, then set again
+      CHECK(io.now() - t0 >= 10ms);
+      CHECK(io.now() - t0 < 10s);
+      for (int i = 0; i < 3; ++i) {  // after each expiry, the next deadline is set
+        t0 = io.now();
+        co_await sleep_for(2ms);
+        CHECK(io.now() - t0 >= 2ms);
+      }
+      s.cancel();
+    });
+  }(io));
 }
 
 TEST_CASE("virtual time jumps over idle periods while sockets wait") {

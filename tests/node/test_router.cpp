@@ -71,6 +71,48 @@ TEST_CASE("keys: (type, uri, peer) before (type, uri) before type") {
   CHECK(reply_text(run_one(p, make(message_type::request_uri, "echo"), c, alice)) == "type");
 }
 
+TEST_CASE("handlers keyed by address are found however the table changed before") {
+  // The router skips the address key while no handler has one: it must
+  // notice every way such a handler comes and goes.
+  router r;
+  log_capture cap;
+  pipeline p(r, cap.log);
+  conn c;
+  const auto echo_from = [](const peer_address& a) {
+    return handler_key::of(message_type::request_uri, "echo", a);
+  };
+  const auto ask = [&](const peer_address& from) {
+    return reply_text(run_one(p, make(message_type::request_uri, "echo"), c, from));
+  };
+  r.on(handler_key::of(message_type::request_uri, "echo"), answer("any"));
+  CHECK(ask(alice) == "any");
+  r.on(echo_from(alice), answer("alice"));
+  r.on(echo_from(alice), answer("alice again"));  // replaced: still one
+  r.on(echo_from(bob), answer("bob"));
+  CHECK(ask(alice) == "alice again");
+  CHECK(ask(bob) == "bob");
+  CHECK(r.remove(echo_from(bob)));
+  CHECK(!r.remove(echo_from(bob)));  // not there: counts nothing
+  CHECK(ask(bob) == "any");
+  CHECK(ask(alice) == "alice again");  // alice's is still counted
+  CHECK(r.remove(echo_from(alice)));
+  CHECK(ask(alice) == "any");
+
+  r.once(echo_from(bob), answer("bob once"));
+  CHECK(ask(bob) == "bob once");  // consumed
+  CHECK(ask(bob) == "any");
+  r.once(echo_from(bob), answer("bob once more"));
+  CHECK(r.remove_once(echo_from(bob)));
+  CHECK(ask(bob) == "any");
+
+  r.on(echo_from(alice), answer("alice"));
+  r.clear();
+  r.on(handler_key::of(message_type::request_uri, "echo"), answer("after clear"));
+  CHECK(ask(alice) == "after clear");
+  r.on(echo_from(alice), answer("alice after clear"));
+  CHECK(ask(alice) == "alice after clear");
+}
+
 TEST_CASE("no handler: the reference's not-found answer, logged with the keys") {
   router r;
   log_capture cap;

@@ -7,6 +7,7 @@
 
 #include <string>
 #include <unordered_set>
+#include <utility>
 
 using namespace netaio;
 
@@ -160,6 +161,47 @@ TEST_CASE("a const message encodes without changing; a non-const one refreshes i
   CHECK(enc == m.encode());  // the non-const encode gives the same bytes...
   CHECK(m.check());          // ...and refreshes the header, as the reference does
   CHECK(want != enc);
+}
+
+TEST_CASE("prepare()'s checksum is reused only while nothing could change the message") {
+  // encode() skips the checksum after prepare(); any non-const access, and
+  // a move out, make it compute the lengths and checksum again.
+  const auto fresh = [](const message& m) {  // the frame computed from scratch
+    return message(m.header(), m.auth_data(), m.body()).encode();
+  };
+  const auto decodes = [](const byte_buffer& f) {
+    const message d = message::decode(f);  // throws on a wrong length or checksum
+    return d.check();
+  };
+  message m =
+      message::prepare(body::prepare(as_bytes("content"), as_bytes("uri")), message_type::ok);
+  const byte_buffer first = std::as_const(m).encode();
+  CHECK(first == fresh(m));
+
+  m.header().set_lengths(0, 0, 0);  // a header made wrong by hand is fixed at encode
+  CHECK(decodes(std::as_const(m).encode()));
+  CHECK(std::as_const(m).encode() == first);
+
+  message a = message::prepare(body::prepare(as_bytes("c")), message_type::ok);
+  a.auth_data().set("k", to_buffer(as_bytes("v")));  // longer auth section
+  CHECK(decodes(std::as_const(a).encode()));
+  CHECK(std::as_const(a).encode() == fresh(a));
+
+  message b = message::prepare(body::prepare(as_bytes("c")), message_type::ok);
+  b.body().uri() = to_buffer(as_bytes("new uri"));
+  CHECK(decodes(std::as_const(b).encode()));
+
+  message from = message::prepare(body::prepare(as_bytes("moved")), message_type::ok);
+  message to = std::move(from);
+  CHECK(decodes(std::as_const(to).encode()));
+  CHECK(decodes(std::as_const(from).encode()));  // the moved-from one: its own lengths
+  message assigned;
+  assigned = std::move(to);
+  CHECK(decodes(std::as_const(to).encode()));
+  CHECK(text(message::decode(std::as_const(assigned).encode()).body().content()) == "moved");
+  const message copy = assigned;  // a copy keeps the shortcut: same frame
+  CHECK(copy.encode() == fresh(copy));
+  CHECK(copy == assigned);
 }
 
 TEST_CASE("encode_to appends after what the buffer holds; a failed encode leaves it as it was") {

@@ -2,6 +2,7 @@
 // the one task that awaits it.
 #pragma once
 
+#include <netaio/core/detail/frame_pool.hpp>
 #include <netaio/core/error.hpp>
 #include <netaio/core/task_context.hpp>
 #include <netaio/detail/config.hpp>
@@ -123,6 +124,15 @@ class promise_base {
   }
   promise_base(const promise_base&) = delete;
   promise_base& operator=(const promise_base&) = delete;
+
+  // Frames come from the thread's frame pool (detail/frame_pool.hpp).
+  static void* operator new(std::size_t n) {
+    return allocate_frame(n);
+  }
+  static void operator delete(void* p, std::size_t n) noexcept {
+    deallocate_frame(p, n);
+  }
+
   ~promise_base() {
 #if NETAIO_TRACK_FRAMES
     live_frames_.fetch_sub(1, std::memory_order_relaxed);

@@ -100,8 +100,10 @@ class basic_pipeline {
   /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
   /// `ctx` is what the plugins are told of the peer. Never throws for what
   /// the peer sent or what a handler did; cancellation passes through.
-  task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
-                          plugin_context ctx = {}) {
+  /// `from` is not copied: it must outlive the task (a node passes its
+  /// connection's or its datagram's address).
+  task<outcome_t> receive(message_t msg, connection_t& conn,
+                          const std::optional<peer_address>& from, plugin_context ctx = {}) {
     // A copy: the answer is sealed with the plugins the message came in under,
     // even if the node replaces its plugins while the handler runs.
     const plugin_layer<message_t> outer = opts_.outer;
@@ -120,11 +122,10 @@ class basic_pipeline {
     }
 
     outcome_t out;
-    const auto keys = router_->extract(msg, from);
-    std::optional<route_t> found = router_->find(keys);
+    std::optional<route_t> found = router_->find(router_->lookup_keys(msg, from));
     if (!found) {
       log_->warning(
-          from, "no handler for ", [&] { return describe_keys(keys); },
+          from, "no handler for ", [&] { return describe_keys(router_->extract(msg, from)); },
           "; answering with the default handler");
       found = router_->default_route();
       out.status = receive_status::not_found;

@@ -167,14 +167,19 @@ class basic_router {
   template <class F>
   requires message_handler<std::decay_t<F>, M, C>
   void on(key_type key, F&& handler, plugin_layer<M> inner = {}) {
-    handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+    const key_type k = key;
+    if (handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner))
+            .second)
+      count(k, 1);
   }
   /// Handles the next message with key `key` only (the reference's ephemeral
   /// handler), replacing any one-shot handler there.
   template <class F>
   requires message_handler<std::decay_t<F>, M, C>
   void once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
-    once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+    const key_type k = key;
+    if (once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner)).second)
+      count(k, 1);
   }
   /// on(), under the reference's name (add_handler).
   template <class F>
@@ -190,13 +195,14 @@ class basic_router {
   }
 
   /// Removes the handler at `key`; false if there was none.
-  bool remove(const key_type& key) { return handlers_.erase(key) != 0; }
+  bool remove(const key_type& key) { return handlers_.erase(key) != 0 && count(key, -1); }
   /// Removes the one-shot handler at `key`; false if there was none.
-  bool remove_once(const key_type& key) { return once_.erase(key) != 0; }
+  bool remove_once(const key_type& key) { return once_.erase(key) != 0 && count(key, -1); }
   /// Removes every handler and one-shot handler (not the default ones).
   void clear() {
     handlers_.clear();
     once_.clear();
+    shapes_ = {};
   }
 
   bool contains(const key_type& key) const { return handlers_.contains(key); }
@@ -224,6 +230,17 @@ class basic_router {
   keys_t extract(const M& msg, const std::optional<peer_address>& from) const {
     return keys_.extract(msg, from);
   }
+  /// The keys find() needs for `msg`: extract()'s, except that the
+  /// reference's policy leaves the address out of the (type, uri, address)
+  /// key while no handler is keyed by address (find() skips that shape
+  /// then, and the copy of the address is saved).
+  keys_t lookup_keys(const M& msg, const std::optional<peer_address>& from) const {
+    if constexpr (std::is_same_v<Keys, reference_keys<M>>) {
+      if (shapes_[static_cast<std::size_t>(key_shape::type_uri_peer)] == 0)
+        return keys_.extract(msg, std::nullopt);
+    }
+    return keys_.extract(msg, from);
+  }
   /// A key as the logs show it.
   std::string describe(const key_type& key) const { return keys_.describe(key); }
   /// A route as the logs show it.
@@ -234,8 +251,10 @@ class basic_router {
   /// The handler for the first of `keys` that has one (nullopt: none). Does
   /// not consume a one-shot handler: consume() does, once its inner checks pass.
   std::optional<route> find(const keys_t& keys) const {
-    // An empty table is skipped: looking a key up hashes it even there.
+    // An empty table is skipped: looking a key up hashes it even there. So
+    // is a key of a shape no handler has (most nodes key by (type, uri) only).
     for (const auto& k : keys) {
+      if (!may_hold(k)) continue;
       if (!once_.empty()) {
         if (auto it = once_.find(k); it != once_.end()) return route{k, it->second, true};
       }
@@ -254,6 +273,7 @@ class basic_router {
     const auto it = once_.find(*r.key);
     if (it == once_.end() || it->second != r.handler) return false;
     once_.erase(it);
+    count(*r.key, -1);
     return true;
   }
 
@@ -283,9 +303,23 @@ class basic_router {
 
   using table = std::unordered_map<key_type, std::shared_ptr<const entry>>;
 
+  // Handlers and one-shot handlers per key shape, for key types that have one.
+  static constexpr bool shaped = requires(const key_type& k) {
+    { k.shape } -> std::convertible_to<key_shape>;
+  };
+  bool count(const key_type& k, int d) noexcept {
+    if constexpr (shaped) shapes_[static_cast<std::size_t>(k.shape)] += static_cast<std::size_t>(d);
+    return true;
+  }
+  bool may_hold(const key_type& k) const noexcept {
+    if constexpr (shaped) return shapes_[static_cast<std::size_t>(k.shape)] != 0;
+    return true;
+  }
+
   [[no_unique_address]] Keys keys_;
   table handlers_;
   table once_;
+  std::array<std::size_t, 3> shapes_{};
   std::shared_ptr<const entry> default_;
   std::shared_ptr<const auth_error_handler> auth_error_;
   std::shared_ptr<const failure_handler> failure_;

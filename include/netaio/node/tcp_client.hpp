@@ -234,38 +234,38 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     if (!sealed) co_return false;
     co_return co_await st.conn->send(*sealed);
   }
+  // (The calls below hand back exchange()'s task itself: a frame of their
+  // own would only pass the answer on.)
+
   /// REQUEST_URI → RESPOND_URI, NOT_FOUND or ERROR (returned; check its
   /// type, as with the reference). AUTH_ERROR throws authentication_failed;
   /// no answer in time throws timed_out (after calling the timeout handler);
   /// the connection closing throws io_error.
   task<message_t> request(byte_view uri, options_t o = {}, byte_view content = {}) {
-    co_return co_await exchange(message_type_t::request_uri, message_type_t::respond_uri, uri,
-                                content, std::move(o));
+    return exchange(message_type_t::request_uri, message_type_t::respond_uri, uri, content,
+                    std::move(o));
   }
   /// CREATE_URI → OK, ERROR (or NOT_FOUND), as request().
   task<message_t> create(byte_view uri, byte_view data, options_t o = {}) {
-    co_return co_await exchange(message_type_t::create_uri, message_type_t::ok, uri, data,
-                                std::move(o));
+    return exchange(message_type_t::create_uri, message_type_t::ok, uri, data, std::move(o));
   }
   /// UPDATE_URI → OK, NOT_FOUND, ERROR, as request().
   task<message_t> update(byte_view uri, byte_view data, options_t o = {}) {
-    co_return co_await exchange(message_type_t::update_uri, message_type_t::ok, uri, data,
-                                std::move(o));
+    return exchange(message_type_t::update_uri, message_type_t::ok, uri, data, std::move(o));
   }
   /// DELETE_URI → OK, NOT_FOUND, ERROR, as request() (the reference's delete).
   task<message_t> del(byte_view uri, options_t o = {}) {
-    co_return co_await exchange(message_type_t::delete_uri, message_type_t::ok, uri, {},
-                                std::move(o));
+    return exchange(message_type_t::delete_uri, message_type_t::ok, uri, {}, std::move(o));
   }
   /// SUBSCRIBE_URI → CONFIRM_SUBSCRIBE (or an error answer), as request().
   task<message_t> subscribe(byte_view uri, options_t o = {}) {
-    co_return co_await exchange(message_type_t::subscribe_uri, message_type_t::confirm_subscribe,
-                                uri, {}, std::move(o));
+    return exchange(message_type_t::subscribe_uri, message_type_t::confirm_subscribe, uri, {},
+                    std::move(o));
   }
   /// UNSUBSCRIBE_URI → CONFIRM_UNSUBSCRIBE, as request().
   task<message_t> unsubscribe(byte_view uri, options_t o = {}) {
-    co_return co_await exchange(message_type_t::unsubscribe_uri,
-                                message_type_t::confirm_unsubscribe, uri, {}, std::move(o));
+    return exchange(message_type_t::unsubscribe_uri, message_type_t::confirm_unsubscribe, uri, {},
+                    std::move(o));
   }
   /// The next message from `server` that answers no request, opened with
   /// the client's and `o.inner` plugins, instead of its handler. Throws
@@ -322,6 +322,46 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   void stop_peer_management() { this->disable_peer_management(router_); }
 
  private:
+  struct waiter;
+  // The requests waiting on a connection, oldest first: linked through the
+  // waiters themselves (each lives in its request's frame), so a request
+  // costs no list node and leaves in constant time.
+  class waiter_list {
+   public:
+    struct iterator {
+      waiter* w;
+      waiter* operator*() const noexcept { return w; }
+      iterator& operator++() noexcept {
+        w = w->next;
+        return *this;
+      }
+      bool operator==(const iterator&) const = default;
+    };
+    iterator begin() const noexcept { return {head_}; }
+    iterator end() const noexcept { return {nullptr}; }
+    bool empty() const noexcept { return head_ == nullptr; }
+    waiter* front() const noexcept { return head_; }
+    void push_back(waiter* w) noexcept {
+      w->prev = tail_;
+      w->next = nullptr;
+      (tail_ != nullptr ? tail_->next : head_) = w;
+      tail_ = w;
+      w->linked = true;
+    }
+    /// Takes `w` out, if it is in.
+    void remove(waiter* w) noexcept {
+      if (!w->linked) return;
+      (w->prev != nullptr ? w->prev->next : head_) = w->next;
+      (w->next != nullptr ? w->next->prev : tail_) = w->prev;
+      w->prev = w->next = nullptr;
+      w->linked = false;
+    }
+
+   private:
+    waiter* head_ = nullptr;
+    waiter* tail_ = nullptr;
+  };
+
   // What a request (or receive_once) waits for.
   struct waiter {
     message_type_t request{};  // what was sent
@@ -332,13 +372,16 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     std::optional<message_t> answer;
     std::exception_ptr error;
     async_event done;
+    waiter* prev = nullptr;  // in its connection's waiter_list
+    waiter* next = nullptr;
+    bool linked = false;
   };
   struct conn_state {
     std::unique_ptr<connection_t> conn;
     peer_address addr;
     task_handle loop;
-    std::list<waiter*> waiting;  // requests, oldest first
-    std::list<waiter*> any;      // receive_once calls, oldest first
+    waiter_list waiting;  // requests, oldest first
+    waiter_list any;      // receive_once calls, oldest first
   };
 
   // close(): the part after choosing the connection. `cancel_inside`: a
@@ -396,7 +439,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   const peer_address& default_addr() const { return default_addr_; }
 
   conn_state& state(const std::optional<peer_address>& server) {
-    const peer_address addr = server.value_or(default_addr());
+    const peer_address& addr = server ? *server : default_addr();
     const auto it = conns_.find(addr);
     if (it == conns_.end() || !it->second->conn->is_open())
       throw io_error(io_errc::closed, "netaio: tcp_client: not connected to " + to_string(addr));
@@ -429,10 +472,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   // and waits for the loop to hand `w` its answer.
   task<message_t> wait_for(conn_state& st, waiter& w, const options_t& o,
                            std::optional<message_t> out) {
-    std::list<waiter*>& list = w.any ? st.any : st.waiting;
+    waiter_list& list = w.any ? st.any : st.waiting;
     list.push_back(&w);
     struct unregister {
-      std::list<waiter*>* l;
+      waiter_list* l;
       waiter* w;
       ~unregister() { l->remove(w); }
     } guard{&list, &w};

@@ -684,7 +684,13 @@ class basic_udp_node {
         }
       }
       if (is_own(d.from)) continue;
-      peer_address from = to_peer_address(d.from);
+      // Formatted once per sender in a row: datagrams mostly come in runs
+      // from one peer.
+      if (!last_from_ || *last_from_ != d.from) {
+        last_addr_ = to_peer_address(d.from);
+        last_from_ = d.from;
+      }
+      peer_address from = last_addr_;
       std::optional<M> msg;
       std::string bad;
       try {
@@ -874,6 +880,8 @@ class basic_udp_node {
   std::size_t send_waiting_ = 0;  // sends waiting for the slot
   byte_buffer send_buf_;          // an answer's frame, while its task holds the send slot
   async_event send_free_;
+  std::optional<endpoint> last_from_;  // the last sender, and its address formatted
+  peer_address last_addr_;
   // Last: destroyed first, so nothing it owned outlives what it used.
   task_scope scope_;
 };

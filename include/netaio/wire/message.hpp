@@ -14,6 +14,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 namespace netaio::inline v0 {
@@ -30,19 +31,51 @@ class basic_message {
   basic_message() = default;
   basic_message(H header, A auth_data, B body)
       : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
+  basic_message(const basic_message&) = default;
+  basic_message& operator=(const basic_message&) = default;
+  // A moved-from message's header no longer describes its (emptied) parts.
+  basic_message(basic_message&& o) noexcept(
+      std::is_nothrow_move_constructible_v<H>&& std::is_nothrow_move_constructible_v<A>&&
+          std::is_nothrow_move_constructible_v<B>)
+      : header_(std::move(o.header_)),
+        auth_(std::move(o.auth_)),
+        body_(std::move(o.body_)),
+        current_(std::exchange(o.current_, false)) {}
+  basic_message& operator=(basic_message&& o) noexcept(
+      std::is_nothrow_move_assignable_v<H>&& std::is_nothrow_move_assignable_v<A>&&
+          std::is_nothrow_move_assignable_v<B>) {
+    header_ = std::move(o.header_);
+    auth_ = std::move(o.auth_);
+    body_ = std::move(o.body_);
+    current_ = std::exchange(o.current_, false);
+    return *this;
+  }
 
   /// A message of `body`, with lengths and checksum filled in.
   static basic_message prepare(B body, message_type_t type, A auth_data = A{}) {
     H h(type, auth_size(auth_data), body_size(body), body_checksum(body));
-    return basic_message(std::move(h), std::move(auth_data), std::move(body));
+    basic_message m(std::move(h), std::move(auth_data), std::move(body));
+    m.current_ = true;
+    return m;
   }
 
   const H& header() const noexcept { return header_; }
-  H& header() noexcept { return header_; }
+  /// (Any non-const access makes the next encode recompute the lengths and
+  /// checksum: the caller may change the part it holds.)
+  H& header() noexcept {
+    current_ = false;
+    return header_;
+  }
   const A& auth_data() const noexcept { return auth_; }
-  A& auth_data() noexcept { return auth_; }
+  A& auth_data() noexcept {
+    current_ = false;
+    return auth_;
+  }
   const B& body() const noexcept { return body_; }
-  B& body() noexcept { return body_; }
+  B& body() noexcept {
+    current_ = false;
+    return body_;
+  }
   message_type_t type() const noexcept { return header_.message_type(); }
 
   /// The header's checksum matches the body.
@@ -81,7 +114,9 @@ class basic_message {
   /// A deep copy made as the reference makes it: decode(encode()).
   basic_message copy() const { return decode(encode()); }
 
-  friend bool operator==(const basic_message&, const basic_message&) = default;
+  friend bool operator==(const basic_message& a, const basic_message& b) {
+    return a.header_ == b.header_ && a.auth_ == b.auth_ && a.body_ == b.body_;
+  }
 
  private:
   /// Appends the frame with header `h` given the right lengths and checksum,
@@ -97,8 +132,12 @@ class basic_message {
       auth_.encode_to(out);
       const std::size_t body_at = out.size();
       body_.encode_to(out);
-      const byte_view b(out.data() + body_at, out.size() - body_at);
-      h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+      // The checksum prepare() computed is still right while nothing was
+      // reachable for change since (a sixth of a round trip's checksums).
+      if (!current_) {
+        const byte_view b(out.data() + body_at, out.size() - body_at);
+        h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
+      }
       if constexpr (requires(std::uint8_t * p) { h.encode_into(p); }) {
         h.encode_into(out.data() + start);
       } else {
@@ -150,6 +189,9 @@ class basic_message {
   H header_{};
   A auth_{};
   B body_{};
+  // header_'s lengths and checksum are those of auth_ and body_ as they
+  // are: set by prepare(), cleared by every non-const accessor.
+  bool current_ = false;
 };
 
 /// The default message.
