@@ -275,7 +275,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     waiter w;
     w.inner = o.inner;
     w.any = true;
-    co_return co_await wait_for(st, w, o, {});
+    co_return co_await wait_for(st, w, o, nullptr);
   }
 
   // --- lifetime -----------------------------------------------------------------
@@ -446,7 +446,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     return *it->second;
   }
 
-  std::optional<message_t> seal(message_t msg, const layer_t& inner, const peer_address& to) {
+  std::optional<message_t> seal(message_t&& msg, const layer_t& inner, const peer_address& to) {
     return prepare_message(std::move(msg), inner, outer_, this->context_for(to), this->log_, to);
   }
   bool send_now(conn_state& st, message_t msg, const layer_t& inner) {
@@ -465,13 +465,13 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     auto sealed =
         seal(message_t::prepare(message_t::body_t::prepare(content, uri), type), o.inner, st.addr);
     if (!sealed) throw error("netaio: tcp_client: the request could not be sealed (see the log)");
-    co_return co_await wait_for(st, w, o, std::move(*sealed));
+    co_return co_await wait_for(st, w, o, &*sealed);
   }
 
-  // Registers `w` with the connection's receive loop, sends `out` (if any),
-  // and waits for the loop to hand `w` its answer.
-  task<message_t> wait_for(conn_state& st, waiter& w, const options_t& o,
-                           std::optional<message_t> out) {
+  // Registers `w` with the connection's receive loop, sends `*out` (if not
+  // null: the caller's, alive while this runs), and waits for the loop to
+  // hand `w` its answer.
+  task<message_t> wait_for(conn_state& st, waiter& w, const options_t& o, const message_t* out) {
     waiter_list& list = w.any ? st.any : st.waiting;
     list.push_back(&w);
     struct unregister {
