@@ -145,9 +145,9 @@ TEST_CASE(
       CHECK(io.now() - t0 >= 5ms);
       CHECK(io.now() - t0 < 10s);
 
-      task_handle near = s.spawn(sleep_task(3ms));
+      task_handle soon = s.spawn(sleep_task(3ms));
       co_await wait_for_io(p);  // set for 3 ms from now
-      near.cancel();
+      soon.cancel();
       t0 = io.now();
       co_await sleep_for(10ms);  // later: one early wake-up, then set again
       CHECK(io.now() - t0 >= 10ms);
