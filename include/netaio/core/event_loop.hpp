@@ -210,8 +210,7 @@ class event_loop {
     }
   }
 
-  void fire_due_timers() {
-    const time_point t = now();
+  void fire_due_timers(time_point t) {
     while (detail::timer_node* n = timers_.pop_due(t))
       n->fire(n);
   }
@@ -226,7 +225,10 @@ class event_loop {
     }
     run_turn_end();
     if (root.done()) return;
-    fire_due_timers();
+    // One reading of the clock per turn (a kvm-clock read is ~50 ns): the
+    // wait below measures from it too, so it can only end later, never early.
+    const time_point t = timers_.empty() ? time_point{} : now();
+    fire_due_timers(t);
     if (!ready_.empty() || has_posted_.load(std::memory_order_seq_cst)) {
       // Busy: still look at I/O now and then so it is never starved.
       if (++busy_turns_ % 16 == 0) backend_->wait(duration::zero());
@@ -241,7 +243,7 @@ class event_loop {
         virtual_now_ = std::max(virtual_now_, timers_.top()->deadline);
       }
     } else {
-      backend_->wait(std::max(duration::zero(), timers_.top()->deadline - clock::now()));
+      backend_->wait_until(timers_.top()->deadline, t);
     }
   }
 

@@ -10,6 +10,9 @@
 
 namespace netaio::inline v0::detail {
 
+/// A time on the loop's clock (detail::loop_time).
+using loop_deadline = std::chrono::time_point<std::chrono::steady_clock, std::chrono::nanoseconds>;
+
 class loop_backend {
  public:
   /// Blocks for at most `timeout` (zero: just poll; negative: no limit) until
@@ -18,6 +21,12 @@ class loop_backend {
   /// scheduled, or an operation that moved bytes without finishing): only
   /// a zero lets a virtual clock take the turn for an idle one.
   virtual std::size_t wait(std::chrono::nanoseconds timeout) = 0;
+  /// wait() until `deadline` of the loop's clock, which read `now` last:
+  /// for a backend that can wait for a deadline of that clock without
+  /// reading it again (epoll's timerfd).
+  virtual std::size_t wait_until(loop_deadline deadline, loop_deadline now) {
+    return wait(deadline > now ? deadline - now : std::chrono::nanoseconds::zero());
+  }
   /// Interrupts a wait(), from any thread.
   virtual void wake() noexcept = 0;
 

@@ -12,6 +12,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -92,20 +93,75 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     unlink(s);
   }
 
+  // A deadline goes to the timerfd, and epoll_wait blocks without one: a
+  // blocking epoll_wait with a timeout arms a kernel timer on every call
+  // (~0.2 us each, measured), while a request's or an idle connection's
+  // deadline stays the loop's earliest across thousands of waits. The
+  // timerfd is re-armed only when the deadline is earlier than the one it
+  // holds, or after it has fired; a later deadline leaves it as it is, and
+  // its early expiry just turns the loop once more.
   std::size_t wait(std::chrono::nanoseconds timeout) override {
-    // A deadline goes to the timerfd, and epoll_wait blocks without one: a
-    // blocking epoll_wait with a timeout arms a kernel timer on every call
-    // (~0.2 us each, measured), while a request's or an idle connection's
-    // deadline stays the loop's earliest across thousands of waits. The
-    // timerfd is re-armed only when the deadline is earlier than the one it
-    // holds, or after it has fired; a later deadline leaves it as it is, and
-    // its early expiry just turns the loop once more.
-    int ms = timeout.count() == 0 ? 0 : -1;
-    if (timeout.count() > 0 && !arm(timeout)) {
-      // Round up so a timer is never woken for early and spun on.
-      const auto m = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
-      ms = m > INT_MAX ? INT_MAX : static_cast<int>(m);
-    }
+    if (timeout.count() <= 0) return poll_events(timeout.count() == 0 ? 0 : -1);
+    const std::int64_t now = monotonic_ns();
+    return wait_deadline(now + std::min<std::int64_t>(timeout.count(), INT64_MAX - now), timeout);
+  }
+  /// The loop's clock is CLOCK_MONOTONIC here (libstdc++ and libc++ on
+  /// Linux), so its deadline goes to the timerfd as it is: no second
+  /// reading of the clock per wait.
+  std::size_t wait_until(loop_deadline deadline, loop_deadline now) override {
+    if (deadline <= now) return poll_events(0);
+    return wait_deadline(deadline.time_since_epoch().count(), deadline - now);
+  }
+
+  void wake() noexcept override {
+    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
+    std::uint64_t one = 1;
+    ssize_t r;
+    do {
+      r = ::write(wakefd_, &one, sizeof one);
+    } while (r < 0 && errno == EINTR);
+  }
+
+ private:
+  static constexpr int max_events = 128;
+  static constexpr std::uint64_t wake_token = ~std::uint64_t{0};
+  // Index bits all set, like the wake-up's: never a slot's token.
+  static constexpr std::uint64_t timer_token = 0xffffffffu;
+
+  // Tokens: generation << 32 | slot index; all ones is the wake-up's.
+  using table = registration_table<std::uint64_t, 32>;
+
+  static std::int64_t monotonic_ns() noexcept {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+  }
+
+  // Waits until `at` (CLOCK_MONOTONIC, ns) at most; `timeout` is the same
+  // span from now, for epoll_wait's own timeout should the timerfd refuse.
+  std::size_t wait_deadline(std::int64_t at, std::chrono::nanoseconds timeout) {
+    if (arm(at)) return poll_events(-1);
+    // Round up so a timer is never woken for early and spun on.
+    const auto m = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
+    return poll_events(m > INT_MAX ? INT_MAX : static_cast<int>(m));
+  }
+
+  // Sets the timerfd to expire at `at`, unless it is set to expire no later
+  // than that already. False if the timerfd refused.
+  bool arm(std::int64_t at) noexcept {
+    if (armed_ && armed_at_ <= at) return true;
+    constexpr std::int64_t second = 1'000'000'000;
+    itimerspec spec{};
+    spec.it_value.tv_sec = static_cast<time_t>(at / second);
+    spec.it_value.tv_nsec = static_cast<long>(at % second);
+    if (::timerfd_settime(timerfd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) return false;
+    armed_ = true;
+    armed_at_ = at;
+    return true;
+  }
+
+  // One epoll_wait (`ms` as epoll_wait takes it) and the events it brings.
+  std::size_t poll_events(int ms) {
     epoll_event events[max_events];
     int n = ::epoll_wait(epfd_, events, max_events, ms);
     if (n < 0) return 0;       // EINTR: the loop simply turns again
@@ -137,24 +193,6 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     return progress;
   }
 
-  void wake() noexcept override {
-    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
-    std::uint64_t one = 1;
-    ssize_t r;
-    do {
-      r = ::write(wakefd_, &one, sizeof one);
-    } while (r < 0 && errno == EINTR);
-  }
-
- private:
-  static constexpr int max_events = 128;
-  static constexpr std::uint64_t wake_token = ~std::uint64_t{0};
-  // Index bits all set, like the wake-up's: never a slot's token.
-  static constexpr std::uint64_t timer_token = 0xffffffffu;
-
-  // Tokens: generation << 32 | slot index; all ones is the wake-up's.
-  using table = registration_table<std::uint64_t, 32>;
-
   // Drain first, then clear the flag. The other order loses wake-ups for
   // good: a wake() landing between the two writes the eventfd, the read
   // swallows it, and the flag stays set, so every later wake() returns
@@ -162,25 +200,6 @@ class epoll_backend final : public loop_backend, public reactor_registry {
   // lands before the clear finds the flag set and writes nothing, which is
   // safe: the loop, having cleared the flag (seq_cst, like the post's
   // store), looks for posted work before it blocks again.
-  // Sets the timerfd to expire `timeout` from now, unless it is set to
-  // expire no later than that already. False if the timerfd refused.
-  bool arm(std::chrono::nanoseconds timeout) noexcept {
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    constexpr std::int64_t second = 1'000'000'000;
-    const std::int64_t now_ns = std::int64_t{now.tv_sec} * second + now.tv_nsec;
-    const std::int64_t max_ns = INT64_MAX - now_ns;
-    const std::int64_t at = now_ns + (timeout.count() > max_ns ? max_ns : timeout.count());
-    if (armed_ && armed_at_ <= at) return true;
-    itimerspec spec{};
-    spec.it_value.tv_sec = static_cast<time_t>(at / second);
-    spec.it_value.tv_nsec = static_cast<long>(at % second);
-    if (::timerfd_settime(timerfd_, TFD_TIMER_ABSTIME, &spec, nullptr) != 0) return false;
-    armed_ = true;
-    armed_at_ = at;
-    return true;
-  }
-
   void drain_wake() noexcept {
     std::uint64_t v;
     ssize_t r;
