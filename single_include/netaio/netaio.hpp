@@ -3951,7 +3951,8 @@ class endpoint {
 // switches come from netaio/detail/config.hpp and may be overridden with
 // -DNETAIO_HAS_X=0/1 (io_uring is opt-in and, when on, wins over epoll).
 // Every backend provides the same members:
-//   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
+//   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend;
+//   wait_until(deadline, now) where the backend has a better way)
 //   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
 //   abort_all(), registered(), pending_operations(), closed()
 //   static constexpr io_model model               (readiness or completion)
@@ -3963,6 +3964,35 @@ class endpoint {
 // What every backend builds on, included before the choice so that the
 // single header (which inlines each header once, where first included)
 // holds them outside the #if branches.
+// ---- begin netaio/io/detail/eventfd_wake.hpp
+// The wake-up of the Linux backends (epoll, io_uring): an eventfd written
+// at most once per wait. Included by backend_select.hpp whatever the
+// backend (empty off Linux), so the single header holds it once.
+
+#if defined(__linux__)
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+
+namespace netaio::inline v0::detail {
+
+/// Writes the eventfd `fd`, unless `pending` says a wake-up is on its way
+/// already (the backend clears it once it has drained the eventfd).
+inline void signal_eventfd(int fd, std::atomic<bool>& pending) noexcept {
+  if (pending.exchange(true, std::memory_order_seq_cst)) return;
+  std::uint64_t one = 1;
+  ssize_t r;
+  do {
+    r = ::write(fd, &one, sizeof one);
+  } while (r < 0 && errno == EINTR);
+}
+
+}  // namespace netaio::inline v0::detail
+#endif
+// ---- end netaio/io/detail/eventfd_wake.hpp
 // ---- begin netaio/io/detail/reactor_op.hpp
 // The pieces shared by every io backend: a registered descriptor with one
 // read and one write waiter slot, and the operation that waits in a slot.
@@ -4897,14 +4927,7 @@ class uring_backend final : public loop_backend, public reactor_registry {
     return progress;
   }
 
-  void wake() noexcept override {
-    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
-    std::uint64_t one = 1;
-    ssize_t r;
-    do {
-      r = ::write(wakefd_, &one, sizeof one);
-    } while (r < 0 && errno == EINTR);
-  }
+  void wake() noexcept override { signal_eventfd(wakefd_, wake_pending_); }
 
   /// Ops submitted and not yet reported (for tests).
   std::size_t in_flight() const noexcept { return in_flight_; }
@@ -5169,14 +5192,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     return wait_deadline(deadline.time_since_epoch().count(), deadline - now);
   }
 
-  void wake() noexcept override {
-    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
-    std::uint64_t one = 1;
-    ssize_t r;
-    do {
-      r = ::write(wakefd_, &one, sizeof one);
-    } while (r < 0 && errno == EINTR);
-  }
+  void wake() noexcept override { signal_eventfd(wakefd_, wake_pending_); }
 
  private:
   static constexpr int max_events = 128;

@@ -2,7 +2,8 @@
 // switches come from netaio/detail/config.hpp and may be overridden with
 // -DNETAIO_HAS_X=0/1 (io_uring is opt-in and, when on, wins over epoll).
 // Every backend provides the same members:
-//   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend)
+//   std::size_t wait(nanoseconds) / void wake()   (detail::loop_backend;
+//   wait_until(deadline, now) where the backend has a better way)
 //   void add(fd_state&) / void remove(fd_state&)  (registration, once per fd)
 //   abort_all(), registered(), pending_operations(), closed()
 //   static constexpr io_model model               (readiness or completion)
@@ -17,6 +18,7 @@
 // single header (which inlines each header once, where first included)
 // holds them outside the #if branches.
 #include <netaio/core/detail/loop_backend.hpp>
+#include <netaio/io/detail/eventfd_wake.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
 #include <netaio/io/detail/registration_table.hpp>
 #include <netaio/io/detail/sockaddr.hpp>

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <netaio/core/detail/loop_backend.hpp>
+#include <netaio/io/detail/eventfd_wake.hpp>
 #include <netaio/io/detail/reactor_op.hpp>
 #include <netaio/io/detail/registration_table.hpp>
 
@@ -113,14 +114,7 @@ class epoll_backend final : public loop_backend, public reactor_registry {
     return wait_deadline(deadline.time_since_epoch().count(), deadline - now);
   }
 
-  void wake() noexcept override {
-    if (wake_pending_.exchange(true, std::memory_order_seq_cst)) return;
-    std::uint64_t one = 1;
-    ssize_t r;
-    do {
-      r = ::write(wakefd_, &one, sizeof one);
-    } while (r < 0 && errno == EINTR);
-  }
+  void wake() noexcept override { signal_eventfd(wakefd_, wake_pending_); }
 
  private:
   static constexpr int max_events = 128;
