@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "node/tcp_support.hpp"
+#include "support/counting_new.hpp"
 
 using namespace tcp_test;
 
@@ -534,6 +535,41 @@ TEST_CASE("connection: frames queued in a turn are written at its end, a writer 
       c.finish();
     });
     CHECK(!c.is_open());
+    peer.close();
+  });
+}
+
+TEST_CASE("connection: a steady stream of frames reuses its send queue's buffers") {
+  // Each ring slot keeps its buffer when its frame is written, and the next
+  // frame is encoded into it: no allocation per frame once warm.
+  run_io([](io_context& io) -> task<void> {
+    auto [mine, peer_stream] = co_await stream_pair(io);
+    framed_stream peer(std::move(peer_stream));
+    const logger quiet{log_sink{}};
+    tcp_connection c(std::move(mine), connection_options{}, quiet, 1);
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      c.write_in(s);
+      const message m = make(message_type::notify_uri, "u", "small");
+      CHECK(c.try_send(m));
+      co_await yield();  // written at the turn's end; its slot keeps the buffer
+      const std::size_t before = test::allocations.load();
+      constexpr int frames = 100;
+      for (int i = 0; i < frames; ++i) {
+        CHECK(c.try_send(m));
+        co_await yield();
+      }
+#if NETAIO_TEST_COUNT_ALLOCATIONS
+      CHECK(test::allocations.load() == before);
+#else
+      (void)before;
+#endif
+      for (int i = 0; i < frames + 1; ++i) {
+        auto r = co_await peer.read_frame();
+        REQUIRE(r);
+        CHECK(r.to_message() == m);
+      }
+      c.finish();
+    });
     peer.close();
   });
 }

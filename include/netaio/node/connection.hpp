@@ -101,7 +101,11 @@ class basic_tcp_connection : private detail::turn_end_node {
 
   /// Queues `m` as it is (already sealed) without waiting. False if the
   /// connection is closing, or its queue is full: then it is dropped.
-  bool try_send(const message_t& m) { return try_send_encoded(encode(m)); }
+  bool try_send(const message_t& m) {
+    if (closing_) return false;
+    if (try_queue_message(m)) return true;
+    return try_send_encoded(encode(m));
+  }
   /// Queues an encoded frame without waiting (see try_send).
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
@@ -115,6 +119,7 @@ class basic_tcp_connection : private detail::turn_end_node {
   /// it is dropped). Frames are written in the order they were queued.
   task<bool> send(const message_t& m) {
     if (closing_) co_return false;
+    if (try_queue_message(m)) co_return true;
     byte_buffer frame = encode(m);
     if (try_queue(frame)) co_return true;
     if (closing_) co_return false;  // its writer could not start
@@ -202,7 +207,7 @@ class basic_tcp_connection : private detail::turn_end_node {
             break;
           }
           n -= front.size();
-          (void)take();
+          drop_front();
         }
         refill();
         if (count_ == 0) return;
@@ -283,6 +288,18 @@ class basic_tcp_connection : private detail::turn_end_node {
     if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
     return true;
   }
+  // try_queue() of `m`'s frame, encoded into the buffer its ring slot kept
+  // from the frame before (no allocation once the ring's slots have room).
+  bool try_queue_message(const message_t& m) {
+    if (count_ >= limit_ || waiting_head_ != nullptr) return false;
+    if (count_ == ring_.size()) grow();
+    byte_buffer& slot = ring_[(head_ + count_) % ring_.size()];
+    slot.clear();
+    m.encode_to(slot);  // (leaves the slot as it was if it throws)
+    ++count_;
+    if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
+    return true;
+  }
   bool start_writer() noexcept {
     writing_ = true;
     try {
@@ -305,6 +322,19 @@ class basic_tcp_connection : private detail::turn_end_node {
     ring_ = std::move(bigger);
     head_ = 0;
   }
+  // Drops the frame at the front, written; its slot keeps the buffer for
+  // the next frame, unless a large frame made it large.
+  void drop_front() noexcept {
+    byte_buffer& b = ring_[head_];
+    if (b.capacity() > kept_frame_capacity) {
+      byte_buffer().swap(b);
+    } else {
+      b.clear();
+    }
+    head_ = (head_ + 1) % ring_.size();
+    --count_;
+  }
+  static constexpr std::size_t kept_frame_capacity = 4096;
   byte_buffer take() {
     byte_buffer b = std::move(ring_[head_]);
     head_ = (head_ + 1) % ring_.size();

@@ -622,6 +622,15 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
         continue;
       }
       this->touch_peer(st.addr);
+      // The common answer, as dispatch() would take it, without its frame:
+      // no plugin on either layer, and a request waiting for it.
+      if (!outer_.auth && !outer_.cipher) {
+        waiter* w = match(st, m.type(), std::as_const(m).body().uri());
+        if (w != nullptr && !w->inner.auth && !w->inner.cipher) {
+          deliver_answer(st, w, m.type(), std::move(m));
+          continue;
+        }
+      }
       co_await dispatch(st, std::move(m));
     }
   }
