@@ -160,3 +160,24 @@ TEST_CASE("task frames are recycled: awaiting tasks in a loop allocates nothing 
   }());
   CHECK(live_task_frames() == frames);
 }
+
+TEST_CASE("spawn and join in a scope allocate nothing once warm (the README's promise)") {
+  event_loop loop;
+  loop.run([]() -> task<void> {
+    task_scope scope{co_await this_context()};
+    const auto round = [&scope]() -> task<void> {
+      for (int i = 0; i < 100; ++i)
+        scope.spawn(plus_one(i));
+      co_await scope.join();
+    };
+    co_await round();  // frames and child records come from the heap once
+    const std::size_t before = test::allocations.load();
+    for (int r = 0; r < 10; ++r)
+      co_await round();
+#if NETAIO_TEST_COUNT_ALLOCATIONS && !NETAIO_NO_FRAME_POOL
+    CHECK(test::allocations.load() == before);
+#else
+    (void)before;
+#endif
+  }());
+}
