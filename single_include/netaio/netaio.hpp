@@ -10902,16 +10902,12 @@ class basic_tcp_connection : private detail::turn_end_node {
   /// connection is closing, or its queue is full: then it is dropped.
   bool try_send(const message_t& m) {
     if (closing_) return false;
-    if (try_queue_message(m)) return true;
-    return try_send_encoded(encode(m));
+    return try_queue_message(m) || drop_full();
   }
   /// Queues an encoded frame without waiting (see try_send).
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
-    if (try_queue(frame)) return true;
-    if (closing_) return false;  // its writer could not start
-    close("its send queue stayed full (a reader that does not read)");
-    return false;
+    return try_queue(frame) || drop_full();
   }
   /// Queues `m` as it is, waiting for room in the queue for up to the send
   /// timeout; false if the connection is closing or it stayed full (then
@@ -10920,8 +10916,6 @@ class basic_tcp_connection : private detail::turn_end_node {
     if (closing_) co_return false;
     if (try_queue_message(m)) co_return true;
     byte_buffer frame = encode(m);
-    if (try_queue(frame)) co_return true;
-    if (closing_) co_return false;  // its writer could not start
     // Full: wait in line; the writer moves waiting frames into the queue,
     // oldest first, as it takes frames out.
     pending_send p;
@@ -11082,22 +11076,30 @@ class basic_tcp_connection : private detail::turn_end_node {
   // unless a writer runs (or there is no scope yet); leaves it untouched
   // otherwise.
   bool try_queue(byte_buffer& frame) {
-    if (count_ >= limit_ || waiting_head_ != nullptr) return false;
-    put(std::move(frame));
-    if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
-    return true;
+    return try_queue_with([&frame](byte_buffer& slot) { slot = std::move(frame); });
   }
   // try_queue() of `m`'s frame, encoded into the buffer its ring slot kept
   // from the frame before (no allocation once the ring's slots have room).
   bool try_queue_message(const message_t& m) {
+    return try_queue_with([&m](byte_buffer& slot) {
+      slot.clear();
+      m.encode_to(slot);  // (leaves the slot as it was if it throws)
+    });
+  }
+  // The queue's one way in while there is room: `fill` writes the frame
+  // into the next slot.
+  template <class Fill>
+  bool try_queue_with(Fill&& fill) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
-    if (count_ == ring_.size()) grow();
-    byte_buffer& slot = ring_[(head_ + count_) % ring_.size()];
-    slot.clear();
-    m.encode_to(slot);  // (leaves the slot as it was if it throws)
+    fill(next_slot());
     ++count_;
     if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
     return true;
+  }
+  // A send that found the queue full: the connection is dropped.
+  bool drop_full() noexcept {
+    close("its send queue stayed full (a reader that does not read)");
+    return false;
   }
   bool start_writer() noexcept {
     writing_ = true;
@@ -11109,9 +11111,12 @@ class basic_tcp_connection : private detail::turn_end_node {
     }
     return true;
   }
-  void put(byte_buffer&& frame) {
+  byte_buffer& next_slot() {
     if (count_ == ring_.size()) grow();
-    ring_[(head_ + count_) % ring_.size()] = std::move(frame);
+    return ring_[(head_ + count_) % ring_.size()];
+  }
+  void put(byte_buffer&& frame) {
+    next_slot() = std::move(frame);
     ++count_;
   }
   void grow() {
@@ -12852,19 +12857,18 @@ class basic_router {
   template <class F>
   requires message_handler<std::decay_t<F>, M, C>
   void on(key_type key, F&& handler, plugin_layer<M> inner = {}) {
-    const key_type k = key;
-    if (handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner))
-            .second)
-      count(k, 1);
+    const auto [it, added] =
+        handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+    if (added) count(it->first, 1);
   }
   /// Handles the next message with key `key` only (the reference's ephemeral
   /// handler), replacing any one-shot handler there.
   template <class F>
   requires message_handler<std::decay_t<F>, M, C>
   void once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
-    const key_type k = key;
-    if (once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner)).second)
-      count(k, 1);
+    const auto [it, added] =
+        once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+    if (added) count(it->first, 1);
   }
   /// on(), under the reference's name (add_handler).
   template <class F>
@@ -12880,9 +12884,9 @@ class basic_router {
   }
 
   /// Removes the handler at `key`; false if there was none.
-  bool remove(const key_type& key) { return handlers_.erase(key) != 0 && count(key, -1); }
+  bool remove(const key_type& key) { return erase_from(handlers_, key); }
   /// Removes the one-shot handler at `key`; false if there was none.
-  bool remove_once(const key_type& key) { return once_.erase(key) != 0 && count(key, -1); }
+  bool remove_once(const key_type& key) { return erase_from(once_, key); }
   /// Removes every handler and one-shot handler (not the default ones).
   void clear() {
     handlers_.clear();
@@ -12992,8 +12996,12 @@ class basic_router {
   static constexpr bool shaped = requires(const key_type& k) {
     { k.shape } -> std::convertible_to<key_shape>;
   };
-  bool count(const key_type& k, int d) noexcept {
+  void count(const key_type& k, int d) noexcept {
     if constexpr (shaped) shapes_[static_cast<std::size_t>(k.shape)] += static_cast<std::size_t>(d);
+  }
+  bool erase_from(table& t, const key_type& key) {
+    if (t.erase(key) == 0) return false;
+    count(key, -1);
     return true;
   }
   bool may_hold(const key_type& k) const noexcept {

@@ -103,16 +103,12 @@ class basic_tcp_connection : private detail::turn_end_node {
   /// connection is closing, or its queue is full: then it is dropped.
   bool try_send(const message_t& m) {
     if (closing_) return false;
-    if (try_queue_message(m)) return true;
-    return try_send_encoded(encode(m));
+    return try_queue_message(m) || drop_full();
   }
   /// Queues an encoded frame without waiting (see try_send).
   bool try_send_encoded(byte_buffer frame) {
     if (closing_) return false;
-    if (try_queue(frame)) return true;
-    if (closing_) return false;  // its writer could not start
-    close("its send queue stayed full (a reader that does not read)");
-    return false;
+    return try_queue(frame) || drop_full();
   }
   /// Queues `m` as it is, waiting for room in the queue for up to the send
   /// timeout; false if the connection is closing or it stayed full (then
@@ -121,8 +117,6 @@ class basic_tcp_connection : private detail::turn_end_node {
     if (closing_) co_return false;
     if (try_queue_message(m)) co_return true;
     byte_buffer frame = encode(m);
-    if (try_queue(frame)) co_return true;
-    if (closing_) co_return false;  // its writer could not start
     // Full: wait in line; the writer moves waiting frames into the queue,
     // oldest first, as it takes frames out.
     pending_send p;
@@ -283,22 +277,30 @@ class basic_tcp_connection : private detail::turn_end_node {
   // unless a writer runs (or there is no scope yet); leaves it untouched
   // otherwise.
   bool try_queue(byte_buffer& frame) {
-    if (count_ >= limit_ || waiting_head_ != nullptr) return false;
-    put(std::move(frame));
-    if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
-    return true;
+    return try_queue_with([&frame](byte_buffer& slot) { slot = std::move(frame); });
   }
   // try_queue() of `m`'s frame, encoded into the buffer its ring slot kept
   // from the frame before (no allocation once the ring's slots have room).
   bool try_queue_message(const message_t& m) {
+    return try_queue_with([&m](byte_buffer& slot) {
+      slot.clear();
+      m.encode_to(slot);  // (leaves the slot as it was if it throws)
+    });
+  }
+  // The queue's one way in while there is room: `fill` writes the frame
+  // into the next slot.
+  template <class Fill>
+  bool try_queue_with(Fill&& fill) {
     if (count_ >= limit_ || waiting_head_ != nullptr) return false;
-    if (count_ == ring_.size()) grow();
-    byte_buffer& slot = ring_[(head_ + count_) % ring_.size()];
-    slot.clear();
-    m.encode_to(slot);  // (leaves the slot as it was if it throws)
+    fill(next_slot());
     ++count_;
     if (!writing_ && loop_ != nullptr) loop_->at_turn_end(flusher());
     return true;
+  }
+  // A send that found the queue full: the connection is dropped.
+  bool drop_full() noexcept {
+    close("its send queue stayed full (a reader that does not read)");
+    return false;
   }
   bool start_writer() noexcept {
     writing_ = true;
@@ -310,9 +312,12 @@ class basic_tcp_connection : private detail::turn_end_node {
     }
     return true;
   }
-  void put(byte_buffer&& frame) {
+  byte_buffer& next_slot() {
     if (count_ == ring_.size()) grow();
-    ring_[(head_ + count_) % ring_.size()] = std::move(frame);
+    return ring_[(head_ + count_) % ring_.size()];
+  }
+  void put(byte_buffer&& frame) {
+    next_slot() = std::move(frame);
     ++count_;
   }
   void grow() {

@@ -167,19 +167,18 @@ class basic_router {
   template <class F>
   requires message_handler<std::decay_t<F>, M, C>
   void on(key_type key, F&& handler, plugin_layer<M> inner = {}) {
-    const key_type k = key;
-    if (handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner))
-            .second)
-      count(k, 1);
+    const auto [it, added] =
+        handlers_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+    if (added) count(it->first, 1);
   }
   /// Handles the next message with key `key` only (the reference's ephemeral
   /// handler), replacing any one-shot handler there.
   template <class F>
   requires message_handler<std::decay_t<F>, M, C>
   void once(key_type key, F&& handler, plugin_layer<M> inner = {}) {
-    const key_type k = key;
-    if (once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner)).second)
-      count(k, 1);
+    const auto [it, added] =
+        once_.insert_or_assign(std::move(key), make_entry(std::forward<F>(handler), inner));
+    if (added) count(it->first, 1);
   }
   /// on(), under the reference's name (add_handler).
   template <class F>
@@ -195,9 +194,9 @@ class basic_router {
   }
 
   /// Removes the handler at `key`; false if there was none.
-  bool remove(const key_type& key) { return handlers_.erase(key) != 0 && count(key, -1); }
+  bool remove(const key_type& key) { return erase_from(handlers_, key); }
   /// Removes the one-shot handler at `key`; false if there was none.
-  bool remove_once(const key_type& key) { return once_.erase(key) != 0 && count(key, -1); }
+  bool remove_once(const key_type& key) { return erase_from(once_, key); }
   /// Removes every handler and one-shot handler (not the default ones).
   void clear() {
     handlers_.clear();
@@ -307,8 +306,12 @@ class basic_router {
   static constexpr bool shaped = requires(const key_type& k) {
     { k.shape } -> std::convertible_to<key_shape>;
   };
-  bool count(const key_type& k, int d) noexcept {
+  void count(const key_type& k, int d) noexcept {
     if constexpr (shaped) shapes_[static_cast<std::size_t>(k.shape)] += static_cast<std::size_t>(d);
+  }
+  bool erase_from(table& t, const key_type& key) {
+    if (t.erase(key) == 0) return false;
+    count(key, -1);
     return true;
   }
   bool may_hold(const key_type& k) const noexcept {
