@@ -793,7 +793,12 @@ inline void frame_pool::register_cleanup() {
 
 inline void* allocate_frame(std::size_t n) {
 #if NETAIO_NO_FRAME_POOL
-  return ::operator new(n);
+  // Rounded up as the pool rounds: translation units built with and without
+  // the pool may be linked together (an inline function's definitions then
+  // mix), and a pool that files this block under its size class must find
+  // the whole class size there.
+  const std::size_t c = frame_pool::class_of(n);
+  return ::operator new(c < frame_pool::classes ? (c + 1) * frame_pool::granule : n);
 #else
   return frame_pool_.take(n);
 #endif
@@ -10188,7 +10193,15 @@ class basic_message {
   basic_message(H header, A auth_data, B body)
       : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
   basic_message(const basic_message&) = default;
-  basic_message& operator=(const basic_message&) = default;
+  // Assignment leaves the checksum to be computed again: a reference taken
+  // into this message before (body(), ...) now reaches the assigned parts.
+  basic_message& operator=(const basic_message& o) {
+    header_ = o.header_;
+    auth_ = o.auth_;
+    body_ = o.body_;
+    current_ = false;
+    return *this;
+  }
   // A moved-from message's header no longer describes its (emptied) parts.
   basic_message(basic_message&& o) noexcept(
       std::is_nothrow_move_constructible_v<H>&& std::is_nothrow_move_constructible_v<A>&&
@@ -10203,7 +10216,8 @@ class basic_message {
     header_ = std::move(o.header_);
     auth_ = std::move(o.auth_);
     body_ = std::move(o.body_);
-    current_ = std::exchange(o.current_, false);
+    current_ = false;
+    o.current_ = false;
     return *this;
   }
 
@@ -10290,7 +10304,7 @@ class basic_message {
       body_.encode_to(out);
       // The checksum prepare() computed is still right while nothing was
       // reachable for change since (a sixth of a round trip's checksums).
-      if (!current_) {
+      if (!(current_ && trusts_prepare)) {
         const byte_view b(out.data() + body_at, out.size() - body_at);
         h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
       }
@@ -10311,6 +10325,13 @@ class basic_message {
     }
     return h;
   }
+
+  // Only the library's own parts are known to have value semantics (a
+  // change can come only through a non-const accessor) and sizes and a
+  // checksum that match their encoding; custom parts are measured at
+  // every encode, as before prepare() kept its result.
+  static constexpr bool trusts_prepare =
+      std::is_same_v<A, netaio::auth_fields> && std::is_same_v<B, netaio::body>;
 
   // Sizes and checksum without encoding, for the types that offer them
   // (the default ones); other types are encoded to find out.
@@ -13106,10 +13127,11 @@ class basic_pipeline {
   /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
   /// `ctx` is what the plugins are told of the peer. Never throws for what
   /// the peer sent or what a handler did; cancellation passes through.
-  /// `from` is not copied: it must outlive the task (a node passes its
-  /// connection's or its datagram's address).
-  task<outcome_t> receive(message_t msg, connection_t& conn,
-                          const std::optional<peer_address>& from, plugin_context ctx = {}) {
+  /// `from` is taken by value: the task may be started after the caller's
+  /// expression ends (a node's callers pass a peer_address, which makes a
+  /// temporary optional in any case).
+  task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
+                          plugin_context ctx = {}) {
     // A copy: the answer is sealed with the plugins the message came in under,
     // even if the node replaces its plugins while the handler runs.
     const plugin_layer<message_t> outer = opts_.outer;

@@ -396,3 +396,19 @@ TEST_CASE("two stream layers sharing one iv field: the inner one cannot decrypt"
   CHECK_FALSE(ran);
   CHECK(cap.has(log_level::warning, "could not decrypt (handler plugin)"));
 }
+
+TEST_CASE("the peer address may be a temporary of the expression that made the task") {
+  // The task is made in one statement and run in another, so a reference
+  // to the address would outlive the temporary it was bound to.
+  router r;
+  log_capture cap;
+  pipeline p(r, cap.log);
+  conn c;
+  auto t = p.receive(make(message_type::ok, "nobody"), c, peer_address{"10.9.8.7", 4321});
+  const outcome o = test::run_virtual(std::move(t));
+  CHECK(o.status == receive_status::not_found);
+  bool seen = false;
+  for (const auto& rec : cap.records)
+    seen = seen || (rec.peer && rec.peer->first == "10.9.8.7" && rec.peer->second == 4321);
+  CHECK(seen);
+}

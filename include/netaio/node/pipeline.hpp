@@ -100,10 +100,11 @@ class basic_pipeline {
   /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
   /// `ctx` is what the plugins are told of the peer. Never throws for what
   /// the peer sent or what a handler did; cancellation passes through.
-  /// `from` is not copied: it must outlive the task (a node passes its
-  /// connection's or its datagram's address).
-  task<outcome_t> receive(message_t msg, connection_t& conn,
-                          const std::optional<peer_address>& from, plugin_context ctx = {}) {
+  /// `from` is taken by value: the task may be started after the caller's
+  /// expression ends (a node's callers pass a peer_address, which makes a
+  /// temporary optional in any case).
+  task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
+                          plugin_context ctx = {}) {
     // A copy: the answer is sealed with the plugins the message came in under,
     // even if the node replaces its plugins while the handler runs.
     const plugin_layer<message_t> outer = opts_.outer;

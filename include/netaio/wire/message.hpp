@@ -32,7 +32,15 @@ class basic_message {
   basic_message(H header, A auth_data, B body)
       : header_(std::move(header)), auth_(std::move(auth_data)), body_(std::move(body)) {}
   basic_message(const basic_message&) = default;
-  basic_message& operator=(const basic_message&) = default;
+  // Assignment leaves the checksum to be computed again: a reference taken
+  // into this message before (body(), ...) now reaches the assigned parts.
+  basic_message& operator=(const basic_message& o) {
+    header_ = o.header_;
+    auth_ = o.auth_;
+    body_ = o.body_;
+    current_ = false;
+    return *this;
+  }
   // A moved-from message's header no longer describes its (emptied) parts.
   basic_message(basic_message&& o) noexcept(
       std::is_nothrow_move_constructible_v<H>&& std::is_nothrow_move_constructible_v<A>&&
@@ -47,7 +55,8 @@ class basic_message {
     header_ = std::move(o.header_);
     auth_ = std::move(o.auth_);
     body_ = std::move(o.body_);
-    current_ = std::exchange(o.current_, false);
+    current_ = false;
+    o.current_ = false;
     return *this;
   }
 
@@ -134,7 +143,7 @@ class basic_message {
       body_.encode_to(out);
       // The checksum prepare() computed is still right while nothing was
       // reachable for change since (a sixth of a round trip's checksums).
-      if (!current_) {
+      if (!(current_ && trusts_prepare)) {
         const byte_view b(out.data() + body_at, out.size() - body_at);
         h.set_lengths(body_at - start - H::header_length(), b.size(), crc32(b));
       }
@@ -155,6 +164,13 @@ class basic_message {
     }
     return h;
   }
+
+  // Only the library's own parts are known to have value semantics (a
+  // change can come only through a non-const accessor) and sizes and a
+  // checksum that match their encoding; custom parts are measured at
+  // every encode, as before prepare() kept its result.
+  static constexpr bool trusts_prepare =
+      std::is_same_v<A, netaio::auth_fields> && std::is_same_v<B, netaio::body>;
 
   // Sizes and checksum without encoding, for the types that offer them
   // (the default ones); other types are encoded to find out.

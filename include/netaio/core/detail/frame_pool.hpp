@@ -105,7 +105,12 @@ inline void frame_pool::register_cleanup() {
 
 inline void* allocate_frame(std::size_t n) {
 #if NETAIO_NO_FRAME_POOL
-  return ::operator new(n);
+  // Rounded up as the pool rounds: translation units built with and without
+  // the pool may be linked together (an inline function's definitions then
+  // mix), and a pool that files this block under its size class must find
+  // the whole class size there.
+  const std::size_t c = frame_pool::class_of(n);
+  return ::operator new(c < frame_pool::classes ? (c + 1) * frame_pool::granule : n);
 #else
   return frame_pool_.take(n);
 #endif
