@@ -8,11 +8,18 @@
 //     the floor of the cancellation scenario: prints "PORT n", accepts CONNS
 //     connections and answers one frame on each, then times closing them all
 //     (what any stop that leaves no socket open must pay)
+//   bench_io_raw close_epoll CONNS MAX_SECONDS
+//     the same with each socket in an epoll set first: close() then also
+//     takes it out of the set, which a readiness reactor cannot avoid
 #include "common.hpp"
 #include "posix.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
+
+#ifdef __linux__
+#include <sys/epoll.h>
+#endif
 
 #include <cstdint>
 #include <cstring>
@@ -115,7 +122,7 @@ int oneway(double seconds) {
   return 0;
 }
 
-int close_all(std::size_t count) {
+int close_all(std::size_t count, bool registered) {
   raise_fd_limit();
   std::uint16_t port = 0;
   const int listener = listen_loopback(port);
@@ -138,6 +145,23 @@ int close_all(std::size_t count) {
     if (!send_all(fd, reply.data(), frame_size)) die("send");
     fds.push_back(fd);
   }
+  // The reactor's share of the floor: each socket in an epoll set, as a
+  // readiness reactor keeps it, so close() also unregisters it.
+  int ep = -1;
+  if (registered) {
+#ifdef __linux__
+    ep = ::epoll_create1(EPOLL_CLOEXEC);
+    if (ep < 0) die("epoll_create1");
+    for (int fd : fds) {
+      epoll_event ev{};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.fd = fd;
+      if (::epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) != 0) die("epoll_ctl");
+    }
+#else
+    die("close_epoll: epoll is Linux only");
+#endif
+  }
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const double cpu0 = cpu_seconds();
   const double wait0 = runqueue_wait_seconds();
@@ -148,7 +172,8 @@ int close_all(std::size_t count) {
   char extra[128];
   std::snprintf(extra, sizeof extra, "sockets=%zu cpu_ms=%.2f runq_wait_ms=%.2f", count,
                 (cpu_seconds() - cpu0) * 1000.0, (runqueue_wait_seconds() - wait0) * 1000.0);
-  print_result("close10k", "raw", ms, "ms", extra);
+  print_result(registered ? "close10k_epoll" : "close10k", "raw", ms, "ms", extra);
+  if (ep >= 0) ::close(ep);
   ::close(listener);
   return 0;
 }
@@ -157,14 +182,15 @@ int close_all(std::size_t count) {
 
 int main(int argc, char** argv) {
   const std::string scenario = argc > 1 ? argv[1] : "";
-  if (scenario == "close" && argc == 4) {
+  if ((scenario == "close" || scenario == "close_epoll") && argc == 4) {
     self_destruct_after(static_cast<unsigned>(std::atoi(argv[3])));
-    return close_all(static_cast<std::size_t>(std::atol(argv[2])));
+    return close_all(static_cast<std::size_t>(std::atol(argv[2])), scenario == "close_epoll");
   }
   const double seconds = arg_or(argc, argv, 2, 2.0);
   self_destruct_after(static_cast<unsigned>(seconds) + 30);
   if (scenario == "rtt") return rtt(seconds);
   if (scenario == "oneway") return oneway(seconds);
-  std::fprintf(stderr, "usage: bench_io_raw rtt|oneway [SECONDS] | close CONNS MAX_SECONDS\n");
+  std::fprintf(stderr,
+               "usage: bench_io_raw rtt|oneway [SECONDS] | close|close_epoll CONNS MAX_SECONDS\n");
   return 2;
 }
