@@ -622,24 +622,30 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
         continue;
       }
       this->touch_peer(st.addr);
-      // The common answer, as dispatch() would take it, without its frame:
-      // no plugin on either layer, and a request waiting for it.
-      if (!outer_.auth && !outer_.cipher) {
-        waiter* w = match(st, m.type(), std::as_const(m).body().uri());
-        if (w != nullptr && !w->inner.auth && !w->inner.cipher) {
-          deliver_answer(st, w, m.type(), std::move(m));
-          continue;
-        }
-      }
-      co_await dispatch(st, std::move(m));
+      // An answer goes to its request here, in this frame; only a message
+      // no request waits for needs a task of its own (the handlers'). The
+      // layer that opened it seals what they answer (outer_ as it is now:
+      // nothing ran in between), even if the plugins are replaced meanwhile.
+      std::optional<plugin_context> ctx;
+      if (answer_waiter(st, m, ctx)) continue;
+      if (!ctx) ctx = this->context_for(st.addr);
+      co_await to_handlers(st, std::move(m), outer_, std::move(*ctx));
     }
   }
 
-  task<void> dispatch(conn_state& st, message_t m) {
-    const plugin_context ctx = this->context_for(st.addr);
-    const layer_t outer = outer_;
+  /// Hands `m` to the request waiting for it, checked and opened with the
+  /// layers first. True when `m` is dealt with: delivered, or dropped with
+  /// a log line. False when no request waits for it: `m` is then opened
+  /// with the client's layer, for the handlers. `context` is the peer's
+  /// plugin context, made here if a plugin needs it (a plain answer does not).
+  bool answer_waiter(conn_state& st, message_t& m, std::optional<plugin_context>& context) {
+    const layer_t outer = outer_;  // (a plugin's call may replace the client's)
+    const auto ctx = [&]() -> const plugin_context& {
+      if (!context) context = this->context_for(st.addr);
+      return *context;
+    };
     const message_type_t t = m.type();
-    if (outer.auth && !outer.auth.check(m.auth_data(), m.body(), ctx)) {
+    if (outer.auth && !outer.auth.check(m.auth_data(), m.body(), ctx())) {
       // An unsealed AUTH_ERROR answers a request whose seal the server
       // refused: report it to that request now rather than let it time out.
       if (t == message_type_t::auth_error) {
@@ -647,21 +653,21 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
           deliver(st, w, std::nullopt,
                   std::make_exception_ptr(
                       authentication_failed(std::string(detail::as_text(m.body().content())))));
-          co_return;
+          return true;
         }
       }
       this->log_.warning(st.addr, "auth check failed (client plugin) for a ",
                          std::string(to_string(t)), " message; dropped");
-      co_return;
+      return true;
     }
     if (outer.cipher) {
       try {
-        m = outer.cipher.decrypt(m, ctx);
+        m = outer.cipher.decrypt(m, ctx());
       } catch (...) {
         this->log_.warning(st.addr,
                            "could not decrypt (client plugin): ", detail::current_exception_text(),
                            "; dropped");
-        co_return;
+        return true;
       }
     }
     waiter* w = match(st, t, m.body().uri());
@@ -670,17 +676,17 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       // waiter's layer, oldest first, and match what comes out.
       for (waiter* c : st.waiting) {
         if (!c->inner.cipher) continue;
-        auto opened = try_open(m, c->inner, ctx);
+        auto opened = try_open(m, c->inner, ctx());
         if (opened && (is_error_type(t) || c->success == t) &&
             std::ranges::equal(c->uri, opened->body().uri())) {
           deliver_answer(st, c, t, std::move(*opened));
-          co_return;
+          return true;
         }
       }
     }
     if (!w && !st.any.empty()) w = st.any.front();
     if (w) {
-      if (w->inner.auth && !w->inner.auth.check(m.auth_data(), m.body(), ctx)) {
+      if (w->inner.auth && !w->inner.auth.check(m.auth_data(), m.body(), ctx())) {
         if (t == message_type_t::auth_error) {
           deliver(st, w, std::nullopt,
                   std::make_exception_ptr(
@@ -689,22 +695,26 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
           this->log_.warning(st.addr, "auth check failed (call plugin) for a ",
                              std::string(to_string(t)), " answer; dropped");
         }
-        co_return;
+        return true;
       }
       if (w->inner.cipher) {
         try {
-          m = w->inner.cipher.decrypt(m, ctx);
+          m = w->inner.cipher.decrypt(m, ctx());
         } catch (...) {
           this->log_.warning(st.addr, "could not decrypt an answer (call plugin): ",
                              detail::current_exception_text(), "; dropped");
-          co_return;
+          return true;
         }
       }
       deliver_answer(st, w, t, std::move(m));
-      co_return;
+      return true;
     }
-    // No request waits for it: the handlers (the pipeline has no outer layer
-    // here: it was opened above; answers are sealed with it below).
+    return false;
+  }
+
+  /// `m`, which no request waits for, through the handlers (the pipeline has
+  /// no outer layer here: `outer` opened `m` and seals the answer).
+  task<void> to_handlers(conn_state& st, message_t m, layer_t outer, plugin_context ctx) {
     auto out = co_await pipeline_.receive(std::move(m), *st.conn, st.addr, ctx);
     if (!out.reply) co_return;
     if (out.status == receive_status::handled || out.status == receive_status::not_found ||
