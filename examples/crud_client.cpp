@@ -47,8 +47,8 @@ void check(const char* step, bool good, const message& m) {
 task<void> run_client(io_context& io, endpoint server) {
   tcp_client client(io, {.server = server, .connect_timeout = 5s, .request_timeout = 5s});
   client.set_plugins(outer_layer());
-  // A call's own layer (the reference's auth_plugin= argument); named, as
-  // g++ 12 mishandles a braced temporary argument inside co_await.
+  // A call's own layer (the reference's auth_plugin= argument), for the
+  // calls below that need it.
   const call_options<message> admin{.inner = admin_layer()};
   std::string notified;
   async_event heard;

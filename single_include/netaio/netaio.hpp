@@ -9060,6 +9060,96 @@ inline endpoint to_endpoint(const peer_address& a) {
 // connection in order (the default) thus answers every request, several at
 // once to one uri included. What matches no request goes to the handlers.
 
+// ---- begin netaio/core/detail/address_checked.hpp
+// g++ 12 miscompiles a braced aggregate temporary inside a `co_await`
+// expression (`co_await client.request(uri, {.server = s})`): besides the
+// object it built, it destroys a bitwise copy of it, and a callee that takes
+// the aggregate by value is moved from that copy. For a member owning memory
+// (a string, a shared pointer) that is a double free. clang compiles it
+// correctly. The library's own option types hold what they own in
+// address_checked, so they survive that compiler: a value is owned only by
+// the object constructed at its address, and a bitwise copy (which has the
+// original's address in `self_`) reads the original, which lives until the
+// end of the full-expression, and releases nothing.
+
+#include <concepts>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace netaio::inline v0::detail {
+
+template <class T>
+class address_checked {
+ public:
+  address_checked() noexcept(std::is_nothrow_default_constructible_v<T>) { ::new (&v_) T(); }
+  /// Implicit, as T's own conversions are: `.server = peer` reads as before.
+  template <class U>
+  requires(!std::same_as<std::remove_cvref_t<U>, address_checked> && std::constructible_from<T, U>)
+      address_checked(U&& u)  // NOLINT(google-explicit-constructor)
+  noexcept(std::is_nothrow_constructible_v<T, U>) { ::new (&v_) T(std::forward<U>(u)); }
+  address_checked(const address_checked& o) { ::new (&v_) T(o.v_); }
+  // From a bitwise copy: a copy, since the original still owns the value.
+  address_checked(address_checked&& o) noexcept(
+      std::is_nothrow_copy_constructible_v<T>&& std::is_nothrow_move_constructible_v<T>) {
+    if (o.owns()) {
+      ::new (&v_) T(std::move(o.v_));
+    } else {
+      ::new (&v_) T(o.v_);
+    }
+  }
+  address_checked& operator=(const address_checked& o) {
+    if (this != &o) assign(o.v_);
+    return *this;
+  }
+  address_checked& operator=(address_checked&& o) {
+    if (this == &o) return *this;
+    if (o.owns()) {
+      assign(std::move(o.v_));
+    } else {
+      assign(o.v_);
+    }
+    return *this;
+  }
+  template <class U>
+  requires(!std::same_as<std::remove_cvref_t<U>, address_checked> &&
+           std::assignable_from<T&, U>) address_checked&
+  operator=(U&& u) {
+    assign(std::forward<U>(u));
+    return *this;
+  }
+  ~address_checked() {
+    if (owns()) v_.~T();
+  }
+
+  T& get() noexcept { return v_; }
+  const T& get() const noexcept { return v_; }
+  operator const T&() const noexcept { return v_; }  // NOLINT(google-explicit-constructor)
+
+  /// Whether this object was constructed where it is (false for a copy of
+  /// its bytes).
+  bool owns() const noexcept { return self_ == this; }
+
+ private:
+  template <class U>
+  void assign(U&& u) {
+    if (owns()) {
+      v_ = std::forward<U>(u);
+      return;
+    }
+    // A bitwise copy takes a value of its own; the original keeps its own.
+    ::new (&v_) T(std::forward<U>(u));
+    self_ = this;
+  }
+
+  const address_checked* self_ = this;
+  union {
+    T v_;
+  };
+};
+
+}  // namespace netaio::inline v0::detail
+// ---- end netaio/core/detail/address_checked.hpp
 // ---- begin netaio/node/connection.hpp
 // One TCP connection of a node: a framed stream read by exactly one receive
 // loop (its owner's), and a bounded queue of encoded frames, so that sending
@@ -12015,7 +12105,7 @@ class any_auth_plugin {
       std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
       : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
 
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  explicit operator bool() const noexcept { return impl_.get() != nullptr; }
 
   void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
     get().make(a, b, ctx);
@@ -12062,11 +12152,13 @@ class any_auth_plugin {
     std::shared_ptr<P> p;
   };
   const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no auth plugin");
-    return *impl_;
+    if (!impl_.get()) throw plugin_error("netaio: no auth plugin");
+    return *impl_.get();
   }
 
-  std::shared_ptr<const iface> impl_;
+  // Address-checked: plugin layers travel in option aggregates, which g++ 12
+  // may copy bitwise (core/detail/address_checked.hpp).
+  detail::address_checked<std::shared_ptr<const iface>> impl_;
 };
 
 }  // namespace netaio::inline v0
@@ -12113,7 +12205,7 @@ class any_cipher_plugin {
       std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
       : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
 
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  explicit operator bool() const noexcept { return impl_.get() != nullptr; }
 
   M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
   M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
@@ -12144,11 +12236,13 @@ class any_cipher_plugin {
     std::shared_ptr<P> p;
   };
   const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no cipher plugin");
-    return *impl_;
+    if (!impl_.get()) throw plugin_error("netaio: no cipher plugin");
+    return *impl_.get();
   }
 
-  std::shared_ptr<const iface> impl_;
+  // Address-checked: plugin layers travel in option aggregates, which g++ 12
+  // may copy bitwise (core/detail/address_checked.hpp).
+  detail::address_checked<std::shared_ptr<const iface>> impl_;
 };
 
 }  // namespace netaio::inline v0
@@ -13439,8 +13533,11 @@ struct tcp_client_options {
 /// Per-call options of send, request, create, update, delete.
 template <message_protocol M>
 struct call_options {
-  /// The server (the default one when empty).
-  std::optional<peer_address> server{};
+  /// The server (the default one when empty). Address-checked, as the
+  /// plugins in `inner` are, so that `co_await client.request(uri, {.server =
+  /// s})` is safe with g++ 12 (core/detail/address_checked.hpp); read it
+  /// with `server.get()`.
+  detail::address_checked<std::optional<peer_address>> server{};
   /// The limit (the client's request_timeout when empty).
   std::optional<std::chrono::nanoseconds> timeout{};
   /// This call's own plugins, inner to the client's.
@@ -13588,7 +13685,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// Seals `msg` (call plugins, then the client's) and sends it; false if it
   /// could not be sealed or the connection is closing.
   task<bool> send(message_t msg, options_t o = {}) {
-    conn_state& st = state(o.server);
+    conn_state& st = state(o.server.get());
     auto sealed = seal(std::move(msg), o.inner, st.addr);
     if (!sealed) co_return false;
     co_return co_await st.conn->send(*sealed);
@@ -13630,7 +13727,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// the client's and `o.inner` plugins, instead of its handler. Throws
   /// timed_out, or io_error if the connection closes.
   task<message_t> receive_once(options_t o = {}) {
-    conn_state& st = state(o.server);
+    conn_state& st = state(o.server.get());
     waiter w;
     w.inner = o.inner;
     w.any = true;
@@ -13815,7 +13912,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
 
   task<message_t> exchange(message_type_t type, message_type_t success, byte_view uri,
                            byte_view content, options_t o) {
-    conn_state& st = state(o.server);
+    conn_state& st = state(o.server.get());
     waiter w;
     w.request = type;
     w.success = success;
@@ -13983,12 +14080,13 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       this->touch_peer(st.addr);
       // An answer goes to its request here, in this frame; only a message
       // no request waits for needs a task of its own (the handlers'). The
-      // layer that opened it seals what they answer (outer_ as it is now:
-      // nothing ran in between), even if the plugins are replaced meanwhile.
+      // layer that opened it seals what they answer, even if the plugins are
+      // replaced meanwhile: a plugin that opens it may replace them.
+      layer_t outer = outer_;
       std::optional<plugin_context> ctx;
-      if (answer_waiter(st, m, ctx)) continue;
+      if (answer_waiter(st, m, outer, ctx)) continue;
       if (!ctx) ctx = this->context_for(st.addr);
-      co_await to_handlers(st, std::move(m), outer_, std::move(*ctx));
+      co_await to_handlers(st, std::move(m), std::move(outer), std::move(*ctx));
     }
   }
 
@@ -13997,8 +14095,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// a log line. False when no request waits for it: `m` is then opened
   /// with the client's layer, for the handlers. `context` is the peer's
   /// plugin context, made here if a plugin needs it (a plain answer does not).
-  bool answer_waiter(conn_state& st, message_t& m, std::optional<plugin_context>& context) {
-    const layer_t outer = outer_;  // (a plugin's call may replace the client's)
+  /// `outer` is the caller's copy of the client's layer (a plugin's call may
+  /// replace the client's).
+  bool answer_waiter(conn_state& st, message_t& m, const layer_t& outer,
+                     std::optional<plugin_context>& context) {
     const auto ctx = [&]() -> const plugin_context& {
       if (!context) context = this->context_for(st.addr);
       return *context;
@@ -14901,7 +15001,9 @@ struct udp_request_options {
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
   /// REQUEST_URI unless given (CREATE_URI, UPDATE_URI, DELETE_URI...).
   std::optional<typename M::message_type_t> type{};
-  byte_buffer content{};
+  /// Address-checked for g++ 12, as call_options::server (read it with
+  /// `content.get()`).
+  detail::address_checked<byte_buffer> content{};
   plugin_layer<M> inner{};
   bool use_auth = true;
   bool use_cipher = true;
@@ -15172,7 +15274,7 @@ class basic_udp_node {
       }
     } guard{&router_, &keys};
 
-    M req = M::prepare(M::body_t::prepare(o.content, as_bytes(uri), 0), type);
+    M req = M::prepare(M::body_t::prepare(o.content.get(), as_bytes(uri), 0), type);
     // Named, not a temporary: g++ 12 destroys a temporary argument of a
     // coroutine call inside co_await twice.
     send_options so{o.inner, o.use_auth, o.use_cipher};

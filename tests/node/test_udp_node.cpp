@@ -42,11 +42,13 @@ TEST_CASE("echo: a handler's answer goes back to the datagram's sender") {
             seen = s.address;
             return answer_with(message_type::respond_uri, "echo", m);
           });
-          udp_node::request_options hello;
-          hello.content = to_buffer(as_bytes("hello"));
-          message got = co_await a.request("echo", b.local_endpoint(), hello);
+          // Options braced in place: g++ 12 freed such a content twice (see
+          // core/detail/address_checked.hpp).
+          message got = co_await a.request(
+              "echo", b.local_endpoint(),
+              {.content = to_buffer(as_bytes("hello, in more bytes than a short string"))});
           CHECK(got.type() == message_type::respond_uri);
-          CHECK(content_of(got) == "hello");
+          CHECK(content_of(got) == "hello, in more bytes than a short string");
           CHECK(seen == to_peer_address(a.local_endpoint()));
           // No handler: the default answers NOT_FOUND, which request returns.
           udp_node::request_options plain;

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <netaio/core/deadline.hpp>
+#include <netaio/core/detail/address_checked.hpp>
 #include <netaio/core/event.hpp>
 #include <netaio/core/task.hpp>
 #include <netaio/core/task_handle.hpp>
@@ -80,8 +81,11 @@ struct tcp_client_options {
 /// Per-call options of send, request, create, update, delete.
 template <message_protocol M>
 struct call_options {
-  /// The server (the default one when empty).
-  std::optional<peer_address> server{};
+  /// The server (the default one when empty). Address-checked, as the
+  /// plugins in `inner` are, so that `co_await client.request(uri, {.server =
+  /// s})` is safe with g++ 12 (core/detail/address_checked.hpp); read it
+  /// with `server.get()`.
+  detail::address_checked<std::optional<peer_address>> server{};
   /// The limit (the client's request_timeout when empty).
   std::optional<std::chrono::nanoseconds> timeout{};
   /// This call's own plugins, inner to the client's.
@@ -229,7 +233,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// Seals `msg` (call plugins, then the client's) and sends it; false if it
   /// could not be sealed or the connection is closing.
   task<bool> send(message_t msg, options_t o = {}) {
-    conn_state& st = state(o.server);
+    conn_state& st = state(o.server.get());
     auto sealed = seal(std::move(msg), o.inner, st.addr);
     if (!sealed) co_return false;
     co_return co_await st.conn->send(*sealed);
@@ -271,7 +275,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// the client's and `o.inner` plugins, instead of its handler. Throws
   /// timed_out, or io_error if the connection closes.
   task<message_t> receive_once(options_t o = {}) {
-    conn_state& st = state(o.server);
+    conn_state& st = state(o.server.get());
     waiter w;
     w.inner = o.inner;
     w.any = true;
@@ -456,7 +460,7 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
 
   task<message_t> exchange(message_type_t type, message_type_t success, byte_view uri,
                            byte_view content, options_t o) {
-    conn_state& st = state(o.server);
+    conn_state& st = state(o.server.get());
     waiter w;
     w.request = type;
     w.success = success;
@@ -624,12 +628,13 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       this->touch_peer(st.addr);
       // An answer goes to its request here, in this frame; only a message
       // no request waits for needs a task of its own (the handlers'). The
-      // layer that opened it seals what they answer (outer_ as it is now:
-      // nothing ran in between), even if the plugins are replaced meanwhile.
+      // layer that opened it seals what they answer, even if the plugins are
+      // replaced meanwhile: a plugin that opens it may replace them.
+      layer_t outer = outer_;
       std::optional<plugin_context> ctx;
-      if (answer_waiter(st, m, ctx)) continue;
+      if (answer_waiter(st, m, outer, ctx)) continue;
       if (!ctx) ctx = this->context_for(st.addr);
-      co_await to_handlers(st, std::move(m), outer_, std::move(*ctx));
+      co_await to_handlers(st, std::move(m), std::move(outer), std::move(*ctx));
     }
   }
 
@@ -638,8 +643,10 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
   /// a log line. False when no request waits for it: `m` is then opened
   /// with the client's layer, for the handlers. `context` is the peer's
   /// plugin context, made here if a plugin needs it (a plain answer does not).
-  bool answer_waiter(conn_state& st, message_t& m, std::optional<plugin_context>& context) {
-    const layer_t outer = outer_;  // (a plugin's call may replace the client's)
+  /// `outer` is the caller's copy of the client's layer (a plugin's call may
+  /// replace the client's).
+  bool answer_waiter(conn_state& st, message_t& m, const layer_t& outer,
+                     std::optional<plugin_context>& context) {
     const auto ctx = [&]() -> const plugin_context& {
       if (!context) context = this->context_for(st.addr);
       return *context;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <netaio/core/deadline.hpp>
+#include <netaio/core/detail/address_checked.hpp>
 #include <netaio/core/error.hpp>
 #include <netaio/core/event.hpp>
 #include <netaio/core/sleep.hpp>
@@ -109,7 +110,9 @@ struct udp_request_options {
   std::chrono::nanoseconds timeout = std::chrono::seconds(10);
   /// REQUEST_URI unless given (CREATE_URI, UPDATE_URI, DELETE_URI...).
   std::optional<typename M::message_type_t> type{};
-  byte_buffer content{};
+  /// Address-checked for g++ 12, as call_options::server (read it with
+  /// `content.get()`).
+  detail::address_checked<byte_buffer> content{};
   plugin_layer<M> inner{};
   bool use_auth = true;
   bool use_cipher = true;
@@ -380,7 +383,7 @@ class basic_udp_node {
       }
     } guard{&router_, &keys};
 
-    M req = M::prepare(M::body_t::prepare(o.content, as_bytes(uri), 0), type);
+    M req = M::prepare(M::body_t::prepare(o.content.get(), as_bytes(uri), 0), type);
     // Named, not a temporary: g++ 12 destroys a temporary argument of a
     // coroutine call inside co_await twice.
     send_options so{o.inner, o.use_auth, o.use_cipher};

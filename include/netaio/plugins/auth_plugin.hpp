@@ -1,6 +1,7 @@
 // The auth plugin concept, and a type-erased auth plugin for handler tables.
 #pragma once
 
+#include <netaio/core/detail/address_checked.hpp>
 #include <netaio/plugins/context.hpp>
 #include <netaio/plugins/error.hpp>
 #include <netaio/wire/concepts.hpp>
@@ -73,7 +74,7 @@ class any_auth_plugin {
       std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
       : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
 
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  explicit operator bool() const noexcept { return impl_.get() != nullptr; }
 
   void make(auth_fields_t& a, const body_t& b, const plugin_context& ctx = {}) const {
     get().make(a, b, ctx);
@@ -120,11 +121,13 @@ class any_auth_plugin {
     std::shared_ptr<P> p;
   };
   const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no auth plugin");
-    return *impl_;
+    if (!impl_.get()) throw plugin_error("netaio: no auth plugin");
+    return *impl_.get();
   }
 
-  std::shared_ptr<const iface> impl_;
+  // Address-checked: plugin layers travel in option aggregates, which g++ 12
+  // may copy bitwise (core/detail/address_checked.hpp).
+  detail::address_checked<std::shared_ptr<const iface>> impl_;
 };
 
 }  // namespace netaio::inline v0

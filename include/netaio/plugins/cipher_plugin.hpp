@@ -1,6 +1,7 @@
 // The cipher plugin concept, and a type-erased cipher plugin for handler tables.
 #pragma once
 
+#include <netaio/core/detail/address_checked.hpp>
 #include <netaio/plugins/context.hpp>
 #include <netaio/plugins/error.hpp>
 #include <netaio/wire/concepts.hpp>
@@ -44,7 +45,7 @@ class any_cipher_plugin {
       std::shared_ptr<P> p)  // NOLINT(google-explicit-constructor)
       : impl_(p ? std::make_shared<shared_model<P>>(std::move(p)) : nullptr) {}
 
-  explicit operator bool() const noexcept { return impl_ != nullptr; }
+  explicit operator bool() const noexcept { return impl_.get() != nullptr; }
 
   M encrypt(const M& m, const plugin_context& ctx = {}) const { return get().encrypt(m, ctx); }
   M decrypt(const M& m, const plugin_context& ctx = {}) const { return get().decrypt(m, ctx); }
@@ -75,11 +76,13 @@ class any_cipher_plugin {
     std::shared_ptr<P> p;
   };
   const iface& get() const {
-    if (!impl_) throw plugin_error("netaio: no cipher plugin");
-    return *impl_;
+    if (!impl_.get()) throw plugin_error("netaio: no cipher plugin");
+    return *impl_.get();
   }
 
-  std::shared_ptr<const iface> impl_;
+  // Address-checked: plugin layers travel in option aggregates, which g++ 12
+  // may copy bitwise (core/detail/address_checked.hpp).
+  detail::address_checked<std::shared_ptr<const iface>> impl_;
 };
 
 }  // namespace netaio::inline v0
