@@ -82,8 +82,7 @@ TEST_CASE("several servers: the default one and others by address; close(server)
     co_await client.connect();
     co_await client.connect(at_b);
     const peer_address pa = to_peer_address(at_a), pb = to_peer_address(at_b);
-    // Named: g++ 12 destroys a braced call_options temporary holding a
-    // string twice when it is a coroutine's argument inside co_await.
+    // Named: each is used several times below.
     const call_options<message> to_a{.server = pa}, to_b{.server = pb};
     CHECK(client.connected());
     CHECK(client.connected(pa));

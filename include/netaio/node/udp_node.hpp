@@ -384,10 +384,7 @@ class basic_udp_node {
     } guard{&router_, &keys};
 
     M req = M::prepare(M::body_t::prepare(o.content.get(), as_bytes(uri), 0), type);
-    // Named, not a temporary: g++ 12 destroys a temporary argument of a
-    // coroutine call inside co_await twice.
-    send_options so{o.inner, o.use_auth, o.use_cipher};
-    co_await send(std::move(req), to, std::move(so));
+    co_await send(std::move(req), to, {o.inner, o.use_auth, o.use_cipher});
     const bool answered = co_await move_on_after(o.timeout, state->ready.wait());
     if (answered && state->answer) co_return std::move(*state->answer);
 
