@@ -12947,6 +12947,8 @@ class basic_router {
   struct entry {
     erased_handler<M, C> fn;
     plugin_layer<M> inner;
+    /// The handler is a coroutine (its call gives a task to await).
+    bool suspends = false;
   };
   /// Where a message goes: the key matched (nullopt: the default handler),
   /// the entry (kept alive by this route), and whether it is one-shot.
@@ -13101,8 +13103,10 @@ class basic_router {
  private:
   template <class F>
   static std::shared_ptr<const entry> make_entry(F&& handler, plugin_layer<M> inner) {
+    constexpr bool suspends = detail::is_task<
+        std::remove_cvref_t<detail::handler_result_t<std::decay_t<F>, M, C>>>::value;
     return std::make_shared<const entry>(
-        entry{erase_handler<M, C>(std::forward<F>(handler)), std::move(inner)});
+        entry{erase_handler<M, C>(std::forward<F>(handler)), std::move(inner), suspends});
   }
 
   using table = std::unordered_map<key_type, std::shared_ptr<const entry>>;
@@ -13218,6 +13222,21 @@ class basic_pipeline {
   const pipeline_options<message_t>& options() const noexcept { return opts_; }
   R& router() const noexcept { return *router_; }
 
+  /// How far a message got before its handler: `ended` (the outcome: a
+  /// check or decryption failed, or a one-shot handler was taken by another
+  /// message), or routed to `route`, whose handler is still to be called.
+  struct routed {
+    std::optional<outcome_t> ended;
+    route_t route{};
+    /// not_found when the default handler was routed to.
+    receive_status status = receive_status::handled;
+    /// The node's plugins as the message came in: they seal the answer, even
+    /// if the node replaces its plugins while the handler runs.
+    plugin_layer<message_t> outer{};
+    /// The handler is a coroutine: finish with receive_routed(), not finish_now().
+    bool suspends() const noexcept { return !ended && route.handler && route.handler->suspends; }
+  };
+
   /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
   /// `ctx` is what the plugins are told of the peer. Never throws for what
   /// the peer sent or what a handler did; cancellation passes through.
@@ -13226,80 +13245,90 @@ class basic_pipeline {
   /// temporary optional in any case).
   task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
                           plugin_context ctx = {}) {
-    // A copy: the answer is sealed with the plugins the message came in under,
-    // even if the node replaces its plugins while the handler runs.
-    const plugin_layer<message_t> outer = opts_.outer;
+    return run(std::nullopt, std::move(msg), conn, std::move(from), std::move(ctx));
+  }
+  /// The rest of receive() for a message enter() routed (`msg` as enter()
+  /// left it): the handler called and awaited, its answer sealed.
+  task<outcome_t> receive_routed(routed r, message_t msg, connection_t& conn,
+                                 std::optional<peer_address> from, plugin_context ctx) {
+    return run(std::move(r), std::move(msg), conn, std::move(from), std::move(ctx));
+  }
+
+  /// The pipeline up to the handler, without suspending: the outer check and
+  /// decryption, routing, the inner check and decryption, and the one-shot
+  /// handler taken. A node that finds the handler plain finishes at once with
+  /// finish_now(), in its own frame; else with receive_routed().
+  routed enter(message_t& msg, const std::optional<peer_address>& from, const plugin_context& ctx) {
+    routed r;
+    r.outer = opts_.outer;
+    const plugin_layer<message_t>& outer = r.outer;
     log_->debug(
         from, "received ", [&] { return std::string(to_string(msg.type())); }, " for ",
         [&] { return uri_text(msg); });
 
-    if (outer.auth && !outer.auth.check(msg.auth_data(), msg.body(), ctx))
-      co_return auth_failed(msg, outer.auth, failed_layer::outer, from);
+    if (outer.auth && !outer.auth.check(msg.auth_data(), msg.body(), ctx)) {
+      r.ended = auth_failed(msg, outer.auth, failed_layer::outer, from);
+      return r;
+    }
     if (outer.cipher) {
       try {
         msg = outer.cipher.decrypt(msg, ctx);
       } catch (...) {
-        co_return decrypt_failed(msg, failed_layer::outer, from);
+        r.ended = decrypt_failed(msg, failed_layer::outer, from);
+        return r;
       }
     }
 
-    outcome_t out;
     std::optional<route_t> found = router_->find(router_->lookup_keys(msg, from));
     if (!found) {
       log_->warning(
           from, "no handler for ", [&] { return describe_keys(router_->extract(msg, from)); },
           "; answering with the default handler");
       found = router_->default_route();
-      out.status = receive_status::not_found;
+      r.status = receive_status::not_found;
     }
-    const route_t route = std::move(*found);
-    const plugin_layer<message_t>& inner = route.handler->inner;  // `route` keeps it alive
+    r.route = std::move(*found);
+    const plugin_layer<message_t>& inner = r.route.handler->inner;  // the route keeps it alive
 
-    if (inner.auth && !inner.auth.check(msg.auth_data(), msg.body(), ctx))
-      co_return auth_failed(msg, inner.auth, failed_layer::inner, from);
+    if (inner.auth && !inner.auth.check(msg.auth_data(), msg.body(), ctx)) {
+      r.ended = auth_failed(msg, inner.auth, failed_layer::inner, from);
+      return r;
+    }
     if (inner.cipher) {
       try {
         msg = inner.cipher.decrypt(msg, ctx);
       } catch (...) {
-        co_return decrypt_failed(msg, failed_layer::inner, from);
+        r.ended = decrypt_failed(msg, failed_layer::inner, from);
+        return r;
       }
     }
     // Nothing has suspended since find(): a one-shot handler found is still
     // there, and is taken now, before its handler can suspend, so a second
     // message cannot run it again. It is kept when a check above failed.
-    if (!router_->consume(route)) co_return outcome_t{};
+    if (!router_->consume(r.route)) r.ended.emplace();
+    return r;
+  }
 
+  /// Calls a plain handler that enter() routed to, and seals its answer:
+  /// the rest of receive(), without a coroutine frame. Throws netaio::error,
+  /// calling nothing, for a coroutine handler (`r.suspends()`).
+  outcome_t finish_now(routed& r, message_t& msg, connection_t& conn,
+                       const std::optional<peer_address>& from, const plugin_context& ctx) {
+    if (r.ended) return std::move(*r.ended);
+    if (r.suspends())
+      throw error("netaio: pipeline: finish_now() for a coroutine handler (use receive_routed())");
+    outcome_t out;
+    out.status = r.status;
     std::exception_ptr failure;
     try {
-      handler_call<message_t> call = R::invoke(route, msg, conn);
-      // (not a conditional expression: g++ 12 evaluates a co_await there eagerly)
-      if (call.pending.valid()) {
-        out.reply = co_await std::move(call.pending);
-      } else {
-        out.reply = std::move(call.reply);
-      }
+      out.reply = std::move(R::invoke(r.route, msg, conn).reply);
     } catch (const operation_cancelled&) {
       throw;
     } catch (...) {
-      failure = std::current_exception();
-      out.reason = detail::current_exception_text();
+      failure = record_failure(out);
     }
-    if (failure) {
-      log_->error(
-          from, "handler ", [&] { return router_->describe(route); }, " failed: ", out.reason);
-      out.status = receive_status::handler_failed;
-      out.reply = answer_with(from, "the failure answer",
-                              [&] { return router_->failure(msg, std::move(failure)); });
-    }
-
-    if (out.reply) {
-      out.reply = prepare_message(std::move(*out.reply), inner, outer, ctx, *log_, from);
-      if (!out.reply) {
-        out.status = receive_status::seal_failed;
-        out.reason = "the answer could not be sealed";
-      }
-    }
-    co_return out;
+    conclude(out, std::move(failure), r, msg, ctx, from);
+    return out;
   }
 
   /// The answer to a frame that could not be decoded (`reason`: why), per
@@ -13319,6 +13348,61 @@ class basic_pipeline {
   }
 
  private:
+  task<outcome_t> run(std::optional<routed> pre, message_t msg, connection_t& conn,
+                      std::optional<peer_address> from, plugin_context ctx) {
+    routed r = pre ? std::move(*pre) : enter(msg, from, ctx);
+    if (r.ended) co_return std::move(*r.ended);
+    outcome_t out;
+    out.status = r.status;
+    std::exception_ptr failure;
+    try {
+      handler_call<message_t> call = R::invoke(r.route, msg, conn);
+      // (not a conditional expression: g++ 12 evaluates a co_await there eagerly)
+      if (call.pending.valid()) {
+        out.reply = co_await std::move(call.pending);
+      } else {
+        out.reply = std::move(call.reply);
+      }
+    } catch (const operation_cancelled&) {
+      throw;
+    } catch (...) {
+      failure = record_failure(out);
+    }
+    conclude(out, std::move(failure), r, msg, ctx, from);
+    co_return out;
+  }
+
+  // Inside a catch block: the handler's failure, its text kept as the reason.
+  static std::exception_ptr record_failure(outcome_t& out) {
+    out.reason = detail::current_exception_text();
+    return std::current_exception();
+  }
+
+  // After the handler: the failure answer if it threw, then the answer sealed.
+  void conclude(outcome_t& out, std::exception_ptr failure, const routed& r, message_t& msg,
+                const plugin_context& ctx, const std::optional<peer_address>& from) const {
+    if (failure) {
+      log_->error(
+          from, "handler ", [&] { return router_->describe(r.route); }, " failed: ", out.reason);
+      out.status = receive_status::handler_failed;
+      out.reply = answer_with(from, "the failure answer",
+                              [&] { return router_->failure(msg, std::move(failure)); });
+    }
+    if (out.reply) {
+      std::optional<message_t> sealed =
+          prepare_message(std::move(*out.reply), r.route.handler->inner, r.outer, ctx, *log_, from);
+      // Moved in, not assigned: a message assigned to forgets that its
+      // checksum is known, and encoding it would compute that again.
+      out.reply.reset();
+      if (sealed) {
+        out.reply.emplace(std::move(*sealed));
+      } else {
+        out.status = receive_status::seal_failed;
+        out.reason = "the answer could not be sealed";
+      }
+    }
+  }
+
   outcome_t auth_failed(const message_t& msg, const any_auth_plugin<message_t>& plugin,
                         failed_layer layer, const std::optional<peer_address>& from) const {
     const char* which = layer == failed_layer::outer ? "node" : "handler";
@@ -14862,9 +14946,18 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     }
     this->touch_peer(c.peer());
     if (slots == nullptr) {
-      // handle()'s work in this frame: one frame and one move less per message.
+      // handle()'s work in this frame: one frame and one move less per
+      // message; and for a plain handler, no frame of the pipeline's either.
       const running guard(handlers_running_);
-      auto out = co_await pipeline_.receive(std::move(m), c, c.peer(), this->context_for(c.peer()));
+      const std::optional<peer_address> from = c.peer();
+      const plugin_context ctx = this->context_for(from);
+      auto r = pipeline_.enter(m, from, ctx);
+      outcome_t out;
+      if (r.suspends()) {
+        out = co_await pipeline_.receive_routed(std::move(r), std::move(m), c, from, ctx);
+      } else {
+        out = pipeline_.finish_now(r, m, c, from, ctx);
+      }
       if (out.reply) co_await c.send(*out.reply);
       co_return true;
     }
@@ -15370,6 +15463,8 @@ class basic_udp_node {
   }
 
  private:
+  using routed_t = typename basic_pipeline<router_t>::routed;
+
   struct answer_state {
     std::optional<M> answer;
     async_event ready;
@@ -15535,7 +15630,7 @@ class basic_udp_node {
   // that would block makes the others queue behind it.
   task<void> send_datagram(byte_view frame, const endpoint& to) {
     if (send_busy_) {
-      struct in_line {  // seen by handle()'s fast path, which must not overtake
+      struct in_line {  // seen by the receive loop's fast path, which must not overtake
         std::size_t& n;
         explicit in_line(std::size_t& count) noexcept : n(++count) {}
         ~in_line() { --n; }
@@ -15581,7 +15676,8 @@ class basic_udp_node {
         last_addr_ = to_peer_address(d.from);
         last_from_ = d.from;
       }
-      peer_address from = last_addr_;
+      // (The loop alone changes it, and only here.)
+      const std::optional<peer_address>& from = last_addr_;
       std::optional<M> msg;
       std::string bad;
       try {
@@ -15598,41 +15694,64 @@ class basic_udp_node {
         continue;
       }
       if (scope_.closed() || scope_.cancelled()) co_return;
-      // The task itself, not a callable making it: handle() takes the
-      // message and sender by value into its frame, and the node outlives
-      // its scope, so nothing needs keeping alive beside it.
-      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, std::move(from)}),
-                   "udp datagram");
+      sender_t s{this, d.from, *from};
+      const std::int64_t heard = now_seconds();
+      plugin_context ctx = context_for(from);
+      std::optional<receive_outcome<M>> out;
+      try {
+        routed_t r = pipeline_.enter(*msg, from, ctx);
+        if (r.suspends()) {
+          // A coroutine handler gets a task of its own: it may wait, even
+          // for answers that only this loop can receive. The task itself,
+          // not a callable making it: handle() takes what it needs by value
+          // into its frame, and the node outlives its scope.
+          scope_.spawn(handle(std::move(*msg), std::move(s), std::move(ctx), std::move(r), heard),
+                       "udp datagram");
+          continue;
+        }
+        // A plain handler runs here, in this frame: a task per datagram was
+        // a sixth of the node's own cost, and the next datagram is read once
+        // this one is answered.
+        out = pipeline_.finish_now(r, *msg, s, from, ctx);
+      } catch (...) {  // a plugin that threw, or cancellation
+        if (scope_.cancelled()) throw;
+        log_.error(s.address, "a datagram's handling failed: ", detail::current_exception_text());
+        continue;
+      }
+      heard_from(*out, s.address, heard);
+      if (!out->reply) continue;
+      if (send_busy_ || send_waiting_ != 0) {  // behind the sends already waiting
+        co_await send_reply(std::move(*out->reply), s.from);
+        continue;
+      }
+      // The common case, in the node's send buffer (the slot is this loop's
+      // until the send ends): a datagram send does not wait for room, and a
+      // buffer per answer cost a tenth of the node's time.
+      const send_slot held(*this);
+      send_buf_.clear();
+      if (!encode_reply(*out->reply, s.from, send_buf_)) continue;
+      try {
+        co_await sock_.send_to(send_buf_, s.from);
+      } catch (const io_error& e) {
+        log_unsent(s.from, e);
+      }
     }
   }
 
-  task<void> handle(M msg, sender_t s) {
+  // A datagram whose handler is a coroutine, from where enter() left it.
+  task<void> handle(M msg, sender_t s, plugin_context ctx, routed_t r, std::int64_t heard) {
     const endpoint from = s.from;
-    const std::int64_t heard = now_seconds();
-    plugin_context ctx = context_for(s.address);  // named: see request()
-    receive_outcome<M> out =
-        co_await pipeline_.receive(std::move(msg), s, s.address, std::move(ctx));
-    // Heard from only if the message passed the checks: anyone can send a
-    // datagram from a peer's address, and a forged one must not keep a
-    // silent peer alive.
-    if (accepted(out.status)) peers_.touch(s.address, heard);
-    if (!out.reply) co_return;
-    if (send_busy_ || send_waiting_ != 0) {  // behind the sends already waiting
-      co_await send_reply(std::move(*out.reply), from);
-      co_return;
-    }
-    // The common case, in this task's frame and the node's send buffer (the
-    // slot is this task's until the send ends): a datagram send does not
-    // wait for room, and a task and a buffer per answer were a tenth of the
-    // node's own cost.
-    const send_slot held(*this);
-    send_buf_.clear();
-    if (!encode_reply(*out.reply, from, send_buf_)) co_return;
-    try {
-      co_await sock_.send_to(send_buf_, from);
-    } catch (const io_error& e) {
-      log_unsent(from, e);
-    }
+    receive_outcome<M> out = co_await pipeline_.receive_routed(std::move(r), std::move(msg), s,
+                                                               s.address, std::move(ctx));
+    heard_from(out, s.address, heard);
+    if (out.reply) co_await send_reply(std::move(*out.reply), from);
+  }
+
+  // Heard from only if the message passed the checks: anyone can send a
+  // datagram from a peer's address, and a forged one must not keep a silent
+  // peer alive.
+  void heard_from(const receive_outcome<M>& out, const peer_address& addr, std::int64_t heard) {
+    if (accepted(out.status)) peers_.touch(addr, heard);
   }
 
   // Whether the pipeline took the message as authentic (its plugins' checks
@@ -15772,7 +15891,7 @@ class basic_udp_node {
   byte_buffer send_buf_;          // an answer's frame, while its task holds the send slot
   async_event send_free_;
   std::optional<endpoint> last_from_;  // the last sender, and its address formatted
-  peer_address last_addr_;
+  std::optional<peer_address> last_addr_;
   // Last: destroyed first, so nothing it owned outlives what it used.
   task_scope scope_;
 };

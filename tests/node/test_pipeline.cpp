@@ -124,50 +124,61 @@ TEST_CASE("the reference's answers, byte for byte (node-pipeline.json)") {
   const long frames = live_task_frames();
   const auto& all = vectors()["scenarios"];
   REQUIRE(all.size() >= 19);
-  for (const auto& s : all) {
-    const std::string name = s["name"];
-    CAPTURE(name);
-    deterministic det;
-    const layer outer = det.of(s.value("outer", nlohmann::json()));
-    const layer inner = det.of(s.value("inner", nlohmann::json()));
-    const layer call = det.of(s.value("call", nlohmann::json()));
-    router r;
-    install_reference_handlers(r, inner);
-    log_capture cap;
-    pipeline p(r, cap.log, {.outer = outer});
-    conn c;
+  // Each scenario through receive(), then through enter() and finish_now()
+  // (the reference's handlers are plain), which must answer the same bytes.
+  for (const bool split : {false, true})
+    for (const auto& s : all) {
+      const std::string name = s["name"];
+      CAPTURE(name);
+      CAPTURE(split);
+      deterministic det;
+      const layer outer = det.of(s.value("outer", nlohmann::json()));
+      const layer inner = det.of(s.value("inner", nlohmann::json()));
+      const layer call = det.of(s.value("call", nlohmann::json()));
+      router r;
+      install_reference_handlers(r, inner);
+      log_capture cap;
+      pipeline p(r, cap.log, {.outer = outer});
+      conn c;
 
-    // The client's side: the send helper seals as the reference's client did.
-    const message request =
-        make(type_named(s["type"]), s["uri"].get<std::string>(), s["content"].get<std::string>());
-    const std::optional<message> sealed = prepare_message(request, call, outer, {}, cap.log);
-    REQUIRE(sealed);
-    if (!s.contains("tamper")) CHECK(hex_of(sealed) == s["request"].get<std::string>());
+      // The client's side: the send helper seals as the reference's client did.
+      const message request =
+          make(type_named(s["type"]), s["uri"].get<std::string>(), s["content"].get<std::string>());
+      const std::optional<message> sealed = prepare_message(request, call, outer, {}, cap.log);
+      REQUIRE(sealed);
+      if (!s.contains("tamper")) CHECK(hex_of(sealed) == s["request"].get<std::string>());
 
-    // The server's side, on the reference's (possibly tampered) request frame.
-    const byte_buffer frame = test::from_hex(s["request"].get<std::string>());
-    outcome out;
-    try {
-      message received = message::decode(frame);
-      out = test::run_virtual(p.receive(std::move(received), c, client_addr));
-    } catch (const wire_error& e) {
-      out = p.reject(e.what(), client_addr);
-    }
-    CHECK(hex_of(out.reply) == s["response"].get<std::string>());
-
-    // The reference's warnings and errors: as many of each, with the peer.
-    if (s.value("tamper", "") != "checksum") {
-      std::size_t warnings = 0, errors = 0;
-      for (const auto& rec : s["log"]) {
-        warnings += rec[0] == "warning";
-        errors += rec[0] == "error";
+      // The server's side, on the reference's (possibly tampered) request frame.
+      const byte_buffer frame = test::from_hex(s["request"].get<std::string>());
+      outcome out;
+      try {
+        message received = message::decode(frame);
+        if (split) {
+          const std::optional<peer_address> from = client_addr;
+          auto routed = p.enter(received, from, {});
+          CHECK_FALSE(routed.suspends());
+          out = p.finish_now(routed, received, c, from, {});
+        } else {
+          out = test::run_virtual(p.receive(std::move(received), c, client_addr));
+        }
+      } catch (const wire_error& e) {
+        out = p.reject(e.what(), client_addr);
       }
-      CHECK(cap.at(log_level::warning).size() == warnings);
-      CHECK(cap.at(log_level::error).size() == errors);
+      CHECK(hex_of(out.reply) == s["response"].get<std::string>());
+
+      // The reference's warnings and errors: as many of each, with the peer.
+      if (s.value("tamper", "") != "checksum") {
+        std::size_t warnings = 0, errors = 0;
+        for (const auto& rec : s["log"]) {
+          warnings += rec[0] == "warning";
+          errors += rec[0] == "error";
+        }
+        CHECK(cap.at(log_level::warning).size() == warnings);
+        CHECK(cap.at(log_level::error).size() == errors);
+      }
+      for (const auto& rec : cap.records)
+        CHECK(rec.peer == client_addr);
     }
-    for (const auto& rec : cap.records)
-      CHECK(rec.peer == client_addr);
-  }
   CHECK(live_task_frames() == frames);
 }
 
@@ -411,4 +422,103 @@ TEST_CASE("the peer address may be a temporary of the expression that made the t
   for (const auto& rec : cap.records)
     seen = seen || (rec.peer && rec.peer->first == "10.9.8.7" && rec.peer->second == 4321);
   CHECK(seen);
+}
+
+TEST_CASE("enter() tells coroutine handlers from plain ones; receive_routed() finishes them") {
+  router r;
+  log_capture cap;
+  pipeline p(r, cap.log);
+  conn c;
+  r.on(handler_key::of(message_type::request_uri, "plain"),
+       [](message& m) { return make(message_type::respond_uri, "plain", content_of(m)); });
+  r.on(handler_key::of(message_type::request_uri, "coro"), [](message& m) -> task<message> {
+    co_return make(message_type::respond_uri, "coro", content_of(m) + "!");
+  });
+  r.on(handler_key::of(message_type::request_uri, "fails"), [](message&) -> task<void> {
+    throw std::runtime_error("no luck");
+    co_return;
+  });
+  const std::optional<peer_address> from = client_addr;
+  const long frames = live_task_frames();
+
+  message plain = make(message_type::request_uri, "plain", "a");
+  auto routed = p.enter(plain, from, {});
+  CHECK_FALSE(routed.suspends());
+  const outcome now = p.finish_now(routed, plain, c, from, {});
+  REQUIRE(now.reply);
+  CHECK(content_of(*now.reply) == "a");
+
+  message coro = make(message_type::request_uri, "coro", "b");
+  routed = p.enter(coro, from, {});
+  CHECK(routed.suspends());
+  // Misuse: a coroutine handler cannot finish now; nothing is called or lost.
+  CHECK_THROWS_AS(p.finish_now(routed, coro, c, from, {}), netaio::error);
+  CHECK(routed.suspends());
+  const outcome later =
+      test::run_virtual(p.receive_routed(std::move(routed), std::move(coro), c, from, {}));
+  CHECK(later.status == receive_status::handled);
+  REQUIRE(later.reply);
+  CHECK(content_of(*later.reply) == "b!");
+
+  // A coroutine handler that throws: the failure answer, as receive() gives it.
+  message fails = make(message_type::request_uri, "fails");
+  routed = p.enter(fails, from, {});
+  CHECK(routed.suspends());
+  const outcome failed =
+      test::run_virtual(p.receive_routed(std::move(routed), std::move(fails), c, from, {}));
+  CHECK(failed.status == receive_status::handler_failed);
+  CHECK(failed.reason == "no luck");
+  REQUIRE(failed.reply);
+  CHECK(failed.reply->type() == message_type::error);
+
+  // No handler: the default one, which is plain, and the status says so.
+  message nobody = make(message_type::request_uri, "nobody");
+  routed = p.enter(nobody, from, {});
+  CHECK_FALSE(routed.suspends());
+  CHECK(p.finish_now(routed, nobody, c, from, {}).status == receive_status::not_found);
+  CHECK(live_task_frames() == frames);
+}
+
+TEST_CASE("enter() takes a one-shot handler: a second message routed to it runs nothing") {
+  router r;
+  log_capture cap;
+  pipeline p(r, cap.log);
+  conn c;
+  int runs = 0;
+  r.once(handler_key::of(message_type::ok, "answer"), [&](message&) { ++runs; });
+  const std::optional<peer_address> from = client_addr;
+  message first = make(message_type::ok, "answer", "1");
+  message second = make(message_type::ok, "answer", "2");
+  auto r1 = p.enter(first, from, {});
+  CHECK_FALSE(r1.ended);
+  CHECK_FALSE(r.contains_once(handler_key::of(message_type::ok, "answer")));
+  // Taken before its handler ran: the second message finds the default handler.
+  auto r2 = p.enter(second, from, {});
+  CHECK(r2.status == receive_status::not_found);
+  (void)p.finish_now(r1, first, c, from, {});
+  (void)p.finish_now(r2, second, c, from, {});
+  CHECK(runs == 1);
+}
+
+TEST_CASE("an answer changed after prepare() still goes out with the right checksum") {
+  // The pipeline moves the sealed answer in, keeping what prepare() knew;
+  // a change made through an accessor must still be measured at encode.
+  router r;
+  log_capture cap;
+  pipeline p(r, cap.log);
+  conn c;
+  r.on(handler_key::of(message_type::request_uri, "edit"), [](message&) {
+    message a = make(message_type::respond_uri, "edit", "before");
+    a.body().content() = to_buffer(as_bytes("after, and longer"));
+    return a;
+  });
+  outcome o = test::run_virtual(p.receive(make(message_type::request_uri, "edit"), c, client_addr));
+  REQUIRE(o.reply);
+  const message back = message::decode(o.reply->encode());  // throws on a stale checksum
+  CHECK(content_of(back) == "after, and longer");
+  message again = make(message_type::request_uri, "edit");
+  auto routed = p.enter(again, client_addr, {});
+  o = p.finish_now(routed, again, c, client_addr, {});
+  REQUIRE(o.reply);
+  CHECK(content_of(message::decode(o.reply->encode())) == "after, and longer");
 }

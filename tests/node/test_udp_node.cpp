@@ -8,6 +8,8 @@
 #include <doctest/doctest.h>
 
 #include <array>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -530,5 +532,119 @@ TEST_CASE("IPv6: nodes bound to ::, multicast to a group the user names") {
           CHECK(content_of(echoed) == "to ::");
         }(),
         a, b, plain);
+  });
+}
+
+namespace {
+
+// An auth plugin whose check throws (not a failed check: a broken plugin)
+// for the content "boom".
+struct throwing_auth {
+  template <class A, class B>
+  void make(A&, const B&, const plugin_context&) const {}
+  template <class A, class B>
+  bool check(const A&, const B& b, const plugin_context&) const {
+    if (text(b.content()) == "boom") throw std::runtime_error("plugin broke");
+    return true;
+  }
+  message error() const { return make_error_msg("auth failed"); }
+  static constexpr bool is_peer_specific() noexcept { return false; }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a plugin that throws, or a plain handler that throws cancellation: logged, node goes on") {
+  // Plain handlers run in the receive loop's own frame: what escapes the
+  // pipeline there must not end the loop.
+  log_capture lb;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node_options ob = loopback(lb);
+    ob.plugins.auth = throwing_auth{};
+    udp_node b(io, std::move(ob));
+    b.start();
+    co_await then_stop(
+        [&]() -> task<void> {
+          b.on(handler_key::of(message_type::request_uri, "echo"),
+               [&](message& m) { return answer_with(message_type::respond_uri, "echo", m); });
+          b.on(handler_key::of(message_type::request_uri, "cancel"),
+               [](message&) -> std::optional<message> { throw operation_cancelled{}; });
+          auto raw = udp_socket::bind(io, endpoint::parse("127.0.0.1:0"));
+          const peer_address me = to_peer_address(raw.local_endpoint());
+          std::array<std::uint8_t, 1024> buf;
+          const byte_buffer boom = make(message_type::request_uri, "echo", "boom").encode();
+          const byte_buffer cancel = make(message_type::request_uri, "cancel", "x").encode();
+          const byte_buffer good = make(message_type::request_uri, "echo", "fine").encode();
+          for (const byte_buffer* bad : {&boom, &cancel}) {
+            lb.records.clear();
+            co_await raw.send_to(*bad, b.local_endpoint());
+            co_await raw.send_to(good, b.local_endpoint());
+            auto got = co_await with_timeout(5s, raw.receive_from(buf));
+            const message answer = message::decode(byte_view(buf.data(), got.size));
+            CHECK(answer.type() == message_type::respond_uri);
+            CHECK(content_of(answer) == "fine");
+            bool logged = false;
+            for (const auto& r : lb.at(log_level::error))
+              logged =
+                  logged || (r.peer == me && r.text.find("handling failed") != std::string::npos);
+            CHECK(logged);
+          }
+          CHECK(b.running());
+        }(),
+        b);
+  });
+}
+
+TEST_CASE("a coroutine handler has a task of its own: it awaits answers this node receives") {
+  // If the receive loop awaited the handler, the answer to the handler's
+  // own request could never be read: the request would time out.
+  log_capture la, lb, lc;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, loopback(la)), b(io, loopback(lb)), c(io, loopback(lc));
+    a.start();
+    b.start();
+    c.start();
+    co_await then_stop(
+        [&]() -> task<void> {
+          c.on(handler_key::of(message_type::request_uri, "echo"),
+               [&](message& m) { return answer_with(message_type::respond_uri, "echo", m); });
+          b.on(handler_key::of(message_type::request_uri, "relay"),
+               [&](message& m) -> task<message> {
+                 udp_node::request_options o;
+                 o.content = to_buffer(m.body().content());
+                 o.timeout = 5s;
+                 message got = co_await b.request("echo", c.local_endpoint(), o);
+                 co_return answer_with(message_type::respond_uri, "relay", got);
+               });
+          udp_node::request_options o;
+          o.content = to_buffer(as_bytes("around"));
+          o.timeout = 10s;
+          const message got = co_await a.request("relay", b.local_endpoint(), o);
+          CHECK(got.type() == message_type::respond_uri);
+          CHECK(uri_of(got) == "relay");
+          CHECK(content_of(got) == "around");
+        }(),
+        a, b, c);
+  });
+}
+
+TEST_CASE("stop asked by a plain handler: its answer goes out, then the node stops") {
+  log_capture la, lb;
+  test::run_io_checked([&](io_context& io) -> task<void> {
+    udp_node a(io, loopback(la)), b(io, loopback(lb));
+    a.start();
+    b.start();
+    b.on(handler_key::of(message_type::request_uri, "stop"), [&](message& m) {
+      b.request_stop(1s);
+      return answer_with(message_type::respond_uri, "stop", m);
+    });
+    udp_node::request_options o;
+    o.content = to_buffer(as_bytes("bye"));
+    o.timeout = 5s;
+    const message got = co_await a.request("stop", b.local_endpoint(), o);
+    CHECK(content_of(got) == "bye");
+    co_await b.join();
+    CHECK(!b.running());
+    co_await a.stop();
   });
 }

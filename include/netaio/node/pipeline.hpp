@@ -5,6 +5,7 @@
 #pragma once
 
 #include <netaio/core/cancellation.hpp>
+#include <netaio/core/error.hpp>
 #include <netaio/core/task.hpp>
 #include <netaio/node/log.hpp>
 #include <netaio/node/router.hpp>
@@ -97,6 +98,21 @@ class basic_pipeline {
   const pipeline_options<message_t>& options() const noexcept { return opts_; }
   R& router() const noexcept { return *router_; }
 
+  /// How far a message got before its handler: `ended` (the outcome: a
+  /// check or decryption failed, or a one-shot handler was taken by another
+  /// message), or routed to `route`, whose handler is still to be called.
+  struct routed {
+    std::optional<outcome_t> ended;
+    route_t route{};
+    /// not_found when the default handler was routed to.
+    receive_status status = receive_status::handled;
+    /// The node's plugins as the message came in: they seal the answer, even
+    /// if the node replaces its plugins while the handler runs.
+    plugin_layer<message_t> outer{};
+    /// The handler is a coroutine: finish with receive_routed(), not finish_now().
+    bool suspends() const noexcept { return !ended && route.handler && route.handler->suspends; }
+  };
+
   /// Takes `msg`, received on `conn` from `from`, through the whole pipeline.
   /// `ctx` is what the plugins are told of the peer. Never throws for what
   /// the peer sent or what a handler did; cancellation passes through.
@@ -105,80 +121,90 @@ class basic_pipeline {
   /// temporary optional in any case).
   task<outcome_t> receive(message_t msg, connection_t& conn, std::optional<peer_address> from,
                           plugin_context ctx = {}) {
-    // A copy: the answer is sealed with the plugins the message came in under,
-    // even if the node replaces its plugins while the handler runs.
-    const plugin_layer<message_t> outer = opts_.outer;
+    return run(std::nullopt, std::move(msg), conn, std::move(from), std::move(ctx));
+  }
+  /// The rest of receive() for a message enter() routed (`msg` as enter()
+  /// left it): the handler called and awaited, its answer sealed.
+  task<outcome_t> receive_routed(routed r, message_t msg, connection_t& conn,
+                                 std::optional<peer_address> from, plugin_context ctx) {
+    return run(std::move(r), std::move(msg), conn, std::move(from), std::move(ctx));
+  }
+
+  /// The pipeline up to the handler, without suspending: the outer check and
+  /// decryption, routing, the inner check and decryption, and the one-shot
+  /// handler taken. A node that finds the handler plain finishes at once with
+  /// finish_now(), in its own frame; else with receive_routed().
+  routed enter(message_t& msg, const std::optional<peer_address>& from, const plugin_context& ctx) {
+    routed r;
+    r.outer = opts_.outer;
+    const plugin_layer<message_t>& outer = r.outer;
     log_->debug(
         from, "received ", [&] { return std::string(to_string(msg.type())); }, " for ",
         [&] { return uri_text(msg); });
 
-    if (outer.auth && !outer.auth.check(msg.auth_data(), msg.body(), ctx))
-      co_return auth_failed(msg, outer.auth, failed_layer::outer, from);
+    if (outer.auth && !outer.auth.check(msg.auth_data(), msg.body(), ctx)) {
+      r.ended = auth_failed(msg, outer.auth, failed_layer::outer, from);
+      return r;
+    }
     if (outer.cipher) {
       try {
         msg = outer.cipher.decrypt(msg, ctx);
       } catch (...) {
-        co_return decrypt_failed(msg, failed_layer::outer, from);
+        r.ended = decrypt_failed(msg, failed_layer::outer, from);
+        return r;
       }
     }
 
-    outcome_t out;
     std::optional<route_t> found = router_->find(router_->lookup_keys(msg, from));
     if (!found) {
       log_->warning(
           from, "no handler for ", [&] { return describe_keys(router_->extract(msg, from)); },
           "; answering with the default handler");
       found = router_->default_route();
-      out.status = receive_status::not_found;
+      r.status = receive_status::not_found;
     }
-    const route_t route = std::move(*found);
-    const plugin_layer<message_t>& inner = route.handler->inner;  // `route` keeps it alive
+    r.route = std::move(*found);
+    const plugin_layer<message_t>& inner = r.route.handler->inner;  // the route keeps it alive
 
-    if (inner.auth && !inner.auth.check(msg.auth_data(), msg.body(), ctx))
-      co_return auth_failed(msg, inner.auth, failed_layer::inner, from);
+    if (inner.auth && !inner.auth.check(msg.auth_data(), msg.body(), ctx)) {
+      r.ended = auth_failed(msg, inner.auth, failed_layer::inner, from);
+      return r;
+    }
     if (inner.cipher) {
       try {
         msg = inner.cipher.decrypt(msg, ctx);
       } catch (...) {
-        co_return decrypt_failed(msg, failed_layer::inner, from);
+        r.ended = decrypt_failed(msg, failed_layer::inner, from);
+        return r;
       }
     }
     // Nothing has suspended since find(): a one-shot handler found is still
     // there, and is taken now, before its handler can suspend, so a second
     // message cannot run it again. It is kept when a check above failed.
-    if (!router_->consume(route)) co_return outcome_t{};
+    if (!router_->consume(r.route)) r.ended.emplace();
+    return r;
+  }
 
+  /// Calls a plain handler that enter() routed to, and seals its answer:
+  /// the rest of receive(), without a coroutine frame. Throws netaio::error,
+  /// calling nothing, for a coroutine handler (`r.suspends()`).
+  outcome_t finish_now(routed& r, message_t& msg, connection_t& conn,
+                       const std::optional<peer_address>& from, const plugin_context& ctx) {
+    if (r.ended) return std::move(*r.ended);
+    if (r.suspends())
+      throw error("netaio: pipeline: finish_now() for a coroutine handler (use receive_routed())");
+    outcome_t out;
+    out.status = r.status;
     std::exception_ptr failure;
     try {
-      handler_call<message_t> call = R::invoke(route, msg, conn);
-      // (not a conditional expression: g++ 12 evaluates a co_await there eagerly)
-      if (call.pending.valid()) {
-        out.reply = co_await std::move(call.pending);
-      } else {
-        out.reply = std::move(call.reply);
-      }
+      out.reply = std::move(R::invoke(r.route, msg, conn).reply);
     } catch (const operation_cancelled&) {
       throw;
     } catch (...) {
-      failure = std::current_exception();
-      out.reason = detail::current_exception_text();
+      failure = record_failure(out);
     }
-    if (failure) {
-      log_->error(
-          from, "handler ", [&] { return router_->describe(route); }, " failed: ", out.reason);
-      out.status = receive_status::handler_failed;
-      out.reply = answer_with(from, "the failure answer",
-                              [&] { return router_->failure(msg, std::move(failure)); });
-    }
-
-    if (out.reply) {
-      out.reply = prepare_message(std::move(*out.reply), inner, outer, ctx, *log_, from);
-      if (!out.reply) {
-        out.status = receive_status::seal_failed;
-        out.reason = "the answer could not be sealed";
-      }
-    }
-    co_return out;
+    conclude(out, std::move(failure), r, msg, ctx, from);
+    return out;
   }
 
   /// The answer to a frame that could not be decoded (`reason`: why), per
@@ -198,6 +224,61 @@ class basic_pipeline {
   }
 
  private:
+  task<outcome_t> run(std::optional<routed> pre, message_t msg, connection_t& conn,
+                      std::optional<peer_address> from, plugin_context ctx) {
+    routed r = pre ? std::move(*pre) : enter(msg, from, ctx);
+    if (r.ended) co_return std::move(*r.ended);
+    outcome_t out;
+    out.status = r.status;
+    std::exception_ptr failure;
+    try {
+      handler_call<message_t> call = R::invoke(r.route, msg, conn);
+      // (not a conditional expression: g++ 12 evaluates a co_await there eagerly)
+      if (call.pending.valid()) {
+        out.reply = co_await std::move(call.pending);
+      } else {
+        out.reply = std::move(call.reply);
+      }
+    } catch (const operation_cancelled&) {
+      throw;
+    } catch (...) {
+      failure = record_failure(out);
+    }
+    conclude(out, std::move(failure), r, msg, ctx, from);
+    co_return out;
+  }
+
+  // Inside a catch block: the handler's failure, its text kept as the reason.
+  static std::exception_ptr record_failure(outcome_t& out) {
+    out.reason = detail::current_exception_text();
+    return std::current_exception();
+  }
+
+  // After the handler: the failure answer if it threw, then the answer sealed.
+  void conclude(outcome_t& out, std::exception_ptr failure, const routed& r, message_t& msg,
+                const plugin_context& ctx, const std::optional<peer_address>& from) const {
+    if (failure) {
+      log_->error(
+          from, "handler ", [&] { return router_->describe(r.route); }, " failed: ", out.reason);
+      out.status = receive_status::handler_failed;
+      out.reply = answer_with(from, "the failure answer",
+                              [&] { return router_->failure(msg, std::move(failure)); });
+    }
+    if (out.reply) {
+      std::optional<message_t> sealed =
+          prepare_message(std::move(*out.reply), r.route.handler->inner, r.outer, ctx, *log_, from);
+      // Moved in, not assigned: a message assigned to forgets that its
+      // checksum is known, and encoding it would compute that again.
+      out.reply.reset();
+      if (sealed) {
+        out.reply.emplace(std::move(*sealed));
+      } else {
+        out.status = receive_status::seal_failed;
+        out.reason = "the answer could not be sealed";
+      }
+    }
+  }
+
   outcome_t auth_failed(const message_t& msg, const any_auth_plugin<message_t>& plugin,
                         failed_layer layer, const std::optional<peer_address>& from) const {
     const char* which = layer == failed_layer::outer ? "node" : "handler";

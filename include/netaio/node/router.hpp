@@ -142,6 +142,8 @@ class basic_router {
   struct entry {
     erased_handler<M, C> fn;
     plugin_layer<M> inner;
+    /// The handler is a coroutine (its call gives a task to await).
+    bool suspends = false;
   };
   /// Where a message goes: the key matched (nullopt: the default handler),
   /// the entry (kept alive by this route), and whether it is one-shot.
@@ -296,8 +298,10 @@ class basic_router {
  private:
   template <class F>
   static std::shared_ptr<const entry> make_entry(F&& handler, plugin_layer<M> inner) {
+    constexpr bool suspends = detail::is_task<
+        std::remove_cvref_t<detail::handler_result_t<std::decay_t<F>, M, C>>>::value;
     return std::make_shared<const entry>(
-        entry{erase_handler<M, C>(std::forward<F>(handler)), std::move(inner)});
+        entry{erase_handler<M, C>(std::forward<F>(handler)), std::move(inner), suspends});
   }
 
   using table = std::unordered_map<key_type, std::shared_ptr<const entry>>;

@@ -496,9 +496,18 @@ class basic_tcp_server : public basic_node_peers<typename P::message_t> {
     }
     this->touch_peer(c.peer());
     if (slots == nullptr) {
-      // handle()'s work in this frame: one frame and one move less per message.
+      // handle()'s work in this frame: one frame and one move less per
+      // message; and for a plain handler, no frame of the pipeline's either.
       const running guard(handlers_running_);
-      auto out = co_await pipeline_.receive(std::move(m), c, c.peer(), this->context_for(c.peer()));
+      const std::optional<peer_address> from = c.peer();
+      const plugin_context ctx = this->context_for(from);
+      auto r = pipeline_.enter(m, from, ctx);
+      outcome_t out;
+      if (r.suspends()) {
+        out = co_await pipeline_.receive_routed(std::move(r), std::move(m), c, from, ctx);
+      } else {
+        out = pipeline_.finish_now(r, m, c, from, ctx);
+      }
       if (out.reply) co_await c.send(*out.reply);
       co_return true;
     }

@@ -479,6 +479,8 @@ class basic_udp_node {
   }
 
  private:
+  using routed_t = typename basic_pipeline<router_t>::routed;
+
   struct answer_state {
     std::optional<M> answer;
     async_event ready;
@@ -644,7 +646,7 @@ class basic_udp_node {
   // that would block makes the others queue behind it.
   task<void> send_datagram(byte_view frame, const endpoint& to) {
     if (send_busy_) {
-      struct in_line {  // seen by handle()'s fast path, which must not overtake
+      struct in_line {  // seen by the receive loop's fast path, which must not overtake
         std::size_t& n;
         explicit in_line(std::size_t& count) noexcept : n(++count) {}
         ~in_line() { --n; }
@@ -690,7 +692,8 @@ class basic_udp_node {
         last_addr_ = to_peer_address(d.from);
         last_from_ = d.from;
       }
-      peer_address from = last_addr_;
+      // (The loop alone changes it, and only here.)
+      const std::optional<peer_address>& from = last_addr_;
       std::optional<M> msg;
       std::string bad;
       try {
@@ -707,41 +710,64 @@ class basic_udp_node {
         continue;
       }
       if (scope_.closed() || scope_.cancelled()) co_return;
-      // The task itself, not a callable making it: handle() takes the
-      // message and sender by value into its frame, and the node outlives
-      // its scope, so nothing needs keeping alive beside it.
-      scope_.spawn(handle(std::move(*msg), sender_t{this, d.from, std::move(from)}),
-                   "udp datagram");
+      sender_t s{this, d.from, *from};
+      const std::int64_t heard = now_seconds();
+      plugin_context ctx = context_for(from);
+      std::optional<receive_outcome<M>> out;
+      try {
+        routed_t r = pipeline_.enter(*msg, from, ctx);
+        if (r.suspends()) {
+          // A coroutine handler gets a task of its own: it may wait, even
+          // for answers that only this loop can receive. The task itself,
+          // not a callable making it: handle() takes what it needs by value
+          // into its frame, and the node outlives its scope.
+          scope_.spawn(handle(std::move(*msg), std::move(s), std::move(ctx), std::move(r), heard),
+                       "udp datagram");
+          continue;
+        }
+        // A plain handler runs here, in this frame: a task per datagram was
+        // a sixth of the node's own cost, and the next datagram is read once
+        // this one is answered.
+        out = pipeline_.finish_now(r, *msg, s, from, ctx);
+      } catch (...) {  // a plugin that threw, or cancellation
+        if (scope_.cancelled()) throw;
+        log_.error(s.address, "a datagram's handling failed: ", detail::current_exception_text());
+        continue;
+      }
+      heard_from(*out, s.address, heard);
+      if (!out->reply) continue;
+      if (send_busy_ || send_waiting_ != 0) {  // behind the sends already waiting
+        co_await send_reply(std::move(*out->reply), s.from);
+        continue;
+      }
+      // The common case, in the node's send buffer (the slot is this loop's
+      // until the send ends): a datagram send does not wait for room, and a
+      // buffer per answer cost a tenth of the node's time.
+      const send_slot held(*this);
+      send_buf_.clear();
+      if (!encode_reply(*out->reply, s.from, send_buf_)) continue;
+      try {
+        co_await sock_.send_to(send_buf_, s.from);
+      } catch (const io_error& e) {
+        log_unsent(s.from, e);
+      }
     }
   }
 
-  task<void> handle(M msg, sender_t s) {
+  // A datagram whose handler is a coroutine, from where enter() left it.
+  task<void> handle(M msg, sender_t s, plugin_context ctx, routed_t r, std::int64_t heard) {
     const endpoint from = s.from;
-    const std::int64_t heard = now_seconds();
-    plugin_context ctx = context_for(s.address);  // named: see request()
-    receive_outcome<M> out =
-        co_await pipeline_.receive(std::move(msg), s, s.address, std::move(ctx));
-    // Heard from only if the message passed the checks: anyone can send a
-    // datagram from a peer's address, and a forged one must not keep a
-    // silent peer alive.
-    if (accepted(out.status)) peers_.touch(s.address, heard);
-    if (!out.reply) co_return;
-    if (send_busy_ || send_waiting_ != 0) {  // behind the sends already waiting
-      co_await send_reply(std::move(*out.reply), from);
-      co_return;
-    }
-    // The common case, in this task's frame and the node's send buffer (the
-    // slot is this task's until the send ends): a datagram send does not
-    // wait for room, and a task and a buffer per answer were a tenth of the
-    // node's own cost.
-    const send_slot held(*this);
-    send_buf_.clear();
-    if (!encode_reply(*out.reply, from, send_buf_)) co_return;
-    try {
-      co_await sock_.send_to(send_buf_, from);
-    } catch (const io_error& e) {
-      log_unsent(from, e);
-    }
+    receive_outcome<M> out = co_await pipeline_.receive_routed(std::move(r), std::move(msg), s,
+                                                               s.address, std::move(ctx));
+    heard_from(out, s.address, heard);
+    if (out.reply) co_await send_reply(std::move(*out.reply), from);
+  }
+
+  // Heard from only if the message passed the checks: anyone can send a
+  // datagram from a peer's address, and a forged one must not keep a silent
+  // peer alive.
+  void heard_from(const receive_outcome<M>& out, const peer_address& addr, std::int64_t heard) {
+    if (accepted(out.status)) peers_.touch(addr, heard);
   }
 
   // Whether the pipeline took the message as authentic (its plugins' checks
@@ -881,7 +907,7 @@ class basic_udp_node {
   byte_buffer send_buf_;          // an answer's frame, while its task holds the send slot
   async_event send_free_;
   std::optional<endpoint> last_from_;  // the last sender, and its address formatted
-  peer_address last_addr_;
+  std::optional<peer_address> last_addr_;
   // Last: destroyed first, so nothing it owned outlives what it used.
   task_scope scope_;
 };
