@@ -14092,10 +14092,18 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
       deliver(st, w, std::move(m), nullptr);
     }
   }
-  static std::optional<message_t> try_open(const message_t& m, const layer_t& inner,
-                                           const plugin_context& ctx) {
+  // (A plugin that throws counts as a refusal, here as in the search.)
+  static bool try_check(const message_t& m, const layer_t& inner, const plugin_context& ctx) {
     try {
-      return open_layer(m, inner, ctx);
+      return !inner.auth || inner.auth.check(m.auth_data(), m.body(), ctx);
+    } catch (...) {
+      return false;
+    }
+  }
+  static std::optional<message_t> try_decrypt(const message_t& m, const layer_t& inner,
+                                              const plugin_context& ctx) {
+    try {
+      return inner.cipher.decrypt(m, ctx);
     } catch (...) {
       return std::nullopt;
     }
@@ -14215,13 +14223,16 @@ class basic_tcp_client : public basic_node_peers<typename P::message_t> {
     }
     waiter* w = match(st, t, m.body().uri());
     if (!w) {
-      // A call's own cipher may hide the uri: open it with each such
-      // waiter's layer, oldest first, and match what comes out.
+      // A call's own cipher may hide the uri: decrypt with each such
+      // waiter's layer, oldest first, and match what comes out. The seal is
+      // checked only for the waiter matched: checked first, a replay-guarded
+      // nonce would be spent on a call the answer is not for, and the call
+      // it is for would refuse it as a replay.
       for (waiter* c : st.waiting) {
         if (!c->inner.cipher) continue;
-        auto opened = try_open(m, c->inner, ctx());
+        auto opened = try_decrypt(m, c->inner, ctx());
         if (opened && (is_error_type(t) || c->success == t) &&
-            std::ranges::equal(c->uri, opened->body().uri())) {
+            std::ranges::equal(c->uri, opened->body().uri()) && try_check(m, c->inner, ctx())) {
           deliver_answer(st, c, t, std::move(*opened));
           return true;
         }

@@ -840,3 +840,53 @@ TEST_CASE("a client handler's answer is sealed with the layer that opened its me
     co_await server.stop();
   });
 }
+
+TEST_CASE(
+    "two calls share a replay-guarded layer whose cipher hides the uri: each gets its answer") {
+  // The client finds whose answer it is by opening it with each waiting
+  // call's layer. Were the seal checked before the uri was seen, the answer's
+  // nonce would be spent on a call it is not for, and the call it is for
+  // would refuse it as a replay (and time out).
+  run_io([](io_context& io) -> task<void> {
+    hmac_auth_options ho;
+    ho.replay = replay_options{};
+    const plugin_layer<message> server_inner{hmac_auth_plugin("s", ho),
+                                             sha256_stream_cipher_plugin("k")};
+    const plugin_layer<message> call_inner{hmac_auth_plugin("s", ho),
+                                           sha256_stream_cipher_plugin("k")};
+    tcp_server_options o = local_server();
+    o.max_concurrent_handlers = 2;  // the second answer overtakes the first
+    tcp_server server(io, o);
+    // Keyed by type: the uri is under the inner cipher.
+    server.on(
+        handler_key::of(message_type::request_uri),
+        [](message& m) -> task<message> {
+          if (content_of(m) == "slow") co_await sleep_for(100ms);
+          co_return make_respond_uri_msg<message>(m.body().content(), m.body().uri());
+        },
+        server_inner);
+    const endpoint at = co_await server.start();
+    tcp_client client(io, client_for(at));
+    co_await client.connect();
+    call_options<message> co;
+    co.inner = call_inner;
+    co.timeout = 5s;
+    const auto call = [&](const char* uri, const char* content) -> task<std::string> {
+      try {
+        co_return content_of(co_await client.request(as_bytes(uri), co, as_bytes(content)));
+      } catch (const timed_out&) {
+        co_return "timed out";
+      }
+    };
+    std::string slow, fast;
+    co_await with_scope([&](task_scope& s) -> task<void> {
+      s.spawn([&]() -> task<void> { slow = co_await call("a", "slow"); });
+      s.spawn([&]() -> task<void> { fast = co_await call("b", "fast"); });
+      co_return;
+    });
+    CHECK(slow == "slow");
+    CHECK(fast == "fast");
+    co_await client.stop();
+    co_await server.stop();
+  });
+}
