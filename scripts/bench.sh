@@ -8,7 +8,7 @@
 # second build, build/bench-uring, of bench_io_netaio alone, when liburing
 # is installed), then on epoll, whose table ends the output. The last line
 # is the epoll ratios line:
-#   udp_ratios: udp_vs_io=.. udp_hmac_vs_io=..
+#   udp_ratios: udp_vs_io=.. udp_hmac_vs_io=.. udp_peer_vs_io=..
 #   node_ratios: rtt_vs_io=.. rtt_hmac_vs_io=.. rtt_vs_python=.. rtt_hmac_vs_python=.. inflight_rps=.. stop10k_vs_close=.. bytes_per_conn=..
 #   ...
 #   ratios_io_uring: (the same figures, netaio on io_uring)

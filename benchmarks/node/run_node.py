@@ -5,10 +5,11 @@ stream cipher, beside the io layer's echo of the same frames and the
 reference Python netaio with the same plugins; requests in flight on one
 connection; the stop of a server with CONNS clients beside the close() floor
 of those sockets; the memory of an idle connection; datagrams per second
-through a UDP node (bench_udp: echo with no plugins and with HMAC) beside the
-io layer's raw UDP echo of the same bytes. Prints a table, then
+through a UDP node (bench_udp: echo with no plugins, with HMAC, and with no
+plugins from a sender in the node's peer table) beside the io layer's raw
+UDP echo of the same bytes. Prints a table, then
 
-udp_ratios: udp_vs_io=R6 udp_hmac_vs_io=R7
+udp_ratios: udp_vs_io=R6 udp_hmac_vs_io=R7 udp_peer_vs_io=R8
 node_ratios: rtt_vs_io=R1 rtt_hmac_vs_io=R2 rtt_vs_python=R3 rtt_hmac_vs_python=R4 inflight_rps=N stop10k_vs_close=R5 bytes_per_conn=B
 
 with NA (and a line saying why) for what could not be measured. The round
@@ -248,7 +249,7 @@ def main():
     t0 = time.time()
     if not os.access(run.node, os.X_OK):
         print("node: bench_node was not built")
-        print("udp_ratios: udp_vs_io=NA udp_hmac_vs_io=NA")
+        print("udp_ratios: udp_vs_io=NA udp_hmac_vs_io=NA udp_peer_vs_io=NA")
         print("node_ratios: rtt_vs_io=NA rtt_hmac_vs_io=NA rtt_vs_python=NA rtt_hmac_vs_python=NA "
               "inflight_rps=NA stop10k_vs_close=NA bytes_per_conn=NA")
         return 0
@@ -274,7 +275,7 @@ def main():
           flush=True)
     udp_runs = [run.udp(pin) for _ in range(a.rounds)]
     udp = {(i, m): median([r.get((i, m)) for r in udp_runs])
-           for i in ("node", "io", "node_cpu", "io_cpu") for m in ("plain", "hmac")}
+           for i in ("node", "io", "node_cpu", "io_cpu") for m in ("plain", "hmac", "known_peer")}
 
     print("node: %d requests in flight on one connection" % a.inflight, flush=True)
     inflight = median([run.inflight() for _ in range(a.rounds)])
@@ -316,6 +317,8 @@ def main():
         "%s %s" % (m, fmt(ratio(pinned[("io", m)], pinned[("python", m)]), 1)) for m in MODES)))
     udp_rows = [("udp %s, 1 CPU" % m, udp[("node", m)], udp[("io", m)], None, ">=0.9x io")
                 for m in ("plain", "hmac")]
+    udp_rows.append(("udp known peer, 1 CPU", udp[("node", "known_peer")], udp[("io", "plain")],
+                     None, "(sender in the peer table)"))
     udp_rows += [("udp %s, CPU time" % m, udp[("node_cpu", m)], udp[("io_cpu", m)], None,
                   "(per CPU second)") for m in ("plain", "hmac")]
     for name, n, io, py, goal in udp_rows:
@@ -371,9 +374,10 @@ def main():
     stop_ratio = None
     if stop is not None and close is not None and close["value"] > 0:
         stop_ratio = stop["value"] / close["value"]
-    print("udp_ratios: udp_vs_io=%s udp_hmac_vs_io=%s" % (
+    print("udp_ratios: udp_vs_io=%s udp_hmac_vs_io=%s udp_peer_vs_io=%s" % (
         fmt(ratio(udp[("node", "plain")], udp[("io", "plain")])),
-        fmt(ratio(udp[("node", "hmac")], udp[("io", "hmac")]))))
+        fmt(ratio(udp[("node", "hmac")], udp[("io", "hmac")])),
+        fmt(ratio(udp[("node", "known_peer")], udp[("io", "plain")]))))
     print("node_ratios: rtt_vs_io=%s rtt_hmac_vs_io=%s rtt_vs_python=%s rtt_hmac_vs_python=%s "
           "inflight_rps=%s stop10k_vs_close=%s bytes_per_conn=%s" % (
               fmt(ratio(pinned[("node", "plain")], pinned[("io", "plain")])),

@@ -11371,6 +11371,7 @@ struct peer {
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -11438,6 +11439,7 @@ class peer_table {
     e.p.update(now, std::move(data));
     e.p.addrs.insert(addr);
     e.lost_since.reset();
+    e.shared.reset();  // its data or addresses may have changed
     if (const auto old = addrs_.find(addr); old != addrs_.end() && old->second != id)
       forget_address(old->second, addr);
     addrs_.insert_or_assign(addr, id);
@@ -11470,6 +11472,17 @@ class peer_table {
       if (const entry* e = live(*addr)) return &e->p;
     }
     return nullptr;
+  }
+
+  /// The peer at `addr`, shared (null if none): what a plugin context holds
+  /// for every message to or from it. Made once and handed out again until
+  /// the peer's data or addresses change (a later change makes a new one;
+  /// one handed out stays as it was). Its last_rx is as of when it was made.
+  std::shared_ptr<const peer> share(const peer_address& addr) const {
+    const entry* e = live(addr);
+    if (e == nullptr) return nullptr;
+    if (!e->shared) e->shared = std::make_shared<const peer>(e->p);
+    return e->shared;
   }
 
   /// Whether the peer is stale (silent past the timeout) or lost, and so due
@@ -11554,6 +11567,9 @@ class peer_table {
     peer p;
     std::optional<std::int64_t> lost_since;
     bool removed = false;  // erased once no iteration runs
+    // share()'s copy of p, while p's data and addresses are unchanged (a
+    // message's copy of its peer cost a fifth of a UDP node's datagram).
+    mutable std::shared_ptr<const peer> shared;
   };
 
   entry* live(const byte_buffer& id) {
@@ -11574,7 +11590,10 @@ class peer_table {
   }
   // An address now belongs to another peer: the old one no longer has it.
   void forget_address(const byte_buffer& id, const peer_address& a) {
-    if (entry* e = live(id)) e->p.addrs.erase(a);
+    if (entry* e = live(id)) {
+      e->p.addrs.erase(a);
+      e->shared.reset();
+    }
   }
   // Erases removed entries, unless an iteration could still be standing on one.
   void collect() {
@@ -12018,7 +12037,9 @@ namespace netaio::inline v0 {
 /// The peers are shared and const: a context built for a message keeps its
 /// peers alive however long the message is in flight, even if the node
 /// forgets the peer meanwhile. Owners replace a peer's entry to update it
-/// rather than change it in place, so a context sees the peer as it was.
+/// rather than change it in place, so a context sees the peer as it was (a
+/// node's peer table shares one entry until the peer's data or addresses
+/// change, so its last_rx may be older than the table's).
 struct plugin_context {
   /// The peer the message goes to or came from.
   std::shared_ptr<const peer> remote{};
@@ -12545,9 +12566,8 @@ class basic_node_peers {
   /// What the plugins are told about a message to or from `addr`.
   plugin_context context_for(const std::optional<peer_address>& addr) const {
     plugin_context ctx{{}, peer_plugin_, local_};
-    if (addr && !peers_.empty()) {  // (an empty table is not hashed into)
-      if (const peer* p = peers_.get(addr)) ctx.remote = std::make_shared<const peer>(*p);
-    }
+    if (addr && !peers_.empty())
+      ctx.remote = peers_.share(*addr);  // (an empty table is not searched)
     return ctx;
   }
 
@@ -15546,9 +15566,7 @@ class basic_udp_node {
   // What the plugins learn of the other side: its peer entry, if known.
   plugin_context context_for(const std::optional<peer_address>& addr) const {
     plugin_context ctx{nullptr, peer_plugin_, local_peer_};
-    if (addr) {
-      if (const peer* p = peers_.get(*addr)) ctx.remote = std::make_shared<const peer>(*p);
-    }
+    if (addr) ctx.remote = peers_.share(*addr);
     return ctx;
   }
 

@@ -51,6 +51,42 @@ TEST_CASE("peer table: add, refresh, look up; the local id is never added") {
   CHECK(t.size() == 2);
 }
 
+TEST_CASE("peer table: share() hands out one copy until the peer's data or addresses change") {
+  peer_table t;
+  CHECK(t.share(addr1) == nullptr);
+  t.add_or_update(id_of("a"), id_of("v1"), addr1, 10);
+  const auto first = t.share(addr1);
+  REQUIRE(first);
+  CHECK(first->data == id_of("v1"));
+  CHECK(t.share(addr1) == first);  // not copied again
+  t.touch(addr1, 20);              // a message heard: the same copy
+  CHECK(t.share(addr1) == first);
+  CHECK(t.get(addr1)->last_rx == 20);
+
+  // New data: a new copy; the one handed out stays as it was.
+  t.add_or_update(id_of("a"), id_of("v2"), addr1, 30);
+  const auto second = t.share(addr1);
+  REQUIRE(second);
+  CHECK(second != first);
+  CHECK(second->data == id_of("v2"));
+  CHECK(first->data == id_of("v1"));
+
+  // An address taken over by another peer: the first one's copy is made again.
+  t.add_or_update(id_of("a"), std::nullopt, addr2, 40);
+  const auto both = t.share(addr1);
+  CHECK(both->addrs == std::set<peer_address>{addr1, addr2});
+  t.add_or_update(id_of("b"), id_of("w"), addr2, 50);
+  const auto moved = t.share(addr1);
+  CHECK(moved != both);
+  CHECK(moved->addrs == std::set<peer_address>{addr1});
+  CHECK(t.share(addr2)->id == id_of("b"));
+
+  // Removed: nothing to share, while copies handed out live on.
+  t.remove(id_of("a"));
+  CHECK(t.share(addr1) == nullptr);
+  CHECK(moved->id == id_of("a"));
+}
+
 TEST_CASE("peer table: a silent peer is stale after the timeout, removed after the grace") {
   peer_table t({.timeout = 60, .grace = 30});
   std::vector<std::string> removed;

@@ -80,9 +80,8 @@ class basic_node_peers {
   /// What the plugins are told about a message to or from `addr`.
   plugin_context context_for(const std::optional<peer_address>& addr) const {
     plugin_context ctx{{}, peer_plugin_, local_};
-    if (addr && !peers_.empty()) {  // (an empty table is not hashed into)
-      if (const peer* p = peers_.get(addr)) ctx.remote = std::make_shared<const peer>(*p);
-    }
+    if (addr && !peers_.empty())
+      ctx.remote = peers_.share(*addr);  // (an empty table is not searched)
     return ctx;
   }
 

@@ -551,9 +551,7 @@ class basic_udp_node {
   // What the plugins learn of the other side: its peer entry, if known.
   plugin_context context_for(const std::optional<peer_address>& addr) const {
     plugin_context ctx{nullptr, peer_plugin_, local_peer_};
-    if (addr) {
-      if (const peer* p = peers_.get(*addr)) ctx.remote = std::make_shared<const peer>(*p);
-    }
+    if (addr) ctx.remote = peers_.share(*addr);
     return ctx;
   }
 

@@ -15,7 +15,9 @@ namespace netaio::inline v0 {
 /// The peers are shared and const: a context built for a message keeps its
 /// peers alive however long the message is in flight, even if the node
 /// forgets the peer meanwhile. Owners replace a peer's entry to update it
-/// rather than change it in place, so a context sees the peer as it was.
+/// rather than change it in place, so a context sees the peer as it was (a
+/// node's peer table shares one entry until the peer's data or addresses
+/// change, so its last_rx may be older than the table's).
 struct plugin_context {
   /// The peer the message goes to or came from.
   std::shared_ptr<const peer> remote{};
