@@ -15723,11 +15723,13 @@ class basic_udp_node {
         continue;
       }
       if (scope_.closed() || scope_.cancelled()) co_return;
-      sender_t s{this, d.from, *from};
       const std::int64_t heard = now_seconds();
-      plugin_context ctx = context_for(from);
+      sender_t s;
+      plugin_context ctx;
       std::optional<receive_outcome<M>> out;
-      try {
+      try {  // (what may throw here, allocation included, costs one datagram)
+        s = sender_t{this, d.from, *from};
+        ctx = context_for(from);
         routed_t r = pipeline_.enter(*msg, from, ctx);
         if (r.suspends()) {
           // A coroutine handler gets a task of its own: it may wait, even
@@ -15744,7 +15746,7 @@ class basic_udp_node {
         out = pipeline_.finish_now(r, *msg, s, from, ctx);
       } catch (...) {  // a plugin that threw, or cancellation
         if (scope_.cancelled()) throw;
-        log_.error(s.address, "a datagram's handling failed: ", detail::current_exception_text());
+        log_.error(from, "a datagram's handling failed: ", detail::current_exception_text());
         continue;
       }
       heard_from(*out, s.address, heard);
